@@ -1,0 +1,1 @@
+"""The lab: a real OpenStack cloud from Debian's packages in Linux namespaces."""

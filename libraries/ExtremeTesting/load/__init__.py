@@ -1,0 +1,1 @@
+"""ExtremeTesting.load"""
