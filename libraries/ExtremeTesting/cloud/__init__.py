@@ -1,1 +1,132 @@
-"""ExtremeTesting.cloud"""
+"""ExtremeTesting.Cloud: what an operator checks before and after breaking a cloud, and
+the resources the scenarios create, over openstacksdk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from robot.api import logger
+from robotlibcore import DynamicCore
+
+from .apierrors import CloudError, CloudNotConnected, CloudTimeout
+from .context import CloudContext
+from .keywords import ConnectionKeywords, HealthKeywords, ResourceKeywords, TrackingKeywords
+from .tracking import CleanupLevel, Tracked
+
+__all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
+
+
+class Cloud(DynamicCore):
+    """OpenStack health checks and resources that leave nothing behind.
+
+    = Connection =
+
+    The library connects on first use to a clouds.yaml entry: the ``cloud`` import
+    argument, else the target file's ``cloud`` key (and its ``clouds_yaml``), else
+    ``$OS_CLOUD``. openstacksdk reads the credentials from clouds.yaml/secure.yaml
+    (``$OS_CLIENT_CONFIG_FILE``, ``$OS_CLIENT_SECURE_FILE``); a password can also come
+    from the environment as a Secret with `Connect To Cloud`. Every HTTP call has the
+    ``api_timeout``; every wait has its own ``timeout`` and polls, never sleeps blindly.
+
+    Credentials never reach the log: keystoneauth's and openstacksdk's HTTP dumps are
+    held back even at ``--loglevel DEBUG`` (``http_debug=True`` lets them through,
+    redacted), and every log record is scrubbed of passwords, tokens and private keys.
+
+    = Health =
+
+    `Cloud Should Be Healthy` is the steady-state check before and after a destructive
+    case; it gathers every problem before failing, and publishes the cloud's service
+    versions once (`Record Cloud Versions`). The single checks: `Get Service Catalog`,
+    `All Endpoints Should Answer`, `All Compute Services Should Be Up`,
+    `All Network Agents Should Be Up` (no agents is not a failure),
+    `All Volume Services Should Be Up` (skips without Cinder), `All Hypervisors Should Be Up`.
+    `Wait Until Compute Services Are Up` and `Wait Until Compute Service Is Down` poll.
+
+    = Resources and clean-up =
+
+    Servers, images, flavors, networks, subnets, ports, key pairs, projects, users and
+    volumes (where the cloud has them) can be created, awaited and deleted. Each name
+    starts with the run's prefix (``xt-<run id>-``, see `Get Resource Prefix`; the run id
+    is ``$EXTREME_RUN_ID`` when set), each resource is tagged (``extreme-testing``) where
+    the API allows, and each is tracked and deleted when its test or suite ends, whatever
+    the outcome (see `Set Cleanup Level`). `Purge Leftovers` deletes what earlier runs left.
+
+    | *** Settings ***
+    | Library    ExtremeTesting.Cloud    cleanup_level=TEST
+    |
+    | *** Test Cases ***
+    | Server Survives A Reboot
+    |     `Cloud Should Be Healthy`
+    |     ${server} =    `Create Server`
+    |     `Reboot Server`    ${server}
+    |     `Server Status Should Be`    ${server}    ACTIVE
+    |     # the server is deleted when the test ends, pass or fail
+
+    = Errors =
+
+    Failures name what was expected and what was seen; an API failure carries the HTTP
+    status, the method and URL, the API's message and the OpenStack request id, to find
+    the request in the services' logs.
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, target: str | None = None, cloud: str | None = None,
+                 api_timeout: timedelta = timedelta(seconds=30),
+                 cleanup_level: CleanupLevel = CleanupLevel.TEST,
+                 cleanup_timeout: timedelta = timedelta(minutes=5),
+                 prefix: str | None = None, region: str | None = None,
+                 http_debug: bool = False):
+        """``target`` is a target file (default ``$EXTREME_TARGET``, then the lab's);
+        ``cloud`` a clouds.yaml entry that overrides the target's; ``api_timeout`` bounds
+        each HTTP call; ``cleanup_level`` and ``cleanup_timeout`` govern the automatic
+        clean-up; ``prefix`` replaces ``xt-<run id>-``; ``http_debug`` logs HTTP
+        requests (redacted) at DEBUG.
+        """
+        self.ctx = CloudContext(target, cloud, api_timeout, cleanup_level, prefix, region,
+                                http_debug)
+        self.cleanup_timeout = cleanup_timeout
+        self.ROBOT_LIBRARY_LISTENER = self
+        super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
+                          ResourceKeywords(self.ctx), TrackingKeywords(self.ctx)])
+
+    # --- listener: clean-up at the end of each scope ------------------------------------
+
+    def start_suite(self, data: Any, result: Any) -> None:
+        self.ctx.tracker.start("suite", result.full_name)
+
+    def start_test(self, data: Any, result: Any) -> None:
+        self.ctx.tracker.start("test", result.full_name)
+
+    def end_test(self, data: Any, result: Any) -> None:
+        self._clean(self.ctx.tracker.end("test"), f"test '{result.full_name}'")
+
+    def end_suite(self, data: Any, result: Any) -> None:
+        self._clean(self.ctx.tracker.end("suite"), f"suite '{result.full_name}'")
+
+    def close(self) -> None:
+        leftovers = [t for s in self.ctx.tracker.scopes for t in s.resources]
+        for scope in self.ctx.tracker.scopes:
+            scope.resources.clear()
+        self._clean(leftovers, "the run", final=True)
+
+    def _clean(self, resources: list[Tracked], where: str, final: bool = False) -> None:
+        if not resources:
+            return
+        try:
+            problems = self.ctx.delete_tracked(resources, self.cleanup_timeout)
+        except Exception as error:  # noqa: BLE001 - a clean-up must never break the run
+            problems = [(t, f"{type(error).__name__}: {error}") for t in resources]
+        deleted = len(resources) - len(problems)
+        logger.info(f"Clean-up after {where}: deleted {deleted} of {len(resources)} "
+                    "resource(s): " + ", ".join(str(t) for t in resources))
+        if not problems:
+            return
+        hint = ("run `Purge Leftovers` (or `extreme` clean-up) once the cloud answers"
+                if final else "will try again when the enclosing suite ends")
+        logger.warn(f"Clean-up after {where} could not delete {len(problems)} resource(s); "
+                    f"{hint}:\n" + "\n".join(f"- {p}" for _, p in problems))
+        if not final:
+            self.ctx.tracker.adopt(t for t, _ in problems)

@@ -1,0 +1,86 @@
+"""Open an openstacksdk connection from a clouds.yaml entry, with a timeout on every call.
+
+Where the configuration comes from, first found wins:
+``$OS_CLIENT_CONFIG_FILE`` / ``$OS_CLIENT_SECURE_FILE`` (openstacksdk's own variables),
+then the target file's ``clouds_yaml`` (with a ``secure.yaml`` beside it), then
+openstacksdk's usual search path. A password given as a Secret overrides the file's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from . import logsafety
+from .apierrors import CloudNotConnected, describe
+
+DEFAULT_API_TIMEOUT = timedelta(seconds=30)
+
+
+@dataclass
+class ConnectionSettings:
+    cloud: str | None = None
+    clouds_yaml: Path | None = None
+    api_timeout: timedelta = DEFAULT_API_TIMEOUT
+    region: str | None = None
+    http_debug: bool = False
+
+
+def config_files(settings: ConnectionSettings) -> tuple[list[str] | None, list[str] | None]:
+    """The clouds.yaml and secure.yaml lists for openstacksdk (None: its defaults)."""
+    from openstack.config import loader
+
+    if settings.clouds_yaml is None:
+        return None, None
+    clouds = [str(settings.clouds_yaml), *loader.CONFIG_FILES]
+    secure = list(loader.SECURE_FILES)
+    beside = settings.clouds_yaml.with_name("secure.yaml")
+    if beside.is_file():
+        secure.insert(0, str(beside))
+    return clouds, secure
+
+
+def connect(settings: ConnectionSettings, password: str | None = None) -> Any:
+    """An ``openstack.connection.Connection``; authenticates lazily, on the first call."""
+    import openstack
+    from openstack.config import loader
+
+    logsafety.protect(settings.http_debug)
+    logsafety.register_secret(password)
+    clouds, secure = config_files(settings)
+    options: dict[str, Any] = {"api_timeout": settings.api_timeout.total_seconds()}
+    if settings.region:
+        options["region_name"] = settings.region
+    if password is not None:
+        options["auth"] = {"password": password}
+    try:
+        config = loader.OpenStackConfig(config_files=clouds, secure_files=secure,
+                                        app_name="extreme-testing")
+        region = config.get_one(cloud=settings.cloud, **options)
+    except Exception as error:  # noqa: BLE001 - configuration errors come in many types
+        where = (f"$OS_CLIENT_CONFIG_FILE={os.environ['OS_CLIENT_CONFIG_FILE']}"
+                 if os.environ.get("OS_CLIENT_CONFIG_FILE")
+                 else str(settings.clouds_yaml or "openstacksdk's default clouds.yaml"))
+        raise CloudNotConnected(
+            f"Cannot configure cloud '{settings.cloud}' from {where}: {error}. Check that "
+            "the entry exists (openstack --os-cloud NAME catalog list) and its auth is "
+            "complete.") from None
+    auth = region.config.get("auth") or {}
+    for key in ("password", "token", "application_credential_secret"):
+        logsafety.register_secret(auth.get(key))
+    connection = openstack.connection.Connection(config=region)
+    logsafety.protect(settings.http_debug)
+    return connection
+
+
+def authenticate(connection: Any, cloud: str | None) -> None:
+    """Fetch a token now, so a wrong password fails here with a clear message."""
+    try:
+        connection.authorize()
+    except Exception as error:  # noqa: BLE001
+        raise describe(error, f"Authenticating to cloud '{cloud}'") from None
+    finally:
+        logsafety.protect()

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword
+
+from ..apierrors import CloudError, api_call
+from ..context import DEFAULT_WAIT
+from ..tracking import BASE_PREFIX, CleanupLevel, Tracked, find_leftovers
+from .base import Component
+
+
+def _lines(resources: list[Tracked]) -> str:
+    return "\n".join(f"- {t}" for t in resources) or "(none)"
+
+
+class TrackingKeywords(Component):
+    @keyword
+    def set_cleanup_level(self, level: CleanupLevel) -> CleanupLevel:
+        """Sets when resources created from now on are deleted; returns the old level.
+
+        | =Level= | =Deleted when= |
+        | TEST    | the test that created them ends (suite setup: the suite ends) |
+        | SUITE   | the suite that created them ends |
+        | MANUAL  | never automatically (`Delete Tracked Resources`, `Purge Leftovers`) |
+        """
+        old = self.ctx.tracker.level
+        self.ctx.tracker.level = level
+        return old
+
+    @keyword
+    def get_tracked_resources(self) -> list[Tracked]:
+        """What this library created and will delete (kind, id, name, scope)."""
+        return self.ctx.tracker.all()
+
+    @keyword
+    def delete_tracked_resources(self, timeout: timedelta = DEFAULT_WAIT) -> None:
+        """Deletes everything the library is tracking now, whatever its scope."""
+        resources = self.ctx.tracker.take_all()
+        problems = self.ctx.delete_tracked(resources, timeout)
+        if problems:
+            self.ctx.tracker.adopt([t for t, _ in problems])
+            raise CloudError("Could not delete every tracked resource:\n"
+                             + "\n".join(f"- {p}" for _, p in problems))
+        logger.info(f"Deleted {len(resources)} tracked resource(s):\n{_lines(resources)}")
+
+    @keyword
+    @api_call("Looking for leftovers")
+    def get_leftovers(self, prefix: str = BASE_PREFIX, older_than: timedelta = timedelta(0),
+                      include_current_run: bool = False) -> list[Tracked]:
+        """Resources whose name starts with ``prefix``, except this run's own unless
+        ``include_current_run``; with ``older_than``, only those created that long ago."""
+        exclude = None if include_current_run else self.ctx.prefix
+        return find_leftovers(self.conn, prefix, exclude, older_than,
+                              volumes=self.ctx.has_volume_service())
+
+    @keyword
+    @api_call("Purging leftovers")
+    def purge_leftovers(self, prefix: str = BASE_PREFIX, older_than: timedelta = timedelta(0),
+                        include_current_run: bool = False, dry_run: bool = False,
+                        timeout: timedelta = DEFAULT_WAIT) -> list[Tracked]:
+        """Deletes resources left by earlier runs (names starting with ``prefix``).
+
+        Returns what was found. Under pabot, other workers' resources carry the same
+        ``xt-`` prefix and a different run id: purge once, before the workers start
+        (PabotLib's `Run Setup Only Once`), or give ``older_than`` longer than a run,
+        or share one ``$EXTREME_RUN_ID`` between the workers.
+
+        | `Purge Leftovers` | older_than=1 hour |
+        """
+        found = self.get_leftovers(prefix, older_than, include_current_run)
+        logger.info(f"Leftovers with prefix '{prefix}': {len(found)}\n{_lines(found)}")
+        if dry_run or not found:
+            return found
+        problems = self.ctx.delete_tracked(found, timeout)
+        for tracked in found:
+            self.ctx.tracker.forget(tracked.id)
+        if problems:
+            raise CloudError(f"Purged {len(found) - len(problems)} of {len(found)} "
+                             "leftovers; could not delete:\n"
+                             + "\n".join(f"- {p}" for _, p in problems))
+        return found
+
+    @keyword
+    @api_call("Looking for leftovers")
+    def no_resources_should_be_left(self, prefix: str | None = None) -> None:
+        """Fails listing every resource whose name starts with ``prefix`` (default: this
+        run's prefix) that is not tracked for deletion by a scope still running.
+
+        Put it in a test after one that failed half-way: the earlier test's resources
+        must already be gone.
+        """
+        prefix = prefix or self.ctx.prefix
+        tracked = {t.id for t in self.ctx.tracker.all()}
+        found = [t for t in find_leftovers(self.conn, prefix,
+                                           volumes=self.ctx.has_volume_service())
+                 if t.id not in tracked]
+        if found:
+            raise CloudError(f"Expected no resources named '{prefix}*' outside the "
+                             f"running scopes; found {len(found)}:\n{_lines(found)}\n"
+                             "Delete them with `Purge Leftovers`.")
