@@ -1,0 +1,90 @@
+"""``extreme report``: turn output.xml files into the operator's sign-off report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import ExtremeError
+
+DESCRIPTION = """\
+Write the sign-off report of a robot or pabot run: one self-contained HTML file (no
+network needed to view it) with the overall verdict, each case's fault, expectation,
+measured figures and verdict by area, known findings apart from new failures, the
+timelines the run logged, traceability, the environment and a sign-off block.
+
+Several outputs are combined: a test that appears again in a later output replaces the
+earlier result (re-runs override, as with rebot --merge)."""
+
+EPILOG = """\
+examples:
+  extreme report results/output.xml
+  extreme report results/output.xml rerun/output.xml -o signoff.html --target lab.yaml --pdf
+exit status: 0 when the report was written (whatever the verdict), 2 on an error."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="extreme report", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("outputs", nargs="+", metavar="OUTPUT.xml",
+                   help="output.xml of robot, or pabot's merged one; later ones override "
+                        "re-run tests")
+    p.add_argument("-o", "--output", metavar="REPORT.html",
+                   help="where to write the report (default: signoff-report.html next to "
+                        "the first output)")
+    p.add_argument("--target", metavar="TARGET.yaml",
+                   help="the target file: its name, cloud, expectations and known_findings")
+    p.add_argument("--pdf", nargs="?", const=True, default=None, metavar="REPORT.pdf",
+                   help="also print the report to PDF with headless Chromium (default path: "
+                        "the report's, ending .pdf)")
+    p.add_argument("--title", default="OpenStack acceptance sign-off report",
+                   help="the report's title")
+    p.add_argument("--log", action="append", default=[], metavar="LOG.html",
+                   help="log.html to link each case to, relative to the report: once for "
+                        "all outputs or once per output (default: log.html next to each "
+                        "output)")
+    p.add_argument("--signer", action="append", default=[], metavar="'NAME, ROLE'",
+                   help="a sign-off line with a name and role (repeatable; default: two "
+                        "blank lines)")
+    p.add_argument("--chromium-timeout", type=float, default=120, metavar="SECONDS",
+                   help="how long headless Chromium may take for --pdf (default 120)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ExtremeError as error:
+        print(f"extreme report: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"extreme report: {error.filename or ''}: {error.strerror or error}. Check the "
+              f"path and its permissions.", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import chromium, model, render
+    from .. import target as targets
+
+    target_data = targets.load(args.target).data if args.target else {}
+    out = Path(args.output) if args.output else \
+        Path(args.outputs[0]).parent / "signoff-report.html"
+    known = target_data.get("known_findings") or []
+    if not isinstance(known, list):
+        raise model.ReportError(f"Target file {args.target}: 'known_findings' must be a list "
+                                f"of {{id, test, description}}.")
+    run = model.read(args.outputs, known, out.parent, args.log)
+    page = render.render(run, title=args.title, target=target_data, signers=args.signer)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    print(f"{run.verdict}: {run.count('PASS')} passed, {run.count('KNOWN')} known findings, "
+          f"{len(run.new_failures)} new failures, {run.count('SKIP')} skipped")
+    print(f"Report: {out.resolve()}")
+    if args.pdf:
+        pdf = out.with_suffix(".pdf") if args.pdf is True else Path(args.pdf)
+        chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
+        print(f"PDF:    {pdf.resolve()}")
+    return 0

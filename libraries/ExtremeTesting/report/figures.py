@@ -1,0 +1,410 @@
+"""Turn published figures into what the page shows: formatted values and tables.
+
+The kinds the report knows (others are shown generically as key/value tables):
+
+``monitor``
+    per probe (``probes``: a mapping name -> figures, or a list of figures with ``name``)
+    and overall (``overall``, or the top-level keys): ``outages`` (or ``outage_windows``,
+    ``windows``) as ``[{start, end, duration, uncertainty}]``, ``total_outage``,
+    ``longest_outage``, ``recovery_time``, ``error_rate`` (a fraction, 0.05 = 5 %),
+    ``latency`` ``{before, during, after: {p50, p90, p95, p99}}``, ``lost``,
+    ``duplicates``, ``non_recoverable`` (counts, or lists of the requests), ``png``
+    (base64), ``events`` (fault events). Durations are seconds (keys ending ``_ms``:
+    milliseconds).
+``load``
+    ``requests``, ``failures``, ``failure_rate`` (fraction), ``p50`` ... ``p99``, ``max``,
+    ``throughput`` (per second), ``png``; or the same under ``latency``.
+``environment``
+    any key/values; nested mappings are flattened to dotted keys.
+``fault``
+    one event (``ExtremeTesting.events.Event.as_dict()``) or ``{"events": [...]}``.
+``expectation`` / ``sla`` / ``assertion``
+    what was checked: ``name``, ``limit``, ``measured``, ``passed``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+PERCENTILES = ("p50", "p90", "p95", "p99")
+PHASES = ("before", "during", "after")
+EXPECTATION_KINDS = ("expectation", "sla", "assertion")
+_SENSITIVE = re.compile(r"pass(word|wd)?|secret|token_value|credential|private|api_?key|"
+                        r"auth_?token|cookie", re.I)
+_WINDOW_KEYS = ("outages", "outage_windows", "windows")
+_LOSS_CONTAINERS = ("reconciliation", "requests_lost", "writes", "loss")
+HIDDEN = "(hidden)"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def seconds(value: Any, key: str = "") -> float | None:
+    """A duration in seconds from a number (milliseconds when the key ends in _ms)."""
+    if isinstance(value, dict):
+        value = value.get("duration", value.get("value"))
+    if not is_number(value):
+        return None
+    return value / 1000.0 if key.endswith("_ms") else float(value)
+
+
+def fmt_seconds(value: Any, key: str = "") -> str:
+    number = seconds(value, key)
+    if number is None:
+        return "—" if value is None else str(value)
+    magnitude = abs(number)
+    if magnitude == 0:
+        return "0 s"
+    if magnitude < 0.01:
+        return f"{number * 1000:.1f} ms"
+    if magnitude < 1:
+        return f"{number * 1000:.0f} ms"
+    if magnitude < 120:
+        return f"{number:.2f} s"
+    minutes, rest = divmod(number, 60)
+    return f"{int(minutes)} min {rest:.0f} s"
+
+
+def fmt_with_uncertainty(value: Any, uncertainty: Any, key: str = "") -> str:
+    text = fmt_seconds(value, key)
+    spread = seconds(uncertainty, key)
+    if spread is None or text == "—":
+        return text
+    return f"{text} ± {fmt_seconds(spread, key)}"
+
+
+def fmt_rate(value: Any) -> str:
+    """A fraction as a percentage; values above 1 are taken as already in percent."""
+    if not is_number(value):
+        return "—" if value is None else str(value)
+    percent = value * 100 if value <= 1 else value
+    if percent == 0:
+        return "0 %"
+    if percent < 0.1:
+        return f"{percent:.3f} %"
+    return f"{percent:.2f} %".replace(".00 %", " %")
+
+
+def count(value: Any) -> int | None:
+    if isinstance(value, (list, tuple, set)):
+        return len(value)
+    if is_number(value):
+        return int(value)
+    return None
+
+
+def fmt_count(value: Any) -> str:
+    number = count(value)
+    return "—" if number is None else str(number)
+
+
+def fmt_time(value: Any) -> str:
+    """A window edge: wall clock when an epoch, else seconds from the monitor's start."""
+    if is_number(value):
+        if value > 1e9:
+            return datetime.fromtimestamp(value, timezone.utc).strftime(
+                "%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+        return f"+{value:.2f} s"
+    return "—" if value is None else str(value)
+
+
+def fmt_value(key: str, value: Any) -> str:
+    """Best-effort formatting of an unknown figure from its key's name."""
+    lowered = key.lower()
+    if _SENSITIVE.search(lowered):
+        return HIDDEN
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if is_number(value):
+        if "rate" in lowered and "throughput" not in lowered and "per_s" not in lowered \
+                and value <= 1:
+            return fmt_rate(value)
+        if lowered.endswith(("_s", "_ms", "_seconds", "duration", "time", "outage",
+                             "latency", "elapsed")) or lowered in PERCENTILES + ("max", "min"):
+            return fmt_seconds(value, lowered)
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            shown = ", ".join(str(v) for v in value[:20])
+            return shown + (f" … ({len(value)} in all)" if len(value) > 20 else "")
+        return f"{len(value)} items"
+    return str(value)
+
+
+def flatten(data: Any, prefix: str = "", skip: tuple[str, ...] = ("png",)) -> list[
+        tuple[str, str]]:
+    """(dotted key, formatted value) rows of any mapping, credentials hidden."""
+    rows: list[tuple[str, str]] = []
+    if not isinstance(data, dict):
+        return [(prefix or "value", fmt_value(prefix, data))]
+    for key in sorted(data, key=str):
+        value = data[key]
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if str(key) in skip:
+            continue
+        if _SENSITIVE.search(str(key)) and not isinstance(value, dict):
+            rows.append((name, HIDDEN))
+        elif isinstance(value, dict) and value:
+            rows += flatten(value, name, skip)
+        else:
+            rows.append((name, fmt_value(str(key), value)))
+    return rows
+
+
+# --- monitor -------------------------------------------------------------------------------
+
+
+def _windows(figures: dict) -> list[dict]:
+    for key in _WINDOW_KEYS:
+        value = figures.get(key)
+        if isinstance(value, list):
+            return [w for w in value if isinstance(w, dict)]
+    return []
+
+
+def _loss(figures: dict, key: str, *aliases: str) -> Any:
+    for name in (key, *aliases):
+        if name in figures:
+            return figures[name]
+    for container in _LOSS_CONTAINERS:
+        inner = figures.get(container)
+        if isinstance(inner, dict):
+            for name in (key, *aliases):
+                if name in inner:
+                    return inner[name]
+    return None
+
+
+def _uncertainty(figures: dict, key: str) -> Any:
+    for name in (f"{key}_uncertainty", "uncertainty" if key == "total_outage" else ""):
+        if name and is_number(figures.get(name)):
+            return figures[name]
+    value = figures.get(key)
+    if isinstance(value, dict) and is_number(value.get("uncertainty")):
+        return value["uncertainty"]
+    windows = _windows(figures)
+    spreads = [seconds(w.get("uncertainty")) for w in windows]
+    spreads = [s for s in spreads if s is not None]
+    if not spreads:
+        return None
+    if key == "longest_outage":
+        longest = max(windows, key=lambda w: seconds(w.get("duration")) or 0)
+        return longest.get("uncertainty")
+    return sum(spreads)
+
+
+def _total_outage(figures: dict) -> Any:
+    for key in ("total_outage", "total_outage_s", "outage", "downtime"):
+        if key in figures:
+            return figures[key]
+    windows = _windows(figures)
+    if windows:
+        return sum(seconds(w.get("duration")) or 0 for w in windows)
+    return None
+
+
+def _longest_outage(figures: dict) -> Any:
+    for key in ("longest_outage", "longest_outage_s", "max_outage"):
+        if key in figures:
+            return figures[key]
+    durations = [seconds(w.get("duration")) for w in _windows(figures)]
+    durations = [d for d in durations if d is not None]
+    return max(durations) if durations else None
+
+
+def _latency(figures: dict) -> dict[str, dict[str, Any]]:
+    latency = figures.get("latency")
+    if isinstance(latency, dict) and any(p in latency for p in PHASES):
+        return {phase: latency.get(phase) or {} for phase in PHASES if phase in latency}
+    return {}
+
+
+def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
+    """(overall figures, [(probe name, its figures)]) whatever the layout."""
+    probes_raw = data.get("probes", data.get("per_probe"))
+    probes: list[tuple[str, dict]] = []
+    if isinstance(probes_raw, dict):
+        probes = [(str(k), v) for k, v in probes_raw.items() if isinstance(v, dict)]
+    elif isinstance(probes_raw, list):
+        probes = [(str(p.get("name", p.get("probe", f"probe {i + 1}"))), p)
+                  for i, p in enumerate(probes_raw) if isinstance(p, dict)]
+    overall = data.get("overall")
+    if not isinstance(overall, dict):
+        overall = {k: v for k, v in data.items() if k not in {"probes", "per_probe"}}
+    return overall, probes
+
+
+MONITOR_KEYS = {"outages", "outage_windows", "windows", "total_outage", "total_outage_s",
+                "outage", "downtime", "longest_outage", "longest_outage_s", "max_outage",
+                "recovery_time", "recovery_time_s", "error_rate", "latency", "lost",
+                "duplicates", "duplicate", "non_recoverable", "stuck", "png", "probes",
+                "per_probe", "overall", "events", "total_outage_uncertainty",
+                "longest_outage_uncertainty", "uncertainty", "name", "probe"}
+
+
+def monitor_row(name: str, figures: dict) -> dict[str, Any]:
+    """One probe's (or the overall) figures, formatted for a table row."""
+    total = _total_outage(figures)
+    longest = _longest_outage(figures)
+    latency = _latency(figures)
+    recovery = figures.get("recovery_time", figures.get("recovery_time_s"))
+    return {
+        "name": name,
+        "windows": len(_windows(figures)),
+        "total_outage": fmt_with_uncertainty(total, _uncertainty(figures, "total_outage")),
+        "longest_outage": fmt_with_uncertainty(longest,
+                                               _uncertainty(figures, "longest_outage")),
+        "outage_seconds": seconds(total),
+        "recovery_time": fmt_seconds(recovery),
+        "error_rate": fmt_rate(figures.get("error_rate")),
+        "lost": fmt_count(_loss(figures, "lost")),
+        "duplicates": fmt_count(_loss(figures, "duplicates", "duplicate")),
+        "non_recoverable": fmt_count(_loss(figures, "non_recoverable", "stuck")),
+        "latency": {phase: {p: fmt_seconds(values.get(p)) for p in PERCENTILES}
+                    for phase, values in latency.items() if isinstance(values, dict)},
+    }
+
+
+def monitor_view(data: dict) -> dict[str, Any]:
+    overall, probes = monitor_parts(data)
+    windows = []
+    for name, figures in probes or [("overall", overall)]:
+        for window in _windows(figures):
+            windows.append({
+                "probe": name, "start": fmt_time(window.get("start")),
+                "end": fmt_time(window.get("end")),
+                "duration": fmt_with_uncertainty(window.get("duration"),
+                                                 window.get("uncertainty")),
+                "detail": str(window.get("error", window.get("errors", window.get(
+                    "status", "")))) if any(k in window for k in ("error", "errors",
+                                                                   "status")) else "",
+            })
+    extra = {k: v for k, v in overall.items() if k not in MONITOR_KEYS}
+    probe_extra = []
+    for name, figures in probes:
+        rest = {k: v for k, v in figures.items() if k not in MONITOR_KEYS}
+        if rest:
+            probe_extra.append((name, flatten(rest)))
+    lost_items = []
+    for label, key, aliases in (("lost", "lost", ()), ("duplicate", "duplicates",
+                                                         ("duplicate",)),
+                                ("non-recoverable", "non_recoverable", ("stuck",))):
+        value = _loss(overall, key, *aliases)
+        if isinstance(value, list):
+            lost_items += [(label, item if isinstance(item, str) else
+                            ", ".join(f"{k}={v}" for k, v in flatten(item)))
+                           for item in value[:50]]
+    return {
+        "overall": monitor_row("overall", overall),
+        "probes": [monitor_row(name, figures) for name, figures in probes],
+        "windows": windows,
+        "events": events_view(data.get("events") or overall.get("events") or []),
+        "requests": lost_items,
+        "extra": flatten(extra),
+        "probe_extra": probe_extra,
+    }
+
+
+def monitor_summary(data: dict) -> list[tuple[str, str]]:
+    row = monitor_view(data)["overall"]
+    overall, _ = monitor_parts(data)
+    lines = [("Outage", f"{row['total_outage']} in {row['windows']} window"
+                        f"{'' if row['windows'] == 1 else 's'}"
+              if row["windows"] else row["total_outage"])]
+    if row["windows"] > 1:
+        lines.append(("Longest", row["longest_outage"]))
+    lines += [("Error rate", row["error_rate"]),
+              ("Lost / dup / stuck", f"{row['lost']} / {row['duplicates']} / "
+                                     f"{row['non_recoverable']}"),
+              ("Recovery", row["recovery_time"])]
+    latency = _latency(overall)
+    if latency:
+        shown = " → ".join(fmt_seconds((latency.get(phase) or {}).get("p95"))
+                           for phase in PHASES if phase in latency)
+        lines.append(("p95 " + "/".join(p for p in PHASES if p in latency), shown))
+    return [(k, v) for k, v in lines if v not in {"—", "— / — / —"}]
+
+
+# --- load ----------------------------------------------------------------------------------
+
+LOAD_KEYS = {"requests", "failures", "failure_rate", "max", "throughput", "png", "latency",
+             "name", "workload", *PERCENTILES}
+
+
+def load_view(data: dict) -> dict[str, Any]:
+    latency = data.get("latency") if isinstance(data.get("latency"), dict) else {}
+    percentiles = {p: fmt_seconds(data.get(p, latency.get(p))) for p in PERCENTILES}
+    failure_rate = data.get("failure_rate")
+    requests, failures = data.get("requests"), data.get("failures")
+    if failure_rate is None and is_number(requests) and is_number(failures) and requests:
+        failure_rate = failures / requests
+    throughput = data.get("throughput")
+    return {
+        "name": str(data.get("name", data.get("workload", ""))),
+        "requests": fmt_count(requests),
+        "failures": fmt_count(failures),
+        "failure_rate": fmt_rate(failure_rate),
+        "percentiles": percentiles,
+        "max": fmt_seconds(data.get("max", latency.get("max"))),
+        "throughput": f"{throughput:.1f}/s" if is_number(throughput) else fmt_value(
+            "throughput", throughput),
+        "extra": flatten({k: v for k, v in data.items() if k not in LOAD_KEYS}),
+    }
+
+
+def load_summary(data: dict) -> list[tuple[str, str]]:
+    view = load_view(data)
+    lines = [("Requests", f"{view['requests']}, {view['failures']} failed "
+                          f"({view['failure_rate']})"),
+             ("p50 / p95 / p99", " / ".join(view["percentiles"][p]
+                                            for p in ("p50", "p95", "p99"))),
+             ("Throughput", view["throughput"])]
+    if view["name"]:
+        lines.insert(0, ("Workload", view["name"]))
+    return [(k, v) for k, v in lines if "—, — failed" not in v and v not in {"—", "— / — / —"}]
+
+
+# --- fault events and expectations -----------------------------------------------------------
+
+
+def events_view(data: Any) -> list[dict[str, str]]:
+    if isinstance(data, dict):
+        data = data.get("events", [data])
+    rows = []
+    for event in data if isinstance(data, list) else []:
+        if not isinstance(event, dict):
+            continue
+        wall = event.get("wall", event.get("time"))
+        rows.append({
+            "time": fmt_time(wall) if is_number(wall) else (str(wall) if wall else "—"),
+            "source": str(event.get("source", "")),
+            "phase": str(event.get("phase", "")),
+            "action": str(event.get("action", "")),
+            "target": str(event.get("target", "")),
+            "detail": str(event.get("detail", "") or event.get("fault_id", "")),
+        })
+    return rows
+
+
+def expectation_text(data: dict) -> str:
+    name = data.get("name", data.get("assertion", data.get("what", "")))
+    limit = data.get("limit", data.get("expected"))
+    measured = data.get("measured", data.get("seen"))
+    parts = [str(name)] if name else []
+    if limit is not None:
+        parts.append(f"limit {fmt_value(str(name) or 'limit', limit)}")
+    if measured is not None:
+        parts.append(f"measured {fmt_value(str(name) or 'measured', measured)}")
+    passed = data.get("passed", data.get("ok"))
+    if isinstance(passed, bool):
+        parts.append("met" if passed else "NOT met")
+    return ", ".join(parts) if parts else ", ".join(f"{k}: {v}" for k, v in flatten(data))
