@@ -1,0 +1,280 @@
+"""The Robot-facing Power library: thin keywords over :mod:`.clients`."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from .. import events, results
+from .. import target as target_module
+from ..errors import SafetyError, TargetError
+from ..target import Target
+from .clients import DEFAULT_TIMEOUT, BmcClient, BootDevice, PowerState, client
+from .config import BmcEndpoint, BmcProtocol, endpoint
+from .errors import PowerError, PowerStateTimeout
+
+SOURCE = "power"
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Power:
+    """Power nodes off and on through their BMCs, over IPMI or Redfish.
+
+    = Where the BMCs are =
+    The target file's ``bmcs`` section names each node's BMC: ``protocol`` (``ipmi`` or
+    ``redfish``), ``address``, ``port``, ``username`` and ``password_env``, the environment
+    variable that holds the password (it is read when needed and never logged). A
+    ``redfish:`` (or ``ipmi:``) sub-section gives the same BMC over the other protocol,
+    which a keyword then chooses with ``protocol=redfish``.
+
+    = Safety =
+    Keywords that take power away (`Power Off`, `Soft Power Off`, `Power Reset`,
+    `Power Cycle`) refuse to run unless the target file says ``destructive: true``.
+    `Power On` and the getters always run. Each action is published on the fault
+    timeline (source ``power``) so the Monitor draws it next to its samples.
+
+    = Waiting =
+    Power actions return once the BMC reports the new state (``wait=True``, the default),
+    polling every ``poll``; `Wait Until Power State Is` does the same on its own. A BMC
+    that does not answer fails within ``bmc_timeout`` (library argument, 10 s).
+
+    = Examples =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Power
+    |
+    | ***** Test Cases *****
+    | Controller survives a power loss
+    |     `BMC Should Be Reachable`    ctl1
+    |     `Power Off`    ctl1
+    |     `Get Power State`    ctl1    # off
+    |     `Power On`    ctl1    protocol=redfish
+    |     `Wait Until Node Serves`    ctl1    5000    timeout=5 min
+    """
+
+    def __init__(self, target: str | None = None,
+                 bmc_timeout: timedelta = timedelta(seconds=DEFAULT_TIMEOUT)):
+        """``target`` is the target file (default: ``$EXTREME_TARGET``, then the lab's)."""
+        self._target_path = target
+        self._target: Target | None = None
+        self.bmc_timeout = bmc_timeout.total_seconds()
+        self._powered_on_at: dict[str, float] = {}
+        # Tests give a factory that returns fake clients.
+        self.client_factory: Callable[[BmcEndpoint, float], BmcClient] = client
+
+    # --- plumbing ---------------------------------------------------------------------
+    @property
+    def target(self) -> Target:
+        if self._target is None:
+            self._target = target_module.load(self._target_path)
+        return self._target
+
+    def _client(self, node: str, protocol: BmcProtocol | None) -> BmcClient:
+        return self.client_factory(endpoint(self.target, node, protocol), self.bmc_timeout)
+
+    def _require_destructive(self, action: str, node: str) -> None:
+        if not self.target.destructive:
+            raise SafetyError(
+                f"Refused to {action} {node}: target '{self.target.name}' "
+                f"({self.target.path}) is not marked destructive. Set 'destructive: true' "
+                f"in the target file only for a cloud you may break.")
+
+    def _act(self, action: str, node: str, protocol: BmcProtocol | None,
+             call: Callable[[BmcClient], None], expect: PowerState | None,
+             wait: bool, timeout: timedelta, poll: timedelta) -> None:
+        bmc = self._client(node, protocol)
+        detail = bmc.endpoint.name
+        events.publish(SOURCE, "requested", action, node, detail=detail)
+        started = time.monotonic()
+        try:
+            call(bmc)
+            accepted = time.monotonic() - started
+            logger.info(f"{detail} accepted '{action}' in {accepted * 1000:.0f} ms.")
+            reached = None
+            if wait and expect is not None:
+                self._wait_for(bmc, node, expect, timeout, poll)
+                reached = time.monotonic() - started
+        except Exception as error:
+            events.publish(SOURCE, "failed", action, node, detail=f"{detail}: {error}")
+            raise
+        events.publish(SOURCE, "in effect", action, node, detail=detail)
+        if action in ("power on", "power reset", "power cycle"):
+            self._powered_on_at[node] = started
+        results.publish("power.action", {
+            "node": node, "action": action, "protocol": bmc.endpoint.protocol.value,
+            "accepted_s": round(accepted, 4),
+            "state_reached_s": None if reached is None else round(reached, 4)},
+            f"<p>{action} {node} over {bmc.endpoint.protocol.value}: accepted in "
+            f"{accepted * 1000:.0f} ms"
+            + ("" if reached is None else f", {expect.value} after {reached:.2f} s") + "</p>")
+
+    def _wait_for(self, bmc: BmcClient, node: str, state: PowerState, timeout: timedelta,
+                  poll: timedelta) -> None:
+        deadline = time.monotonic() + timeout.total_seconds()
+        # Start polling fast (most BMCs apply a change within tens of milliseconds), then
+        # back off to ``poll``.
+        interval = min(0.05, poll.total_seconds())
+        while True:
+            seen = bmc.power_state()
+            if seen is state:
+                return
+            if time.monotonic() >= deadline:
+                raise PowerStateTimeout(
+                    f"{node} did not reach power state '{state.value}' within "
+                    f"{timeout.total_seconds():g} s: {bmc.endpoint.name} still reports "
+                    f"'{seen.value}'. Check the node and its BMC (the action may have been "
+                    f"refused or the node may be stuck).")
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0.01)))
+            interval = min(interval * 2, poll.total_seconds())
+
+    # --- keywords ---------------------------------------------------------------------
+    @keyword
+    def get_power_state(self, node: str, protocol: BmcProtocol | None = None) -> str:
+        """Returns ``on`` or ``off``, as the BMC of ``node`` reports it.
+
+        | ${state} =    `Get Power State`    ctl1
+        | Should Be Equal    ${state}    on
+        """
+        return self._client(node, protocol).power_state().value
+
+    @keyword
+    def power_off(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
+                  poll: timedelta = timedelta(seconds=0.5),
+                  protocol: BmcProtocol | None = None) -> None:
+        """Cuts the power of ``node`` at once (no graceful shutdown).
+
+        With ``wait`` (default), returns when the BMC reports ``off``, or fails after
+        ``timeout``. Needs a destructive target.
+
+        | `Power Off`    ctl1
+        | `Power Off`    ctl2    protocol=redfish    timeout=30 s
+        """
+        self._require_destructive("power off", node)
+        self._act("power off", node, protocol, lambda b: b.power_off(), PowerState.OFF, wait,
+                  timeout, poll)
+
+    @keyword
+    def power_on(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
+                 poll: timedelta = timedelta(seconds=0.5),
+                 protocol: BmcProtocol | None = None) -> None:
+        """Powers ``node`` on; with ``wait``, returns when the BMC reports ``on``.
+
+        The node's services still have to start: `Wait Until Node Serves` waits for them.
+        """
+        self._act("power on", node, protocol, lambda b: b.power_on(), PowerState.ON, wait,
+                  timeout, poll)
+
+    @keyword
+    def power_reset(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
+                    poll: timedelta = timedelta(seconds=0.5),
+                    protocol: BmcProtocol | None = None) -> None:
+        """Hard-resets ``node`` (a node that is off is turned on). Needs a destructive target."""
+        self._require_destructive("reset", node)
+        self._act("power reset", node, protocol, lambda b: b.reset(), PowerState.ON, wait,
+                  timeout, poll)
+
+    @keyword
+    def power_cycle(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
+                    poll: timedelta = timedelta(seconds=0.5),
+                    protocol: BmcProtocol | None = None) -> None:
+        """Turns ``node`` off and on again through its BMC. Needs a destructive target."""
+        self._require_destructive("power cycle", node)
+        self._act("power cycle", node, protocol, lambda b: b.cycle(), PowerState.ON, wait,
+                  timeout, poll)
+
+    @keyword
+    def soft_power_off(self, node: str, wait: bool = True,
+                       timeout: timedelta = timedelta(minutes=2),
+                       poll: timedelta = timedelta(seconds=1),
+                       protocol: BmcProtocol | None = None) -> None:
+        """Asks ``node``'s operating system to shut down (ACPI soft off).
+
+        With ``wait``, returns when the BMC reports ``off``. Needs a destructive target.
+        """
+        self._require_destructive("shut down", node)
+        self._act("soft power off", node, protocol, lambda b: b.soft_off(), PowerState.OFF,
+                  wait, timeout, poll)
+
+    @keyword
+    def wait_until_power_state_is(self, node: str, state: PowerState,
+                                  timeout: timedelta = timedelta(minutes=1),
+                                  poll: timedelta = timedelta(seconds=0.5),
+                                  protocol: BmcProtocol | None = None) -> None:
+        """Polls the BMC of ``node`` until it reports ``state`` (``on``/``off``).
+
+        | `Wait Until Power State Is`    ctl1    off    timeout=20 s
+        """
+        self._wait_for(self._client(node, protocol), node, state, timeout, poll)
+
+    @keyword
+    def set_boot_device(self, node: str, device: BootDevice, persistent: bool = False,
+                        protocol: BmcProtocol | None = None) -> None:
+        """Sets where ``node`` boots next; ``persistent`` keeps it for later boots too.
+
+        | `Set Boot Device`    cmp1    pxe
+        """
+        self._client(node, protocol).set_boot_device(device, persistent)
+
+    @keyword
+    def get_boot_device(self, node: str, protocol: BmcProtocol | None = None) -> str:
+        """Returns the boot device the BMC of ``node`` has set (``default`` when none)."""
+        return self._client(node, protocol).boot_device().value
+
+    @keyword
+    def bmc_should_be_reachable(self, node: str, protocol: BmcProtocol | None = None) -> None:
+        """Logs in to the BMC of ``node`` and reads its power state; fails with the reason.
+
+        Changes nothing. Fails within the library's ``bmc_timeout`` when the BMC is silent.
+        """
+        bmc = self._client(node, protocol)
+        state = bmc.power_state()
+        logger.info(f"{bmc.endpoint.name} answers; the node is {state.value}.")
+
+    @keyword
+    def wait_until_node_serves(self, node: str, *ports: int,
+                               timeout: timedelta = timedelta(minutes=5),
+                               poll: timedelta = timedelta(seconds=1)) -> float:
+        """Waits until TCP ``ports`` (default 22) of ``node``'s address accept connections.
+
+        Returns the seconds since the last `Power On`/`Power Reset`/`Power Cycle` of
+        ``node`` in this run (or since the call when there was none), and publishes that
+        figure as ``power.boot_to_serving`` for the sign-off report.
+
+        | `Power On`    ctl1
+        | ${seconds} =    `Wait Until Node Serves`    ctl1    22    5000    timeout=5 min
+        """
+        address = self.target.node(node).get("address")
+        if not address:
+            raise TargetError(f"Node '{node}' has no address in {self.target.path}.")
+        wanted = [int(p) for p in ports] or [22]
+        started = self._powered_on_at.get(node, time.monotonic())
+        deadline = time.monotonic() + timeout.total_seconds()
+        closed = wanted
+        while True:
+            closed = [port for port in wanted if not _accepts(address, port)]
+            if not closed:
+                break
+            if time.monotonic() >= deadline:
+                raise PowerError(
+                    f"{node} ({address}) did not serve within {timeout.total_seconds():g} s: "
+                    f"ports {', '.join(map(str, closed))} still refuse connections. Check "
+                    f"that it is powered on and that its services start.")
+            time.sleep(poll.total_seconds())
+        seconds = time.monotonic() - started
+        results.publish("power.boot_to_serving",
+                        {"node": node, "ports": wanted, "seconds": round(seconds, 3)},
+                        f"<p>{node} served on ports {', '.join(map(str, wanted))} "
+                        f"{seconds:.1f} s after power on.</p>")
+        return seconds
+
+
+def _accepts(address: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
