@@ -1,0 +1,518 @@
+"""The Robot-facing Monitor library: keywords over :class:`MonitorSession`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import threading
+from datetime import timedelta
+from typing import Literal
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from .. import events as fault_events
+from .. import results
+from ..errors import ExtremeError
+from ..target import Target
+from ..target import load as load_target
+from . import http
+from .config import build_probes, credentials, run_prefix, settings
+from .plot import img_html
+from .probes import TokenHolder
+from .session import MonitorSession
+
+Phase = Literal["all", "before", "during", "after"]
+MarkKind = Literal["mark", "fault start", "fault end"]
+Scope = Literal["auto", "test", "suite", "global"]
+MARK_PHASES = {"mark": "mark", "fault start": "in effect", "fault end": "undone"}
+
+
+class MonitorError(ExtremeError):
+    """A monitor keyword could not do what it was asked."""
+
+
+class AvailabilityError(ExtremeError, AssertionError):
+    """A measured figure broke its limit."""
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Monitor:
+    """Measures a cloud's availability in the background while a test breaks it.
+
+    = Monitoring =
+    `Start Availability Monitor` starts probes that run at a fixed rate (default 10 a
+    second each, each request with its own timeout, default 1 s) on a monotonic clock:
+    unauthenticated GETs of each API's version document, a cheap token request (the held
+    token validated; a password login only every ``relogin`` seconds), authenticated reads
+    (projects, servers, images, networks) and, when the target lists them, writes (a small
+    Keystone project or Neutron network created with a run prefix, the oldest deleted).
+    `Stop Availability Monitor` stops them, reconciles the writes against what the cloud
+    holds, draws the timeline into the log and returns the result.
+
+    A monitor still running when its test (or suite, when started in a suite setup) ends
+    is stopped then, and every monitor is stopped when the run ends.
+
+    = What is measured =
+    Per probe and ``overall`` (the union: the cloud is out when any probe fails):
+    outage windows, each edge at the midpoint between the last OK and the first failed
+    sample with half that gap as its uncertainty; total and longest outage; the time to
+    recover after the fault ended (the last ``undone`` fault event, or a `Mark Timeline`
+    ``fault end``); error rate and latency percentiles ``before``, ``during`` and ``after``
+    the fault (first ``requested``/``in effect`` event to last ``undone``), and the
+    degradation. Writes: lost (accepted but gone), duplicated, non-recoverable (left in a
+    transitional or error state after the settling time), unconfirmed (failed yet done).
+
+    = The target file =
+    Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
+    endpoints from ``endpoints``, credentials from clouds.yaml/secure.yaml for ``cloud``.
+    Credentials and tokens are never logged: probes do raw HTTP and log no headers.
+
+    = Examples =
+    | `Start Availability Monitor` |
+    | Stop Keystone On Every Controller For | 10s |
+    | ${result} = | `Stop Availability Monitor` |
+    | `Outage Should Be Shorter Than` | 12s | probe=version-identity |
+    | `Cloud Should Recover Within` | 5s |
+    | `Error Rate Should Be Below` | 1 | phase=after |
+    | `Latency Percentile Should Be Below` | 99 | 2s | phase=after |
+    | `No Requests Should Be Lost` |
+    """
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, target: str | None = None) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._target_path = target
+        self._target: Target | None = None
+        self._sessions: dict[str, MonitorSession] = {}
+        self._lock = threading.Lock()
+
+    # -- keywords ---------------------------------------------------------------------
+
+    @keyword
+    def start_availability_monitor(self, name: str = "default",
+                                   probes: list[str] | None = None,
+                                   rate: float | None = None,
+                                   timeout: timedelta | None = None,
+                                   writes: list[str] | None = None,
+                                   settle: timedelta | None = None,
+                                   scope: Scope = "auto") -> str:
+        """Starts monitor ``name`` in the background; returns its name.
+
+        ``probes`` keeps only the named probes (e.g. ``version-identity``, ``token``,
+        ``read-servers``, ``write-network``); ``rate`` (samples/s per probe), ``timeout``
+        (per request), ``writes`` (``project``, ``network``) and ``settle`` override the
+        target's ``probes`` section. ``scope`` says when the monitor stops if nobody stops
+        it: ``auto`` at the end of the current test, or of the suite when started in a
+        suite setup; ``global`` when the run ends.
+
+        | `Start Availability Monitor` |
+        | `Start Availability Monitor` | writes | writes=network | rate=5 |
+        """
+        target = self._load_target()
+        section = dict(target.section("probes"))
+        if rate is not None:
+            section["rate"] = rate
+        if timeout is not None:
+            section["timeout"] = timeout.total_seconds()
+        if writes is not None:
+            section["writes"] = list(writes)
+        endpoints = {k: str(v) for k, v in target.section("endpoints").items()}
+        found = settings(section, endpoints)
+        if settle is not None:
+            found.settle = settle.total_seconds()
+        prefix = run_prefix(name)
+        tokens = None
+        verify: bool | str = True
+        if found.token is not None or found.reads or found.writes:
+            creds = credentials(target)
+            verify = creds.verify
+            tokens = TokenHolder(creds.auth_url, creds.body, timeout=max(5.0, found.timeout),
+                                 relogin=found.relogin, verify=verify)
+        built = build_probes(found, endpoints, tokens, prefix, verify)
+        if probes:
+            known = {p.name for p in built}
+            unknown = sorted(set(probes) - known)
+            if unknown:
+                raise MonitorError(f"Unknown probes {unknown}. This target's probes: "
+                                   f"{', '.join(sorted(known))}.")
+            built = [p for p in built if p.name in probes]
+        session = MonitorSession(name, built, found.sample_cap, found.settle, tokens,
+                                 target.name, prefix)
+        if tokens is not None:
+            tokens.token()  # log in now rather than inside the first samples
+            if tokens.last_error:
+                logger.warn(f"Monitor '{name}': {tokens.last_error}; authenticated probes "
+                            f"fail until a login succeeds (retried every 10 s).")
+        self._start_session(session, scope)
+        rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>{p.rate:g}/s</td>"
+                       f"<td>{p.timeout:g} s</td><td>{html.escape(str(p.describe().get('url', '')))}"
+                       f"</td></tr>" for p in built)
+        logger.info(f"Monitor '{html.escape(name)}' started ({html.escape(session.scope[0])} "
+                    f"scope), prefix {html.escape(prefix)}:<table><tr><th>probe</th><th>rate"
+                    f"</th><th>timeout</th><th>URL</th></tr>{rows}</table>", html=True)
+        return name
+
+    @keyword
+    def stop_availability_monitor(self, name: str = "default",
+                                  settle: timedelta | None = None) -> dict:
+        """Stops monitor ``name``, reconciles its writes, logs the timeline; returns the
+        result (a dictionary, also published for the sign-off report).
+
+        ``settle`` (default from the target, 30 s) is how long writes may stay in a
+        transitional state before they count as non-recoverable.
+        """
+        session = self._session(name)
+        result = self._finish(session, None if settle is None else settle.total_seconds())
+        return result
+
+    @keyword
+    def mark_timeline(self, label: str, kind: MarkKind = "mark") -> None:
+        """Puts a moment on every monitor's timeline.
+
+        ``fault start`` and ``fault end`` delimit a fault the libraries did not inject
+        (the recovery time counts from the last ``fault end``); ``mark`` is a label only.
+
+        | `Mark Timeline` | pulled the cable | fault start |
+        """
+        fault_events.publish("mark", MARK_PHASES[kind], label, "")
+
+    @keyword
+    def get_monitor_result(self, name: str = "default") -> dict:
+        """The result of a stopped monitor, or the figures so far of a running one."""
+        session = self._session(name)
+        return session.result if session.result is not None else session.snapshot()
+
+    @keyword
+    def save_monitor_result(self, path: str, name: str = "default",
+                            samples: bool = False) -> str:
+        """Writes the result as JSON to ``path`` (with every kept sample when ``samples``)."""
+        written = self._session(name).export(path, samples)
+        logger.info(f"Monitor '{name}' result written to {written}.")
+        return str(written)
+
+    @keyword
+    def log_monitor_timeline(self, name: str = "default") -> None:
+        """Logs the timeline so far as an image (a running monitor keeps running)."""
+        session = self._session(name)
+        result = session.result or session.snapshot()
+        logger.info(img_html(session.draw(result)), html=True)
+
+    @keyword
+    def outage_should_be_shorter_than(self, limit: timedelta, probe: str = "overall",
+                                      name: str = "default") -> None:
+        """Fails when the longest outage of ``probe`` (or ``overall``) lasted ``limit`` or
+        longer; the message gives the outage, its uncertainty and its window."""
+        result, figures = self._figures(name, probe)
+        longest = figures["longest_outage"]
+        seconds = limit.total_seconds()
+        if longest is not None and longest["duration"] >= seconds:
+            raise AvailabilityError(
+                f"Longest outage of {probe} was {longest['duration']:.3f} s "
+                f"(± {longest['uncertainty']:.3f} s) {self._window(result, longest)}, "
+                f"expected shorter than {seconds:g} s. {len(figures['outages'])} outage(s), "
+                f"{figures['total_outage']:.3f} s in total; errors: {longest['errors']}.")
+        logger.info(f"Longest outage of {probe}: "
+                    f"{0 if longest is None else longest['duration']:.3f} s "
+                    f"(limit {seconds:g} s).")
+
+    @keyword
+    def error_rate_should_be_below(self, percent: float, probe: str = "overall",
+                                   phase: Phase = "all", name: str = "default") -> None:
+        """Fails when the share of failed samples of ``probe`` in ``phase`` reaches
+        ``percent`` (a percentage: ``1`` means 1 %)."""
+        result, figures = self._figures(name, probe)
+        rate = figures["error_rate"][phase]
+        if rate is None:
+            raise AvailabilityError(f"No samples of {probe} in phase '{phase}' "
+                                    f"{self._phase_window(result, phase)}: nothing to judge. "
+                                    f"Did a fault happen inside the monitored time?")
+        if rate * 100 >= percent:
+            raise AvailabilityError(
+                f"Error rate of {probe} {phase} was {rate * 100:.2f} % "
+                f"{self._phase_window(result, phase)}, expected below {percent:g} %. "
+                f"Outages: {len(figures['outages'])}, {figures['total_outage']:.3f} s.")
+        logger.info(f"Error rate of {probe} {phase}: {rate * 100:.2f} % (limit {percent:g} %).")
+
+    @keyword
+    def cloud_should_recover_within(self, limit: timedelta, probe: str = "overall",
+                                    name: str = "default") -> None:
+        """Fails when ``probe`` (or ``overall``) served again more than ``limit`` after
+        the fault ended, or never did while the monitor ran."""
+        result, figures = self._figures(name, probe)
+        found = figures["recovery"]
+        seconds = limit.total_seconds()
+        fault_end = result["fault"]["end"]
+        if found["recovered"] is None:
+            raise AvailabilityError(
+                f"Cannot tell how long {probe} took to recover: {found['reason']}. Keep the "
+                f"monitor running past the fault's undo, or `Mark Timeline` ... fault end.")
+        if not found["recovered"]:
+            last = figures["outages"][-1]
+            raise AvailabilityError(
+                f"{probe} had not recovered when the monitor stopped: failing since "
+                f"{self._clock(result, last['start'])}; the fault ended at "
+                f"{self._clock(result, fault_end)}. Expected recovery within {seconds:g} s.")
+        if found["seconds"] > seconds:
+            raise AvailabilityError(
+                f"{probe} recovered {found['seconds']:.3f} s (± {found['uncertainty']:.3f} s)"
+                f" after the fault ended at {self._clock(result, fault_end)} (served again "
+                f"from {self._clock(result, fault_end + found['seconds'])}), expected within "
+                f"{seconds:g} s.")
+        logger.info(f"{probe} recovered {found['seconds']:.3f} s after the fault ended "
+                    f"(limit {seconds:g} s).")
+
+    @keyword
+    def latency_percentile_should_be_below(self, percentile: float, limit: timedelta,
+                                           probe: str = "overall", phase: Phase = "all",
+                                           name: str = "default") -> None:
+        """Fails when the ``percentile`` (e.g. 99) of OK samples' latency of ``probe`` in
+        ``phase`` reaches ``limit``.
+
+        | `Latency Percentile Should Be Below` | 95 | 500ms | probe=read-servers | phase=after |
+        """
+        from .analysis import by_phase, fault_window
+        from .analysis import percentile as compute
+
+        result = self._result(name)
+        session = self._session(name)
+        samples = self._probe_samples(session, probe)
+        fault = fault_window([{"phase": e["phase"], "monotonic": e["monotonic"]}
+                              for e in result["events"]])
+        members = [s.latency for s in by_phase(samples, fault)[phase] if s.ok]
+        value = compute(members, percentile)
+        seconds = limit.total_seconds()
+        if value is None:
+            raise AvailabilityError(f"No OK samples of {probe} in phase '{phase}' "
+                                    f"{self._phase_window(result, phase)}: no latency to judge.")
+        if value >= seconds:
+            raise AvailabilityError(
+                f"p{percentile:g} latency of {probe} {phase} was {value:.3f} s over "
+                f"{len(members)} OK samples {self._phase_window(result, phase)}, expected "
+                f"below {seconds:g} s.")
+        logger.info(f"p{percentile:g} latency of {probe} {phase}: {value:.3f} s "
+                    f"(limit {seconds:g} s).")
+
+    @keyword
+    def no_requests_should_be_lost(self, name: str = "default") -> None:
+        """Fails when a write was lost, duplicated or left non-recoverable, or could not be
+        reconciled. Needs a stopped monitor with write probes."""
+        session = self._session(name)
+        if session.result is None:
+            raise MonitorError(f"Monitor '{name}' is still running: writes are reconciled by "
+                               f"`Stop Availability Monitor`. Stop it first.")
+        writes = session.result["writes"]
+        if not writes:
+            raise MonitorError(f"Monitor '{name}' ran no write probes, so no request could be "
+                               f"accounted for. Start it with writes=network (or list writes "
+                               f"in the target's probes).")
+        problems = []
+        for probe, found in writes.items():
+            for key in ("lost", "duplicates", "non_recoverable"):
+                if found[key]:
+                    items = "; ".join(f"{i['name']} ({i.get('why') or i.get('status')})"
+                                      for i in found[key][:5])
+                    problems.append(f"{probe}: {len(found[key])} {key.replace('_', '-')}: "
+                                    f"{items}")
+            if found["error"]:
+                problems.append(f"{probe}: {found['error']}")
+        result = session.result
+        if problems:
+            raise AvailabilityError(
+                f"Requests were not all accounted for between {self._clock(result, 0)} and "
+                f"{self._clock(result, result['duration'])}: " + " | ".join(problems))
+        checked = sum(f["checked"] for f in writes.values())
+        logger.info(f"All {checked} writes of monitor '{name}' accounted for.")
+
+    @keyword
+    def replay_last_write(self, probe: str = "", name: str = "default") -> int:
+        """Sends the last create of a write probe once more, as a retrying proxy would;
+        returns the HTTP status. To check that `No Requests Should Be Lost` catches
+        duplicates (use a ``network`` write: Keystone refuses duplicate project names)."""
+        write_probe = self._write_probe(name, probe)
+        if write_probe.last_create is None:
+            raise MonitorError(f"Write probe {write_probe.name} has not sent a create yet.")
+        token = write_probe.tokens.token() if write_probe.tokens else None
+        response = http.request("POST", write_probe.last_create["url"], 10.0,
+                                {"X-Auth-Token": token or ""}, write_probe.last_create["body"],
+                                write_probe.verify)
+        logger.info(f"Replayed the last create of {write_probe.name}: HTTP {response.status}.")
+        return response.status
+
+    @keyword
+    def delete_write_behind_the_monitor(self, probe: str = "", name: str = "default") -> str:
+        """Deletes the newest resource a write probe holds without telling the monitor;
+        returns its name. To check that `No Requests Should Be Lost` catches a loss."""
+        write_probe = self._write_probe(name, probe)
+        held = write_probe.held()
+        if not held:
+            raise MonitorError(f"Write probe {write_probe.name} holds no resource yet.")
+        victim = held[-1]
+        errors = write_probe.delete_ids([victim.resource_id])
+        if errors:
+            raise MonitorError(f"Could not delete {victim.name}: {errors[0]}")
+        logger.info(f"Deleted {victim.name} behind monitor '{name}'.")
+        return victim.name
+
+    # -- listener: stop monitors at the end of their scope ------------------------------
+
+    def end_test(self, data, result) -> None:
+        self._stop_scope("test", _full_name(result))
+
+    def end_suite(self, data, result) -> None:
+        self._stop_scope("suite", _full_name(result))
+
+    def close(self) -> None:
+        for session in list(self._sessions.values()):
+            if session.result is None:
+                self._finish(session, None, reason="the run ended")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _load_target(self) -> Target:
+        if self._target is None:
+            self._target = load_target(self._target_path)
+        return self._target
+
+    def _start_session(self, session: MonitorSession, scope: Scope = "auto") -> None:
+        with self._lock:
+            previous = self._sessions.get(session.name)
+            if previous is not None and previous.result is None:
+                raise MonitorError(f"Monitor '{session.name}' is already running. Stop it "
+                                   f"first, or give the new one another name.")
+            session.scope = _scope(scope)
+            self._sessions[session.name] = session
+        session.start()
+
+    def _stop_scope(self, kind: str, full_name: str) -> None:
+        for session in list(self._sessions.values()):
+            if session.result is None and session.scope == (kind, full_name):
+                self._finish(session, None, reason=f"its {kind} '{full_name}' ended")
+
+    def _finish(self, session: MonitorSession, settle: float | None,
+                reason: str = "") -> dict:
+        result = session.stop(settle)
+        if reason:
+            logger.warn(f"Monitor '{session.name}' was still running when {reason}: "
+                        f"stopped it then. Stop it with `Stop Availability Monitor`.")
+        summary = _summary_html(result)
+        picture = img_html(session.png) if session.png else ""
+        results.publish("monitor", result, summary + picture)
+        return result
+
+    def _session(self, name: str) -> MonitorSession:
+        session = self._sessions.get(name)
+        if session is None:
+            known = ", ".join(sorted(self._sessions)) or "none"
+            raise MonitorError(f"No monitor named '{name}' (known: {known}). Start it with "
+                               f"`Start Availability Monitor`.")
+        return session
+
+    def _result(self, name: str) -> dict:
+        session = self._session(name)
+        return session.result if session.result is not None else session.snapshot()
+
+    def _figures(self, name: str, probe: str) -> tuple[dict, dict]:
+        result = self._result(name)
+        if probe == "overall":
+            return result, result["overall"]
+        if probe not in result["probes"]:
+            raise MonitorError(f"Monitor '{name}' has no probe '{probe}'. Its probes: "
+                               f"overall, {', '.join(sorted(result['probes']))}.")
+        return result, result["probes"][probe]
+
+    def _probe_samples(self, session: MonitorSession, probe: str) -> list:
+        timelines = session.run.samples()
+        if probe == "overall":
+            return [s for items in timelines.values() for s in items]
+        if probe not in timelines:
+            raise MonitorError(f"Monitor '{session.name}' has no probe '{probe}'. Its probes: "
+                               f"overall, {', '.join(sorted(timelines))}.")
+        return timelines[probe]
+
+    def _write_probe(self, name: str, probe: str):
+        session = self._session(name)
+        candidates = [p for p in session.write_probes if not probe or p.name == probe]
+        if not candidates:
+            raise MonitorError(f"Monitor '{name}' has no write probe {probe!r}. Start it with "
+                               f"writes=network.")
+        return candidates[0]
+
+    @staticmethod
+    def _clock(result: dict, offset: float | None) -> str:
+        if offset is None:
+            return "?"
+        wall = result["origin_wall"] + offset
+        return (dt.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
+                + f" (t={offset:.3f} s)")
+
+    def _window(self, result: dict, outage: dict) -> str:
+        end = "still failing at " if outage["open_end"] else ""
+        return (f"from {self._clock(result, outage['start'])} to {end}"
+                f"{self._clock(result, outage['end'])}")
+
+    def _phase_window(self, result: dict, phase: str) -> str:
+        start, end = 0.0, result["duration"]
+        fault = result["fault"]
+        if phase == "before" and fault["start"] is not None:
+            end = fault["start"]
+        elif phase == "during":
+            start = fault["start"] if fault["start"] is not None else start
+            end = fault["end"] if fault["end"] is not None else end
+        elif phase == "after" and fault["end"] is not None:
+            start = fault["end"]
+        return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
+
+
+def _full_name(result) -> str:
+    return str(getattr(result, "full_name", None) or getattr(result, "longname", ""))
+
+
+def _scope(scope: str) -> tuple[str, str]:
+    if scope == "global":
+        return ("global", "")
+    try:
+        from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+        variables = BuiltIn()
+        suite = variables.get_variable_value("${SUITE NAME}")
+        test = variables.get_variable_value("${TEST NAME}")
+    except (ImportError, RobotNotRunningError):
+        return ("global", "")
+    if suite is None:
+        return ("global", "")
+    if scope == "suite" or (scope == "auto" and test is None):
+        return ("suite", str(suite))
+    if test is None:
+        raise MonitorError("scope=test needs a running test; use scope=suite in a suite setup.")
+    return ("test", f"{suite}.{test}")
+
+
+def _summary_html(result: dict) -> str:
+    def seconds(value) -> str:
+        return "-" if value is None else f"{value:.3f} s"
+
+    rows = []
+    for name, figures in [("overall", result["overall"]), *result["probes"].items()]:
+        longest = figures["longest_outage"]
+        rate = figures["error_rate"]["all"]
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{figures['samples']}</td>"
+            f"<td>{'-' if rate is None else f'{rate * 100:.2f} %'}</td>"
+            f"<td>{len(figures['outages'])}</td><td>{seconds(figures['total_outage'])}</td>"
+            f"<td>{seconds(longest['duration'] if longest else None)}</td>"
+            f"<td>{seconds(figures['recovery']['seconds'])}</td>"
+            f"<td>{seconds(figures['latency']['all']['p99'])}</td></tr>")
+    writes = "".join(
+        f"<p>{html.escape(name)}: {f['checked']} writes, {len(f['lost'])} lost, "
+        f"{len(f['duplicates'])} duplicated, {len(f['non_recoverable'])} non-recoverable, "
+        f"{len(f['unconfirmed'])} unconfirmed{', ' + html.escape(f['error']) if f['error'] else ''}"
+        f"</p>" for name, f in result["writes"].items())
+    sched = result["scheduling"]
+    return (f"<p>Monitor <b>{html.escape(result['monitor'])}</b>: {result['duration']:.1f} s, "
+            f"fault {result['fault']}, lag p99 {seconds(sched['lag_p99'])}, "
+            f"{sched['missed_slots']} missed slots, CPU {result['cpu_share']}</p>"
+            f"<table border='1'><tr><th>probe</th><th>samples</th><th>errors</th>"
+            f"<th>outages</th><th>total</th><th>longest</th><th>recovery</th>"
+            f"<th>p99 latency</th></tr>{''.join(rows)}</table>{writes}")
