@@ -11,9 +11,10 @@ from typing import Any
 
 from .. import target as target_module
 from ..errors import TargetError
+from . import connection as connection_module
 from . import health, logsafety
 from .apierrors import CloudNotConnected
-from .connection import ConnectionSettings, authenticate, connect
+from .connection import ConnectionSettings, authenticate
 from .tracking import BASE_PREFIX, TAG, CleanupLevel, Tracked, Tracker, delete, new_run_id
 
 DEFAULT_WAIT = timedelta(minutes=5)
@@ -26,7 +27,7 @@ class CloudContext:
                  api_timeout: timedelta = timedelta(seconds=30),
                  cleanup_level: CleanupLevel = CleanupLevel.TEST, prefix: str | None = None,
                  region: str | None = None, http_debug: bool = False,
-                 connector: Callable[[ConnectionSettings, str | None], Any] = connect):
+                 connector: Callable[[ConnectionSettings, str | None], Any] | None = None):
         self.target_path = target
         self.settings = ConnectionSettings(cloud=cloud, api_timeout=api_timeout,
                                            region=region, http_debug=http_debug)
@@ -75,7 +76,9 @@ class CloudContext:
             self._password = password
             logsafety.register_secret(password)
         self._resolve_settings()
-        self._conn = self.connector(self.settings, self._password)
+        # Looked up at call time so that tests can substitute a fake cloud.
+        connector = self.connector or connection_module.connect
+        self._conn = connector(self.settings, self._password)
         self._catalog = None
         authenticate(self._conn, self.settings.cloud)
         return self._conn

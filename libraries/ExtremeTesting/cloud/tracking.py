@@ -146,7 +146,8 @@ def _finders(conn: Any) -> dict[str, Callable[[str], Any]]:
 
 
 def delete(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
-           sleep: Callable[[float], None] = time.sleep) -> list[tuple[Tracked, str]]:
+           sleep: Callable[[float], None] = time.sleep,
+           clock: Callable[[], float] = time.monotonic) -> list[tuple[Tracked, str]]:
     """Delete *resources* in dependency order; return (resource, problem) for failures.
 
     Servers and volumes are awaited until gone before what they use is deleted. A
@@ -174,7 +175,8 @@ def delete(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
                 pending[:] = [t for t in pending if finders[kind](t.id) is not None]
                 return not pending, [str(t) for t in pending]
             try:
-                wait_until(gone, timeout, f"every deleted {kind} is gone", sleep=sleep)
+                wait_until(gone, timeout, f"every deleted {kind} is gone", sleep=sleep,
+                           clock=clock)
             except Exception as error:  # noqa: BLE001
                 problems.extend((t, _problem(error, f"Waiting for {t} to go"))
                                 for t in pending)
