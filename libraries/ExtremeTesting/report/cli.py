@@ -66,8 +66,8 @@ def main(argv: list[str]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import chromium, model, render
     from .. import target as targets
+    from . import chromium, model, render
 
     target_data = targets.load(args.target).data if args.target else {}
     out = Path(args.output) if args.output else \

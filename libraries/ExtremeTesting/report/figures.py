@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 PERCENTILES = ("p50", "p90", "p95", "p99")
 PHASES = ("before", "during", "after")
 EXPECTATION_KINDS = ("expectation", "sla", "assertion")
 _SENSITIVE = re.compile(r"pass(word|wd)?|secret|token_value|credential|private|api_?key|"
-                        r"auth_?token|cookie", re.I)
+                        r"auth_?token|cookie", re.IGNORECASE)
 _WINDOW_KEYS = ("outages", "outage_windows", "windows")
 _LOSS_CONTAINERS = ("reconciliation", "requests_lost", "writes", "loss")
 HIDDEN = "(hidden)"
@@ -107,7 +107,7 @@ def fmt_time(value: Any) -> str:
     """A window edge: wall clock when an epoch, else seconds from the monitor's start."""
     if is_number(value):
         if value > 1e9:
-            return datetime.fromtimestamp(value, timezone.utc).strftime(
+            return datetime.fromtimestamp(value, UTC).strftime(
                 "%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
         return f"+{value:.2f} s"
     return "—" if value is None else str(value)
@@ -323,8 +323,8 @@ def monitor_summary(data: dict) -> list[tuple[str, str]]:
     if row["windows"] > 1:
         lines.append(("Longest", row["longest_outage"]))
     lines += [("Error rate", row["error_rate"]),
-              ("Lost / dup / stuck", f"{row['lost']} / {row['duplicates']} / "
-                                     f"{row['non_recoverable']}"),
+              ("Lost / dup / stuck",
+               f"{row['lost']} / {row['duplicates']} / {row['non_recoverable']}"),
               ("Recovery", row["recovery_time"])]
     latency = _latency(overall)
     if latency:
@@ -363,8 +363,8 @@ def load_view(data: dict) -> dict[str, Any]:
 
 def load_summary(data: dict) -> list[tuple[str, str]]:
     view = load_view(data)
-    lines = [("Requests", f"{view['requests']}, {view['failures']} failed "
-                          f"({view['failure_rate']})"),
+    requests = f"{view['requests']}, {view['failures']} failed ({view['failure_rate']})"
+    lines = [("Requests", requests),
              ("p50 / p95 / p99", " / ".join(view["percentiles"][p]
                                             for p in ("p50", "p95", "p99"))),
              ("Throughput", view["throughput"])]

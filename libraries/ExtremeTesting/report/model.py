@@ -31,7 +31,7 @@ AREA_TAG_PREFIX = "area:"
 FAULT_TAG_PREFIX = "fault:"
 EXPECT_TAG_PREFIXES = ("expect:", "sla:", "expectation:")
 REQUIREMENT_TAG_PREFIXES = ("req:", "requirement:")
-_IMG_SRC = re.compile(r'<img\b[^>]*?\bsrc="(?P<src>[^"]+)"', re.I)
+_IMG_SRC = re.compile(r'<img\b[^>]*?\bsrc="(?P<src>[^"]+)"', re.IGNORECASE)
 _DATA_PNG = re.compile(r"^data:image/(png|jpeg|gif|svg\+xml);base64,[A-Za-z0-9+/=\s]+$")
 
 
@@ -298,7 +298,7 @@ def _parse(path: Path):
                           f"({_first_line(str(error))}). If the run was killed, the file is "
                           f"truncated: re-run the suites, or rebuild it from the pabot "
                           f"results folder with 'rebot --output output.xml'.") from None
-    except Exception as error:  # a malformed file can break robot in other ways
+    except Exception as error:  # noqa: BLE001 - a malformed file breaks robot in many ways
         raise ReportError(f"{path} is not a readable Robot Framework output "
                           f"({type(error).__name__}: {_first_line(str(error))}). Re-run the "
                           f"suites to write it again.") from None

@@ -44,7 +44,7 @@ def _message_html(text: str) -> str:
     """A test message as safe text: HTML messages lose their tags (and anything remote)."""
     if text.startswith("*HTML*"):
         text = html.unescape(re.sub(r"<br\s*/?>|<hr\s*/?>|</p>", "\n",
-                                    text[len("*HTML*"):].strip(), flags=re.I))
+                                    text[len("*HTML*"):].strip(), flags=re.IGNORECASE))
         text = re.sub(r"<[^>]+>", "", text)
     return html.escape(text).replace("\n", "<br>")
 
@@ -148,12 +148,13 @@ def _environment(run: Run, target: dict[str, Any] | None) -> dict[str, Any]:
         from importlib.metadata import version
 
         ours = version("openstack-extreme-testing")
-    except Exception:  # not installed as a distribution: the report still renders
+    except Exception:  # noqa: BLE001 - not installed as a distribution: still render
         ours = "unknown"
     import robot
 
-    tools += [("Report made by", f"ExtremeTesting {ours}, Robot Framework {robot.__version__}, "
-                                 f"Python {platform.python_version()}")]
+    made_by = (f"ExtremeTesting {ours}, Robot Framework {robot.__version__}, "
+               f"Python {platform.python_version()}")
+    tools += [("Report made by", made_by)]
     times = [("Started", _time(run.start)), ("Ended", _time(run.end)),
              ("Wall time", _duration(run.start, run.end))]
     return {"target": rows, "published": published, "tools": tools, "times": times}

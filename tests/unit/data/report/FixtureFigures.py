@@ -4,10 +4,9 @@ import base64
 import struct
 import zlib
 
+from ExtremeTesting import results
 from robot.api import logger
 from robot.api.deco import keyword, library
-
-from ExtremeTesting import results
 
 
 def tiny_png(width: int = 240, height: int = 60) -> str:
