@@ -1,0 +1,224 @@
+"""Inject a fault, write it down first, and undo it: the library's core, without Robot.
+
+Order of every injection: safety interlock, dry run, pabot lock, ledger line (fsynced),
+``requested`` event, the os-faults action, ``in effect`` event. Undo runs newest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .. import events
+from ..errors import SafetyError
+from ..target import Target
+from .errors import FaultError, UndoError
+from .ledger import Entry, Ledger, Step
+
+LOG = logging.getLogger(__name__)
+
+
+class ActionSpec(NamedTuple):
+    kind: str  # "service" or "node"
+    destructive: bool
+    undo: str | None  # the action that undoes it
+    transient: bool  # over once the call returns (restart, reboot, stress...)
+    restores: tuple[str, ...] = ()  # undo actions it performs when called on its own
+    past: str = ""
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "restart": ActionSpec("service", True, "start", True, past="restarted"),
+    "kill": ActionSpec("service", True, "start", False, past="killed"),
+    "terminate": ActionSpec("service", True, "start", False, past="terminated"),
+    "freeze": ActionSpec("service", True, "unfreeze", False, past="froze"),
+    "unplug": ActionSpec("service", True, "plug", False, past="unplugged"),
+    "start": ActionSpec("service", False, None, False, ("start",), "started"),
+    "unfreeze": ActionSpec("service", False, None, False, ("unfreeze",), "unfroze"),
+    "plug": ActionSpec("service", False, None, False, ("plug",), "plugged"),
+    "poweroff": ActionSpec("node", True, "poweron", False, past="powered off"),
+    "shutdown": ActionSpec("node", True, "poweron", False, past="shut down"),
+    "reset": ActionSpec("node", True, "poweron", True, past="reset"),
+    "reboot": ActionSpec("node", True, None, True, past="rebooted"),
+    "stress": ActionSpec("node", True, None, True, past="stressed"),
+    "poweron": ActionSpec("node", False, None, False, ("poweron",), "powered on"),
+}
+
+
+def undo_step(step: Step) -> Step | None:
+    spec = ACTIONS[step.action]
+    if not spec.undo:
+        return None
+    return Step(spec.undo, step.service, list(step.nodes))
+
+
+@dataclass
+class Scope:
+    """Where the run is: the listener keeps it current."""
+
+    test: str = ""
+    suites: list[str] = field(default_factory=list)
+
+    @property
+    def suite(self) -> str:
+        return self.suites[-1] if self.suites else ""
+
+
+class Engine:
+    def __init__(self, target: Target, ledger: Ledger, backend: Callable[[], Any], *,
+                 dry_run: bool = False, lock: Any = None,
+                 log: Callable[[str], None] = LOG.info,
+                 warn: Callable[[str], None] = LOG.warning):
+        self.target = target
+        self.ledger = ledger
+        self._backend_factory = backend
+        self._backend = None
+        self.dry_run = dry_run
+        self.lock = lock
+        self.log = log
+        self.warn = warn
+        self.scope = Scope()
+        self.mine: list[Entry] = []  # injected by this process and still open
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            self._backend = self._backend_factory()
+        return self._backend
+
+    # -- injection
+    def check_safety(self, step: Step) -> None:
+        if ACTIONS[step.action].destructive and not self.target.destructive:
+            message = (f"Refusing to {step.describe()}: target '{self.target.name}' "
+                       f"({self.target.path}) is not marked 'destructive: true'. Expected a "
+                       f"throwaway cloud; mark its target file destructive only if breaking it "
+                       f"is acceptable.")
+            if not self.dry_run:
+                raise SafetyError(message)
+            self.warn(f"DRY RUN: {message}")
+
+    def perform(self, step: Step) -> Entry | None:
+        if step.action not in ACTIONS:
+            raise FaultError(f"Unknown action '{step.action}': expected one of "
+                             f"{', '.join(sorted(ACTIONS))}.")
+        spec = ACTIONS[step.action]
+        self.check_safety(step)
+        undo = undo_step(step)
+        if self.dry_run:
+            then = f"; undo: {undo.describe()}" if undo else ""
+            self.log(f"DRY RUN: would {step.describe()}{then}. Nothing was done.")
+            return None
+        if not spec.destructive:
+            self._run(step)
+            self._close_restored(step)
+            self.log(f"{spec.past.capitalize()} {step.target_text()}.")
+            return None
+        if self.lock is not None:
+            waited = self.lock.acquire()
+            if waited > 1:
+                self.log(f"Waited {waited:.1f} s for pabot lock '{self.lock.name}'.")
+        entry = self.ledger.open_fault(step, undo, test=self.scope.test, suite=self.scope.suite,
+                                       scope="test" if self.scope.test else "suite",
+                                       target_file=str(self.target.path))
+        if undo:
+            self.mine.append(entry)
+        events.publish("faults", "requested", step.action, step.target_text(), entry.id)
+        try:
+            self._run(step)
+        except FaultError as error:
+            events.publish("faults", "failed", step.action, step.target_text(), entry.id,
+                           str(error))
+            if not undo:
+                self.ledger.close(entry.id, "failed", str(error))
+            raise
+        events.publish("faults", "in effect", step.action, step.target_text(), entry.id)
+        if spec.transient:
+            self.ledger.close(entry.id, "completed")
+            if entry in self.mine:
+                self.mine.remove(entry)
+        then = f" Undo: {undo.describe()}." if undo and not spec.transient else ""
+        self.log(f"{spec.past.capitalize()} {step.target_text()} (fault {entry.id}).{then}")
+        return entry
+
+    def _run(self, step: Step) -> None:
+        from .osf import translate
+
+        try:
+            if ACTIONS[step.action].kind == "service":
+                self.backend.service_action(step.action, step.service, step.nodes, **step.args)
+            else:
+                self.backend.node_action(step.action, step.nodes, **step.args)
+        except Exception as error:  # noqa: BLE001 - every type becomes a library error
+            raise translate(error, step.describe()) from None
+
+    def _close_restored(self, step: Step) -> None:
+        """A restoring keyword called by the suite closes the faults it undid."""
+        done = set(step.nodes)
+        for entry in list(self.mine):
+            undo = entry.undo
+            if undo and undo.action == step.action and undo.service == step.service \
+                    and set(undo.nodes) <= done:
+                self.ledger.close(entry.id, "restored", f"by {step.describe()}")
+                self.mine.remove(entry)
+                events.publish("faults", "undone", entry.step.action,
+                               entry.step.target_text(), entry.id)
+
+    # -- undo
+    def undo(self, entry: Entry) -> None:
+        undo = entry.undo
+        if undo is None:
+            self.ledger.close(entry.id, "nothing to undo")
+            return
+        try:
+            if undo.action == "start":
+                self._ensure_running(undo)
+            else:
+                self._run(undo)
+        except FaultError as error:
+            self.ledger.undo_failed(entry.id, str(error))
+            events.publish("faults", "failed", undo.action, undo.target_text(), entry.id,
+                           str(error))
+            raise UndoError(f"Could not undo fault {entry.id} ({entry.step.describe()}, "
+                            f"injected by {entry.test or entry.suite or 'an earlier run'}): "
+                            f"{error} The cloud may be left broken: fix it by hand, then "
+                            f"run 'extreme recover'.") from None
+        self.ledger.close(entry.id, "undone")
+        if entry in self.mine:
+            self.mine.remove(entry)
+        events.publish("faults", "undone", entry.step.action, entry.step.target_text(),
+                       entry.id)
+        self.log(f"Undid fault {entry.id} ({entry.step.describe()}): {undo.describe()}.")
+
+    def _ensure_running(self, step: Step) -> None:
+        """Start the service only where it does not run (a restarted or restored one may)."""
+        running = self.backend.running(step.service, step.nodes)
+        stopped = [n for n in step.nodes if not running.get(n)]
+        if stopped:
+            self._run(Step("start", step.service, stopped))
+
+    def undo_many(self, entries: list[Entry]) -> list[str]:
+        """Undo newest first (``entries`` come in injection order), carrying on past
+        failures; returns the failures."""
+        failures = []
+        for entry in reversed(entries):
+            try:
+                self.undo(entry)
+            except UndoError as error:
+                failures.append(str(error))
+        return failures
+
+    def undo_test(self, test: str) -> list[str]:
+        return self.undo_many([e for e in self.mine if e.test == test])
+
+    def undo_suite(self, suite: str) -> list[str]:
+        return self.undo_many([e for e in self.mine
+                               if e.suite == suite or e.suite.startswith(suite + ".")])
+
+    def undo_all(self) -> list[str]:
+        return self.undo_many(list(self.mine))
+
+    def release_lock_if_clean(self) -> None:
+        if self.lock is not None and not self.mine:
+            self.lock.release()

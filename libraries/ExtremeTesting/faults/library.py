@@ -1,0 +1,376 @@
+"""The Robot Framework face of the Faults library (``ExtremeTesting.Faults``)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.api.types import Secret
+
+from . import human, logs, osf, power_drivers
+from .engine import ACTIONS, Engine
+from .errors import FaultError, UndoError
+from .ledger import Ledger, Step, default_ledger_path
+from .locking import PabotLock
+from .runner import BoundedAnsibleRunner
+from .topology import Topology
+
+ENV_DRY_RUN = "EXTREME_DRY_RUN"
+
+
+class AutoUndo(Enum):
+    """When the library undoes faults by itself (like Browser's auto-closing level).
+
+    | TEST   | What a test injected is undone when the test ends; what a suite setup injected, when the suite ends. The default. |
+    | SUITE  | Everything injected in a suite (its tests included) is undone when the suite ends. |
+    | MANUAL | Nothing is undone automatically: `Restore All Faults` or ``extreme recover``. |
+    """
+
+    TEST = "TEST"
+    SUITE = "SUITE"
+    MANUAL = "MANUAL"
+
+
+class StressTarget(Enum):
+    """What `Stress Node` loads: ``cpu``, ``memory``, ``disk`` or ``kernel``."""
+
+    cpu = "cpu"
+    memory = "memory"
+    disk = "disk"
+    kernel = "kernel"
+
+
+def _full_name(item: Any) -> str:
+    return str(getattr(item, "full_name", None) or getattr(item, "longname", "") or item.name)
+
+
+class UndoListener:
+    """Undoes faults at the end of their test or suite, whatever the outcome."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, faults: Faults):
+        self.faults = faults
+
+    def start_suite(self, data, result) -> None:
+        self.faults.engine.scope.suites.append(_full_name(result))
+
+    def start_test(self, data, result) -> None:
+        self.faults.engine.scope.test = _full_name(result)
+
+    def end_test(self, data, result) -> None:
+        engine = self.faults.engine
+        failures = []
+        if self.faults.auto_undo is AutoUndo.TEST:
+            failures = engine.undo_test(_full_name(result))
+        engine.scope.test = ""
+        engine.release_lock_if_clean()
+        if failures:
+            result.status = "FAIL"
+            note = "Undoing this test's faults failed: " + " | ".join(failures)
+            result.message = f"{result.message}\n\n{note}" if result.message else note
+            logger.error(note)
+
+    def end_suite(self, data, result) -> None:
+        engine = self.faults.engine
+        failures = []
+        if self.faults.auto_undo is not AutoUndo.MANUAL:
+            failures = engine.undo_suite(_full_name(result))
+        if engine.scope.suites:
+            engine.scope.suites.pop()
+        engine.release_lock_if_clean()
+        if not engine.scope.suites and engine.lock is not None:
+            engine.lock.release()
+        if failures:
+            note = "Undoing this suite's faults failed: " + " | ".join(failures)
+            result.message = f"{result.message}\n\n{note}" if result.message else note
+            logger.error(note)
+
+    def close(self) -> None:
+        if self.faults.engine.lock is not None:
+            self.faults.engine.lock.release()
+
+
+@library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT")
+class Faults:
+    """Break an OpenStack cloud on purpose, through os-faults, and always put it back.
+
+    = Importing =
+
+    Give the target file (see the project's target files) or, for a bare cloud, an
+    os-faults configuration file. Nodes and services are named as in the target.
+
+    | ***** Settings *****
+    | Library    ExtremeTesting.Faults    ${TARGET}
+    | Library    ExtremeTesting.Faults    ${TARGET}    auto_undo=SUITE    action_timeout=3 min
+
+    SSH and become passwords, when keys are not enough, come from the target's ``ssh``
+    section (``password_env``, ``become_password_env``) or as ``Secret`` arguments; BMC
+    passwords from each BMC's ``password_env``. None is ever logged or written to disk.
+
+    = Choosing nodes =
+
+    Service keywords act on the nodes that run the service; ``on`` narrows it:
+
+    | `Restart Service` | keystone | on=ctl1      | # one named node |
+    | `Kill Service`    | keystone | on=one       | # one of them, chosen at random (returned) |
+    | `Freeze Service`  | keystone | on=all       | # every node that runs it (the default) |
+    | `Power Off Node`  | one      | running=nova-api | # a random node running nova-api |
+    | `Power Off Node`  | ctl1, ctl2 |            | # several nodes |
+
+    Every action keyword returns the list of nodes it acted on.
+
+    = Undo and the fault ledger =
+
+    Before a fault is injected, it is appended (with the action that undoes it) to a ledger
+    next to the target file (``<target>.ledger.jsonl``), flushed to disk. The library undoes
+    what a test injected when the test ends, and what a suite injected when the suite ends,
+    passed or failed (see `AutoUndo`). Undo actions: freeze → unfreeze, kill/terminate →
+    start (only where not running), unplug → plug, power off/shut down → power on.
+    After a crash, ``extreme recover`` undoes what is left open.
+
+    | Kill Service    keystone    on=ctl1
+    | Cloud Should Answer    # ... the test goes on; keystone is started again at its end
+
+    = Safety =
+
+    Destructive keywords refuse, before touching anything, a target not marked
+    ``destructive: true``. With ``dry_run=True`` (or ``EXTREME_DRY_RUN=1``) the library
+    only logs what it would do. Under pabot, the first fault of a test takes the pabot lock
+    ``destructive:<target name>`` (run pabot with ``--pabotlib``) and releases it when the
+    test's faults are undone, so two processes never break one cloud at once.
+
+    = Events =
+
+    Every fault publishes ``requested``, ``in effect``, ``undone`` (or ``failed``) events on
+    the shared timeline (``ExtremeTesting.events``) that the Monitor draws.
+    """
+
+    def __init__(self, target: str | None = None, auto_undo: AutoUndo = AutoUndo.TEST,
+                 dry_run: bool = False, ledger: str | None = None,
+                 action_timeout: timedelta = timedelta(minutes=2),
+                 lock_timeout: timedelta = timedelta(minutes=15),
+                 power_protocol: str | None = None,
+                 ssh_password: Secret | None = None, become_password: Secret | None = None):
+        """``target``: target file or os-faults config (default ``$EXTREME_TARGET``, then the
+        lab's); ``ledger``: ledger file (default next to the target); ``action_timeout``:
+        limit of every action; ``lock_timeout``: longest wait for the pabot lock;
+        ``power_protocol``: ``ipmi`` or ``redfish`` for every BMC (default: each BMC's)."""
+        self.target = osf.load_target_or_config(target)
+        self.auto_undo = AutoUndo(auto_undo)
+        self.action_timeout = action_timeout.total_seconds()
+        self.lock_timeout = lock_timeout.total_seconds()
+        self.power_protocol = power_protocol
+        self._ssh_password = ssh_password
+        self._become_password = become_password
+        self.osf_config = osf.read_os_faults(self.target)
+        self.topology = Topology.build(self.target.data, self.osf_config)
+        self.cloud_factory = osf.connect
+        dry = dry_run or os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"}
+        ledger_path = Path(ledger) if ledger else default_ledger_path(self.target.path)
+        self.engine = Engine(self.target, Ledger(ledger_path), self._connect, dry_run=dry,
+                             log=logger.info, warn=logger.warn)
+        self.ROBOT_LIBRARY_LISTENER = UndoListener(self)
+
+    # -- wiring
+    def _connect(self) -> osf.Backend:
+        credentials = osf.Credentials.resolve(self.target, self._ssh_password,
+                                              self._become_password)
+        logs.add_secrets(*credentials.values())
+        logs.install()
+        config = osf.build_config(self.target, credentials=credentials)
+        cloud = self.cloud_factory(config)
+        if hasattr(cloud, "cloud_executor"):
+            runner = BoundedAnsibleRunner(
+                timeout=self.action_timeout, port=self.target.section("ssh").get("port"),
+                host_label=self.topology.node_by_address, redact=logs.redact)
+            runner.default_host_vars = dict(getattr(cloud.cloud_executor,
+                                                    "default_host_vars", {}) or {})
+            cloud.cloud_executor = runner
+        return osf.Backend(cloud, self.topology, timeout=self.action_timeout,
+                           power_config=self._power_config)
+
+    def _power_config(self) -> list[dict[str, Any]]:
+        power_drivers.load_extensions()
+        hosts = {name: (info.address, info.fqdn or name)
+                 for name, info in self.topology.nodes.items()}
+        accesses = power_drivers.bmc_accesses(self.target.section("bmcs"), hosts,
+                                              self.power_protocol)
+        logs.add_secrets(*(a.password for a in accesses))
+        return power_drivers.power_managements(accesses)
+
+    def _act(self, step: Step) -> list[str]:
+        if (ACTIONS[step.action].destructive and not self.engine.dry_run
+                and self.engine.lock is None and self.target.destructive
+                and PabotLock.under_pabot()):
+            self.engine.lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
+        self.engine.perform(step)
+        return list(step.nodes)
+
+    def _service(self, action: str, service: str, on: str, **args: Any) -> list[str]:
+        return self._act(Step(action, service, self.topology.select(on, service), args))
+
+    def _node(self, action: str, node: str, running: str | None, **args: Any) -> list[str]:
+        return self._act(Step(action, None, self.topology.select(node, running), args))
+
+    # -- service keywords
+    @keyword
+    def restart_service(self, service: str, on: str = "all") -> list[str]:
+        """Restarts ``service`` (its ``restart_cmd``) on the nodes ``on`` selects."""
+        return self._service("restart", service, on)
+
+    @keyword
+    def kill_service(self, service: str, on: str = "all") -> list[str]:
+        """Kills ``service``'s processes with SIGKILL. Undo: start it where not running."""
+        return self._service("kill", service, on)
+
+    @keyword
+    def terminate_service(self, service: str, on: str = "all") -> list[str]:
+        """Stops ``service`` gracefully (``terminate_cmd``). Undo: start it."""
+        return self._service("terminate", service, on)
+
+    @keyword
+    def start_service(self, service: str, on: str = "all") -> list[str]:
+        """Starts ``service`` (``start_cmd``); closes the kills and stops it undoes."""
+        return self._service("start", service, on)
+
+    @keyword
+    def freeze_service(self, service: str, on: str = "all",
+                       duration: timedelta | None = None) -> list[str]:
+        """Pauses ``service`` with SIGSTOP; with ``duration`` it resumes by itself (the node
+        sends SIGCONT). Undo: unfreeze.
+
+        | Freeze Service    keystone    on=ctl1    duration=10 s
+        """
+        args = {"sec": max(1, round(duration.total_seconds()))} if duration else {}
+        return self._service("freeze", service, on, **args)
+
+    @keyword
+    def unfreeze_service(self, service: str, on: str = "all") -> list[str]:
+        """Resumes ``service`` with SIGCONT."""
+        return self._service("unfreeze", service, on)
+
+    @keyword
+    def unplug_service(self, service: str, on: str = "all") -> list[str]:
+        """Drops traffic to ``service``'s port with iptables on the nodes. Undo: plug."""
+        return self._service("unplug", service, on)
+
+    @keyword
+    def plug_service(self, service: str, on: str = "all") -> list[str]:
+        """Removes the iptables rule `Unplug Service` added."""
+        return self._service("plug", service, on)
+
+    # -- node keywords
+    @keyword
+    def power_off_node(self, node: str, running: str | None = None) -> list[str]:
+        """Cuts the power of ``node`` (names, ``one`` or ``all``; ``running`` narrows to
+        the nodes running that service) through its BMC. Undo: power on."""
+        return self._node("poweroff", node, running)
+
+    @keyword
+    def power_on_node(self, node: str, running: str | None = None) -> list[str]:
+        """Powers ``node`` on through its BMC."""
+        return self._node("poweron", node, running)
+
+    @keyword
+    def reset_node(self, node: str, running: str | None = None) -> list[str]:
+        """Cold-resets ``node`` through its BMC (it boots again by itself)."""
+        return self._node("reset", node, running)
+
+    @keyword
+    def shut_down_node(self, node: str, running: str | None = None) -> list[str]:
+        """Asks ``node``'s BMC for a graceful shutdown. Undo: power on."""
+        return self._node("shutdown", node, running)
+
+    @keyword
+    def reboot_node(self, node: str, running: str | None = None) -> list[str]:
+        """Reboots ``node`` from its OS (``reboot now`` over SSH)."""
+        return self._node("reboot", node, running)
+
+    @keyword
+    def stress_node(self, node: str, target: StressTarget = StressTarget.cpu,
+                    duration: timedelta = timedelta(seconds=10),
+                    running: str | None = None) -> list[str]:
+        """Loads ``node``'s ``target`` for ``duration`` (bounded: nothing to undo)."""
+        return self._node("stress", node, running, target=target.value,
+                          duration=max(1, round(duration.total_seconds())))
+
+    @keyword
+    def inject_fault(self, command: str) -> list[str]:
+        """Injects a fault written in os-faults' grammar, with the same ledger and undo.
+
+        | Inject Fault    restart keystone service on one node
+        | Inject Fault    freeze mariadb service for 10 seconds
+        | Inject Fault    poweroff one node with keystone service
+        """
+        return self._act(human.parse(command, self.topology))
+
+    # -- restore and check
+    @keyword
+    def restore_all_faults(self) -> None:
+        """Undoes, newest first, every fault this process injected and has not undone.
+        Put it in teardowns with `AutoUndo` MANUAL."""
+        failures = self.engine.undo_all()
+        self.engine.release_lock_if_clean()
+        if failures:
+            raise UndoError(" | ".join(failures))
+
+    @keyword
+    def set_auto_undo_level(self, level: AutoUndo) -> AutoUndo:
+        """Sets when faults are undone automatically; returns the previous level."""
+        previous, self.auto_undo = self.auto_undo, AutoUndo(level)
+        return previous
+
+    @keyword
+    def get_open_faults(self) -> list[dict[str, Any]]:
+        """The faults this process injected and has not undone, oldest first."""
+        return [{"id": e.id, "action": e.step.action, "target": e.step.target_text(),
+                 "undo": e.undo.describe() if e.undo else None, "test": e.test}
+                for e in self.engine.mine]
+
+    @keyword
+    def get_service_nodes(self, service: str) -> list[str]:
+        """The nodes that run ``service``, per the target."""
+        return self.topology.check_service(service)
+
+    @keyword
+    def verify_cloud_access(self) -> None:
+        """Runs ``hostname`` on every node through os-faults: SSH, keys and Ansible work."""
+        if self.engine.dry_run:
+            logger.info("DRY RUN: would run 'hostname' on every node.")
+            return
+        try:
+            self.engine.backend.verify()
+        except Exception as error:  # noqa: BLE001 - every type becomes a library error
+            raise osf.translate(error, "reach the cloud's nodes") from None
+        logger.info(f"Reached {', '.join(sorted(self.topology.nodes))} over SSH.")
+
+    @keyword
+    def service_should_be_running(self, service: str, on: str = "all") -> None:
+        """Fails unless ``service``'s processes run on every node ``on`` selects."""
+        self._check_running(service, on, expected=True)
+
+    @keyword
+    def service_should_not_be_running(self, service: str, on: str = "all") -> None:
+        """Fails if ``service``'s processes run on any node ``on`` selects."""
+        self._check_running(service, on, expected=False)
+
+    def _check_running(self, service: str, on: str, expected: bool) -> None:
+        nodes = self.topology.select(on, service)
+        if self.engine.dry_run:
+            logger.info(f"DRY RUN: would check {service} on {', '.join(nodes)}.")
+            return
+        try:
+            state = self.engine.backend.running(service, nodes)
+        except Exception as error:  # noqa: BLE001
+            raise osf.translate(error, f"check {service}") from None
+        wrong = [n for n in nodes if state.get(n) is not expected]
+        if wrong:
+            raise FaultError(f"Expected {service} {'running' if expected else 'stopped'} on "
+                             f"{', '.join(nodes)}; it is {'not running' if expected else 'running'}"
+                             f" on {', '.join(wrong)}.")
