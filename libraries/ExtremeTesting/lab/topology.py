@@ -48,16 +48,16 @@ CONTROLLERS = ("ctl1", "ctl2")
 SERVICES: tuple[Service, ...] = (
     Service("mariadb", ("db",), grep="mariadbd", expected_downtime=5),
     Service("rabbitmq", ("db",), grep="beam.smp", expected_downtime=20),
-    Service("memcached", ("db",), grep="memcached", expected_downtime=2),
+    Service("memcached", ("db",), grep="/usr/bin/memcached", expected_downtime=2),
     Service("keystone", CONTROLLERS, 5000, "identity", "keystone-uwsgi", 5),
     Service("placement", CONTROLLERS, 8778, "placement", "placement-uwsgi", 5),
-    Service("glance-api", CONTROLLERS, 9292, "image", "glance-api", 8),
+    Service("glance-api", CONTROLLERS, 9292, "image", "/usr/bin/glance-api", 8),
     Service("nova-api", CONTROLLERS, 8774, "compute", "nova-api-uwsgi", 10),
-    Service("neutron-server", CONTROLLERS, 9696, "network", "neutron-server", 10),
-    Service("nova-conductor", CONTROLLERS, grep="nova-conductor", expected_downtime=10),
-    Service("nova-scheduler", CONTROLLERS, grep="nova-scheduler", expected_downtime=10),
-    Service("nova-compute", ("cmp1",), grep="nova-compute", expected_downtime=15),
-    Service("haproxy", ("lb",), grep="haproxy", expected_downtime=2),
+    Service("neutron-server", CONTROLLERS, 9696, "network", "/usr/bin/neutron-server", 10),
+    Service("nova-conductor", CONTROLLERS, grep="/usr/bin/nova-conductor", expected_downtime=10),
+    Service("nova-scheduler", CONTROLLERS, grep="/usr/bin/nova-scheduler", expected_downtime=10),
+    Service("nova-compute", ("cmp1",), grep="/usr/bin/nova-compute", expected_downtime=15),
+    Service("haproxy", ("lb",), grep="/usr/sbin/haproxy", expected_downtime=2),
 )
 
 NODES: tuple[Node, ...] = (

@@ -1,0 +1,138 @@
+"""The few REST calls the lab makes to register and verify its own cloud.
+
+Plain requests with a timeout on every call; nothing here is logged with its body.
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from . import config
+from . import topology as topo
+from .shell import LabError
+
+TIMEOUT = 10
+
+
+class Api:
+    def __init__(self, admin_password: str):
+        self.session = requests.Session()
+        self.session.trust_env = False  # never through a proxy: the lab is local
+        self.password = admin_password
+        self.token = ""
+
+    def login(self) -> None:
+        body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "admin", "domain": {"name": "Default"}, "password": self.password}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+        response = self.session.post(config.vip_url(5000, "/v3/auth/tokens"), json=body,
+                                     timeout=TIMEOUT)
+        if response.status_code != 201:
+            raise LabError(f"Keystone refused the admin login: HTTP {response.status_code}")
+        self.token = response.headers["X-Subject-Token"]
+
+    def call(self, method: str, url: str, expect: tuple[int, ...] = (200, 201, 202, 204),
+             **kwargs) -> requests.Response:
+        headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
+        response = self.session.request(method, url, headers=headers,
+                                        timeout=kwargs.pop("timeout", TIMEOUT), **kwargs)
+        if response.status_code not in expect:
+            raise LabError(f"{method} {url} answered HTTP {response.status_code}: "
+                           f"{response.text[:300]}")
+        return response
+
+    def find_or_create(self, collection: str, key: str, body: dict,
+                       query: str = "") -> str:
+        url = config.vip_url(5000, f"/v3/{collection}")
+        found = self.call("GET", url + (query or f"?name={body['name']}")).json()[collection]
+        if found:
+            return found[0]["id"]
+        return self.call("POST", url, json={key: body}).json()[key]["id"]
+
+    def register_services(self, service_password: str) -> None:
+        """Service project, users and catalog entries, as an installation guide does."""
+        project = self.find_or_create("projects", "project",
+                                      {"name": "service", "domain_id": "default"})
+        admin_role = self.find_or_create("roles", "role", {"name": "admin"})
+        for user in config.SERVICE_USERS:
+            user_id = self.find_or_create("users", "user", {
+                "name": user, "domain_id": "default", "password": service_password})
+            self.call("PUT", config.vip_url(
+                5000, f"/v3/projects/{project}/users/{user_id}/roles/{admin_role}"))
+        for service in topo.api_services():
+            if service.api == "identity":
+                continue
+            service_id = self.find_or_create(
+                "services", "service", {"name": service.name.split("-")[0],
+                                        "type": service.api},
+                query=f"?type={service.api}")
+            path = "/v2.1" if service.api == "compute" else ""
+            existing = self.call("GET", config.vip_url(
+                5000, f"/v3/endpoints?service_id={service_id}")).json()["endpoints"]
+            have = {e["interface"] for e in existing}
+            for interface in ("public", "internal", "admin"):
+                if interface not in have:
+                    self.call("POST", config.vip_url(5000, "/v3/endpoints"), json={"endpoint": {
+                        "service_id": service_id, "interface": interface,
+                        "region_id": config.REGION,
+                        "url": config.vip_url(service.port, path)}})
+
+    def wait_until(self, what: str, check, timeout: float, interval: float = 0.5):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                result = check()
+                if result:
+                    return result
+            except (requests.RequestException, LabError) as error:
+                last = error
+            time.sleep(interval)
+        raise LabError(f"{what} did not happen within {timeout:.0f} s"
+                       + (f" (last error: {last})" if last else ""))
+
+    def seed(self) -> dict[str, str]:
+        """A tiny flavor and image, so servers can be booted on the fake hypervisor."""
+        nova = config.vip_url(8774, "/v2.1")
+        flavors = self.call("GET", nova + "/flavors?minDisk=0").json()["flavors"]
+        flavor = next((f["id"] for f in flavors if f["name"] == "m1.tiny"), None)
+        if not flavor:
+            flavor = self.call("POST", nova + "/flavors", json={"flavor": {
+                "name": "m1.tiny", "ram": 64, "vcpus": 1, "disk": 0}}).json()["flavor"]["id"]
+        glance = config.vip_url(9292, "/v2/images")
+        images = self.call("GET", glance + "?name=cirros-fake").json()["images"]
+        image = images[0]["id"] if images else None
+        if not image:
+            image = self.call("POST", glance, json={
+                "name": "cirros-fake", "disk_format": "raw", "container_format": "bare",
+                "visibility": "public"}).json()["id"]
+            self.call("PUT", f"{glance}/{image}/file", data=b"\0" * 65536,
+                      headers={"Content-Type": "application/octet-stream"})
+        return {"flavor": flavor, "image": image}
+
+    def server_lifecycle(self, flavor: str, image: str, timeout: float = 90) -> float:
+        """Boot a server with no network on the fake driver, wait ACTIVE, delete it."""
+        nova = config.vip_url(8774, "/v2.1")
+        micro = {"OpenStack-API-Version": "compute 2.37"}
+        start = time.monotonic()
+        server = self.call("POST", nova + "/servers", headers=micro, json={"server": {
+            "name": "xt-lab-verify", "imageRef": image, "flavorRef": flavor,
+            "networks": "none"}}).json()["server"]["id"]
+
+        def active():
+            status = self.call("GET", f"{nova}/servers/{server}", headers=micro).json()
+            status = status["server"]["status"]
+            if status == "ERROR":
+                raise LabError("the verification server went to ERROR on the fake hypervisor")
+            return status == "ACTIVE"
+
+        try:
+            self.wait_until("the verification server reaching ACTIVE", active, timeout)
+        finally:
+            self.call("DELETE", f"{nova}/servers/{server}", headers=micro, expect=(204, 404))
+            self.wait_until("the verification server being deleted", lambda: self.call(
+                "GET", f"{nova}/servers/{server}", expect=(200, 404)).status_code == 404, 60)
+        return time.monotonic() - start

@@ -1,0 +1,251 @@
+"""Lays out the lab's files: secrets, keys, and each node's /etc, /var/lib and /var/log.
+
+Everything is written under the lab folder (paths.root()); nodes see their part of it at
+the usual places through bind mounts made inside their own mount namespace, so nothing
+on the runner's /etc or /var changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets as random_secrets
+import shutil
+from pathlib import Path
+
+from . import config, paths
+from . import topology as topo
+from .shell import run
+
+HERE = Path(__file__).resolve().parent
+SECRET_NAMES = ("admin", "service", "db", "rabbit", "bmc", "switch")
+
+# service -> (package folder under /etc and /var/lib, user the service runs as)
+PACKAGE = {
+    "mariadb": ("mysql", "mysql"), "rabbitmq": ("rabbitmq", "rabbitmq"),
+    "memcached": (None, "memcache"), "keystone": ("keystone", "keystone"),
+    "placement": ("placement", "placement"), "glance-api": ("glance", "glance"),
+    "nova-api": ("nova", "nova"), "nova-conductor": ("nova", "nova"),
+    "nova-scheduler": ("nova", "nova"), "nova-compute": ("nova", "nova"),
+    "neutron-server": ("neutron", "neutron"), "haproxy": ("haproxy", "root"),
+}
+EXTRA_LIB_DIRS = {"nova": ["tmp", "instances", "buckets", "keys", "networks"],
+                  "glance": ["images", "staging", "tasks", "image-cache"],
+                  "neutron": ["tmp"], "keystone": [], "placement": []}
+
+
+def make_secrets() -> dict[str, str]:
+    path = paths.root() / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {name: random_secrets.token_urlsafe(18) for name in SECRET_NAMES}
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values))
+    return values
+
+
+def chown(path: Path, user: str) -> None:
+    shutil.chown(path, user, user if user != "root" else "root")
+
+
+def write(path: Path, text: str, user: str = "root", mode: int = 0o640) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Copied package folders hold symlinks into the runner's /etc: replace, never follow.
+    if path.is_symlink():
+        path.unlink()
+    path.write_text(text)
+    os.chmod(path, mode)
+    chown(path, user)
+
+
+def service_spec(service: topo.Service, node: topo.Node) -> dict:
+    address = node.address
+    folder, user = PACKAGE[service.name]
+    log_dir = f"/var/log/{folder or service.name}"
+    ready = f"{address}:{service.port}" if service.port else None
+    spec: dict = {"user": user, "grep": service.grep, "ready": ready, "rundirs": [],
+                  "log": f"{log_dir}/{service.name}.out", "chdir": "/"}
+    commands = {
+        "mariadb": ["/usr/sbin/mariadbd", "--defaults-file=/etc/mysql/my.cnf"],
+        "rabbitmq": ["/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        "memcached": ["/usr/bin/memcached", "-l", address, "-p", "11211", "-m", "64",
+                      "-U", "0", "-c", "4096"],
+        "keystone": ["/usr/bin/uwsgi", "--ini", "/etc/keystone/keystone-uwsgi.ini"],
+        "placement": ["/usr/bin/uwsgi", "--ini", "/etc/placement/placement-uwsgi.ini"],
+        "nova-api": ["/usr/bin/uwsgi", "--ini", "/etc/nova/nova-api-uwsgi.ini"],
+        "glance-api": ["/usr/bin/glance-api", "--config-file", "/etc/glance/glance-api.conf"],
+        "neutron-server": ["/usr/bin/neutron-server", "--config-file",
+                           "/etc/neutron/neutron.conf", "--config-file",
+                           "/etc/neutron/plugins/ml2/ml2_conf.ini"],
+        "nova-conductor": ["/usr/bin/nova-conductor", "--config-file", "/etc/nova/nova.conf"],
+        "nova-scheduler": ["/usr/bin/nova-scheduler", "--config-file", "/etc/nova/nova.conf"],
+        "nova-compute": ["/usr/bin/nova-compute", "--config-file", "/etc/nova/nova.conf"],
+        "haproxy": ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"],
+    }
+    spec["command"] = commands[service.name]
+    if service.name == "mariadb":
+        spec.update(ready=f"{address}:3306", rundirs=["/run/mysqld"])
+    elif service.name == "rabbitmq":
+        spec.update(ready=f"{address}:5672", chdir="/var/lib/rabbitmq",
+                    env={"HOME": "/var/lib/rabbitmq"})
+    elif service.name == "memcached":
+        spec.update(ready=f"{address}:11211")
+    elif service.name == "haproxy":
+        spec.update(ready=f"{topo.node('lb').address}:8404")
+    elif service.name in ("keystone", "placement", "nova-api"):
+        spec["chdir"] = f"/var/lib/{folder}"
+    return spec
+
+
+def node_config_files(node: topo.Node, values: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{path under the node's etc/: (content, owner)} for the services of one node."""
+    files: dict[str, tuple[str, str]] = {}
+    names = {s.name for s in topo.services_of(node.name)}
+    address = node.address
+    lab = paths.root()
+    if "mariadb" in names:
+        files["mysql/my.cnf"] = (config.my_cnf(), "mysql")
+    if "rabbitmq" in names:
+        files["rabbitmq/rabbitmq.conf"] = (config.rabbitmq_conf(values), "rabbitmq")
+        files["rabbitmq/rabbitmq-env.conf"] = (config.rabbitmq_env(), "rabbitmq")
+    if "keystone" in names:
+        files["keystone/keystone.conf"] = (config.keystone_conf(values), "keystone")
+        files["keystone/keystone-uwsgi.ini"] = (config.uwsgi_ini(
+            "keystone-uwsgi", address, 5000, "/usr/bin/keystone-wsgi-public", "keystone",
+            "/var/log/keystone/keystone-uwsgi.log", processes=2), "keystone")
+    if "placement" in names:
+        files["placement/placement.conf"] = (config.placement_conf(values), "placement")
+        files["placement/placement-uwsgi.ini"] = (config.uwsgi_ini(
+            "placement-uwsgi", address, 8778, "/usr/bin/placement-api", "placement",
+            "/var/log/placement/placement-uwsgi.log"), "placement")
+    if "glance-api" in names:
+        files["glance/glance-api.conf"] = (config.glance_conf(values, address), "glance")
+    if "nova-api" in names or "nova-compute" in names:
+        files["nova/nova.conf"] = (config.nova_conf(values, address), "nova")
+    if "nova-api" in names:
+        files["nova/nova-api-uwsgi.ini"] = (config.uwsgi_ini(
+            "nova-api-uwsgi", address, 8774, "/usr/bin/nova-api-wsgi", "nova",
+            "/var/log/nova/nova-api-uwsgi.log"), "nova")
+    if "neutron-server" in names:
+        files["neutron/neutron.conf"] = (config.neutron_conf(values, address), "neutron")
+        files["neutron/plugins/ml2/ml2_conf.ini"] = (config.ml2_conf(), "neutron")
+    if "haproxy" in names:
+        socket = lab / "nodes" / "lb" / "haproxy" / "admin.sock"
+        files["haproxy/haproxy.cfg"] = (config.haproxy_cfg(str(socket)), "root")
+    return files
+
+
+def fernet_keys() -> dict[str, str]:
+    # A Fernet key is 32 random bytes, url-safe base64; 0 is staged, 1 is primary.
+    return {str(i): base64.urlsafe_b64encode(os.urandom(32)).decode() for i in (0, 1)}
+
+
+def lay_out(values: dict[str, str]) -> None:
+    """Write every file the nodes need. Idempotent for a lab that is not running."""
+    lab = paths.root()
+    (lab / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "nodeinit.py", lab / "bin" / "nodeinit.py")
+    write(lab / "hosts", config.hosts_file(), mode=0o644)
+    write(lab / "resolv.conf", "# the lab has no DNS\n", mode=0o644)
+    ssh = lab / "ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    if not (ssh / "id_ed25519").exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "extreme-lab",
+             "-f", str(ssh / "id_ed25519")])
+    shutil.copy(ssh / "id_ed25519.pub", ssh / "authorized_keys")
+    shared_images = lab / "shared" / "glance-images"
+    shared_images.mkdir(parents=True, exist_ok=True)
+    chown(shared_images, "glance")
+    keys = {"fernet-keys": fernet_keys(), "credential-keys": fernet_keys()}
+
+    for node in list(topo.NODES) + [topo.Node(topo.SWITCH, topo.SWITCH_MGMT_ADDRESS, ("switch",))]:
+        lay_out_node(node, values, keys, shared_images)
+
+
+def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_images: Path):
+    lab = paths.root()
+    home = paths.node_dir(node.name)
+    for sub in ("log", "etc", "lib", "sbin"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    write(home / "hostname", node.name + "\n", mode=0o644)
+    host_key = home / "ssh_host_ed25519_key"
+    if not host_key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)])
+    is_switch = node.name == topo.SWITCH
+    write(home / "sshd_config", config.sshd_config(
+        node.address, str(host_key), str(lab / "ssh" / "authorized_keys"),
+        password_login=is_switch), mode=0o600)
+    shutil.copy(Path(__file__).with_name("svcmgr.py"), home / "sbin" / "service")
+    os.chmod(home / "sbin" / "service", 0o755)
+    mounts: list[list[str]] = [
+        ["", "/run", "tmpfs"], ["", "/tmp", "tmpfs"],
+        [str(home / "log"), "/var/log", "bind"],
+        [str(lab / "hosts"), "/etc/hosts", "bind"],
+        [str(lab / "resolv.conf"), "/etc/resolv.conf", "bind"],
+        [str(home / "hostname"), "/etc/hostname", "bind"],
+        [str(home / "sbin"), "/usr/local/sbin", "bind"],
+    ]
+    services = topo.services_of(node.name)
+    specs = {s.name: service_spec(s, node) for s in services}
+    write(home / "sbin" / "services.json", json.dumps(
+        {"order": [s.name for s in services], "services": specs}, indent=1), mode=0o644)
+    folders = {}
+    for service in services:
+        folder, user = PACKAGE[service.name]
+        (home / "log" / (folder or service.name)).mkdir(exist_ok=True)
+        chown(home / "log" / (folder or service.name), user)
+        if folder:
+            folders[folder] = user
+    for folder, user in folders.items():
+        etc, lib = home / "etc" / folder, home / "lib" / folder
+        if not etc.exists():
+            # cp -a keeps the package's owners and modes (services read as their user).
+            run(["cp", "-a", f"/etc/{folder}", str(etc)])
+        lib.mkdir(exist_ok=True)
+        chown(lib, user)
+        for sub in EXTRA_LIB_DIRS.get(folder, []):
+            (lib / sub).mkdir(exist_ok=True)
+            chown(lib / sub, user)
+        mounts.append([str(etc), f"/etc/{folder}", "bind"])
+        mounts.append([str(lib), f"/var/lib/{folder}", "bind"])
+    if "glance" in folders:
+        mounts.append([str(shared_images), "/var/lib/glance/images", "bind"])
+    if "keystone" in folders:
+        for name, content in keys.items():
+            repo = home / "etc" / "keystone" / name
+            repo.mkdir(mode=0o700, exist_ok=True)
+            chown(repo, "keystone")
+            for index, key in content.items():
+                write(repo / index, key, "keystone", 0o600)
+    if "haproxy" in folders:
+        (home / "haproxy").mkdir(exist_ok=True)
+    if is_switch:
+        mounts += switch_accounts(home, values["switch"])
+    for relative, (content, owner) in node_config_files(node, values).items():
+        write(home / "etc" / relative, content, owner)
+    write(home / "node.json", json.dumps({
+        "hostname": node.name, "address": node.address, "mounts": mounts,
+        "sshd_config": str(home / "sshd_config"), "autostart": False}, indent=1), mode=0o644)
+
+
+def set_autostart(name: str, value: bool) -> None:
+    path = paths.node_dir(name) / "node.json"
+    data = json.loads(path.read_text())
+    data["autostart"] = value
+    path.write_text(json.dumps(data, indent=1))
+
+
+def switch_accounts(home: Path, password: str) -> list[list[str]]:
+    """The switch's local 'admin' account (uid 0, like a switch's admin), seen only in sw1."""
+    hashed = run(["openssl", "passwd", "-6", "-stdin"], input=password).stdout.strip()
+    passwd = Path("/etc/passwd").read_text() + "admin:x:0:0:switch admin:/root:/bin/bash\n"
+    shadow = Path("/etc/shadow").read_text() + f"admin:{hashed}:19000:0:99999:7:::\n"
+    write(home / "passwd", passwd, mode=0o644)
+    write(home / "shadow", shadow, mode=0o600)
+    cli = HERE / "switchcli.py"
+    if cli.exists():
+        shutil.copy(cli, home / "sbin" / "switch")
+        os.chmod(home / "sbin" / "switch", 0o755)
+    return [[str(home / "passwd"), "/etc/passwd", "bind"],
+            [str(home / "shadow"), "/etc/shadow", "bind"]]

@@ -1,0 +1,91 @@
+"""`extreme lab install | up | down | status [--json] | ssh NODE [CMD...] | env | power`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import lab, paths, targetfile
+from . import topology as topo
+from .machine import Machine
+from .shell import LabError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="extreme lab", description=(
+        "A real OpenStack cloud (Debian's packages) in Linux namespaces on this machine. "
+        f"Files live in {paths.root()} ($EXTREME_LAB_DIR)."))
+    sub = p.add_subparsers(dest="action", required=True)
+    sub.add_parser("install", help="install Debian's packages (idempotent, quick if present)")
+    up = sub.add_parser("up", help="install if needed, build the lab, wait until it serves")
+    up.add_argument("--no-verify", action="store_true",
+                    help="skip the server lifecycle check at the end")
+    sub.add_parser("down", help="remove every namespace, process, link and file of the lab")
+    st = sub.add_parser("status", help="what runs where")
+    st.add_argument("--json", action="store_true")
+    ssh = sub.add_parser("ssh", help="open a shell (or run CMD) on a node over SSH")
+    ssh.add_argument("node", choices=[n.name for n in topo.NODES] + [topo.SWITCH])
+    ssh.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("env", help="print the exports a run needs (credentials included)")
+    power = sub.add_parser("power", help="press a node's power button (without its BMC)")
+    power.add_argument("node", choices=[n.name for n in topo.NODES])
+    power.add_argument("state", choices=["on", "off", "soft-off", "reset", "status"])
+    return p
+
+
+def print_status(data: dict) -> None:
+    print(f"lab: {data['phase']}  (dir {data['dir']}, VIP {data['vip']})")
+    if data.get("up_seconds"):
+        print(f"came up in {data['up_seconds']} s")
+    for node in data["nodes"]:
+        services = ", ".join(f"{s['name']}:{s['state']}" for s in node["services"])
+        print(f"  {node['name']:<5} {node['address']:<14} power {node['power']:<4} "
+              f"{'/'.join(node['roles']):<20} {services}")
+    for what, path in data.get("files", {}).items():
+        print(f"  {what:<12} {path}")
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.action == "install":
+            lab.install()
+        elif args.action == "up":
+            lab.install()
+            lab.up(verify=not args.no_verify)
+        elif args.action == "down":
+            lab.down()
+        elif args.action == "status":
+            data = lab.status()
+            if args.json:
+                print(json.dumps(data, indent=1))
+            else:
+                print_status(data)
+        elif args.action == "env":
+            require_up()
+            print(targetfile.shell_exports(json.loads((paths.root() / "secrets.json").read_text())))
+        elif args.action == "ssh":
+            require_up()
+            address = (topo.SWITCH_MGMT_ADDRESS if args.node == topo.SWITCH
+                       else topo.node(args.node).address)
+            cmd = ["ssh", "-i", targetfile.key_path(), "-o", "StrictHostKeyChecking=no",
+                   "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                   "-o", "ConnectTimeout=5", f"root@{address}", *args.command]
+            os.execvp("ssh", cmd)
+        elif args.action == "power":
+            require_up()
+            machine = Machine(args.node)
+            {"on": machine.power_on, "off": machine.power_off, "reset": machine.reset,
+             "soft-off": machine.soft_power_off, "status": lambda: None}[args.state]()
+            print(f"{args.node}: power {'on' if machine.is_on() else 'off'}")
+    except LabError as error:
+        print(f"extreme lab {args.action}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def require_up() -> None:
+    if lab.read_state().get("phase") != "up":
+        raise LabError("the lab is not up: run 'extreme lab up'")

@@ -1,0 +1,313 @@
+"""Configuration files of the lab's services, rendered from the topology.
+
+Pure functions from (topology, secrets, paths) to file contents, so they are unit-tested
+without a lab. Settings that matter are explained where they are set.
+"""
+
+from __future__ import annotations
+
+from . import topology as topo
+
+DB_HOST = "db"
+REGION = "RegionOne"
+SERVICE_USERS = ("nova", "placement", "glance", "neutron")
+
+
+def ini(sections: dict[str, dict[str, object]]) -> str:
+    """An INI file from {section: {key: value}}; None values are left out."""
+    lines: list[str] = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = str(value).lower()
+            lines.append(f"{key} = {value}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def vip_url(port: int, path: str = "") -> str:
+    return f"http://{topo.VIP}:{port}{path}"
+
+
+def db_url(secrets: dict[str, str], database: str) -> str:
+    return f"mysql+pymysql://openstack:{secrets['db']}@{DB_HOST}/{database}"
+
+
+def transport_url(secrets: dict[str, str]) -> str:
+    return f"rabbit://openstack:{secrets['rabbit']}@{DB_HOST}:5672/"
+
+
+def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
+    return {
+        "www_authenticate_uri": vip_url(5000),
+        "auth_url": vip_url(5000),
+        "memcached_servers": f"{DB_HOST}:11211",
+        "auth_type": "password",
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": "service",
+        "username": user,
+        "password": secrets["service"],
+        "region_name": REGION,
+        # Tokens validated once are cached: a token probe must not cost a DB round trip.
+        "token_cache_time": 300,
+        "http_connect_timeout": 5,
+        "http_request_max_retries": 2,
+    }
+
+
+def service_auth(secrets: dict[str, str], user: str) -> dict[str, object]:
+    return {
+        "auth_type": "password",
+        "auth_url": vip_url(5000, "/v3"),
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": "service",
+        "username": user,
+        "password": secrets["service"],
+        "region_name": REGION,
+        "timeout": 30,
+    }
+
+
+# On two cores the policies of Zed with the admin role work with the legacy defaults.
+POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
+
+
+def uwsgi_ini(name: str, address: str, port: int, wsgi_file: str, user: str,
+              log: str, processes: int = 1, threads: int = 1) -> str:
+    return ini({"uwsgi": {
+        "plugins": "python3",
+        "http-socket": f"{address}:{port}",
+        "wsgi-file": wsgi_file,
+        "master": True,
+        "processes": processes,
+        "threads": threads,
+        "enable-threads": True,
+        "lazy-apps": True,
+        "die-on-term": True,
+        "no-orphans": True,
+        "buffer-size": 65535,
+        "listen": 100,
+        "http-keepalive": 1,
+        "add-header": "Connection: close",
+        "name": name,
+        "chdir": f"/var/lib/{user}",
+        "logto": log,
+    }})
+
+
+def keystone_conf(secrets: dict[str, str]) -> str:
+    return ini({
+        "DEFAULT": {"log_file": "/var/log/keystone/keystone.log", "debug": False},
+        "database": {"connection": db_url(secrets, "keystone"), "max_retries": -1},
+        "token": {"provider": "fernet", "expiration": 7200},
+        "fernet_tokens": {"key_repository": "/etc/keystone/fernet-keys"},
+        "credential": {"key_repository": "/etc/keystone/credential-keys"},
+        "oslo_policy": POLICY,
+    })
+
+
+def placement_conf(secrets: dict[str, str]) -> str:
+    return ini({
+        "DEFAULT": {"log_file": "/var/log/placement/placement-api.log"},
+        "placement_database": {"connection": db_url(secrets, "placement"),
+                               "max_retries": -1},
+        "api": {"auth_strategy": "keystone"},
+        "keystone_authtoken": authtoken(secrets, "placement"),
+        "oslo_policy": POLICY,
+    })
+
+
+def glance_conf(secrets: dict[str, str], address: str) -> str:
+    return ini({
+        "DEFAULT": {
+            "bind_host": address, "bind_port": 9292, "workers": 1,
+            "log_file": "/var/log/glance/glance-api.log",
+            "enabled_backends": "fs:file",
+        },
+        "database": {"connection": db_url(secrets, "glance"), "max_retries": -1},
+        "keystone_authtoken": authtoken(secrets, "glance"),
+        "paste_deploy": {"flavor": "keystone"},
+        "glance_store": {"default_backend": "fs"},
+        # Both controllers mount the same image directory, so either serves any image.
+        "fs": {"filesystem_store_datadir": "/var/lib/glance/images"},
+        "os_glance_staging_store": {"filesystem_store_datadir": "/var/lib/glance/staging"},
+        "os_glance_tasks_store": {"filesystem_store_datadir": "/var/lib/glance/tasks"},
+        "oslo_policy": POLICY,
+    })
+
+
+def nova_conf(secrets: dict[str, str], address: str) -> str:
+    return ini({
+        "DEFAULT": {
+            "my_ip": address,
+            "transport_url": transport_url(secrets),
+            "state_path": "/var/lib/nova",
+            "log_dir": "/var/log/nova",
+            "enabled_apis": "osapi_compute",
+            "osapi_compute_workers": 1,
+            "compute_driver": "fake.FakeDriver",
+            # The fake hypervisor reports itself quickly after a reboot of cmp1.
+            "report_interval": 5,
+            "service_down_time": 20,
+            "heal_instance_info_cache_interval": -1,
+        },
+        "api": {"auth_strategy": "keystone"},
+        "api_database": {"connection": db_url(secrets, "nova_api"), "max_retries": -1},
+        "database": {"connection": db_url(secrets, "nova"), "max_retries": -1},
+        "keystone_authtoken": authtoken(secrets, "nova"),
+        "placement": service_auth(secrets, "placement"),
+        # Without a [neutron] password section nova cannot delete servers (FINDINGS).
+        "neutron": service_auth(secrets, "neutron"),
+        "glance": {"num_retries": 2},
+        "conductor": {"workers": 1},
+        "scheduler": {"workers": 1, "discover_hosts_in_cells_interval": 10},
+        "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
+        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 30},
+        "oslo_policy": POLICY,
+        "wsgi": {"api_paste_config": "/etc/nova/api-paste.ini"},
+        "vnc": {"enabled": False},
+        "cinder": {"os_region_name": REGION},
+    })
+
+
+def neutron_conf(secrets: dict[str, str], address: str) -> str:
+    return ini({
+        "DEFAULT": {
+            "bind_host": address, "bind_port": 9696,
+            "core_plugin": "ml2", "service_plugins": "",
+            "auth_strategy": "keystone",
+            "transport_url": transport_url(secrets),
+            "api_workers": 1, "rpc_workers": 0, "rpc_state_report_workers": 0,
+            "log_dir": "/var/log/neutron",
+            "notify_nova_on_port_status_changes": False,
+            "notify_nova_on_port_data_changes": False,
+        },
+        "database": {"connection": db_url(secrets, "neutron"), "max_retries": -1},
+        "keystone_authtoken": authtoken(secrets, "neutron"),
+        "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
+        "oslo_policy": POLICY,
+    })
+
+
+def ml2_conf() -> str:
+    # No mechanism drivers and no agents: networks and ports exist in the API and the
+    # database only, which is all nova and the suites need.
+    return ini({
+        "ml2": {"type_drivers": "flat,vlan", "tenant_network_types": "vlan",
+                "mechanism_drivers": "", "extension_drivers": "port_security"},
+        "ml2_type_flat": {"flat_networks": "*"},
+        "ml2_type_vlan": {"network_vlan_ranges": "physnet1:100:3999"},
+    })
+
+
+def my_cnf() -> str:
+    address = topo.node("db").address
+    return ini({
+        "mysqld": {
+            "user": "mysql", "datadir": "/var/lib/mysql",
+            "socket": "/run/mysqld/mysqld.sock", "pid-file": "/run/mysqld/mysqld.pid",
+            "bind-address": address, "port": 3306,
+            "skip-name-resolve": True, "max_connections": 1000,
+            "innodb_buffer_pool_size": "128M", "innodb_log_file_size": "32M",
+            "innodb_flush_log_at_trx_commit": 2, "performance_schema": "off",
+            "character-set-server": "utf8mb3", "collation-server": "utf8mb3_general_ci",
+            "log-error": "/var/log/mysql/error.log",
+        },
+        "client": {"socket": "/run/mysqld/mysqld.sock"},
+    }).replace("skip-name-resolve = true", "skip-name-resolve")
+
+
+def rabbitmq_conf(secrets: dict[str, str]) -> str:
+    address = topo.node("db").address
+    return "\n".join([
+        f"listeners.tcp.1 = {address}:5672",
+        "default_user = openstack",
+        f"default_pass = {secrets['rabbit']}",
+        "loopback_users = none",
+        "log.file.level = info",
+        "",
+    ])
+
+
+def rabbitmq_env() -> str:
+    return "NODENAME=rabbit@db\nNODE_IP_ADDRESS=\n"
+
+
+def haproxy_cfg(admin_socket: str) -> str:
+    lines = [
+        "global",
+        "    maxconn 4000",
+        f"    stats socket {admin_socket} mode 600 level admin",
+        "",
+        "defaults",
+        "    mode http",
+        "    timeout connect 2s",
+        "    timeout client 120s",
+        "    timeout server 120s",
+        "    timeout check 1s",
+        # A connection refused by a dead backend is retried on the other one; nothing
+        # that reached a backend is ever sent again (FINDINGS: a re-sent POST /servers
+        # created two servers), so layer-7 retries are off for all but safe reads.
+        "    retries 2",
+        "    option redispatch",
+        "    retry-on conn-failure empty-response",
+        "    default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2",
+        "",
+        "listen stats",
+        f"    bind {topo.node('lb').address}:8404",
+        "    stats enable",
+        "    stats uri /",
+        "",
+    ]
+    checks = {"identity": "GET /v3", "placement": "GET /", "image": "GET /versions",
+              "compute": "GET /", "network": "GET /"}
+    for service in topo.api_services():
+        lines += [
+            f"frontend {service.name}",
+            f"    bind {topo.VIP}:{service.port}",
+            "    http-request disable-l7-retry if !METH_GET !METH_HEAD",
+            f"    default_backend {service.name}",
+            "",
+            f"backend {service.name}",
+            f"    option httpchk {checks[service.api]}",
+            "    http-check expect rstatus ^[23]",
+        ]
+        for node in service.nodes:
+            lines.append(f"    server {node} {topo.node(node).address}:{service.port} check")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def sshd_config(address: str, host_key: str, authorized_keys: str,
+                password_login: bool = False) -> str:
+    return "\n".join([
+        f"ListenAddress {address}",
+        "Port 22",
+        f"HostKey {host_key}",
+        "PidFile /run/sshd.pid",
+        "UsePAM no",
+        f"PermitRootLogin {'yes' if password_login else 'prohibit-password'}",
+        f"PasswordAuthentication {'yes' if password_login else 'no'}",
+        "KbdInteractiveAuthentication no",
+        f"AuthorizedKeysFile {authorized_keys}",
+        "PrintMotd no",
+        "UseDNS no",
+        "MaxStartups 100:30:200",
+        "MaxSessions 50",
+        "Subsystem sftp /usr/lib/openssh/sftp-server",
+        "AcceptEnv LANG LC_*",
+        "",
+    ])
+
+
+def hosts_file() -> str:
+    lines = ["127.0.0.1 localhost"]
+    lines += [f"{n.address} {n.name}" for n in topo.NODES]
+    lines.append(f"{topo.VIP} vip")
+    lines.append(f"{topo.SWITCH_MGMT_ADDRESS} {topo.SWITCH}")
+    return "\n".join(lines) + "\n"

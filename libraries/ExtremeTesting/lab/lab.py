@@ -1,0 +1,390 @@
+"""The lab's life: install, up, down, status.
+
+`up` builds the network (a bridge in the switch node, a veth per node, the runner on the
+management network, the switch's management port out of band), boots every node, starts
+the database node's services, prepares the databases, starts the controllers, the
+compute node and the load balancer in dependency order, checks that the cloud serves,
+then writes the target file, clouds.yaml, secure.yaml and the os-faults configuration.
+If anything fails, `up` takes down what it made. `down` removes every namespace,
+process, interface and file of the lab, whatever state the lab is in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import build, paths, targetfile
+from . import topology as topo
+from .api import Api
+from .machine import Machine
+from .shell import LabError, in_node, ip, run
+
+DEBIAN_PACKAGES = (
+    "keystone", "mariadb-server", "rabbitmq-server", "memcached", "haproxy",
+    "openssh-server", "openssh-client", "tini", "nova-api", "nova-conductor",
+    "nova-scheduler", "nova-compute", "nova-compute-ironic", "placement-api", "glance-api",
+    "neutron-server", "uwsgi", "uwsgi-plugin-python3", "iproute2", "iptables", "ipmitool",
+    "procps", "psmisc", "python3-pymysql", "python3-memcache", "util-linux", "openssl",
+)
+REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
+                     "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/uwsgi",
+                     "/usr/bin/keystone-manage", "/usr/bin/nova-manage",
+                     "/usr/bin/glance-api", "/usr/bin/neutron-server",
+                     "/usr/bin/placement-api", "/usr/sbin/haproxy", "/usr/bin/memcached")
+ALL_NODES = [topo.SWITCH] + [n.name for n in topo.NODES]
+
+
+def say(message: str) -> None:
+    print(f"[lab {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---------------------------------------------------------------- install
+def missing_binaries() -> list[str]:
+    return [b for b in REQUIRED_BINARIES if not os.path.exists(b)]
+
+
+def install() -> None:
+    """Install Debian's packages without starting any of their services."""
+    if not missing_binaries():
+        say("Debian packages already installed")
+        return
+    if os.geteuid() != 0:
+        raise LabError("Installing packages needs root: run 'sudo extreme lab install'")
+    policy = Path("/usr/sbin/policy-rc.d")
+    made_policy = not policy.exists()
+    if made_policy:  # keeps package scripts from starting services on the runner
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        say("apt-get update")
+        run(["apt-get", "update", "-q"], timeout=600, env=env)
+        say(f"apt-get install {len(DEBIAN_PACKAGES)} packages (about 2 minutes)")
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_PACKAGES],
+            timeout=1800, env=env)
+    finally:
+        if made_policy:
+            policy.unlink()
+    if missing_binaries():
+        raise LabError(f"Still missing after install: {', '.join(missing_binaries())}")
+
+
+# ---------------------------------------------------------------- state
+def read_state() -> dict:
+    try:
+        return json.loads(paths.state_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(**changes) -> dict:
+    state = read_state()
+    state.update(changes)
+    paths.state_file().write_text(json.dumps(state, indent=1))
+    return state
+
+
+# ---------------------------------------------------------------- network
+def network_up() -> None:
+    sw = paths.netns(topo.SWITCH)
+    ip("netns", "add", sw)
+    ip("-n", sw, "link", "set", "lo", "up")
+    ip("-n", sw, "link", "add", "br0", "type", "bridge")
+    ip("-n", sw, "link", "set", "br0", "up")
+    for node in topo.NODES:
+        ns = paths.netns(node.name)
+        ip("netns", "add", ns)
+        ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", sw, "link", "add", node.name, "type", "veth", "peer", "name", "eth0",
+           "netns", ns)
+        ip("-n", sw, "link", "set", node.name, "master", "br0", "up")
+        ip("-n", ns, "addr", "add", f"{node.address}/{topo.PREFIX}", "dev", "eth0")
+        ip("-n", ns, "link", "set", "eth0", "up")
+    ip("-n", paths.netns("lb"), "addr", "add", f"{topo.VIP}/{topo.PREFIX}", "dev", "eth0")
+    # The runner joins the management network like an operator's workstation...
+    ip("link", "add", "xt-mgmt", "type", "veth", "peer", "name", "runner", "netns", sw)
+    ip("-n", sw, "link", "set", "runner", "master", "br0", "up")
+    ip("addr", "add", f"{topo.HOST_ADDRESS}/{topo.PREFIX}", "dev", "xt-mgmt")
+    ip("link", "set", "xt-mgmt", "up")
+    # ...and reaches the switch's own management port out of band, not through br0.
+    ip("link", "add", "xt-oob", "type", "veth", "peer", "name", "mgmt0", "netns", sw)
+    ip("-n", sw, "addr", "add", f"{topo.SWITCH_MGMT_ADDRESS}/{topo.PREFIX}", "dev", "mgmt0")
+    ip("-n", sw, "link", "set", "mgmt0", "up")
+    ip("addr", "add", f"{topo.HOST_OOB_ADDRESS}/{topo.PREFIX}", "dev", "xt-oob")
+    ip("link", "set", "xt-oob", "up")
+
+
+def wait_port(address: str, port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise LabError(f"{what} did not answer on {address}:{port} within {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- up
+def node_pid(name: str) -> int:
+    pid = Machine(name).init_pid
+    if not pid:
+        raise LabError(f"Node {name} is not running (powered off?)")
+    return pid
+
+
+def service(node: str, name: str, action: str = "start", timeout: float = 120) -> None:
+    in_node(node_pid(node), ["/usr/local/sbin/service", name, action], timeout=timeout)
+
+
+def prepare_database(values: dict[str, str]) -> None:
+    db = node_pid("db")
+    in_node(db, ["mariadb-install-db", "--defaults-file=/etc/mysql/my.cnf", "--user=mysql",
+                 "--auth-root-authentication-method=socket", "--skip-test-db"], timeout=120)
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda s: service("db", s), ["mariadb", "rabbitmq", "memcached"]))
+    names = ["keystone", "placement", "glance", "nova_api", "nova", "nova_cell0", "neutron"]
+    sql = "".join(f"CREATE DATABASE IF NOT EXISTS {n};" for n in names)
+    sql += (f"CREATE USER IF NOT EXISTS 'openstack'@'%' IDENTIFIED BY '{values['db']}';"
+            "GRANT ALL PRIVILEGES ON *.* TO 'openstack'@'%'; FLUSH PRIVILEGES;")
+    in_node(db, ["mysql", "--defaults-file=/etc/mysql/my.cnf"], input=sql)
+
+
+def sync_databases(values: dict[str, str]) -> None:
+    ctl = node_pid("ctl1")
+    cell0 = f"mysql+pymysql://openstack:{values['db']}@db/nova_cell0"
+
+    def keystone():
+        in_node(ctl, ["keystone-manage", "db_sync"], user="keystone", timeout=300)
+
+    def nova():
+        in_node(ctl, ["nova-manage", "api_db", "sync"], user="nova", timeout=300)
+        in_node(ctl, ["nova-manage", "cell_v2", "map_cell0", "--database_connection", cell0],
+                user="nova")
+        cells = in_node(ctl, ["nova-manage", "cell_v2", "list_cells"], user="nova").stdout
+        if "cell1" not in cells:
+            in_node(ctl, ["nova-manage", "cell_v2", "create_cell", "--name", "cell1"],
+                    user="nova")
+        in_node(ctl, ["nova-manage", "db", "sync"], user="nova", timeout=300)
+
+    def others():
+        in_node(ctl, ["placement-manage", "db", "sync"], user="placement", timeout=300)
+        in_node(ctl, ["glance-manage", "db_sync"], user="glance", timeout=300)
+
+    def neutron():
+        in_node(ctl, ["neutron-db-manage", "--config-file", "/etc/neutron/neutron.conf",
+                      "--config-file", "/etc/neutron/plugins/ml2/ml2_conf.ini",
+                      "upgrade", "heads"], user="neutron", timeout=400)
+
+    with ThreadPoolExecutor(4) as pool:
+        for future in [pool.submit(f) for f in (keystone, nova, others, neutron)]:
+            future.result()
+
+
+def bootstrap_keystone(values: dict[str, str]) -> None:
+    url = f"http://{topo.VIP}:5000/v3"
+    # The admin password reaches keystone-manage through its environment, never argv.
+    env = dict(os.environ, OS_BOOTSTRAP_PASSWORD=values["admin"])
+    in_node(node_pid("ctl1"), ["keystone-manage", "bootstrap", "--bootstrap-admin-url", url,
+                               "--bootstrap-public-url", url, "--bootstrap-internal-url", url,
+                               "--bootstrap-region-id", "RegionOne"],
+            user="keystone", timeout=120, env=env)
+
+
+def start_services(node: str, names: list[str]) -> None:
+    for name in names:
+        service(node, name)
+
+
+def up(verify: bool = True) -> dict:
+    if os.geteuid() != 0:
+        raise LabError("The lab needs root (namespaces, mounts): run it as root")
+    missing = missing_binaries()
+    if missing:
+        raise LabError(f"Debian's OpenStack packages are not installed ({missing[0]} missing): "
+                       "run 'extreme lab install' first")
+    state = read_state()
+    if state.get("phase") == "up":
+        say(f"The lab is already up (since {state.get('up_at')}): nothing to do. "
+            "'extreme lab status' tells what runs; 'extreme lab down' removes it.")
+        return state
+    if paths.root().exists() or leftover_namespaces():
+        raise LabError(f"A half-made lab is in the way (phase '{state.get('phase', '?')}', "
+                       f"{paths.root()}): run 'extreme lab down' first")
+    started = time.monotonic()
+    paths.root().mkdir(parents=True, mode=0o700)
+    write_state(phase="building", started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    try:
+        return _up(started, verify)
+    except BaseException as error:
+        say(f"up failed: {error}; taking down what was made")
+        keep = os.environ.get("EXTREME_LAB_KEEP_FAILED") == "1"
+        if not keep:
+            down(quiet=True)
+        raise
+
+
+def _up(started: float, verify: bool) -> dict:
+    values = build.make_secrets()
+    say(f"laying out files in {paths.root()}")
+    build.lay_out(values)
+    say("building the network (switch sw1, nodes, management and out-of-band links)")
+    network_up()
+    for name in ALL_NODES:
+        Machine(name).power_on()
+    for name in ALL_NODES:
+        node = topo.node(name) if name != topo.SWITCH else None
+        address = node.address if node else topo.SWITCH_MGMT_ADDRESS
+        wait_port(address, 22, 30, f"sshd on {name}")
+    say("nodes booted; starting MariaDB, RabbitMQ, memcached on db")
+    prepare_database(values)
+    service("lb", "haproxy")
+    say(f"databases ready ({time.monotonic() - started:.0f} s); syncing schemas")
+    sync_databases(values)
+    bootstrap_keystone(values)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: service(n, "keystone"), topo.CONTROLLERS))
+    api = Api(values["admin"])
+    api.wait_until("a token through the VIP", lambda: api.login() or True, 60)
+    api.register_services(values["service"])
+    say(f"keystone serves ({time.monotonic() - started:.0f} s); starting the other services")
+    rest = [s.name for s in topo.services_of("ctl1") if s.name != "keystone"]
+    with ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(start_services, n, rest) for n in topo.CONTROLLERS]
+        futures.append(pool.submit(service, "cmp1", "nova-compute"))
+        for future in futures:
+            future.result()
+    ctl = node_pid("ctl1")
+
+    def compute_mapped():
+        out = in_node(ctl, ["nova-manage", "cell_v2", "discover_hosts", "--verbose"],
+                      user="nova").stdout
+        hosts = in_node(ctl, ["nova-manage", "cell_v2", "list_hosts"], user="nova").stdout
+        return "cmp1" in hosts or "cmp1" in out
+
+    api.wait_until("cmp1 registered as a compute host", compute_mapped, 90, interval=2)
+    seeds = api.seed()
+    if verify:
+        took = api.server_lifecycle(seeds["flavor"], seeds["image"])
+        say(f"a server reached ACTIVE on the fake hypervisor and was deleted ({took:.1f} s)")
+    for name in ALL_NODES:
+        build.set_autostart(name, True)
+    bmcs = start_bmcs(values)
+    files = targetfile.write_all(values)
+    elapsed = time.monotonic() - started
+    state = write_state(phase="up", up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds)
+    say(f"the lab is up in {elapsed:.0f} s")
+    for what, path in files.items():
+        say(f"  {what:<12} {path}")
+    say("  credentials: eval \"$(extreme lab env)\"")
+    return state
+
+
+# ---------------------------------------------------------------- BMCs
+def start_bmcs(values: dict[str, str]) -> dict[str, int]:
+    """One BMC process per node (IPMI and Redfish), when the BMC code is present."""
+    try:
+        from . import bmc  # noqa: F401
+    except ImportError:
+        say("no BMC emulator in this version: skipping BMCs")
+        return {}
+    pids = {}
+    env = dict(os.environ, EXTREME_LAB_BMC_PASSWORD=values["bmc"])
+    for node in topo.NODES:
+        folder = paths.root() / "bmc" / node.name
+        folder.mkdir(parents=True, exist_ok=True)
+        log = open(folder / "bmc.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ExtremeTesting.lab.bmc", "--node", node.name,
+             "--address", node.bmc_address, "--ipmi-port", "623", "--redfish-port", "8000",
+             "--username", "admin", "--state-dir", str(folder)],
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True)
+        log.close()
+        pids[node.name] = proc.pid
+    for node in topo.NODES:
+        wait_port(node.bmc_address, 8000, 30, f"the BMC of {node.name}")
+    return pids
+
+
+# ---------------------------------------------------------------- down
+def leftover_namespaces() -> list[str]:
+    listed = ip("netns", "list", check=False).stdout.split()
+    ours = {paths.netns(n) for n in ALL_NODES}
+    return [n for n in listed if n in ours]
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def down(quiet: bool = False) -> None:
+    """Remove everything the lab made. Safe to run in any state, and twice."""
+    if os.geteuid() != 0:
+        raise LabError("Removing the lab needs root")
+    state = read_state()
+    found_anything = bool(state) or paths.root().exists()
+    for pid in (state.get("bmcs") or {}).values():
+        _kill(int(pid))
+    for name in ALL_NODES:
+        if paths.node_dir(name).exists():
+            Machine(name).power_off()
+    # Whatever still runs inside the lab's network namespaces was started by the lab.
+    for ns in leftover_namespaces():
+        found_anything = True
+        for pid in ip("netns", "pids", ns, check=False).stdout.split():
+            _kill(int(pid))
+    time.sleep(0.2)
+    for ns in leftover_namespaces():
+        ip("netns", "delete", ns, check=False)
+    for link in ("xt-mgmt", "xt-oob"):
+        if ip("link", "show", link, check=False).returncode == 0:
+            found_anything = True
+            ip("link", "delete", link, check=False)
+    if paths.root().exists():
+        shutil.rmtree(paths.root())
+    if not quiet:
+        say("the lab is down: namespaces, processes, links and files removed"
+            if found_anything else "no lab here: nothing to remove")
+
+
+# ---------------------------------------------------------------- status
+def status() -> dict:
+    state = read_state()
+    result = {"phase": state.get("phase", "down"), "vip": topo.VIP,
+              "dir": str(paths.root()), "files": state.get("files", {}),
+              "up_seconds": state.get("up_seconds"), "nodes": []}
+    if not state:
+        return result
+    for name in ALL_NODES:
+        machine = Machine(name)
+        node = topo.node(name) if name != topo.SWITCH else None
+        entry = {"name": name, "address": node.address if node else topo.SWITCH_MGMT_ADDRESS,
+                 "roles": list(node.roles) if node else ["switch"],
+                 "power": "on" if machine.is_on() else "off", "services": []}
+        if node:
+            entry["bmc"] = {"address": node.bmc_address, "ipmi_port": 623, "redfish_port": 8000}
+        pid = machine.init_pid
+        if pid and topo.services_of(name):
+            out = in_node(pid, ["/usr/local/sbin/service", "list", "--json"], timeout=20,
+                          check=False).stdout
+            try:
+                entry["services"] = [{"name": s["name"], "state": s["state"]}
+                                     for s in json.loads(out)]
+            except ValueError:
+                entry["services"] = [{"name": "?", "state": "unknown"}]
+        result["nodes"].append(entry)
+    return result

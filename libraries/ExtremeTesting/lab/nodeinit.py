@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""What boots inside a lab node, as the child of tini (PID 1 of the node's namespaces).
+
+Run with Debian's python3 and the standard library only. It makes the node look like a
+server: its own /run, /tmp and /var/log, its own /etc/<service> and /var/lib/<service>,
+its hostname; then starts sshd (and keeps it running) and, when the node is set to
+autostart, its services in order. SIGTERM is a soft power-off: services stop in reverse
+order, then the node ends (and with PID 1 gone the kernel ends whatever is left).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+
+def run(*cmd):
+    subprocess.run(list(cmd), check=True)
+
+
+def mount_all(mounts):
+    run("mount", "--make-rprivate", "/")
+    for source, target, kind in mounts:
+        if kind == "tmpfs":
+            run("mount", "-t", "tmpfs", "-o", "mode=755,size=256m", "tmpfs", target)
+        else:
+            run("mount", "--bind", source, target)
+
+
+def main(config_path):
+    with open(config_path, encoding="utf-8") as handle:
+        node = json.load(handle)
+    mount_all(node["mounts"])
+    run("hostname", node["hostname"])
+    for directory in ("/run/sshd", "/run/lock", "/run/extreme-lab"):
+        os.makedirs(directory, exist_ok=True)
+    os.chmod("/tmp", 0o1777)
+
+    stopping = threading.Event()
+    sshd = {"proc": None}
+
+    def shutdown(signum, frame):
+        stopping.set()
+        subprocess.run(["/usr/local/sbin/service", "stop-all"], check=False)
+        if sshd["proc"]:
+            sshd["proc"].terminate()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    if node.get("autostart"):
+        threading.Thread(target=subprocess.run, daemon=True,
+                         args=(["/usr/local/sbin/service", "start-all"],)).start()
+    while not stopping.is_set():
+        # sshd is the node's door: if it dies, it is started again, as init would.
+        sshd["proc"] = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", node["sshd_config"]])
+        sshd["proc"].wait()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

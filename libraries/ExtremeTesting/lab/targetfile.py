@@ -1,0 +1,125 @@
+"""The files that describe the running lab to the rest of the product.
+
+target.yaml (the target file), clouds.yaml with secure.yaml (the cloud's credentials,
+mode 600), os-faults.yaml (no passwords: the Faults library adds the BMCs' from the
+environment) and the environment a run needs (`extreme lab env`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+import yaml
+
+from . import config, paths
+from . import topology as topo
+
+CLOUD = "extreme-lab"
+ENV_BMC = "EXTREME_LAB_BMC_PASSWORD"
+ENV_SWITCH = "EXTREME_LAB_SWITCH_PASSWORD"
+
+
+def key_path() -> str:
+    return str(paths.root() / "ssh" / "id_ed25519")
+
+
+def target(files: dict[str, str]) -> dict:
+    nodes = {n.name: {"address": n.address, "roles": list(n.roles),
+                      "services": [s.name for s in topo.services_of(n.name)]}
+             for n in topo.NODES}
+    services = {s.name: {"nodes": list(s.nodes), "grep": s.grep,
+                         "expected_downtime": s.expected_downtime,
+                         **({"port": s.port, "api": s.api} if s.port else {})}
+                for s in topo.SERVICES}
+    bmcs = {n.name: {"protocol": "ipmi", "address": n.bmc_address, "port": 623,
+                     "username": "admin", "password_env": ENV_BMC,
+                     "redfish": {"address": n.bmc_address, "port": 8000, "system_id": n.name,
+                                 "scheme": "http"}}
+            for n in topo.NODES}
+    return {
+        "name": "lab",
+        "description": "The Extreme Testing lab: Debian's OpenStack in namespaces on one machine",
+        "destructive": True,
+        "cloud": CLOUD,
+        "clouds_yaml": files["clouds.yaml"],
+        "os_faults": files["os-faults"],
+        "vip": topo.VIP,
+        "endpoints": {s.api: config.vip_url(s.port, "/v3" if s.api == "identity" else
+                                            "/v2.1" if s.api == "compute" else "")
+                      for s in topo.api_services()},
+        "ssh": {"username": "root", "private_key_file": key_path(), "port": 22},
+        "nodes": nodes,
+        "services": services,
+        "bmcs": bmcs,
+        "switches": {topo.SWITCH: {
+            "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
+            "username": "admin", "password_env": ENV_SWITCH,
+            "ports": [n.name for n in topo.NODES]}},
+        "lab": {"dir": str(paths.root()),
+                "haproxy_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock")},
+    }
+
+
+def os_faults_config() -> dict:
+    return {
+        "cloud_management": {"driver": "universal"},
+        "node_discover": {"driver": "node_list", "args": [
+            {"ip": n.address, "fqdn": n.name,
+             "auth": {"username": "root", "private_key_file": key_path()}}
+            for n in topo.NODES]},
+        "services": {s.name: {
+            "driver": "process",
+            "args": {"grep": s.grep, "start_cmd": f"service {s.name} start",
+                     "terminate_cmd": f"service {s.name} stop",
+                     "restart_cmd": f"service {s.name} restart"},
+            "hosts": [topo.node(n).address for n in s.nodes]}
+            for s in topo.SERVICES},
+    }
+
+
+def clouds() -> tuple[dict, dict]:
+    public = {"clouds": {CLOUD: {
+        "auth": {"auth_url": config.vip_url(5000, "/v3"), "username": "admin",
+                 "project_name": "admin", "user_domain_name": "Default",
+                 "project_domain_name": "Default"},
+        "region_name": config.REGION, "identity_api_version": 3, "interface": "public",
+        "api_timeout": 30}}}
+    return public, {}
+
+
+def write_yaml(path, data, mode=0o644) -> str:
+    path.touch(mode=mode)
+    os.chmod(path, mode)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def write_all(values: dict[str, str]) -> dict[str, str]:
+    root = paths.root()
+    public, _ = clouds()
+    files = {
+        "clouds.yaml": write_yaml(root / "clouds.yaml", public),
+        "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": {CLOUD: {"auth": {
+            "password": values["admin"]}}}}, mode=0o600),
+        "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
+        "ssh key": key_path(),
+    }
+    files["target"] = write_yaml(root / "target.yaml", target(files))
+    return files
+
+
+def environment(values: dict[str, str]) -> dict[str, str]:
+    root = paths.root()
+    return {
+        "EXTREME_TARGET": str(root / "target.yaml"),
+        "OS_CLIENT_CONFIG_FILE": str(root / "clouds.yaml"),
+        "OS_CLIENT_SECURE_FILE": str(root / "secure.yaml"),
+        "OS_CLOUD": CLOUD,
+        ENV_BMC: values["bmc"],
+        ENV_SWITCH: values["switch"],
+    }
+
+
+def shell_exports(values: dict[str, str]) -> str:
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in environment(values).items())
