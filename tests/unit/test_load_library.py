@@ -1,0 +1,130 @@
+"""The Load library's keywords, outside Robot, against a local HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from test_load_support import LocalServer
+
+from ExtremeTesting import events, results
+from ExtremeTesting.load import Engine, Load, SlaViolation
+from ExtremeTesting.load.library import NoLoadResult
+
+WORKLOAD = "test_load_support:hit"
+
+
+@pytest.fixture
+def published(monkeypatch):
+    seen: list[tuple[str, dict, str]] = []
+    monkeypatch.setattr(results, "publish",
+                        lambda kind, data, html="": seen.append((kind, data, html)))
+    return seen
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EXTREME_TARGET", str(tmp_path / "no-target.yaml"))
+    return Load()
+
+
+def test_constant_rate_keyword_publishes_every_figure(library, published, tmp_path):
+    with LocalServer() as server:
+        result = library.run_constant_rate_load(WORKLOAD, rate=30, duration=timedelta(
+            seconds=1.5), engine=Engine.inprocess, url=server.url + "/?ms=5")
+    assert [kind for kind, _, _ in published] == ["load"]
+    data = published[0][1]
+    for key in ("requests", "failures", "failure_rate", "p50", "p90", "p95", "p99", "max",
+                "throughput", "requested_rate", "achieved_rate", "png"):
+        assert key in data, key
+    assert data["requests"] == result.summary.requests == server.count
+    assert data["requested_rate"] == 30
+    assert data["achieved_rate"] == pytest.approx(30, rel=0.15)
+    assert (tmp_path / data["png"]).read_bytes().startswith(b"\x89PNG")
+    html = published[0][2]
+    assert "<table" in html and "data:image/png;base64," in html
+    json.dumps(data)  # the report reads it back as JSON
+
+
+def test_sla_passes_on_a_generous_limit_and_fails_with_the_figure(library, published):
+    with LocalServer() as server:
+        library.run_constant_concurrency_load(WORKLOAD, concurrency=2, iterations=20,
+                                              engine=Engine.inprocess,
+                                              url=server.url + "/?ms=20")
+    assert library.load_failure_rate_should_be_below("1%") == 0.0
+    p95 = library.load_percentile_should_be_below("p95", timedelta(seconds=5))
+    assert 0.015 < p95 < 5
+    library.load_max_duration_should_be_below(timedelta(seconds=5))
+    library.load_throughput_should_be_at_least(1)
+
+    with pytest.raises(SlaViolation) as failure:
+        library.load_percentile_should_be_below("p95", timedelta(milliseconds=1))
+    message = str(failure.value)
+    assert re.search(r"p95 duration was \d+ ms, expected below 1 ms", message), message
+    assert f"{round(p95 * 1000)} ms" in message
+    with pytest.raises(SlaViolation, match=r"throughput was [\d.]+/s, expected at least "
+                                           r"100000/s"):
+        library.load_throughput_should_be_at_least(100000)
+    with pytest.raises(SlaViolation, match=r"longest iteration took \d+ ms"):
+        library.load_max_duration_should_be_below(timedelta(milliseconds=1))
+    assert SlaViolation.ROBOT_CONTINUE_ON_FAILURE
+
+
+def test_failure_rate_fails_with_the_count(library, published):
+    with LocalServer() as server:
+        library.run_constant_concurrency_load(WORKLOAD, concurrency=1, iterations=4,
+                                              engine=Engine.inprocess, url=server.url + "/fail")
+    with pytest.raises(SlaViolation, match=r"failure rate was 100.00% \(4 of 4\), expected "
+                                           r"below 5.00%"):
+        library.load_failure_rate_should_be_below("5%")
+    assert published[0][1]["errors"] == {"WorkloadError: HTTP 503": 4}
+
+
+def test_assertions_before_any_load_say_so(library):
+    with pytest.raises(NoLoadResult, match="No load has run yet"):
+        library.load_failure_rate_should_be_below("1%")
+
+
+def test_background_load_measures_a_fault_from_its_side(library, published):
+    events.clear()
+    with LocalServer() as server:
+        handle = library.start_constant_rate_load(WORKLOAD, rate=20, duration=timedelta(
+            seconds=1.2), engine=Engine.inprocess, url=server.url)
+        timer = threading.Timer(0.5, events.publish, ("faults", "in effect", "restart",
+                                                      "keystone on ctl1"))
+        timer.start()
+        result = library.wait_for_load(handle)
+        timer.join()
+    assert [e.action for e in result.events] == ["restart"]
+    assert result.summary.requests == pytest.approx(24, abs=2)
+    assert "during_fault" in published[-1][1]
+
+
+def test_stop_load_ends_it_early(library, published):
+    library.start_constant_rate_load("test_load_support:noop", rate=20,
+                                     duration=timedelta(minutes=5), engine=Engine.inprocess)
+    threading.Event().wait(0.3)
+    result = library.stop_load()
+    assert result.summary.elapsed < 3
+    assert 3 <= result.summary.requests <= 12
+
+
+def test_unknown_workload_lists_the_known_ones(library):
+    with pytest.raises(Exception, match="Built-in: issue token"):
+        library.run_constant_concurrency_load("no such thing", concurrency=1, iterations=1,
+                                              engine=Engine.inprocess)
+
+
+def test_auto_engine_picks_locust_above_the_threshold(library):
+    plan = library._plan("noop", "concurrency", 51, 0, timedelta(seconds=1), None,
+                         timedelta(0), {})
+    assert library._engine(None, plan, 1) is Engine.locust
+    small = library._plan("noop", "concurrency", 5, 0, timedelta(seconds=1), None,
+                          timedelta(0), {})
+    assert library._engine(None, small, 1) is Engine.inprocess
+    assert library._engine(None, small, 2) is Engine.locust
+    assert small.prefix.startswith("xload-") and small.prefix != plan.prefix
