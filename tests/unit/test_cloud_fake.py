@@ -152,6 +152,11 @@ class FakeCloud:
             attrs.update(status="active")
         if kind == "keypair":
             attrs["id"] = attrs["name"]
+        if kind == "user":
+            # Like openstacksdk: the created object keeps the password it was sent;
+            # Keystone itself never returns it.
+            stored = self.add(kind, **{k: v for k, v in attrs.items() if k != "password"})
+            return Obj(**{**stored.__dict__, "password": attrs.get("password")})
         return self.add(kind, **attrs)
 
     def _get(self, kind: str, name_or_id: Any) -> Obj:

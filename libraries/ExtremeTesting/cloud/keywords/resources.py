@@ -300,7 +300,11 @@ class ResourceKeywords(Component):
     def create_user(self, name: str = "user", project: Resource | None = None,
                     password: Secret | None = None, domain: str = "default") -> Any:
         """Creates a user (default project ``project``); without ``password`` a random
-        one that is never logged nor returned."""
+        one that is never logged nor returned.
+
+        Returns the user as Keystone shows it: the object openstacksdk returns from the
+        create call still holds the password, and Robot would log it on assignment.
+        """
         from .. import logsafety
 
         secret = password.value if password is not None else secrets.token_urlsafe(24)
@@ -309,8 +313,9 @@ class ResourceKeywords(Component):
         attrs: dict[str, Any] = {"name": full, "password": secret, "domain_id": domain}
         if project is not None:
             attrs["default_project_id"] = id_of(project)
-        return self._create("user", full, lambda: self.conn.identity.create_user(**attrs),
-                            lambda n: self.conn.identity.find_user(n, ignore_missing=True))
+        created = self._create("user", full, lambda: self.conn.identity.create_user(**attrs),
+                               lambda n: self.conn.identity.find_user(n, ignore_missing=True))
+        return self.conn.identity.get_user(created.id)
 
     @keyword
     @api_call("Deleting a user")
