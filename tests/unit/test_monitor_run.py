@@ -1,0 +1,132 @@
+"""The monitor against a real HTTP server on 127.0.0.1 with planted outages."""
+
+import threading
+import time
+
+import pytest
+
+from ExtremeTesting.monitor import http
+from ExtremeTesting.monitor.engine import MonitorRun
+from ExtremeTesting.monitor.fakecloud import FakeCloud
+from ExtremeTesting.monitor.probes import CallableProbe, GetProbe, Outcome
+from ExtremeTesting.monitor.session import MonitorSession
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_planted_one_second_outage_is_measured_within_0_2_s():
+    with FakeCloud() as cloud:
+        session = MonitorSession("plant", [
+            GetProbe("version", url=cloud.url + "/", rate=10, timeout=1.0)])
+        session.start()
+        origin = session.run.origin
+        time.sleep(1.0)
+        planted_start = cloud.down("503")
+        time.sleep(1.0)
+        planted_end = cloud.up()
+        time.sleep(1.0)
+        result = session.stop()
+    (outage,) = result["overall"]["outages"]
+    planted = planted_end - planted_start
+    assert abs(outage["duration"] - planted) <= 0.2
+    assert abs(outage["start"] - (planted_start - origin)) <= 0.2
+    assert abs(outage["end"] - (planted_end - origin)) <= 0.2
+    assert outage["uncertainty"] == pytest.approx(0.1, abs=0.03)
+    assert outage["errors"] == {"HTTP 503": outage["failed_samples"]}
+    probe = result["probes"]["version"]
+    assert 25 <= probe["counts"]["samples"] <= 33
+    assert probe["counts"]["missed_slots"] == 0
+    assert result["scheduling"]["lag_p99"] < 0.05
+
+
+def test_healthy_period_shows_no_outage_and_request_ids():
+    with FakeCloud() as cloud:
+        session = MonitorSession("healthy", [
+            GetProbe("version", url=cloud.url + "/", rate=20, timeout=1.0)])
+        session.start()
+        wait_for(lambda: session.run.timelines["version"].total >= 10)
+        result = session.stop()
+        samples = session.run.samples()["version"]
+    assert result["overall"]["outages"] == []
+    assert result["overall"]["error_rate"]["all"] == 0
+    assert all(s.request_id.startswith("req-") and s.status == 200 for s in samples)
+
+
+def test_a_hung_probe_neither_delays_others_nor_outlives_its_timeout():
+    with FakeCloud() as hung, FakeCloud() as healthy:
+        hung.down("hang")
+        session = MonitorSession("hang", [
+            GetProbe("hung", url=hung.url + "/", rate=10, timeout=0.3),
+            GetProbe("healthy", url=healthy.url + "/", rate=10, timeout=0.3)])
+        session.start()
+        time.sleep(1.5)
+        before_stop = time.monotonic()
+        session.run.stop()
+        stopped_in = time.monotonic() - before_stop
+        result = session.stop(draw=False)
+        hung.up()
+    assert stopped_in < 0.6  # outstanding samples end by their own timeout
+    assert result["probes"]["healthy"]["outages"] == []
+    assert result["probes"]["healthy"]["counts"]["samples"] >= 14
+    hung_figures = result["probes"]["hung"]
+    assert hung_figures["counts"]["samples"] >= 10
+    assert hung_figures["error_rate"]["all"] == 1.0
+    assert "timeout after 0.3 s" in hung_figures["outages"][0]["errors"]
+    assert result["probes"]["healthy"]["lag_p99"] < 0.05
+
+
+def test_slots_are_missed_and_counted_when_a_probe_is_saturated():
+    release = threading.Event()
+
+    def slow() -> Outcome:
+        release.wait(2)
+        return Outcome(True)
+
+    probe = CallableProbe("slow", rate=20, timeout=0.1, function=slow)  # 4 in flight at most
+    run = MonitorRun([probe])
+    run.start()
+    time.sleep(0.5)
+    release.set()
+    run.stop()
+    counts = run.timelines["slow"].counts()
+    assert counts["missed_slots"] >= 4
+    assert counts["samples"] + counts["missed_slots"] >= 9
+    # answers over the timeout count as failures
+    assert counts["failed"] >= 1
+
+
+def test_memory_is_bounded_but_counts_cover_every_sample():
+    probe = CallableProbe("fast", rate=200, timeout=0.5, function=lambda: Outcome(True))
+    run = MonitorRun([probe], sample_cap=20)
+    run.start()
+    wait_for(lambda: run.timelines["fast"].total >= 60)
+    run.stop()
+    counts = run.timelines["fast"].counts()
+    assert len(run.timelines["fast"].samples()) == 20
+    assert counts["evicted"] == counts["samples"] - 20
+
+
+def test_grid_does_not_drift():
+    probe = CallableProbe("grid", rate=50, timeout=0.5, function=lambda: Outcome(True))
+    run = MonitorRun([probe])
+    run.start()
+    wait_for(lambda: run.timelines["grid"].total >= 50)
+    run.stop()
+    samples = run.timelines["grid"].samples()
+    for sample in samples:
+        assert sample.scheduled == pytest.approx(run.origin + sample.seq / 50, abs=1e-9)
+    assert samples[-1].seq >= 49
+
+
+def test_http_client_reports_refused_connections_and_statuses():
+    with FakeCloud() as cloud:
+        url = cloud.url
+        assert http.request("GET", url + "/", 1.0).status == 200
+    http.close_thread_connections()  # the server's keep-alive threads outlive it
+    with pytest.raises(http.ProbeError, match="refused"):
+        http.request("GET", url + "/", 0.5)
