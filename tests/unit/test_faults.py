@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-from pabot.pabotlib import _PabotLib
-
 from ExtremeTesting import events
 from ExtremeTesting.errors import SafetyError
 from ExtremeTesting.faults import Faults, cli, logs, power_drivers
@@ -27,6 +25,8 @@ from ExtremeTesting.faults.errors import (
 )
 from ExtremeTesting.faults.ledger import Ledger, Step
 from ExtremeTesting.faults.locking import PabotLock
+from pabot.pabotlib import _PabotLib
+
 
 def _fake():
     import importlib.util
@@ -516,9 +516,10 @@ def test_recover_dry_run_lists_and_changes_nothing(make, cloud):
     lib.kill_service("keystone", on="ctl1")
     out = []
     assert cli.recover(str(lib.target.path), None, dry_run=True, out=out.append) == 0
-    assert out == [f"would undo {lib.get_open_faults()[0]['id']} from "
-                   f"{lib.engine.ledger.entries()[0].time} (no test): kill keystone on ctl1 "
-                   f"-> start keystone on ctl1"]
+    expected = (f"would undo {lib.get_open_faults()[0]['id']} from "
+                f"{lib.engine.ledger.entries()[0].time} (no test): kill keystone on ctl1 "
+                f"-> start keystone on ctl1")
+    assert out == [expected]
     assert cloud.proc("keystone", "ctl1") == "stopped"
 
 

@@ -14,6 +14,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 from os_faults import registry
@@ -121,7 +122,7 @@ class FakeService:
 class FakePower(power_management.PowerDriver):
     NAME = "fake-power"
     DESCRIPTION = "test power driver"
-    CONFIG_SCHEMA = {"type": "object"}
+    CONFIG_SCHEMA: ClassVar[dict] = {"type": "object"}
 
     def __init__(self, params):
         self.state = State(params["state"])
