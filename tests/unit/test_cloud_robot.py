@@ -7,16 +7,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import robot
-from robot.api import ExecutionResult
-from test_cloud_fake import FakeCloud, http_error
-
 from ExtremeTesting import results
 from ExtremeTesting.cloud import connection
+from robot.api import ExecutionResult
+
+# The fake cloud lives beside this file; importable whether or not tests/unit is a package.
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cloud_fake import FakeCloud, http_error
 
 CONTROL = '''
 import logging
@@ -92,7 +95,7 @@ def suite(body: str) -> str:
 
 
 def test_server_lifecycle_and_cleanup_after_a_half_way_failure(fake, tmp_path):
-    rc, tests, xml, _ = run(tmp_path, {"lifecycle.robot": suite("""
+    _, tests, xml, _ = run(tmp_path, {"lifecycle.robot": suite("""
         *** Test Cases ***
         Server Lifecycle
             ${server} =    Create Server    timeout=10 s
@@ -129,7 +132,7 @@ def test_server_lifecycle_and_cleanup_after_a_half_way_failure(fake, tmp_path):
 
 
 def test_suite_scope_keeps_resources_until_the_suite_ends(fake, tmp_path):
-    rc, tests, _, _ = run(tmp_path, {"a_first.robot": suite("""
+    _, tests, _, _ = run(tmp_path, {"a_first.robot": suite("""
         Suite Setup    Create Network    shared
 
         *** Test Cases ***
@@ -265,7 +268,7 @@ def test_secrets_stay_out_of_the_log_at_debug(fake, tmp_path, monkeypatch):
 def _messages(xml: str) -> list[str]:
     import html
     import re
-    return [html.unescape(m) for m in re.findall(r"<msg[^>]*>(.*?)</msg>", xml, re.S)]
+    return [html.unescape(m) for m in re.findall(r"<msg[^>]*>(.*?)</msg>", xml, re.DOTALL)]
 
 
 def test_http_error_helper_is_a_real_sdk_exception():

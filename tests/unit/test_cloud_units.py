@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from keystoneauth1 import exceptions as ksa
-from test_cloud_fake import FakeCloud, Obj, http_error
-
 from ExtremeTesting.cloud import apierrors, health, polling, resources, tracking
 from ExtremeTesting.cloud.apierrors import CloudError, CloudTimeout
 from ExtremeTesting.cloud.tracking import CleanupLevel, Tracked, Tracker
 from ExtremeTesting.errors import ExtremeError
+from keystoneauth1 import exceptions as ksa
+
+# The fake cloud lives beside this file; importable whether or not tests/unit is a package.
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cloud_fake import FakeCloud, Obj, http_error
 
 
 class FakeClock:
