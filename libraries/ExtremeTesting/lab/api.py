@@ -94,6 +94,11 @@ class Api:
         raise LabError(f"{what} did not happen within {timeout:.0f} s"
                        + (f" (last error: {last})" if last else ""))
 
+    def compute_host_up(self) -> bool:
+        services = self.call("GET", config.vip_url(8774, "/v2.1/os-services?binary=nova-compute"))
+        return any(s["host"] == "cmp1" and s["state"] == "up"
+                   for s in services.json()["services"])
+
     def seed(self) -> dict[str, str]:
         """A tiny flavor and image, so servers can be booted on the fake hypervisor."""
         nova = config.vip_url(8774, "/v2.1")

@@ -212,6 +212,13 @@ def _redfish_driver(actions: PowerActions):
     class MachineSystemsDriver(fakedriver.FakeDriver):
         """sushy-tools' fake system whose power is the machine's, applied at once."""
 
+        def __init__(self):
+            super().__init__()
+            # The stock driver keeps systems in SQLite, opened on every read (about 0.1 s
+            # per GET of a system); the power state lives in the machine, so the rest
+            # (boot device) can live in memory.
+            self._systems = dict(self._systems.items())
+
         def get_power_state(self, identity):
             self._get(identity)  # NotFound / alias redirect as usual
             return "On" if actions.is_on() else "Off"
@@ -378,9 +385,14 @@ def self_signed_context(state_dir: Path, address: str):
 
 def serve_redfish(app, address: str, port: int, ssl_context=None):
     """Serve ``app`` with werkzeug in a daemon thread; returns the server."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
-    server = make_server(address, port, app, threaded=True, ssl_context=ssl_context)
+    class KeepAliveHandler(WSGIRequestHandler):
+        # HTTP/1.1 keeps a client's TLS connection open between requests, as real BMCs do.
+        protocol_version = "HTTP/1.1"
+
+    server = make_server(address, port, app, threaded=True, ssl_context=ssl_context,
+                         request_handler=KeepAliveHandler)
     threading.Thread(target=server.serve_forever, name="redfish", daemon=True).start()
     return server
 

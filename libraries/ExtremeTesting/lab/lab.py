@@ -257,21 +257,17 @@ def _up(started: float, verify: bool) -> dict:
     api.wait_until("a token through the VIP", lambda: api.login() or True, 60)
     api.register_services(values["service"])
     say(f"keystone serves ({time.monotonic() - started:.0f} s); starting the other services")
-    rest = [s.name for s in topo.services_of("ctl1") if s.name != "keystone"]
-    with ThreadPoolExecutor(3) as pool:
-        futures = [pool.submit(start_services, n, rest) for n in topo.CONTROLLERS]
-        futures.append(pool.submit(service, "cmp1", "nova-compute"))
-        for future in futures:
-            future.result()
-    ctl = node_pid("ctl1")
-
-    def compute_mapped():
-        out = in_node(ctl, ["nova-manage", "cell_v2", "discover_hosts", "--verbose"],
-                      user="nova").stdout
-        hosts = in_node(ctl, ["nova-manage", "cell_v2", "list_hosts"], user="nova").stdout
-        return "cmp1" in hosts or "cmp1" in out
-
-    api.wait_until("cmp1 registered as a compute host", compute_mapped, 90, interval=2)
+    # nova's conductor and scheduler exit when placement does not answer: placement first,
+    # then everything else at once (each start waits for its own service to answer).
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: service(n, "placement"), topo.CONTROLLERS))
+    rest = [(n, s.name) for n in topo.CONTROLLERS for s in topo.services_of(n)
+            if s.name not in ("keystone", "placement")] + [("cmp1", "nova-compute")]
+    with ThreadPoolExecutor(len(rest)) as pool:
+        list(pool.map(lambda pair: service(*pair), rest))
+    say(f"every service runs ({time.monotonic() - started:.0f} s); mapping cmp1 to cell1")
+    api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
+    in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
     seeds = api.seed()
     if verify:
         took = api.server_lifecycle(seeds["flavor"], seeds["image"])

@@ -19,7 +19,7 @@ import time
 
 # Beside this script: /usr/local/sbin/services.json inside the node.
 CONFIG = os.path.join(os.path.dirname(os.path.realpath(__file__)), "services.json")
-PID_DIR = "/run/extreme-lab"
+PID_DIR = os.environ.get("EXTREME_LAB_PID_DIR", "/run/extreme-lab")
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 90.0
 USAGE = ("usage: service NAME start|stop|restart|status\n"
@@ -117,6 +117,11 @@ def start(name, spec, wait=True):
     if state == "frozen":
         return f"{name} is frozen; unfreeze it (SIGCONT) or stop it first"
     os.makedirs(PID_DIR, exist_ok=True)
+    # A stale pidfile (a killed service) would make start-stop-daemon think it runs.
+    try:
+        os.unlink(pidfile(name))
+    except FileNotFoundError:
+        pass
     user = spec.get("user", "root")
     for directory in spec.get("rundirs", []):
         os.makedirs(directory, exist_ok=True)

@@ -1,0 +1,46 @@
+"""Lab tests run against the one lab of this test run (`.ci/run` brings it up once)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ExtremeTesting.lab import lab, paths, targetfile
+
+EXTREME = [sys.executable, "-m", "ExtremeTesting.cli"]
+
+
+@pytest.fixture(scope="session")
+def running_lab():
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    if lab.read_state().get("phase") != "up":
+        subprocess.run([*EXTREME, "lab", "up"], check=True, timeout=900)
+    values = json.loads((paths.root() / "secrets.json").read_text())
+    os.environ.update(targetfile.environment(values))
+    return lab.read_state()
+
+
+@pytest.fixture(scope="session")
+def ssh(running_lab):
+    key = targetfile.key_path()
+
+    def run(node_address: str, command: str, timeout: float = 30, check: bool = True):
+        result = subprocess.run(
+            ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+             "-o", "ConnectTimeout=5", f"root@{node_address}", command],
+            capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"ssh {node_address} {command!r}: {result.returncode} "
+                                 f"{result.stderr.strip()}")
+        return result
+
+    return run
+
+
+def lab_file(name: str) -> Path:
+    return paths.root() / name

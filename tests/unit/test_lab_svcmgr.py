@@ -1,0 +1,91 @@
+"""The node service manager, run for real on harmless processes (no lab needed)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[2] / "libraries" / "ExtremeTesting" / "lab" / "svcmgr.py"
+
+
+@pytest.fixture
+def manager(tmp_path):
+    marker = f"xt-svcmgr-test-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "sbin"
+    folder.mkdir()
+    shutil.copy(SCRIPT, folder / "service")
+    # The "service" is a sleeping shell whose command line carries a unique marker.
+    spec = {"command": ["/bin/bash", "-c", f"exec -a {marker} sleep 300"], "user": "root",
+            "grep": marker, "ready": None, "rundirs": [], "log": str(tmp_path / "svc.out"),
+            "chdir": "/"}
+    (folder / "services.json").write_text(json.dumps(
+        {"order": ["demo"], "services": {"demo": spec}}))
+    env = dict(os.environ, EXTREME_LAB_PID_DIR=str(tmp_path / "run"))
+
+    def call(*args):
+        return subprocess.run([sys.executable, str(folder / "service"), *args],
+                              capture_output=True, text=True, env=env, timeout=30)
+
+    yield call, marker
+    call("demo", "stop")
+
+
+def pids_of(marker):
+    out = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_start_status_restart_stop(manager):
+    call, marker = manager
+    assert call("demo", "status").returncode == 3
+    assert call("demo", "start").stdout.strip() == "demo started"
+    first = pids_of(marker)
+    assert len(first) == 1
+    status = call("demo", "status")
+    assert status.returncode == 0 and "running" in status.stdout
+    assert "restarted" in call("demo", "restart").stdout
+    second = pids_of(marker)
+    assert len(second) == 1 and second != first
+    assert call("demo", "stop").stdout.strip() == "demo stopped"
+    assert pids_of(marker) == []
+
+
+def test_a_killed_service_reads_stopped_and_starts_again(manager):
+    call, marker = manager
+    call("demo", "start")
+    os.kill(pids_of(marker)[0], signal.SIGKILL)
+    for _ in range(50):
+        if call("demo", "status").returncode == 3:
+            break
+    assert "stopped" in call("demo", "status").stdout
+    assert call("demo", "start").returncode == 0
+    assert len(pids_of(marker)) == 1
+
+
+def test_a_frozen_service_is_reported_and_stop_still_works(manager):
+    call, marker = manager
+    call("demo", "start")
+    os.kill(pids_of(marker)[0], signal.SIGSTOP)
+    assert "frozen" in call("demo", "status").stdout
+    assert call("demo", "stop").returncode == 0
+    assert pids_of(marker) == []
+
+
+def test_unknown_service_names_the_known_ones(manager):
+    call, _ = manager
+    result = call("nosuch", "start")
+    assert result.returncode == 1
+    assert "unknown service 'nosuch'" in result.stderr and "demo" in result.stderr
+
+
+def test_list_json(manager):
+    call, _ = manager
+    call("demo", "start")
+    rows = json.loads(call("list", "--json").stdout)
+    assert rows[0]["name"] == "demo" and rows[0]["state"] == "running"
