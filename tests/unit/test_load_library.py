@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from test_load_support import LocalServer
-
 from ExtremeTesting import events, results
 from ExtremeTesting.load import Engine, Load, SlaViolation
 from ExtremeTesting.load.library import NoLoadResult
 
 WORKLOAD = "test_load_support:hit"
+
+sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
+from test_load_support import LocalServer
 
 
 @pytest.fixture

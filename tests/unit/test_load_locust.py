@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from test_load_support import LocalServer
-
 from ExtremeTesting.load.locust_engine import LocustRunner
 from ExtremeTesting.load.runners import LoadPlan
 from ExtremeTesting.load.stats import summarise
 
 HERE = str(Path(__file__).parent)
+
+sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
+from test_load_support import LocalServer
 
 
 @pytest.fixture(autouse=True)

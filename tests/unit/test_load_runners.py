@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
-from test_load_support import LocalServer, hit, noop
-
 from ExtremeTesting.load.runners import (
     InProcessRunner,
     LoadPlan,
@@ -15,6 +15,9 @@ from ExtremeTesting.load.runners import (
     schedule_offset,
 )
 from ExtremeTesting.load.stats import summarise
+
+sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
+from test_load_support import LocalServer, hit, noop
 
 
 def _summary(plan: LoadPlan, outcome):

@@ -17,7 +17,7 @@ from ExtremeTesting.load.workloads import WorkloadError
 class _Handler(BaseHTTPRequestHandler):
     server: LocalServer
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         server = self.server
