@@ -8,6 +8,7 @@ does not answer raises :class:`BmcUnreachableError`, wrong credentials raise
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 import threading
 import time
@@ -192,23 +193,47 @@ class RedfishClient:
     def __init__(self, endpoint: BmcEndpoint, timeout: float = DEFAULT_TIMEOUT):
         self.endpoint = endpoint
         self.timeout = timeout
+        # One connection (and system path) reused while the password stays the same:
+        # it keeps the TLS session open between requests.
+        self._cached: tuple[str, object, str] | None = None
+        self._lock = threading.Lock()
 
     def _run(self, what: str, action: Callable) -> object:
-        return bounded(lambda: self._session(what, action), self.timeout, self.endpoint, what)
+        return bounded(lambda: self._translate(what, action), self.timeout, self.endpoint, what)
 
-    def _session(self, what: str, action: Callable) -> object:
+    def _connection(self, password: str):
         import sushy
-        from sushy import auth, exceptions
+        from sushy import auth
+
+        key = hashlib.sha256(password.encode()).hexdigest()
+        with self._lock:
+            if self._cached and self._cached[0] == key:
+                return self._cached[1], self._cached[2]
+        endpoint = self.endpoint
+        conn = sushy.Sushy(
+            f"{endpoint.url}/redfish/v1", auth=auth.BasicAuth(endpoint.username, password),
+            verify=endpoint.verify, server_side_retries=1,
+            read_timeout=self.timeout, connect_timeout=min(self.timeout, 5.0))
+        path = self._system_path(conn)
+        with self._lock:
+            self._cached = (key, conn, path)
+        return conn, path
+
+    def _session(self, action: Callable) -> object:
+        try:
+            conn, path = self._connection(self.endpoint.password())
+            return action(conn.get_system(path))
+        except Exception:
+            with self._lock:
+                self._cached = None
+            raise
+
+    def _translate(self, what: str, action: Callable) -> object:
+        from sushy import exceptions
 
         endpoint = self.endpoint
         try:
-            conn = sushy.Sushy(
-                f"{endpoint.url}/redfish/v1",
-                auth=auth.BasicAuth(endpoint.username, endpoint.password()),
-                verify=endpoint.verify, server_side_retries=1,
-                read_timeout=self.timeout, connect_timeout=min(self.timeout, 5.0))
-            system = conn.get_system(self._system_path(conn))
-            return action(system)
+            return self._session(action)
         except exceptions.AccessError as error:
             if getattr(error, "status_code", None) in (401, 403):
                 raise BmcAuthenticationError(

@@ -63,6 +63,7 @@ class Power:
         self._target: Target | None = None
         self.bmc_timeout = bmc_timeout.total_seconds()
         self._powered_on_at: dict[str, float] = {}
+        self._clients: dict[BmcEndpoint, BmcClient] = {}
         # Tests give a factory that returns fake clients.
         self.client_factory: Callable[[BmcEndpoint, float], BmcClient] = client
 
@@ -74,7 +75,10 @@ class Power:
         return self._target
 
     def _client(self, node: str, protocol: BmcProtocol | None) -> BmcClient:
-        return self.client_factory(endpoint(self.target, node, protocol), self.bmc_timeout)
+        found = endpoint(self.target, node, protocol)
+        if found not in self._clients:
+            self._clients[found] = self.client_factory(found, self.bmc_timeout)
+        return self._clients[found]
 
     def _require_destructive(self, action: str, node: str) -> None:
         if not self.target.destructive:

@@ -56,7 +56,7 @@ _MAP = {"type": "object", "patternProperties": {".+": _BMC_SCHEMA}}
 class _BmcPowerDriver(power_management.PowerDriver):
     NAME = "base"  # os-faults' registry skips classes named 'base'
     PROTOCOL = BmcProtocol.IPMI
-    CONFIG_SCHEMA = {
+    CONFIG_SCHEMA = {  # noqa: RUF012 - os-faults reads it as a class attribute
         "type": "object",
         "$schema": "http://json-schema.org/draft-04/schema#",
         "properties": {

@@ -1,0 +1,183 @@
+"""The Power library against a real lab BMC process (fake machine), over both protocols."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ExtremeTesting import events
+from ExtremeTesting.errors import SafetyError, TargetError
+from ExtremeTesting.lab import bmc
+from ExtremeTesting.power import BmcProtocol, BootDevice, Power, PowerState
+from ExtremeTesting.power.errors import (BmcAuthenticationError, BmcUnreachableError,
+                                         PowerStateTimeout)
+
+PASSWORD = "power-test-pw"
+ENV = "EXTREME_TEST_BMC_PASSWORD"
+PROTOCOLS = [BmcProtocol.IPMI, BmcProtocol.REDFISH]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    state = tmp_path_factory.mktemp("power")
+    machine = state / "machine.json"
+    process, ipmi_port, redfish_port = bmc.spawn(
+        "n1", PASSWORD, state / "bmc", fake_machine=machine, exit_after=120)
+    yield {"ipmi": ipmi_port, "redfish": redfish_port, "machine": machine, "dir": state}
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_results(monkeypatch):
+    published: list[tuple[str, dict]] = []
+    monkeypatch.setattr("ExtremeTesting.results.publish",
+                        lambda kind, data, summary="": published.append((kind, data)))
+    return published
+
+
+def write_target(path: Path, server: dict, *, destructive: bool = True, ipmi_port=None,
+                 redfish_port=None, password_env: str = ENV) -> Path:
+    data = {
+        "name": "unit", "destructive": destructive,
+        "nodes": {"n1": {"address": "127.0.0.1"}},
+        "bmcs": {"n1": {
+            "protocol": "ipmi", "address": "127.0.0.1",
+            "port": ipmi_port or server["ipmi"], "username": "admin",
+            "password_env": password_env,
+            "redfish": {"port": redfish_port or server["redfish"], "system_id": "n1"}}},
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def power(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, PASSWORD)
+    events.clear()
+    library = Power(str(write_target(tmp_path / "target.yaml", server)),
+                    bmc_timeout=timedelta(seconds=8))
+    # Every test starts with the machine on.
+    server["machine"].write_text(json.dumps({"on": True, "calls": []}))
+    return library
+
+
+def machine(server) -> dict:
+    return json.loads(server["machine"].read_text())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_power_off_and_on(power, server, protocol, _quiet_results):
+    assert power.get_power_state("n1", protocol=protocol) == "on"
+    power.power_off("n1", protocol=protocol, timeout=timedelta(seconds=10))
+    assert machine(server)["on"] is False
+    assert power.get_power_state("n1", protocol=protocol) == "off"
+    power.power_on("n1", protocol=protocol, timeout=timedelta(seconds=10))
+    assert machine(server) == {"on": True, "calls": ["power_off", "power_on"]}
+    phases = [(e.phase, e.action) for e in events.between(0) if e.source == "power"]
+    assert phases == [("requested", "power off"), ("in effect", "power off"),
+                      ("requested", "power on"), ("in effect", "power on")]
+    kinds = {kind for kind, _ in _quiet_results}
+    assert kinds == {"power.action"}
+    assert all(data["protocol"] == protocol.value for _, data in _quiet_results)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_reset_cycle_and_soft_off(power, server, protocol):
+    power.power_reset("n1", protocol=protocol)
+    power.power_cycle("n1", protocol=protocol)
+    power.soft_power_off("n1", protocol=protocol, timeout=timedelta(seconds=10))
+    assert power.get_power_state("n1", protocol=protocol) == "off"
+    calls = machine(server)["calls"]
+    assert calls[0] == "reset" and calls[-1] == "power_off" and len(calls) >= 3
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_boot_device(power, protocol):
+    power.set_boot_device("n1", BootDevice.PXE, protocol=protocol)
+    assert power.get_boot_device("n1", protocol=protocol) == "pxe"
+    power.set_boot_device("n1", BootDevice.DISK, persistent=True, protocol=protocol)
+    assert power.get_boot_device("n1", protocol=protocol) == "disk"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_wait_until_power_state_is_times_out_with_what_it_saw(power, protocol):
+    power.wait_until_power_state_is("n1", PowerState.ON, protocol=protocol)
+    started = time.monotonic()
+    with pytest.raises(PowerStateTimeout, match="still reports 'on'"):
+        power.wait_until_power_state_is("n1", PowerState.OFF, timeout=timedelta(seconds=1),
+                                        protocol=protocol)
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_wrong_password_is_a_clear_error_and_changes_nothing(power, server, monkeypatch,
+                                                             protocol):
+    monkeypatch.setenv(ENV, "not-the-password")
+    with pytest.raises(BmcAuthenticationError) as raised:
+        power.power_off("n1", protocol=protocol)
+    message = str(raised.value)
+    assert "BMC of n1" in message and ENV in message and "nothing was changed" in message
+    assert "not-the-password" not in message
+    assert machine(server) == {"on": True, "calls": []}
+    failed = [e for e in events.between(0) if e.phase == "failed"]
+    assert len(failed) == 1 and "not-the-password" not in failed[0].detail
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.value)
+def test_unreachable_bmc_fails_within_bounded_time(server, tmp_path, monkeypatch, protocol):
+    monkeypatch.setenv(ENV, PASSWORD)
+    closed_udp, closed_tcp = bmc.free_port(socket.SOCK_DGRAM), bmc.free_port(socket.SOCK_STREAM)
+    target = write_target(tmp_path / "t.yaml", server, ipmi_port=closed_udp,
+                          redfish_port=closed_tcp)
+    power = Power(str(target), bmc_timeout=timedelta(seconds=6))
+    started = time.monotonic()
+    with pytest.raises(BmcUnreachableError, match="BMC of n1"):
+        power.bmc_should_be_reachable("n1", protocol=protocol)
+    assert time.monotonic() - started < 7
+
+
+def test_bmc_should_be_reachable(power):
+    power.bmc_should_be_reachable("n1")
+    power.bmc_should_be_reachable("n1", protocol=BmcProtocol.REDFISH)
+
+
+def test_destructive_keywords_need_a_destructive_target(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, PASSWORD)
+    server["machine"].write_text(json.dumps({"on": True, "calls": []}))
+    power = Power(str(write_target(tmp_path / "t.yaml", server, destructive=False)))
+    for action in (power.power_off, power.power_reset, power.power_cycle,
+                   power.soft_power_off):
+        with pytest.raises(SafetyError, match="not marked destructive"):
+            action("n1")
+    assert machine(server)["calls"] == []
+    power.power_on("n1")  # restoring power is always allowed
+
+
+def test_missing_password_variable_names_it(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_BMC_PASSWORD", raising=False)
+    power = Power(str(write_target(tmp_path / "t.yaml", server,
+                                   password_env="NO_SUCH_BMC_PASSWORD")))
+    with pytest.raises(TargetError, match="NO_SUCH_BMC_PASSWORD"):
+        power.get_power_state("n1")
+
+
+def test_wait_until_node_serves_publishes_boot_to_serving(power, _quiet_results):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        power.power_on("n1")
+        seconds = power.wait_until_node_serves("n1", port, timeout=timedelta(seconds=5))
+    finally:
+        listener.close()
+    assert 0 <= seconds < 5
+    assert ("power.boot_to_serving", {"node": "n1", "ports": [port],
+                                      "seconds": round(seconds, 3)}) in _quiet_results
