@@ -342,13 +342,14 @@ class Monitor:
 
     @keyword
     def delete_write_behind_the_monitor(self, probe: str = "", name: str = "default") -> str:
-        """Deletes the newest resource a write probe holds without telling the monitor;
-        returns its name. To check that `No Requests Should Be Lost` catches a loss."""
+        """Deletes the oldest resource a write probe holds (the next it would delete itself)
+        without telling the monitor; returns its name. To check that `No Requests Should Be
+        Lost` catches a loss."""
         write_probe = self._write_probe(name, probe)
         held = write_probe.held()
         if not held:
             raise MonitorError(f"Write probe {write_probe.name} holds no resource yet.")
-        victim = held[-1]
+        victim = held[0]
         errors = write_probe.delete_ids([victim.resource_id])
         if errors:
             raise MonitorError(f"Could not delete {victim.name}: {errors[0]}")

@@ -1,0 +1,200 @@
+"""The Robot-facing library against the fake cloud: target file, clouds.yaml, token and
+write probes, assertions, request loss, scope-end listener, PNG, no secrets in the log."""
+
+import base64
+import json
+import logging
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from ExtremeTesting import events, results
+from ExtremeTesting.monitor import AvailabilityError, Monitor, MonitorError
+from ExtremeTesting.monitor.fakecloud import FakeCloud
+from ExtremeTesting.monitor.probes import GetProbe
+from ExtremeTesting.monitor.session import MonitorSession
+
+
+@pytest.fixture
+def cloud():
+    with FakeCloud() as fake:
+        yield fake
+
+
+@pytest.fixture
+def published(monkeypatch):
+    found = []
+
+    def capture(kind, data, summary_html=""):
+        found.append((kind, data, summary_html))
+        results.render(kind, data, summary_html)  # must serialise
+
+    monkeypatch.setattr(results, "publish", capture)
+    return found
+
+
+@pytest.fixture
+def target(tmp_path, cloud, monkeypatch):
+    for name in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD", "OS_AUTH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(f"""clouds:
+  fake:
+    auth:
+      auth_url: {cloud.url}/v3
+      username: admin
+      password: {cloud.password}
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+""")
+    path = tmp_path / "target.yaml"
+    path.write_text(f"""name: fake
+cloud: fake
+clouds_yaml: clouds.yaml
+endpoints:
+  identity: {cloud.url}/v3
+  network: {cloud.url}
+probes:
+  rate: 20
+  timeout: 0.5
+  reads: [networks]
+  writes: [{{kind: network, rate: 10}}]
+  settle: 1
+""")
+    return str(path)
+
+
+def wait_samples(library, name, count):
+    deadline = time.monotonic() + 5
+    while library._sessions[name].run.timelines and min(
+            t.total for t in library._sessions[name].run.timelines.values()) < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_full_run_with_a_fault_marked_on_the_timeline(target, cloud, published, caplog,
+                                                      capsys):
+    caplog.set_level(logging.DEBUG)
+    library = Monitor(target)
+    library.start_availability_monitor()
+    session = library._sessions["default"]
+    assert sorted(p.name for p in session.run.probes) == [
+        "read-networks", "token", "version-identity", "version-network", "write-network"]
+    wait_samples(library, "default", 8)
+    library.mark_timeline("pull the plug", "fault start")
+    cloud.down("503")
+    time.sleep(0.6)
+    cloud.up()
+    library.mark_timeline("plug back", "fault end")
+    wait_samples(library, "default", 22)
+    with pytest.raises(MonitorError, match="still running"):
+        library.no_requests_should_be_lost()
+    result = library.stop_availability_monitor()
+
+    assert result["fault"]["start"] is not None and result["fault"]["end"] is not None
+    longest = result["overall"]["longest_outage"]
+    assert 0.4 <= longest["duration"] <= 0.9
+    assert result["overall"]["recovery"]["recovered"] is True
+    assert result["overall"]["recovery"]["seconds"] < 0.3
+    assert [e["action"] for e in result["events"]] == ["pull the plug", "plug back"]
+    writes = result["writes"]["write-network"]
+    assert writes["clean"] and writes["accepted"] >= 3
+    assert cloud.networks == {}  # the run's resources were cleaned up
+    assert cloud.logins == 1  # one password login; the token was validated afterwards
+    library.no_requests_should_be_lost()
+    library.outage_should_be_shorter_than(timedelta(seconds=2))
+    library.cloud_should_recover_within(timedelta(seconds=1))
+    library.error_rate_should_be_below(1, probe="token", phase="before")
+    library.latency_percentile_should_be_below(99, timedelta(seconds=0.5), phase="after")
+    with pytest.raises(AvailabilityError) as failure:
+        library.outage_should_be_shorter_than(timedelta(seconds=0.2), probe="token")
+    assert "Longest outage of token was 0." in str(failure.value)
+    assert "expected shorter than 0.2 s" in str(failure.value)
+    assert "from " in str(failure.value) and "(t=" in str(failure.value)
+    with pytest.raises(AvailabilityError, match=r"Error rate of overall during was .* %"):
+        library.error_rate_should_be_below(1, phase="during")
+    with pytest.raises(AvailabilityError, match=r"recovered .* expected within 0.0001 s"):
+        library.cloud_should_recover_within(timedelta(seconds=0.0001))
+    with pytest.raises(AvailabilityError, match="p50 latency of overall all was"):
+        library.latency_percentile_should_be_below(50, timedelta(microseconds=1))
+    with pytest.raises(MonitorError, match="no probe 'nope'"):
+        library.outage_should_be_shorter_than(timedelta(seconds=1), probe="nope")
+
+    (kind, data, summary), = published
+    assert kind == "monitor" and data["monitor"] == "default"
+    png = base64.b64decode(summary.split("base64,", 1)[1].split('"', 1)[0])
+    assert png.startswith(b"\x89PNG")
+    everything = (json.dumps(result, default=str) + summary + caplog.text
+                  + "".join(capsys.readouterr()))
+    assert cloud.password not in everything
+    assert cloud.token not in everything
+    events.clear()
+
+
+def test_lost_and_duplicated_writes_are_reported(target, cloud, published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="loss", probes=["write-network"],
+                                       writes=["network"], rate=10)
+    session = library._sessions["loss"]
+    deadline = time.monotonic() + 5
+    while len(session.write_probes[0].held()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert library.replay_last_write(name="loss") == 201
+    victim = library.delete_write_behind_the_monitor(name="loss")
+    library.stop_availability_monitor("loss", settle=timedelta(seconds=0))
+    with pytest.raises(AvailabilityError) as failure:
+        library.no_requests_should_be_lost("loss")
+    message = str(failure.value)
+    assert "1 lost" in message and victim in message
+    assert "1 duplicates" in message
+    assert cloud.networks == {}
+
+
+def test_no_write_probes_cannot_pass_silently(target, published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="reads", probes=["version-identity"])
+    library.stop_availability_monitor("reads")
+    with pytest.raises(MonitorError, match="no write probes"):
+        library.no_requests_should_be_lost("reads")
+
+
+def test_monitors_stop_at_the_end_of_their_test_suite_or_run(cloud, published):
+    library = Monitor()
+    sessions = {}
+    for name, scope in (("t", ("test", "S.Case")), ("s", ("suite", "S")),
+                        ("g", ("global", ""))):
+        sessions[name] = MonitorSession(name, [GetProbe("v", url=cloud.url + "/", rate=10)])
+        library._start_session(sessions[name], "global")
+        sessions[name].scope = scope
+    with pytest.raises(MonitorError, match="already running"):
+        library._start_session(MonitorSession("t", [GetProbe("v", url=cloud.url)]))
+    library.end_test(None, SimpleNamespace(full_name="S.Other"))
+    assert sessions["t"].running
+    library.end_test(None, SimpleNamespace(full_name="S.Case"))
+    assert not sessions["t"].running and sessions["t"].result is not None
+    assert sessions["s"].running
+    library.end_suite(None, SimpleNamespace(full_name="S"))
+    assert not sessions["s"].running and sessions["g"].running
+    library.close()
+    assert not sessions["g"].running
+    assert [data["monitor"] for _, data, _ in published] == ["t", "s", "g"]
+
+
+def test_unknown_probe_names_are_refused(target):
+    with pytest.raises(MonitorError, match="Unknown probes"):
+        Monitor(target).start_availability_monitor(probes=["version-compute"])
+
+
+def test_export_with_samples(tmp_path, cloud):
+    session = MonitorSession("x", [GetProbe("v", url=cloud.url + "/", rate=20)])
+    session.start()
+    time.sleep(0.3)
+    session.stop(draw=False)
+    written = json.loads(session.export(tmp_path / "r.json", samples=True).read_text())
+    assert written["monitor"] == "x"
+    assert len(written["samples"]["v"]) >= 4
+    assert {"t", "latency", "ok", "status", "request_id"} <= set(written["samples"]["v"][0])
