@@ -130,3 +130,21 @@ def test_password_in_config_is_accepted_but_not_in_repr(server):
         "password": PASSWORD}}})
     endpoint = driver._endpoint(node_collection.Host(ip="192.0.2.7", fqdn="node-1"))
     assert endpoint.password() == PASSWORD and PASSWORD not in repr(endpoint)
+
+
+@pytest.mark.parametrize("protocol", ["ipmi", "redfish"])
+def test_faults_library_seam_builds_working_drivers(server, bmcs, protocol):
+    from ExtremeTesting.faults import power_drivers
+
+    assert power_drivers.load_extensions()
+    accesses = power_drivers.bmc_accesses(bmcs, {"node-1": ("192.0.2.7", "node-1")}, protocol)
+    (entry,) = power_drivers.power_managements(accesses)
+    assert entry["driver"] == f"extreme_{protocol}"
+    cls = registry.get_driver(entry["driver"])
+    jsonschema.validate(entry["args"], cls.CONFIG_SCHEMA)
+    driver = cls(entry["args"])
+    host = node_collection.Host(ip="192.0.2.7", fqdn="node-1")
+    driver.poweroff(host)
+    assert machine(server)["on"] is False
+    driver.poweron(host)
+    assert machine(server) == {"on": True, "calls": ["power_off", "power_on"]}

@@ -3,7 +3,8 @@
 os-faults 0.3.0's own ``ipmi`` driver has no port (always 623) and no Redfish driver
 exists. These drivers add both, so ``node.poweroff()``, ``poweron()``, ``reset()`` and
 ``shutdown()`` through os-faults (and the Faults library's ledger) work with either
-protocol. Call :func:`register` before ``os_faults.connect()``.
+protocol. Importing this module registers them (:func:`register`, idempotent) into
+``os_faults.registry`` and into the Faults library's power-driver seam.
 
 Configuration (an entry of os-faults' ``power_managements``)::
 
@@ -150,12 +151,52 @@ DRIVERS = {BmcProtocol.IPMI: IpmiPowerDriver, BmcProtocol.REDFISH: RedfishPowerD
 
 
 def register() -> None:
-    """Add the drivers to os-faults' registry (idempotent)."""
+    """Add the drivers to os-faults' registry, and tell the Faults library (idempotent).
+
+    The Faults library builds os-faults' ``power_managements`` from the target's ``bmcs``
+    through factories registered per protocol in ``ExtremeTesting.faults.power_drivers``;
+    it imports this module to get ours (see that module's docstring).
+    """
     from os_faults import registry
 
     drivers = registry.get_drivers()
     for driver in DRIVERS.values():
         drivers.setdefault(driver.NAME, driver)
+    try:
+        from ..faults import power_drivers as faults_power
+    except ImportError:  # the Faults library is optional for os-faults users
+        return
+    for protocol in BmcProtocol:
+        faults_power.register(protocol.value, _factory(protocol))
+
+
+_OPTIONS = ("system_id", "scheme", "verify")
+
+
+def _factory(protocol: BmcProtocol):
+    """Faults-library factory: its ``BmcAccess`` list -> one power_managements entry."""
+
+    def build(accesses: list) -> list[dict]:
+        by_fqdn: dict[str, dict] = {}
+        by_ip: dict[str, dict] = {}
+        for access in accesses:
+            spec = {"address": access.address, "username": access.username,
+                    "password": access.password}
+            if access.port:
+                spec["port"] = int(access.port)
+            for key in _OPTIONS:
+                if key in access.options:
+                    value = access.options[key]
+                    spec[key] = value if key == "verify" else str(value)
+            by_fqdn[access.host_fqdn] = spec
+            if access.host_ip:
+                by_ip[access.host_ip] = spec
+        args: dict = {"fqdn_to_bmc": by_fqdn}
+        if by_ip:
+            args["ip_to_bmc"] = by_ip
+        return [{"driver": DRIVERS[protocol].NAME, "args": args}]
+
+    return build
 
 
 def power_managements_from_target(bmcs: dict, nodes: dict | None = None,
@@ -190,3 +231,6 @@ def power_managements_from_target(bmcs: dict, nodes: dict | None = None,
             args["ip_to_bmc"] = ips[proto]
         entries.append({"driver": DRIVERS[proto].NAME, "args": args})
     return entries
+
+
+register()
