@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import robot
-
 from ExtremeTesting.report import chromium, cli, model
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -58,7 +57,7 @@ def test_report_verdicts_figures_and_known_findings(first_run, tmp_path, capsys)
     rc, page = report(tmp_path, str(first_run), "--target", str(TARGET))
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "NOT ACCEPTED: 5 passed, 2 known findings, 1 new failures, 1 skipped" in printed
+    assert "NOT ACCEPTED: 6 passed, 2 known findings, 1 new failures, 1 skipped" in printed
     assert str((tmp_path / "signoff.html").resolve()) in printed
 
     assert 'class="verdict-value">NOT ACCEPTED<' in page
@@ -81,7 +80,7 @@ def test_report_verdicts_figures_and_known_findings(first_run, tmp_path, capsys)
     assert "1 / 0 / 1" in results  # lost / duplicate / stuck of the RabbitMQ case
     assert "7 %" in results  # its error rate
     assert "400 ms" in results  # recovery time
-    assert "25 ms → 1.25 s → 27 ms" in results  # p95 before/during/after
+    assert "25 ms / 1.25 s / 27 ms" in results  # p95 before/during/after
     assert "2000, 3 failed (0.15 %)" in results and "33.3/s" in results
     assert "outage &lt; 5 s" in results  # expectation from the expect: tag
     assert "outage, limit 5.00 s, measured 1.25 s, met" in results  # from the sla figures
@@ -122,9 +121,35 @@ def test_report_is_self_contained(first_run, tmp_path):
     assert "@import" not in page and "url(" not in page
     assert "<script" not in page  # the figures' JSON is not carried over
     images = re.findall(r'<img src="data:image/png;base64,', page)
-    # A monitor PNG per monitor case, a load PNG per load case, one image logged in a
-    # nested keyword of the switch case.
-    assert len(images) == 4 + 2 + 1
+    # A monitor PNG per monitor case (5), a load PNG per load case (3; the one written to a
+    # file and also logged inline is shown once), one image logged in a nested keyword.
+    assert len(images) == 5 + 3 + 1
+
+
+def test_report_shows_the_monitor_libraries_result_shape(first_run, tmp_path):
+    """Figures as the Monitor library publishes them (its own analysis of a timeline with a
+    planted 3 s outage), and a load whose PNG is a file next to log.html."""
+    rc, page = report(tmp_path, str(first_run))
+    assert rc == 0
+    case = page[page.index("<h4>Keystone Restart Measured By The Monitor</h4>"):]
+    case = case[:case.index("</article>")]
+    assert "3.05 s ± 100 ms (1 window)" in page  # the measured column: union of both probes
+    assert "3.00 s ± 100 ms" in case  # each probe's own outage
+    assert "600 (60 failed)" in case and "300 (30 failed)" in case
+    assert "200 ms ± 50 ms" in case  # recovery after the fault was undone
+    assert "10 %" in case and "during 85.1 %" in case  # error rate, whole run and during
+    assert "HTTP 503 ×30" in case  # what the outage window saw
+    assert "+10.00 s" in case and "+13.00 s" in case  # the compute probe's window edges
+    assert "name=extreme-mon-17, request_id=req-17" in case  # the lost write, by name
+    assert "+9.50 s →" in case  # the fault window, on the monitor's clock
+    assert "restart" in case and "keystone on ctl1" in case and "+12.80 s" in case
+    assert "cpu share" in case and "lag_p99" in case  # context, and the rest generically
+    assert "300 ms" in case  # p95 after the fault from the latency table
+    # The load: its figures, its own view of the outage, its PNG read from the file.
+    assert "tokens-during-restart (issue tokens)" in case and "9.9/s" in case
+    assert "Seen by the load's own requests" in case and "1.25 s ± 100 ms" in case
+    assert "errors.HTTP 503" in case
+    assert case.count('<img src="data:image/png;base64,') == 2
 
 
 def test_report_reads_figures_from_nested_keywords(first_run):
@@ -158,7 +183,7 @@ def test_rerun_overrides_earlier_result(first_run, rerun, tmp_path):
     run = model.read([first_run, rerun], [])
     switch = next(c for c in run.cases if c.name == "Switch Restart Recovers")
     assert (switch.status, switch.earlier, switch.output_index) == ("PASS", [(0, "FAIL")], 1)
-    assert len(run.cases) == 9  # the re-run replaced the case, it did not add one
+    assert len(run.cases) == 10  # the re-run replaced the case, it did not add one
     # Later outputs win: in the other order the failure is the final result.
     run = model.read([rerun, first_run], [])
     switch = next(c for c in run.cases if c.name == "Switch Restart Recovers")
@@ -236,7 +261,7 @@ def test_pabot_merged_output(tmp_path):
         check=False, cwd=tmp_path, env=env)
     assert (outdir / "output.xml").is_file(), completed.stdout + completed.stderr
     run = model.read([outdir / "output.xml"], [])
-    assert len(run.cases) == 9
+    assert len(run.cases) == 10
     rabbit = next(c for c in run.cases if c.name == "RabbitMQ Outage Loses No Request")
     assert rabbit.verdict == "KNOWN" and rabbit.figures_of("monitor")
     assert {c.area for c in run.cases} == {"destructive", "concurrent", "operational"}

@@ -31,6 +31,7 @@ from typing import Any
 
 PERCENTILES = ("p50", "p90", "p95", "p99")
 PHASES = ("before", "during", "after")
+ALL_PHASES = ("all", *PHASES)
 EXPECTATION_KINDS = ("expectation", "sla", "assertion")
 _SENSITIVE = re.compile(r"pass(word|wd)?|secret|token_value|credential|private|api_?key|"
                         r"auth_?token|cookie", re.IGNORECASE)
@@ -87,6 +88,8 @@ def fmt_rate(value: Any) -> str:
         return "0 %"
     if percent < 0.1:
         return f"{percent:.3f} %"
+    if percent >= 10:
+        return f"{percent:.1f} %".replace(".0 %", " %")
     return f"{percent:.2f} %".replace(".00 %", " %")
 
 
@@ -221,11 +224,74 @@ def _longest_outage(figures: dict) -> Any:
     return max(durations) if durations else None
 
 
+def _phase_values(value: Any) -> dict[str, Any]:
+    """{phase: value} of a per-phase figure (error rate, latency), without empty phases."""
+    if not isinstance(value, dict):
+        return {}
+    found = {}
+    for phase in ALL_PHASES:
+        item = value.get(phase)
+        if isinstance(item, dict):
+            if item.get("count") == 0 or not any(is_number(item.get(p)) for p in PERCENTILES):
+                continue
+        elif not is_number(item):
+            continue
+        found[phase] = item
+    return found
+
+
 def _latency(figures: dict) -> dict[str, dict[str, Any]]:
-    latency = figures.get("latency")
-    if isinstance(latency, dict) and any(p in latency for p in PHASES):
-        return {phase: latency.get(phase) or {} for phase in PHASES if phase in latency}
-    return {}
+    return _phase_values(figures.get("latency"))
+
+
+def _error_rate(figures: dict) -> tuple[Any, dict[str, Any]]:
+    """(the overall error rate, {phase: rate}) from a number or a per-phase mapping."""
+    value = figures.get("error_rate")
+    if isinstance(value, dict):
+        phases = _phase_values(value)
+        overall = phases.pop("all", None)
+        if overall is None and is_number(figures.get("samples")) and figures["samples"]:
+            overall = (figures.get("failed") or 0) / figures["samples"]
+        return overall, phases
+    return value, {}
+
+
+def fmt_error_rate(figures: dict) -> tuple[str, str]:
+    """(the whole run's error rate, the rate during the fault or "")."""
+    overall, phases = _error_rate(figures)
+    return fmt_rate(overall), fmt_rate(phases["during"]) if "during" in phases else ""
+
+
+def _recovery(figures: dict) -> str:
+    value = figures.get("recovery", figures.get("recovery_time",
+                                                 figures.get("recovery_time_s")))
+    if isinstance(value, dict):
+        if value.get("recovered") is False:
+            return "not recovered: " + str(value.get("reason") or "still failing")
+        if value.get("seconds") is None:
+            return "—"
+        return fmt_with_uncertainty(value.get("seconds"), value.get("uncertainty"))
+    return fmt_seconds(value)
+
+
+def _writes_of(data: dict, probe: str | None) -> list[dict]:
+    """The write reconciliations (lost, duplicates, ...) of one probe or of all."""
+    writes = data.get("writes")
+    if not isinstance(writes, dict):
+        return []
+    if probe is not None:
+        found = writes.get(probe)
+        return [found] if isinstance(found, dict) else []
+    return [w for w in writes.values() if isinstance(w, dict)]
+
+
+def _loss_count(figures: dict, writes: list[dict], key: str, *aliases: str) -> Any:
+    own = _loss(figures, key, *aliases)
+    if own is not None or not writes:
+        return own
+    counts = [count(_loss(w, key, *aliases)) for w in writes]
+    counts = [c for c in counts if c is not None]
+    return sum(counts) if counts else None
 
 
 def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
@@ -245,33 +311,51 @@ def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
 
 MONITOR_KEYS = {"outages", "outage_windows", "windows", "total_outage", "total_outage_s",
                 "outage", "downtime", "longest_outage", "longest_outage_s", "max_outage",
-                "recovery_time", "recovery_time_s", "error_rate", "latency", "lost",
+                "recovery", "recovery_time", "recovery_time_s", "error_rate", "latency", "lost",
                 "duplicates", "duplicate", "non_recoverable", "stuck", "png", "probes",
                 "per_probe", "overall", "events", "total_outage_uncertainty",
-                "longest_outage_uncertainty", "uncertainty", "name", "probe"}
+                "longest_outage_uncertainty", "uncertainty", "name", "probe", "samples",
+                "failed", "writes", "fault"}
+CONTEXT_KEYS = ("monitor", "target", "started", "stopped", "duration", "cpu_share",
+                "logins")
 
 
-def monitor_row(name: str, figures: dict) -> dict[str, Any]:
+def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> dict[str, Any]:
     """One probe's (or the overall) figures, formatted for a table row."""
+    writes = writes or []
     total = _total_outage(figures)
-    longest = _longest_outage(figures)
-    latency = _latency(figures)
-    recovery = figures.get("recovery_time", figures.get("recovery_time_s"))
+    samples, failed = figures.get("samples"), figures.get("failed")
     return {
         "name": name,
+        "samples": (f"{fmt_count(samples)} ({fmt_count(failed)} failed)"
+                    if is_number(failed) else fmt_count(samples)),
         "windows": len(_windows(figures)),
         "total_outage": fmt_with_uncertainty(total, _uncertainty(figures, "total_outage")),
-        "longest_outage": fmt_with_uncertainty(longest,
+        "longest_outage": fmt_with_uncertainty(_longest_outage(figures),
                                                _uncertainty(figures, "longest_outage")),
         "outage_seconds": seconds(total),
-        "recovery_time": fmt_seconds(recovery),
-        "error_rate": fmt_rate(figures.get("error_rate")),
-        "lost": fmt_count(_loss(figures, "lost")),
-        "duplicates": fmt_count(_loss(figures, "duplicates", "duplicate")),
-        "non_recoverable": fmt_count(_loss(figures, "non_recoverable", "stuck")),
-        "latency": {phase: {p: fmt_seconds(values.get(p)) for p in PERCENTILES}
-                    for phase, values in latency.items() if isinstance(values, dict)},
+        "recovery_time": _recovery(figures),
+        "error_rate": fmt_error_rate(figures)[0],
+        "error_rate_during": fmt_error_rate(figures)[1],
+        "lost": fmt_count(_loss_count(figures, writes, "lost")),
+        "duplicates": fmt_count(_loss_count(figures, writes, "duplicates", "duplicate")),
+        "non_recoverable": fmt_count(_loss_count(figures, writes, "non_recoverable", "stuck")),
+        "latency": {phase: {p: fmt_seconds(values.get(p)) for p in (*PERCENTILES, "max")}
+                    for phase, values in _latency(figures).items()},
     }
+
+
+def _window_detail(window: dict) -> str:
+    errors = window.get("errors", window.get("error", window.get("status")))
+    if isinstance(errors, dict):
+        text = ", ".join(f"{k} ×{v}" for k, v in errors.items())
+    else:
+        text = "" if errors is None else str(errors)
+    if window.get("open_end"):
+        text = ("still failing when the monitor stopped; " + text).strip("; ")
+    if window.get("open_start"):
+        text = ("already failing when the monitor started; " + text).strip("; ")
+    return text
 
 
 def monitor_view(data: dict) -> dict[str, Any]:
@@ -284,60 +368,83 @@ def monitor_view(data: dict) -> dict[str, Any]:
                 "end": fmt_time(window.get("end")),
                 "duration": fmt_with_uncertainty(window.get("duration"),
                                                  window.get("uncertainty")),
-                "detail": str(window.get("error", window.get("errors", window.get(
-                    "status", "")))) if any(k in window for k in ("error", "errors",
-                                                                   "status")) else "",
+                "detail": _window_detail(window),
             })
-    extra = {k: v for k, v in overall.items() if k not in MONITOR_KEYS}
+    requests = []
+    for label, key, aliases in (("lost", "lost", ()),
+                                ("duplicate", "duplicates", ("duplicate",)),
+                                ("non-recoverable", "non_recoverable", ("stuck",)),
+                                ("unconfirmed", "unconfirmed", ())):
+        for source in [overall, *_writes_of(data, None)]:
+            value = _loss(source, key, *aliases)
+            if isinstance(value, list):
+                requests += [(label, item if isinstance(item, str) else
+                              ", ".join(f"{k}={v}" for k, v in flatten(item)))
+                             for item in value[:50]]
+    for name, write in (data.get("writes") or {}).items():
+        if isinstance(write, dict) and write.get("error"):
+            requests.append(("not reconciled", f"{name}: {write['error']}"))
+    fault = data.get("fault") if isinstance(data.get("fault"), dict) else {}
+    context = [(k.replace("_", " "), fmt_value(k, data[k])) for k in CONTEXT_KEYS
+               if data.get(k) not in (None, "")]
+    if fault.get("start") is not None or fault.get("end") is not None:
+        edges = f"{fmt_time(fault.get('start'))} → {fmt_time(fault.get('end'))}"
+        context.append(("fault window", edges))
+    top_extra = {k: v for k, v in data.items() if k not in MONITOR_KEYS
+                 and k not in CONTEXT_KEYS and k not in {"origin_wall", "running"}}
+    if "overall" in data:
+        top_extra |= {f"overall.{k}": v for k, v in overall.items() if k not in MONITOR_KEYS}
     probe_extra = []
     for name, figures in probes:
         rest = {k: v for k, v in figures.items() if k not in MONITOR_KEYS}
         if rest:
             probe_extra.append((name, flatten(rest)))
-    lost_items = []
-    for label, key, aliases in (("lost", "lost", ()), ("duplicate", "duplicates",
-                                                         ("duplicate",)),
-                                ("non-recoverable", "non_recoverable", ("stuck",))):
-        value = _loss(overall, key, *aliases)
-        if isinstance(value, list):
-            lost_items += [(label, item if isinstance(item, str) else
-                            ", ".join(f"{k}={v}" for k, v in flatten(item)))
-                           for item in value[:50]]
+    for name, write in (data.get("writes") or {}).items():
+        if isinstance(write, dict):
+            probe_extra.append((f"{name} (writes)", flatten(
+                {k: v for k, v in write.items() if not isinstance(v, list)})))
+    latency = _latency(overall)
     return {
-        "overall": monitor_row("overall", overall),
-        "probes": [monitor_row(name, figures) for name, figures in probes],
+        "overall": monitor_row("overall", overall, _writes_of(data, None)),
+        "probes": [monitor_row(name, figures, _writes_of(data, name))
+                   for name, figures in probes],
+        "latency": {phase: {p: fmt_seconds(v.get(p)) for p in (*PERCENTILES, "max")}
+                    for phase, v in latency.items()},
         "windows": windows,
         "events": events_view(data.get("events") or overall.get("events") or []),
-        "requests": lost_items,
-        "extra": flatten(extra),
+        "requests": requests,
+        "context": context,
+        "extra": flatten(top_extra),
         "probe_extra": probe_extra,
     }
 
 
 def monitor_summary(data: dict) -> list[tuple[str, str]]:
-    row = monitor_view(data)["overall"]
-    overall, _ = monitor_parts(data)
-    lines = [("Outage", f"{row['total_outage']} in {row['windows']} window"
-                        f"{'' if row['windows'] == 1 else 's'}"
-              if row["windows"] else row["total_outage"])]
-    if row["windows"] > 1:
+    view = monitor_view(data)
+    row = view["overall"]
+    windows = row["windows"]
+    lines = [("Outage", f"{row['total_outage']} ({windows} window{'' if windows == 1 else 's'})"
+              if windows else row["total_outage"])]
+    if windows > 1:
         lines.append(("Longest", row["longest_outage"]))
-    lines += [("Error rate", row["error_rate"]),
+    during = f", during {row['error_rate_during']}" if row["error_rate_during"] else ""
+    lines += [("Error rate", row["error_rate"] + during),
               ("Lost / dup / stuck",
                f"{row['lost']} / {row['duplicates']} / {row['non_recoverable']}"),
               ("Recovery", row["recovery_time"])]
-    latency = _latency(overall)
-    if latency:
-        shown = " → ".join(fmt_seconds((latency.get(phase) or {}).get("p95"))
-                           for phase in PHASES if phase in latency)
-        lines.append(("p95 " + "/".join(p for p in PHASES if p in latency), shown))
+    latency = view["latency"]
+    phases = [p for p in PHASES if p in latency] or [p for p in ALL_PHASES if p in latency]
+    if phases:
+        label = "p95 " + " / ".join(p[0] for p in phases) if len(phases) > 1 else \
+            f"p95 ({phases[0]})"
+        lines.append((label, " / ".join(latency[p]["p95"] for p in phases)))
     return [(k, v) for k, v in lines if v not in {"—", "— / — / —"}]
 
 
 # --- load ----------------------------------------------------------------------------------
 
 LOAD_KEYS = {"requests", "failures", "failure_rate", "max", "throughput", "png", "latency",
-             "name", "workload", *PERCENTILES}
+             "name", "workload", "during_fault", *PERCENTILES}
 
 
 def load_view(data: dict) -> dict[str, Any]:
@@ -348,8 +455,14 @@ def load_view(data: dict) -> dict[str, Any]:
     if failure_rate is None and is_number(requests) and is_number(failures) and requests:
         failure_rate = failures / requests
     throughput = data.get("throughput")
+    during = data.get("during_fault")
+    name = str(data.get("name") or "")
+    workload = str(data.get("workload") or "")
     return {
-        "name": str(data.get("name", data.get("workload", ""))),
+        "name": f"{name} ({workload})" if name and workload and workload != name else
+        name or workload,
+        "during_fault": monitor_row("seen by the load", during)
+        if isinstance(during, dict) else None,
         "requests": fmt_count(requests),
         "failures": fmt_count(failures),
         "failure_rate": fmt_rate(failure_rate),
@@ -370,6 +483,9 @@ def load_summary(data: dict) -> list[tuple[str, str]]:
              ("Throughput", view["throughput"])]
     if view["name"]:
         lines.insert(0, ("Workload", view["name"]))
+    during = view["during_fault"]
+    if during and during["windows"]:
+        lines.append(("Outage (load)", during["total_outage"]))
     return [(k, v) for k, v in lines if "—, — failed" not in v and v not in {"—", "— / — / —"}]
 
 
@@ -384,8 +500,13 @@ def events_view(data: Any) -> list[dict[str, str]]:
         if not isinstance(event, dict):
             continue
         wall = event.get("wall", event.get("time"))
+        when = event.get("t")  # seconds since the monitor started: the windows' clock
+        if is_number(when):
+            shown = fmt_time(when) + (f" ({fmt_time(wall)})" if is_number(wall) else "")
+        else:
+            shown = fmt_time(wall) if is_number(wall) else (str(wall) if wall else "—")
         rows.append({
-            "time": fmt_time(wall) if is_number(wall) else (str(wall) if wall else "—"),
+            "time": shown,
             "source": str(event.get("source", "")),
             "phase": str(event.get("phase", "")),
             "action": str(event.get("action", "")),

@@ -31,7 +31,10 @@ AREA_TAG_PREFIX = "area:"
 FAULT_TAG_PREFIX = "fault:"
 EXPECT_TAG_PREFIXES = ("expect:", "sla:", "expectation:")
 REQUIREMENT_TAG_PREFIXES = ("req:", "requirement:")
-_IMG_SRC = re.compile(r'<img\b[^>]*?\bsrc="(?P<src>[^"]+)"', re.IGNORECASE)
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc=(?P<q>["'])(?P<src>.+?)(?P=q)""",
+                      re.IGNORECASE | re.DOTALL)
+_SCRIPT_ELEMENT = re.compile(r"<script\b.*?</script>", re.IGNORECASE | re.DOTALL)
+_PNG_BASE64_START = "iVBORw0KGgo"  # the PNG signature, base64-encoded
 _DATA_PNG = re.compile(r"^data:image/(png|jpeg|gif|svg\+xml);base64,[A-Za-z0-9+/=\s]+$")
 
 
@@ -245,17 +248,25 @@ class _Collector:
                 self.walk(child, keyword)
 
     def message(self, text: str, is_html: bool, keyword: str) -> None:
-        found = results.extract(text)
-        for kind, data in found:
+        for kind, data in results.extract(text):
             if isinstance(data, dict):
                 png = data.get("png")
                 if isinstance(png, str) and png:
-                    self._image(png if png.startswith("data:") else
-                                f"data:image/png;base64,{png}")
+                    self._image(self._png_uri(png))
                 self.figures.append(Figure(kind, data, keyword))
-        if is_html and not found:
-            for match in _IMG_SRC.finditer(text):
+        if is_html:
+            # Pictures in the human summary (or any HTML message), outside the JSON.
+            for match in _IMG_SRC.finditer(_SCRIPT_ELEMENT.sub("", text)):
                 self._image(match["src"])
+
+    @staticmethod
+    def _png_uri(png: str) -> str:
+        """A published ``png``: a data: URI, base64 PNG bytes, or a file next to the log."""
+        if png.startswith("data:"):
+            return png
+        if png.startswith(_PNG_BASE64_START):
+            return f"data:image/png;base64,{png}"
+        return png
 
     def _image(self, src: str) -> None:
         uri = src.strip()

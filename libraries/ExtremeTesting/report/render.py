@@ -77,7 +77,8 @@ def _case_view(case: Case, run: Run, target_expectations: dict[str, Any]) -> dic
     earlier = ", ".join(f"{status} in {run.outputs[i].path.name} (run {i + 1})"
                         for i, status in case.earlier)
     return {
-        "case": case, "verdict": case.verdict, "summary": summary, "monitors": monitors,
+        "case": case, "verdict": case.verdict, "summary": summary,
+        "legend": any(k.startswith("p95 ") and " / " in k for k, _ in summary), "monitors": monitors,
         "loads": loads, "events": events, "others": others, "expectations": expectations,
         "message_html": _message_html(case.message), "earlier": earlier,
         "anchor": f"case-{case.output_index}-{case.id}",

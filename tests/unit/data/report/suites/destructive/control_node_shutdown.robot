@@ -34,6 +34,12 @@ Switch Restart Recovers
     Publish Fault Event
     Run Keyword If    not ${FIXED}    Nested Publish And Fail
 
+Keystone Restart Measured By The Monitor
+    [Documentation]    Restarting Keystone on ctl1 costs at most 5 s of outage.
+    [Tags]    fault:service-restart    service:keystone
+    Publish Analysed Monitor Figures    outage_from=10.0    outage_to=13.0
+    Publish Load Figures With Png File    ${OUTPUT_DIR}
+
 Power Off Then On Again
     [Tags]    fault:power    known-finding
     Publish Monitor Figures    outage=0.5
