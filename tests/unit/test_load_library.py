@@ -17,7 +17,7 @@ from ExtremeTesting.load.library import NoLoadResult
 WORKLOAD = "test_load_support:hit"
 
 sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
-from test_load_support import LocalServer
+from test_load_support import LocalServer  # noqa: E402
 
 
 @pytest.fixture

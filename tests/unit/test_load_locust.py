@@ -15,7 +15,7 @@ from ExtremeTesting.load.stats import summarise
 HERE = str(Path(__file__).parent)
 
 sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
-from test_load_support import LocalServer
+from test_load_support import LocalServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

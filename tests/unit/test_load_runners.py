@@ -17,7 +17,7 @@ from ExtremeTesting.load.runners import (
 from ExtremeTesting.load.stats import summarise
 
 sys.path.insert(0, str(Path(__file__).parent))  # with or without tests/unit/__init__.py
-from test_load_support import LocalServer, hit, noop
+from test_load_support import LocalServer, hit, noop  # noqa: E402
 
 
 def _summary(plan: LoadPlan, outcome):

@@ -119,15 +119,20 @@ class Load:
     """Concurrent workloads against the cloud, with limits on errors, latency and throughput.
 
     = Workloads =
-    | *Name*                               | *One iteration*                                     |
-    | ``issue token``                      | validate the worker's held token; every ``login_every``-th iteration (default 50) a real password login |
-    | ``list resources``                   | list servers, images, networks, ports, projects or flavors (``resource=``) |
-    | ``show resource``                    | show the current project, or an image, network, flavor (``resource=``) |
-    | ``boot and delete server``           | boot (no network: microversion 2.37), wait ACTIVE, delete, wait gone (``image=``, ``flavor=``, ``wait=``) |
-    | ``create and delete network``        | a network and a port on it                          |
-    | ``upload and delete image``          | a small raw image (``size=`` bytes)                  |
-    | ``create and delete project and user`` | a project and a user in it                        |
-    | ``package.module:function``          | your own: ``function(ctx)`` does one iteration and raises on failure |
+    | *Name*                      | *One iteration*                                    |
+    | ``issue token``             | validate the held token; a real password login every |
+    | ...                         | ``login_every``-th iteration (default 50)           |
+    | ``list resources``          | list ``resource=`` servers, images, networks, ports, |
+    | ...                         | projects or flavors (default: each in turn)         |
+    | ``show resource``           | show the current project, or an image, network,     |
+    | ...                         | flavor (``resource=``)                              |
+    | ``boot and delete server``  | boot without network (microversion 2.37), wait      |
+    | ...                         | ACTIVE, delete, wait gone (``image=``, ``flavor=``) |
+    | ``create and delete network`` | a network and a port on it                        |
+    | ``upload and delete image`` | a small raw image (``size=`` bytes)                 |
+    | ``create and delete project and user`` | a project and a user in it             |
+    | ``package.module:function`` | your own: ``function(ctx)`` does one iteration and  |
+    | ...                         | raises on failure                                   |
     Extra named arguments of the run keywords reach the workload as ``ctx.params``.
     Every resource a load creates is named ``xload-<run>-<n>-...`` and whatever is left
     when the load ends is deleted by that prefix (`Clean Up Load Resources`).
