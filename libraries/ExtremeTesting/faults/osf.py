@@ -166,8 +166,8 @@ def translate(error: BaseException, what: str) -> FaultError:
     if isinstance(error, NotImplementedError):
         return UnsupportedActionError(
             f"Cannot {what}: the os-faults driver does not implement it "
-            f"({error or 'no detail'}). Configure it (e.g. a port for unplug, start_cmd for start) or use "
-            f"another action.")
+            f"({error or 'no detail'}). Configure it (e.g. a port for unplug, start_cmd "
+            f"for start) or use another action.")
     if isinstance(error, json.JSONDecodeError):
         return RemoteActionError(
             f"Cannot {what}: ansible-playbook's output was not JSON ({error}). Expected the "
