@@ -64,11 +64,15 @@ class ResourceKeywords(Component):
     @keyword
     @api_call("Creating a flavor")
     def create_flavor(self, name: str = "flavor", ram: int = 64, vcpus: int = 1,
-                      disk: int = 0) -> Any:
-        """Creates a private flavor (RAM in MiB, disk in GiB); returns it."""
+                      disk: int = 0, public: bool = True) -> Any:
+        """Creates a flavor (RAM in MiB, disk in GiB); returns it.
+
+        Public by default, so that any project can boot on it: a private flavor needs
+        flavor access granted to each project.
+        """
         full = self.ctx.name(name)
         return self._create("flavor", full, lambda: self.conn.compute.create_flavor(
-            name=full, ram=ram, vcpus=vcpus, disk=disk, is_public=False),
+            name=full, ram=ram, vcpus=vcpus, disk=disk, is_public=public),
             lambda n: self.conn.compute.find_flavor(n, ignore_missing=True))
 
     @keyword
