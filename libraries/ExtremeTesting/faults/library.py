@@ -26,7 +26,7 @@ ENV_DRY_RUN = "EXTREME_DRY_RUN"
 class AutoUndo(Enum):
     """When the library undoes faults by itself (like Browser's auto-closing level).
 
-    | TEST   | A test's faults are undone when it ends, a suite setup's when the suite ends. Default. |
+    | TEST   | A test's faults are undone when it ends, a suite setup's with the suite. Default. |
     | SUITE  | Everything injected in a suite (its tests included) is undone when the suite ends. |
     | MANUAL | Nothing is undone automatically: `Restore All Faults` or ``extreme recover``. |
     """
