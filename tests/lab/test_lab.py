@@ -66,22 +66,24 @@ def test_killing_keystone_on_ctl1_leaves_ctl2_untouched_and_requests_succeeding(
     api = admin_api()
     ctl1, ctl2 = topo.node("ctl1").address, topo.node("ctl2").address
     ctl2_before = json.loads(ssh(ctl2, "service list --json").stdout)
-    outcomes: list[tuple[float, int]] = []
+    outcomes: dict[str, list[tuple[float, int]]] = {"version": [], "token": []}
     stop = threading.Event()
 
-    def client():
+    def client(kind: str, url: str, headers: dict):
         session = requests.Session()
         while not stop.is_set():
             try:
-                status = session.get(f"{VIP_KEYSTONE}/auth/tokens", timeout=2, headers={
-                    "X-Auth-Token": api.token, "X-Subject-Token": api.token}).status_code
+                status = session.get(url, timeout=3, headers=headers).status_code
             except requests.RequestException:
                 status = 0
-            outcomes.append((time.monotonic(), status))
+            outcomes[kind].append((time.monotonic(), status))
             time.sleep(0.05)
 
-    thread = threading.Thread(target=client)
-    thread.start()
+    threads = [threading.Thread(target=client, args=("version", VIP_KEYSTONE, {})),
+               threading.Thread(target=client, args=("token", f"{VIP_KEYSTONE}/auth/tokens", {
+                   "X-Auth-Token": api.token, "X-Subject-Token": api.token}))]
+    for thread in threads:
+        thread.start()
     try:
         time.sleep(1.5)
         killed_at = time.monotonic()
@@ -89,12 +91,16 @@ def test_killing_keystone_on_ctl1_leaves_ctl2_untouched_and_requests_succeeding(
         time.sleep(5)
     finally:
         stop.set()
-        thread.join(10)
+        for thread in threads:
+            thread.join(10)
         ssh(ctl1, "service keystone start", timeout=120)
-    after = [status for at, status in outcomes if at > killed_at]
-    failures = [status for status in after if status != 200]
-    assert len(after) > 40, "the client made too few requests to judge"
-    assert len(failures) <= 2, f"{len(failures)} of {len(after)} requests failed: {failures}"
+    for kind, samples in outcomes.items():
+        after = [status for at, status in samples if at > killed_at]
+        failures = [status for status in after if status != 200]
+        assert len(after) >= 5, f"{kind}: the client made too few requests to judge"
+        # FINDINGS: at most the request in flight at the kill fails
+        assert len(failures) <= 1, f"{kind}: {len(failures)} of {len(after)} failed: {failures}"
+    assert len([1 for at, _ in outcomes["version"] if at > killed_at]) > 30
     ctl2_after = json.loads(ssh(ctl2, "service list --json").stdout)
     assert ctl2_after == ctl2_before, "killing keystone on ctl1 touched ctl2"
     assert json.loads(ssh(ctl1, "service list --json").stdout)[0]["state"] == "running"

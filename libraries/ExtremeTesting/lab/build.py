@@ -113,7 +113,7 @@ def node_config_files(node: topo.Node, values: dict[str, str]) -> dict[str, tupl
         files["keystone/keystone.conf"] = (config.keystone_conf(values), "keystone")
         files["keystone/keystone-uwsgi.ini"] = (config.uwsgi_ini(
             "keystone-uwsgi", address, 5000, "/usr/bin/keystone-wsgi-public", "keystone",
-            "/var/log/keystone/keystone-uwsgi.log", processes=2), "keystone")
+            "/var/log/keystone/keystone-uwsgi.log", threads=4), "keystone")
     if "placement" in names:
         files["placement/placement.conf"] = (config.placement_conf(values), "placement")
         files["placement/placement-uwsgi.ini"] = (config.uwsgi_ini(

@@ -125,7 +125,8 @@ def placement_conf(secrets: dict[str, str]) -> str:
 def glance_conf(secrets: dict[str, str], address: str) -> str:
     return ini({
         "DEFAULT": {
-            "bind_host": address, "bind_port": 9292, "workers": 1,
+            # workers = 0: the API serves from the main process (one process, not two).
+            "bind_host": address, "bind_port": 9292, "workers": 0,
             "log_file": "/var/log/glance/glance-api.log",
             "enabled_backends": "fs:file",
         },
@@ -182,7 +183,8 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
             "core_plugin": "ml2", "service_plugins": "",
             "auth_strategy": "keystone",
             "transport_url": transport_url(secrets),
-            "api_workers": 1, "rpc_workers": 0, "rpc_state_report_workers": 0,
+            # API in the main process, no RPC workers: the lab has no agents to serve.
+            "api_workers": 0, "rpc_workers": 0, "rpc_state_report_workers": 0,
             "log_dir": "/var/log/neutron",
             "notify_nova_on_port_status_changes": False,
             "notify_nova_on_port_data_changes": False,

@@ -35,7 +35,7 @@ def target(files: dict[str, str]) -> dict:
     bmcs = {n.name: {"protocol": "ipmi", "address": n.bmc_address, "port": 623,
                      "username": "admin", "password_env": ENV_BMC,
                      "redfish": {"address": n.bmc_address, "port": 8000, "system_id": n.name,
-                                 "scheme": "http"}}
+                                 "scheme": "https"}}
             for n in topo.NODES}
     return {
         "name": "lab",
