@@ -135,7 +135,7 @@ def test_report_shows_the_monitor_libraries_result_shape(first_run, tmp_path):
     case = case[:case.index("</article>")]
     assert "3.05 s ± 100 ms (1 window)" in page  # the measured column: union of both probes
     assert "3.00 s ± 100 ms" in case  # each probe's own outage
-    assert "600 (60 failed)" in case and "300 (30 failed)" in case
+    assert ">600<" in case and "60 failed" in case and "30 failed" in case
     assert "200 ms ± 50 ms" in case  # recovery after the fault was undone
     assert "10 %" in case and "during 85.1 %" in case  # error rate, whole run and during
     assert "HTTP 503 ×30" in case  # what the outage window saw

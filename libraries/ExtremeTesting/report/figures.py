@@ -327,8 +327,8 @@ def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> d
     samples, failed = figures.get("samples"), figures.get("failed")
     return {
         "name": name,
-        "samples": (f"{fmt_count(samples)} ({fmt_count(failed)} failed)"
-                    if is_number(failed) else fmt_count(samples)),
+        "samples": fmt_count(samples),
+        "failed": fmt_count(failed) if is_number(failed) else "",
         "windows": len(_windows(figures)),
         "total_outage": fmt_with_uncertainty(total, _uncertainty(figures, "total_outage")),
         "longest_outage": fmt_with_uncertainty(_longest_outage(figures),

@@ -72,14 +72,17 @@ def _case_view(case: Case, run: Run, target_expectations: dict[str, Any]) -> dic
             others.append((figure.kind, figure.keyword, fig.flatten(figure.data)))
     expectations = case.expectations + expectations
     expectations += _target_expectations(case, target_expectations)
+    explicit = bool(expectations)
     if not expectations and case.doc:
         expectations.append(case.doc.strip().split("\n")[0])
     earlier = ", ".join(f"{status} in {run.outputs[i].path.name} (run {i + 1})"
                         for i, status in case.earlier)
     return {
         "case": case, "verdict": case.verdict, "summary": summary,
-        "legend": any(k.startswith("p95 ") and " / " in k for k, _ in summary), "monitors": monitors,
-        "loads": loads, "events": events, "others": others, "expectations": expectations,
+        "explicit_expectations": explicit,
+        "legend": any(k.startswith("p95 ") and " / " in k for k, _ in summary),
+        "monitors": monitors, "loads": loads, "events": events, "others": others,
+        "expectations": expectations,
         "message_html": _message_html(case.message), "earlier": earlier,
         "anchor": f"case-{case.output_index}-{case.id}",
         "duration": fig.fmt_seconds(case.elapsed),
