@@ -39,7 +39,8 @@ def make_secrets() -> dict[str, str]:
     path = paths.root() / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
-    values = {name: random_secrets.token_urlsafe(18) for name in SECRET_NAMES}
+    # IPMI (RMCP+) passwords are at most 20 bytes: 16 characters fit every protocol.
+    values = {name: random_secrets.token_urlsafe(12) for name in SECRET_NAMES}
     path.touch(mode=0o600)
     path.write_text(json.dumps(values))
     return values

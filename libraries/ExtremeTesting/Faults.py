@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Faults`: see ExtremeTesting.faults."""
+
+from .faults import Faults
+
+__all__ = ["Faults"]

@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Load`: see ExtremeTesting.load."""
+
+from .load import Load
+
+__all__ = ["Load"]

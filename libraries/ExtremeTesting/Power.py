@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Power`: see ExtremeTesting.power."""
+
+from .power import Power
+
+__all__ = ["Power"]

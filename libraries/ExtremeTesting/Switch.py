@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Switch`: see ExtremeTesting.switch."""
+
+from .switch import Switch
+
+__all__ = ["Switch"]
