@@ -6,7 +6,7 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
-from ExtremeTesting.load.cleanup import CleanupError, clean_up
+from ExtremeTesting.load.cleanup import CleanupError, clean_up, leftovers
 from ExtremeTesting.load.workloads import (
     WorkerContext,
     WorkloadError,
@@ -97,6 +97,7 @@ def test_clean_up_reports_what_it_could_not_delete():
     assert report.deleted == {"network": ["xload-ab12-2-net-a"]}
     assert "HTTP 409" in report.failed["network xload-ab12-2-net-b"]
     assert report.remaining == ["network xload-ab12-2-net-b"]
+    assert leftovers(cloud, "xload-ab12-2-") == ["network xload-ab12-2-net-b"]
     assert "Still there: network xload-ab12-2-net-b" in report.describe()
 
 

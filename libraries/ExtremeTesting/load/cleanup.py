@@ -92,6 +92,12 @@ def clean_up(conn: Any, prefix: str, kinds: tuple[str, ...] = KINDS,
     return report
 
 
+def leftovers(conn: Any, prefix: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
+    """``kind name`` of every resource still named with ``prefix`` (nothing is deleted)."""
+    return [f"{kind} {r.name}" for kind, lister, _ in _KINDS if kind in kinds
+            for r in _matching(conn, lister, prefix)]
+
+
 def _wait_gone(conn: Any, lister: Callable, prefix: str, wait: float, interval: float) -> None:
     deadline = time.monotonic() + wait
     while _matching(conn, lister, prefix) and time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from robot.api.deco import keyword, library
 from .. import events, results
 from ..errors import ExtremeError, TargetError
 from . import stats as load_stats
-from .cleanup import CleanupReport, clean_up
+from .cleanup import CleanupReport, clean_up, leftovers
 from .locust_engine import LocustRunner
 from .runners import InProcessRunner, LoadPlan, RunOutcome
 from .samples import Sample
@@ -607,6 +607,22 @@ class Load:
             raise ExtremeError(f"Load clean-up incomplete. {report.describe()} Delete them "
                                "by hand or retry.")
         return report.count
+
+    @keyword
+    def get_leftover_load_resources(self, prefix: str | None = None) -> list[str]:
+        """``kind name`` of every resource still named ``prefix*`` (default: every load of
+        this run), without deleting anything: what a test asserts to be empty."""
+        connect = self._connect()
+        if connect is None:
+            raise NoLoadResult("No cloud is configured: import the library with a target "
+                               "or cloud.")
+        conn = connect()
+        try:
+            return leftovers(conn, prefix or f"xload-{self._run_id}-")
+        finally:
+            close = getattr(conn, "close", None)
+            if close:
+                close()
 
     # --- listener: a background load ends with its test -------------------------------
     def start_suite(self, data, result) -> None:
