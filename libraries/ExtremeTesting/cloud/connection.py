@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import logsafety
-from .apierrors import CloudNotConnected, describe
+from .apierrors import CloudError, CloudNotConnected, describe
 
 DEFAULT_API_TIMEOUT = timedelta(seconds=30)
 
@@ -81,6 +81,8 @@ def authenticate(connection: Any, cloud: str | None) -> None:
     try:
         connection.authorize()
     except Exception as error:  # noqa: BLE001
-        raise describe(error, f"Authenticating to cloud '{cloud}'") from None
+        described: CloudError = describe(error, f"Authenticating to cloud '{cloud}'")
+        raise CloudNotConnected(str(described), described.request_id,
+                                described.status_code) from None
     finally:
         logsafety.protect()
