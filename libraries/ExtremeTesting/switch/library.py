@@ -1,0 +1,266 @@
+"""The Robot-facing Switch library: thin keywords over :mod:`.session`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from .. import events, results
+from .. import target as target_module
+from ..errors import SafetyError
+from ..target import Target
+from .errors import SwitchError
+from .session import SwitchSession, SwitchSpec, spec_from_target
+
+SOURCE = "switch"
+
+
+@dataclass
+class _Fault:
+    switch: str
+    action: str  # "restart" or "port down"
+    port: str
+    test: str
+    suite: str
+    entry_id: str = ""
+    started: float = 0.0
+    down_seconds: int = 0
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Switch:
+    """Restart network switches and take their ports down and up, over SSH (netmiko).
+
+    = Where the switches are =
+    The target file's ``switches`` section names each switch: ``device_type`` (netmiko's:
+    ``linux`` for the lab's switch, ``cisco_ios``, ``cisco_xe``, ``cisco_nxos``,
+    ``arista_eos``, ``juniper_junos``), ``address``, ``port``, ``username`` and
+    ``password_env`` (the environment variable holding the password; never logged).
+
+    = Safety and undo =
+    Every keyword that cuts traffic needs ``destructive: true`` in the target file. Each
+    fault is written to the Faults library's ledger (next to the target file) before it
+    is made and published on the fault timeline (source ``switch``). A port this library
+    took down is brought back up when the test (or suite) that took it down ends,
+    whatever its status. A restart heals by itself; `Wait Until Switch Is Back` measures
+    how long it took and publishes it (``switch.restart``) for the sign-off report.
+
+    = Examples =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Switch
+    |
+    | ***** Test Cases *****
+    | Cloud survives a switch restart
+    |     `Restart Switch`    sw1    down_duration=15 s
+    |     `Wait Until Switch Is Back`    sw1    timeout=2 min
+    |
+    | One controller loses its link
+    |     `Shut Down Switch Port`    sw1    sw-ctl1
+    |     Sleep    10 s    # the suite's monitor measures the cloud meanwhile
+    |     `Bring Up Switch Port`    sw1    sw-ctl1
+    """
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, target: str | None = None, ssh_timeout: timedelta = timedelta(seconds=15),
+                 ledger: str | None = None):
+        """``target``: the target file (default ``$EXTREME_TARGET``, then the lab's);
+        ``ledger``: the fault ledger (default: next to the target file, as Faults uses)."""
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._target_path = target
+        self._target: Target | None = None
+        self._ledger_path = ledger
+        self.ssh_timeout = ssh_timeout.total_seconds()
+        self._open: list[_Fault] = []
+        self._restarts: dict[str, _Fault] = {}
+        # Tests replace this with a factory of fake sessions.
+        self.session_factory: Callable[[SwitchSpec, float], SwitchSession] = (
+            lambda spec, timeout: SwitchSession(spec, timeout=timeout))
+
+    # --- plumbing ---------------------------------------------------------------------
+    @property
+    def target(self) -> Target:
+        if self._target is None:
+            self._target = target_module.load(self._target_path)
+        return self._target
+
+    def _session(self, switch: str) -> SwitchSession:
+        return self.session_factory(spec_from_target(self.target, switch), self.ssh_timeout)
+
+    def _require_destructive(self, what: str) -> None:
+        if not self.target.destructive:
+            raise SafetyError(
+                f"Refused to {what}: target '{self.target.name}' ({self.target.path}) is not "
+                f"marked destructive. Set 'destructive: true' in the target file only for a "
+                f"cloud you may break.")
+
+    def _ledger(self):
+        try:
+            from ..faults.ledger import Ledger, default_ledger_path
+        except ImportError:  # the Faults library is optional
+            return None
+        path = self._ledger_path or default_ledger_path(self.target.path)
+        return Ledger(path)
+
+    @staticmethod
+    def _scope() -> tuple[str, str]:
+        try:
+            from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+            builtin = BuiltIn()
+            return (builtin.get_variable_value("${TEST NAME}", "") or "",
+                    builtin.get_variable_value("${SUITE NAME}", "") or "")
+        except (ImportError, RobotNotRunningError):
+            return "", ""
+
+    def _record(self, fault: _Fault, args: dict[str, Any], undo_port: str = "") -> None:
+        ledger = self._ledger()
+        if ledger is None:
+            return
+        from ..faults.ledger import Step
+
+        step = Step(f"switch {fault.action}", None, [fault.switch], args)
+        undo = Step("switch port up", None, [fault.switch], {"port": undo_port}) \
+            if undo_port else None
+        entry = ledger.open_fault(step, undo, test=fault.test, suite=fault.suite,
+                                  scope="test" if fault.test else "suite",
+                                  target_file=str(self.target.path))
+        fault.entry_id = entry.id
+
+    def _close(self, fault: _Fault, how: str, detail: str = "") -> None:
+        ledger = self._ledger()
+        if ledger is not None and fault.entry_id:
+            ledger.close(fault.entry_id, how, detail)
+
+    # --- keywords ---------------------------------------------------------------------
+    @keyword
+    def restart_switch(self, switch: str,
+                       down_duration: timedelta = timedelta(seconds=10)) -> None:
+        """Restarts ``switch``: every port goes down and comes back by itself.
+
+        The lab switch stays down for ``down_duration`` (1 s to 5 min); a vendor switch
+        reloads and is down as long as its reload takes (``down_duration`` is ignored).
+        Returns once the switch accepted the restart; `Wait Until Switch Is Back` waits.
+        """
+        self._require_destructive(f"restart switch {switch}")
+        session = self._session(switch)
+        seconds = round(down_duration.total_seconds())
+        if session.commands.restart_takes_seconds and not 1 <= seconds <= 300:
+            raise SwitchError(f"down_duration must be between 1 s and 5 min, got "
+                              f"{down_duration.total_seconds():g} s.")
+        test, suite = self._scope()
+        fault = _Fault(switch, "restart", "", test, suite, down_seconds=seconds)
+        self._record(fault, {"down_seconds": seconds})
+        events.publish(SOURCE, "requested", "restart", switch, fault.entry_id,
+                       f"down {seconds} s" if session.commands.restart_takes_seconds else "")
+        fault.started = time.monotonic()
+        try:
+            output = session.restart(seconds)
+        except Exception as error:
+            events.publish(SOURCE, "failed", "restart", switch, fault.entry_id, str(error))
+            self._close(fault, "failed", str(error))
+            raise
+        events.publish(SOURCE, "in effect", "restart", switch, fault.entry_id)
+        self._restarts[switch] = fault
+        logger.info(f"{session.spec.label}: {output.strip() or 'restart accepted'}")
+
+    @keyword
+    def wait_until_switch_is_back(self, switch: str, timeout: timedelta = timedelta(minutes=5),
+                                  poll: timedelta = timedelta(seconds=1)) -> float:
+        """Waits until ``switch`` answers with every port up and no restart in progress.
+
+        Returns the seconds since `Restart Switch` (0 when it was not restarted here), and
+        publishes them as ``switch.restart``.
+        """
+        session = self._session(switch)
+        deadline = time.monotonic() + timeout.total_seconds()
+        last = "no answer yet"
+        while True:
+            try:
+                status = session.status()
+                up = status.get("ports_up", 0) == status.get("ports", 0)
+                if not status.get("restarting") and up:
+                    break
+                last = (f"{status.get('ports_up')}/{status.get('ports')} ports up"
+                        + (", restart in progress" if status.get("restarting") else ""))
+            except SwitchError as error:
+                last = str(error)
+            if time.monotonic() >= deadline:
+                raise SwitchError(f"Switch {switch} was not back within "
+                                  f"{timeout.total_seconds():g} s: {last}.")
+            time.sleep(poll.total_seconds())
+        fault = self._restarts.pop(switch, None)
+        if fault is None:
+            return 0.0
+        seconds = time.monotonic() - fault.started
+        events.publish(SOURCE, "undone", "restart", switch, fault.entry_id,
+                       f"back after {seconds:.1f} s")
+        self._close(fault, "completed", f"back after {seconds:.1f} s")
+        results.publish("switch.restart", {"switch": switch,
+                                           "requested_down_s": fault.down_seconds,
+                                           "back_after_s": round(seconds, 3)},
+                        f"<p>Switch {switch} back {seconds:.1f} s after its restart "
+                        f"(asked for {fault.down_seconds} s down).</p>")
+        return seconds
+
+    @keyword
+    def shut_down_switch_port(self, switch: str, port: str) -> None:
+        """Takes ``port`` of ``switch`` down; it comes back up when the test ends."""
+        self._require_destructive(f"shut down port {port} of switch {switch}")
+        session = self._session(switch)
+        test, suite = self._scope()
+        fault = _Fault(switch, "port down", port, test, suite)
+        self._record(fault, {"port": port}, undo_port=port)
+        events.publish(SOURCE, "requested", "port down", f"{port} on {switch}", fault.entry_id)
+        try:
+            session.set_port(port, up=False)
+        except Exception as error:
+            events.publish(SOURCE, "failed", "port down", f"{port} on {switch}",
+                           fault.entry_id, str(error))
+            self._close(fault, "failed", str(error))
+            raise
+        self._open.append(fault)
+        events.publish(SOURCE, "in effect", "port down", f"{port} on {switch}", fault.entry_id)
+
+    @keyword
+    def bring_up_switch_port(self, switch: str, port: str) -> None:
+        """Brings ``port`` of ``switch`` up (closing the fault that took it down)."""
+        self._session(switch).set_port(port, up=True)
+        for fault in [f for f in self._open if (f.switch, f.port) == (switch, port)]:
+            self._open.remove(fault)
+            self._close(fault, "restored", "by Bring Up Switch Port")
+            events.publish(SOURCE, "undone", "port down", f"{port} on {switch}", fault.entry_id)
+
+    @keyword
+    def get_switch_ports(self, switch: str) -> list[dict[str, str]]:
+        """Returns the ports of ``switch``: ``name``, ``admin``, ``oper``, ``peer`` each
+        (lab switch), or one ``line`` per row of the device's own table."""
+        return self._session(switch).ports()
+
+    # --- listener: undo at scope end --------------------------------------------------
+    def _undo(self, faults: list[_Fault]) -> None:
+        for fault in reversed(faults):
+            try:
+                self.bring_up_switch_port(fault.switch, fault.port)
+            except Exception as error:  # noqa: BLE001 - carry on, report every failure
+                if self._ledger() is not None and fault.entry_id:
+                    self._ledger().undo_failed(fault.entry_id, str(error))
+                logger.error(f"Could not bring port {fault.port} of {fault.switch} back up: "
+                             f"{error}. Bring it up by hand.")
+
+    def end_test(self, data, result) -> None:
+        self._undo([f for f in self._open if f.test == data.name])
+
+    def end_suite(self, data, result) -> None:
+        if data.parent is None:  # the run ends: nothing may stay down
+            self._undo(list(self._open))
+            return
+        name = getattr(data, "full_name", data.name)
+        self._undo([f for f in self._open
+                    if f.suite == name or f.suite.startswith(name + ".")])
