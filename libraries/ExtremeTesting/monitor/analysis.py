@@ -109,13 +109,13 @@ def outages(samples: Sequence[SampleLike], probe: str = "") -> list[Outage]:
         last = i - 1
         t_first, t_last = ordered[first].start, ordered[last].start
         if first > 0:
-            t_ok_before = ordered[first - 1].start
-            start, start_u, open_start = (t_ok_before + t_first) / 2, (t_first - t_ok_before) / 2, False
+            gap = t_first - ordered[first - 1].start
+            start, start_u, open_start = t_first - gap / 2, gap / 2, False
         else:
             start, start_u, open_start = t_first, 0.0, True
         if i < len(ordered):
-            t_ok_after = ordered[i].start
-            end, end_u, open_end = (t_last + t_ok_after) / 2, (t_ok_after - t_last) / 2, False
+            gap = ordered[i].start - t_last
+            end, end_u, open_end = t_last + gap / 2, gap / 2, False
         else:
             end, end_u, open_end = t_last, 0.0, True
         errors = Counter(s.error or "failed" for s in ordered[first:i])

@@ -32,6 +32,7 @@ class FakeCloud:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes
 
             def log_message(self, *args) -> None:  # quiet
                 pass
@@ -140,3 +141,24 @@ class FakeCloud:
         request.end_headers()
         if data:
             request.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a fake cloud on 127.0.0.1 for ``--seconds`` (benchmarks run it apart)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    with FakeCloud(port=args.port) as cloud:
+        print(cloud.url, flush=True)
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline and not sys.stdin.closed:
+            time.sleep(0.2)  # serve until the deadline; the parent may kill us earlier
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

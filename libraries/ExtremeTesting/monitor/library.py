@@ -92,17 +92,17 @@ class Monitor:
 
     @keyword
     def start_availability_monitor(self, name: str = "default",
-                                   probes: list[str] | None = None,
+                                   probes: list[str] | str | None = None,
                                    rate: float | None = None,
                                    timeout: timedelta | None = None,
-                                   writes: list[str] | None = None,
+                                   writes: list[str] | str | None = None,
                                    settle: timedelta | None = None,
                                    scope: Scope = "auto") -> str:
         """Starts monitor ``name`` in the background; returns its name.
 
-        ``probes`` keeps only the named probes (e.g. ``version-identity``, ``token``,
-        ``read-servers``, ``write-network``); ``rate`` (samples/s per probe), ``timeout``
-        (per request), ``writes`` (``project``, ``network``) and ``settle`` override the
+        ``probes`` (a list, or names separated by commas) keeps only the named probes
+        (e.g. ``version-identity``, ``token``, ``read-servers``, ``write-network``);
+        ``rate`` (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``, ``network``) and ``settle`` override the
         target's ``probes`` section. ``scope`` says when the monitor stops if nobody stops
         it: ``auto`` at the end of the current test, or of the suite when started in a
         suite setup; ``global`` when the run ends.
@@ -110,6 +110,7 @@ class Monitor:
         | `Start Availability Monitor` |
         | `Start Availability Monitor` | writes | writes=network | rate=5 |
         """
+        probes, writes = _names(probes), _names(writes)
         target = self._load_target()
         section = dict(target.section("probes"))
         if rate is not None:
@@ -147,8 +148,9 @@ class Monitor:
                             f"fail until a login succeeds (retried every 10 s).")
         self._start_session(session, scope)
         rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>{p.rate:g}/s</td>"
-                       f"<td>{p.timeout:g} s</td><td>{html.escape(str(p.describe().get('url', '')))}"
-                       f"</td></tr>" for p in built)
+                       f"<td>{p.timeout:g} s</td>"
+                       f"<td>{html.escape(str(p.describe().get('url', '')))}</td></tr>"
+                       for p in built)
         logger.info(f"Monitor '{html.escape(name)}' started ({html.escape(session.scope[0])} "
                     f"scope), prefix {html.escape(prefix)}:<table><tr><th>probe</th><th>rate"
                     f"</th><th>timeout</th><th>URL</th></tr>{rows}</table>", html=True)
@@ -464,6 +466,12 @@ class Monitor:
         elif phase == "after" and fault["end"] is not None:
             start = fault["end"]
         return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
+
+
+def _names(value: list[str] | str | None) -> list[str] | None:
+    if value is None or isinstance(value, list):
+        return value
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _full_name(result) -> str:

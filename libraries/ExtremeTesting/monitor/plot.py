@@ -29,8 +29,8 @@ def timeline_png(samples: dict[str, Sequence], analysis: dict, events: Sequence[
         points = samples[name]
         good = [s.start - origin for s in points if s.ok]
         bad = [s.start - origin for s in points if not s.ok]
-        top.scatter(good, [row] * len(good), s=4, marker="|", color="tab:green", lw=0.6)
-        top.scatter(bad, [row] * len(bad), s=10, marker="|", color="tab:red", lw=1.0)
+        top.scatter(good, [row] * len(good), s=40, marker="|", color="tab:green", lw=0.8)
+        top.scatter(bad, [row] * len(bad), s=80, marker="|", color="tab:red", lw=1.2)
         spans = [(w["start"], max(w["duration"], 0.01))
                  for w in analysis["probes"].get(name, {}).get("outages", [])]
         top.broken_barh(spans, (row - 0.3, 0.6), color="tab:red", alpha=0.35)
