@@ -30,7 +30,7 @@ def main(count: int = 300) -> None:
         cases = "\n".join(
             f"Case {i}\n    [Tags]    fault:service-restart    req:REQ-{i % 7}\n"
             f"    Publish Analysed Monitor Figures    outage_from=10    outage_to={11 + i % 5}\n"
-            + (f"    Publish Load Figures With Png File    ${{OUTPUT_DIR}}\n" if i % 10 == 0
+            + ("    Publish Load Figures With Png File    ${OUTPUT_DIR}\n" if i % 10 == 0
                else "")
             + ("    Fail    outage too long\n" if i % 13 == 0 else "")
             for i in range(count))

@@ -121,9 +121,10 @@ def test_report_is_self_contained(first_run, tmp_path):
     assert "@import" not in page and "url(" not in page
     assert "<script" not in page  # the figures' JSON is not carried over
     images = re.findall(r'<img src="data:image/png;base64,', page)
-    # A monitor PNG per monitor case (5), a load PNG per load case (3; the one written to a
-    # file and also logged inline is shown once), one image logged in a nested keyword.
-    assert len(images) == 5 + 3 + 1
+    # A monitor PNG per monitor case (5) and in a suite teardown (1), a load PNG per load case
+    # (3; the one written to a file and also logged inline is shown once), one image logged
+    # in a nested keyword.
+    assert len(images) == 5 + 1 + 3 + 1
 
 
 def test_report_shows_the_monitor_libraries_result_shape(first_run, tmp_path):
@@ -150,6 +151,16 @@ def test_report_shows_the_monitor_libraries_result_shape(first_run, tmp_path):
     assert "Seen by the load's own requests" in case and "1.25 s ± 100 ms" in case
     assert "errors.HTTP 503" in case
     assert case.count('<img src="data:image/png;base64,') == 2
+
+
+def test_suite_level_figures_are_shown_in_their_area(first_run, tmp_path):
+    rc, page = report(tmp_path, str(first_run))
+    assert rc == 0
+    concurrent = page[page.index('id="area-concurrent"'):page.index('id="area-operational"')]
+    assert "Suite-level figures: Suites.Concurrent.Token Load" in concurrent
+    assert "300 ms ± 50 ms" in concurrent
+    run = model.read([first_run])
+    assert [s.full_name for s in run.suites] == ["Suites.Concurrent.Token Load"]
 
 
 def test_report_reads_figures_from_nested_keywords(first_run):

@@ -2,6 +2,7 @@
 Documentation       Token load (fixture).
 Metadata            Requirement    REQ-PERF-1
 Library             ../../FixtureFigures.py
+Suite Teardown      Publish Monitor Figures    outage=0.3
 
 
 *** Test Cases ***
