@@ -102,10 +102,10 @@ class Monitor:
 
         ``probes`` (a list, or names separated by commas) keeps only the named probes
         (e.g. ``version-identity``, ``token``, ``read-servers``, ``write-network``);
-        ``rate`` (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``, ``network``) and ``settle`` override the
-        target's ``probes`` section. ``scope`` says when the monitor stops if nobody stops
-        it: ``auto`` at the end of the current test, or of the suite when started in a
-        suite setup; ``global`` when the run ends.
+        ``rate`` (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``,
+        ``network``) and ``settle`` override the target's ``probes`` section. ``scope``
+        says when the monitor stops if nobody stops it: ``auto`` at the end of the current
+        test, or of the suite when started in a suite setup; ``global`` when the run ends.
 
         | `Start Availability Monitor` |
         | `Start Availability Monitor` | writes | writes=network | rate=5 |
