@@ -290,3 +290,23 @@ def test_vendor_error_output_is_a_failure(monkeypatch):
 
     with pytest.raises(SwitchError, match="% Invalid input"):
         SwitchSession(spec("cisco_ios"), lambda **_: Refusing({})).set_port("Gi9/9", False)
+
+
+def test_vendor_switch_is_back_only_after_it_went_down(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, PASSWORD)
+    monkeypatch.setattr("ExtremeTesting.results.publish", lambda *a, **k: None)
+    answers = iter(["up", "up", "down", "down", "up"])
+    conn = VendorConnection({"reload": "Proceed with reload? [confirm]"})
+
+    def connect(**_):
+        if next(answers) == "down":
+            raise NetmikoTimeoutException("no route")
+        return conn
+
+    switch = Switch(str(write_target(tmp_path, device_type="cisco_ios")))
+    switch.session_factory = lambda spec, timeout: SwitchSession(spec, connect, timeout)
+    switch.restart_switch("sw1")
+    seconds = switch.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
+                                               poll=timedelta(milliseconds=10))
+    assert seconds > 0
+    assert next(answers, "exhausted") == "exhausted"  # it waited through the outage

@@ -19,6 +19,7 @@ class DeviceCommands:
     port_down: tuple[str, ...]  # config-mode lines (or one exec command when not config)
     port_up: tuple[str, ...]
     show_ports: str
+    status: str = ""  # a JSON status (lab switch only)
     config_mode: bool = True  # port commands go through send_config_set
     commit: bool = False  # Junos: commit after config changes
     restart_takes_seconds: bool = False  # only the lab switch can be told how long to stay down
@@ -38,7 +39,8 @@ COMMANDS: dict[str, DeviceCommands] = {
     "linux": DeviceCommands(
         restart="switch restart --down-seconds {seconds}",
         port_down=("switch port {port} down",), port_up=("switch port {port} up",),
-        show_ports="switch show ports --json", config_mode=False,
+        show_ports="switch show ports --json", status="switch status --json",
+        config_mode=False,
         restart_takes_seconds=True),
     "cisco_ios": DeviceCommands(
         restart="reload", port_down=("interface {port}", "shutdown"),

@@ -181,15 +181,20 @@ class Switch:
         session = self._session(switch)
         deadline = time.monotonic() + timeout.total_seconds()
         last = "no answer yet"
+        # A vendor switch answers for a while after accepting a reload: it is back only
+        # after it was seen down. The lab switch reports its restart itself.
+        seen_down = switch not in self._restarts or session.commands.restart_takes_seconds
         while True:
             try:
                 status = session.status()
                 up = status.get("ports_up", 0) == status.get("ports", 0)
-                if not status.get("restarting") and up:
+                if not status.get("restarting") and up and seen_down:
                     break
-                last = (f"{status.get('ports_up')}/{status.get('ports')} ports up"
+                last = ("still answering, not yet gone down for its reload" if not seen_down
+                        else f"{status.get('ports_up')}/{status.get('ports')} ports up"
                         + (", restart in progress" if status.get("restarting") else ""))
             except SwitchError as error:
+                seen_down = True
                 last = str(error)
             if time.monotonic() >= deadline:
                 raise SwitchError(f"Switch {switch} was not back within "

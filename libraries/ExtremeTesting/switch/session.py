@@ -155,7 +155,7 @@ class SwitchSession:
         """Ports as ``{name, admin, oper, peer}`` (lab) or as the device's table rows."""
         output = self._run("show ports", lambda conn: conn.send_command(
             self.commands.show_ports))
-        if self.spec.device_type == "linux":
+        if self.commands.show_ports.endswith("--json"):
             try:
                 return json.loads(output)
             except ValueError:
@@ -166,11 +166,11 @@ class SwitchSession:
 
     def status(self) -> dict[str, Any]:
         """The lab switch's status; for other switches only that it answers."""
-        if self.spec.device_type != "linux":
+        if not self.commands.status:
             self.ports()
             return {"reachable": True, "restarting": False}
         output = self._run("switch status", lambda conn: conn.send_command(
-            "switch status --json"))
+            self.commands.status))
         try:
             return {"reachable": True, **json.loads(output)}
         except ValueError:
