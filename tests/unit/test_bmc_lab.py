@@ -83,13 +83,25 @@ def test_reset_of_off_machine_powers_it_on_and_cycle_turns_off_then_on():
     assert machine.calls == ["power_on", "power_off", "power_on"]
 
 
-def test_soft_off_uses_shutdown_when_the_machine_has_one():
+def test_soft_off_uses_the_machines_orderly_shutdown_when_it_has_one():
     machine = SlowMachine()
-    machine.shutdown = lambda: machine.calls.append("shutdown")
+    machine.soft_power_off = lambda: machine.calls.append("soft_power_off")
     actions = bmc.PowerActions(machine, "n1")
     actions.request("soft off")
     assert actions.wait_idle(5)
-    assert machine.calls == ["shutdown"]
+    assert machine.calls == ["soft_power_off"]
+    plain = SlowMachine(off_seconds=0)
+    actions = bmc.PowerActions(plain, "n2")
+    actions.request("soft off")
+    assert actions.wait_idle(5)
+    assert plain.calls == ["power_off"]
+
+
+def test_lab_machine_has_the_interface_the_bmc_drives():
+    from ExtremeTesting.lab.machine import Machine
+
+    for method in ("is_on", "power_off", "power_on", "reset", "soft_power_off"):
+        assert callable(getattr(Machine, method)), method
 
 
 def test_unknown_action_is_refused():

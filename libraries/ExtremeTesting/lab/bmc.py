@@ -45,6 +45,9 @@ ACTIONS = ("off", "on", "reset", "cycle", "soft off")
 
 
 class Machine(Protocol):
+    """What a BMC drives (ExtremeTesting.lab.machine.Machine in the lab). A machine may
+    also have ``soft_power_off()`` (or ``shutdown()``) for an orderly shutdown."""
+
     def is_on(self) -> bool: ...
 
     def power_off(self) -> None: ...
@@ -112,8 +115,11 @@ class PowerActions:
         LOG.info("%s: power %s (machine is %s)", self.node, action, "on" if on else "off")
         if action in ("off", "soft off"):
             if on:
-                shutdown = getattr(self.machine, "shutdown", None) if action == "soft off" else None
-                (shutdown or self.machine.power_off)()
+                soft = None
+                if action == "soft off":  # an orderly shutdown when the machine has one
+                    soft = (getattr(self.machine, "soft_power_off", None)
+                            or getattr(self.machine, "shutdown", None))
+                (soft or self.machine.power_off)()
         elif action == "on":
             if not on:
                 self.machine.power_on()
