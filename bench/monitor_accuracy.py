@@ -13,7 +13,6 @@ Target (issue 6): error <= 0.2 s at 10 probes/s.
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 from collections.abc import Callable
 
@@ -24,34 +23,18 @@ from ExtremeTesting.monitor.session import MonitorSession
 CALM = 2.0  # seconds of healthy service before and after each plant
 
 
-def haproxy(socket_path: str, command: str, timeout: float = 2.0) -> str:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(timeout)
-        connection.connect(socket_path)
-        connection.sendall(command.encode() + b"\n")
-        answer = b""
-        while chunk := connection.recv(4096):
-            answer += chunk
-    return answer.decode(errors="replace").strip()
-
-
 def lab_planter(target_file: str, backend: str, servers: list[str]):
+    from ExtremeTesting.monitor.haproxy import set_servers
     from ExtremeTesting.target import load
 
     target = load(target_file)
     socket_path = str(target.resolve(target.require("lab")["haproxy_socket"]))
 
     def down() -> float:
-        for server in servers:
-            answer = haproxy(socket_path, f"disable server {backend}/{server}")
-            if answer:
-                raise SystemExit(f"HAProxy refused 'disable server {backend}/{server}': {answer}")
-        return time.monotonic()
+        return set_servers(socket_path, backend, servers, False)
 
     def up() -> float:
-        for server in servers:
-            haproxy(socket_path, f"enable server {backend}/{server}")
-        return time.monotonic()
+        return set_servers(socket_path, backend, servers, True)
 
     return target, down, up
 
@@ -106,6 +89,7 @@ def main() -> int:
     print(f"{'planted s':>9} {'probe':>18} {'measured s':>10} {'|error| s':>9} "
           f"{'± s':>6} {'start err':>9} {'end err':>8} {'windows':>7} {'CPU':>6}")
     cloud = None
+    up: Callable[[], float] | None = None
     try:
         if args.target:
             target, down, up = lab_planter(args.target, args.backend, args.servers.split(","))
@@ -128,7 +112,7 @@ def main() -> int:
     finally:
         if cloud is not None:
             cloud.__exit__(None, None, None)
-        if args.target:
+        if args.target and up is not None:
             up()  # never leave the backends disabled
     return 0
 

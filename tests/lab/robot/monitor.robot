@@ -1,0 +1,106 @@
+*** Settings ***
+Documentation     The availability monitor measured against the lab (issue 6).
+...
+...               Needs the running lab: ``extreme lab up``, then
+...               ``robot --outputdir results/lab-monitor tests/lab/robot/monitor.robot``
+...               (the target file comes from ``$EXTREME_TARGET`` or the lab's default).
+...               Outages are planted by disabling every server of a HAProxy backend
+...               through the admin socket: HAProxy then answers 503 at once, so the
+...               planted window is known to the millisecond.
+Metadata          Requirement    issue 6: availability monitor
+
+Library           Collections
+Library           DateTime
+Library           ExtremeTesting.Monitor
+
+Suite Setup       Read The Lab Target
+Suite Teardown    Enable Keystone Backends Again
+
+Test Tags         monitor    lab
+
+
+*** Variables ***
+${PLANTED}      3s
+${TOLERANCE}    0.2
+@{KEYSTONE}     ctl1    ctl2
+
+
+*** Test Cases ***
+Healthy Period Shows No Outage
+    [Documentation]    Ten quiet seconds: no outage, no error, every write accounted for.
+    Start Availability Monitor    name=healthy    writes=network
+    Sleep    10s    reason=the healthy period being measured
+    ${result}=    Stop Availability Monitor    healthy
+    Should Be Empty    ${result}[overall][outages]
+    Error Rate Should Be Below    0.001    name=healthy
+    No Requests Should Be Lost    name=healthy
+    Should Be True    ${result}[scheduling][lag_p99] < 0.01
+    Should Be True    ${result}[cpu_share] < 0.25
+
+Planted Keystone Outage Is Measured To The Sample
+    [Documentation]    Both Keystone backends disabled in HAProxy for ${PLANTED}: the
+    ...    measured outage of the identity probes matches the planted one within 0.2 s.
+    [Tags]    destructive    service:keystone    fault:haproxy
+    Start Availability Monitor    name=planted    probes=version-identity,token
+    Sleep    3s    reason=healthy before the plant
+    ${planted}=    Plant Keystone Outage    ${PLANTED}
+    Sleep    3s    reason=healthy after the plant
+    ${result}=    Stop Availability Monitor    planted
+    Measured Outage Should Match    ${result}    version-identity    ${planted}
+    Measured Outage Should Match    ${result}    token    ${planted}
+    Cloud Should Recover Within    1s    name=planted
+    Outage Should Be Shorter Than    4s    name=planted
+
+Duplicated Write Is Reported
+    [Documentation]    The same network create sent twice (as a retrying proxy would) is
+    ...    reported as a duplicate.
+    Start Availability Monitor    name=duplicate    probes=write-network    writes=network
+    ${status}=    Wait Until Keyword Succeeds    20s    0.5s
+    ...    Replay Last Write    name=duplicate
+    Should Be Equal As Integers    ${status}    201
+    Stop Availability Monitor    duplicate
+    Run Keyword And Expect Error    *1 duplicates*    No Requests Should Be Lost    duplicate
+
+Write Deleted Behind The Monitor Is Reported Lost
+    [Documentation]    A network the monitor created and still holds is deleted by someone
+    ...    else: the monitor reports it lost.
+    Start Availability Monitor    name=lost    probes=write-network    writes=network
+    ${victim}=    Wait Until Keyword Succeeds    20s    0.5s
+    ...    Delete Write Behind The Monitor    name=lost
+    Stop Availability Monitor    lost
+    Run Keyword And Expect Error    *1 lost*${victim}*    No Requests Should Be Lost    lost
+
+
+*** Keywords ***
+Read The Lab Target
+    [Documentation]    Finds the lab's HAProxy admin socket in the target file.
+    ${path}=    Evaluate    str(ExtremeTesting.target.default_target_path())
+    ...    modules=ExtremeTesting.target
+    ${target}=    Evaluate    ExtremeTesting.target.load($path)    modules=ExtremeTesting.target
+    ${lab}=    Evaluate    $target.section('lab')
+    ${socket}=    Evaluate    str($target.resolve($lab['haproxy_socket']))
+    VAR    ${HAPROXY_SOCKET}=    ${socket}    scope=SUITE    # robocop: off=VAR05
+
+Plant Keystone Outage
+    [Documentation]    Disables every Keystone server in HAProxy for ${length}; returns the
+    ...    planted length in seconds, measured between the disable and the enable.
+    [Arguments]    ${length}
+    ${seconds}=    Convert Time    ${length}
+    ${planted}=    Evaluate
+    ...    ExtremeTesting.monitor.haproxy.plant_outage($HAPROXY_SOCKET, 'keystone', $KEYSTONE, $seconds)
+    ...    modules=ExtremeTesting.monitor.haproxy
+    RETURN    ${planted}
+
+Measured Outage Should Match
+    [Documentation]    One outage seen by ${probe}, within ${TOLERANCE} s of ${planted} s.
+    [Arguments]    ${result}    ${probe}    ${planted}
+    VAR    ${outages}=    ${result}[probes][${probe}][outages]
+    Length Should Be    ${outages}    1    ${probe} should see exactly one outage
+    VAR    ${measured}=    ${outages}[0][duration]
+    Should Be True    abs(${measured} - ${planted}) <= ${TOLERANCE}
+    ...    ${probe}: measured ${measured} s, planted ${planted} s
+
+Enable Keystone Backends Again
+    [Documentation]    Never leave Keystone disabled, whatever a test did.
+    Evaluate    ExtremeTesting.monitor.haproxy.set_servers($HAPROXY_SOCKET, 'keystone', $KEYSTONE, True)
+    ...    modules=ExtremeTesting.monitor.haproxy

@@ -1,0 +1,55 @@
+"""Planting outages through an admin socket (a fake HAProxy on a Unix socket)."""
+
+import socket
+import threading
+
+import pytest
+
+from ExtremeTesting import events
+from ExtremeTesting.monitor import haproxy
+
+
+@pytest.fixture
+def admin_socket(tmp_path):
+    path = str(tmp_path / "admin.sock")
+    commands: list[str] = []
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    server.settimeout(5)
+
+    def serve():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            with connection:
+                text = connection.recv(1024).decode().strip()
+                commands.append(text)
+                if "nosuch" in text:
+                    connection.sendall(b"No such backend.\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield path, commands
+    server.close()
+
+
+def test_plant_disables_then_enables_and_marks_the_timeline(admin_socket):
+    path, commands = admin_socket
+    events.clear()
+    planted = haproxy.plant_outage(path, "keystone", ["ctl1", "ctl2"], 0.2)
+    assert planted == pytest.approx(0.2, abs=0.05)
+    assert commands == ["disable server keystone/ctl1", "disable server keystone/ctl2",
+                        "enable server keystone/ctl1", "enable server keystone/ctl2"]
+    assert [e.phase for e in events.between(0)] == ["in effect", "undone"]
+    events.clear()
+
+
+def test_refusals_are_errors_and_servers_come_back(admin_socket):
+    path, commands = admin_socket
+    with pytest.raises(RuntimeError, match="No such backend"):
+        haproxy.plant_outage(path, "nosuch", ["ctl1"], 0.1)
+    assert commands[-1] == "enable server nosuch/ctl1"  # the finally still ran
+    events.clear()
