@@ -110,7 +110,7 @@ def test_a_real_pabot_run_is_judged_right(tmp_path, locked):
                PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]))
     run = subprocess.run([str(bin_dir / "pabot"), "--pabotlib", "--pabotlibport", "0",
                           "--processes", "2", "--outputdir",
-                          str(tmp_path / "out"), str(suites)], env=env, capture_output=True,
+                          str(tmp_path / "out"), str(suites)], env=env, cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     if locked:
