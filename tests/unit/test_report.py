@@ -226,7 +226,7 @@ def test_malformed_output_is_a_clear_error(tmp_path, capsys):
     bad.write_text("<robot><suite name='x'><test name='t'><kw></robot>garbage", "utf-8")
     rc, page = report(tmp_path, str(bad))
     line = _one_line_error(capsys, rc, str(bad), "not a readable Robot Framework output")
-    assert "re-run" in line and not page
+    assert "re-run the suites" in line and not page
 
 
 def test_truncated_output_is_a_clear_error(first_run, tmp_path, capsys):
@@ -315,6 +315,10 @@ def test_pdf_is_printed(first_run, tmp_path, capsys):
     assert pdf.stat().st_size > 10_000
     assert f"PDF:    {pdf.resolve()}" in capsys.readouterr().out
     assert not list(Path("/tmp").glob("extreme-report-chromium-*"))  # profile removed
+    elsewhere = tmp_path / "print" / "copy.pdf"
+    elsewhere.parent.mkdir()
+    rc, _ = report(tmp_path, str(first_run), "--pdf-file", str(elsewhere))
+    assert rc == 0 and elsewhere.read_bytes().startswith(b"%PDF")
 
 
 def test_pdf_without_chromium_is_a_clear_error(first_run, tmp_path, capsys, monkeypatch):

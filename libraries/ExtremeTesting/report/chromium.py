@@ -7,9 +7,12 @@ gets a fresh profile directory that is removed afterwards, and a timeout bounds 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import ExtremeError
@@ -43,21 +46,45 @@ def _run(page: Path, option: str, output: Path, extra: list[str], timeout: float
                "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--disable-extensions",
                "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+               "--disable-breakpad", "--disable-crash-reporter",
                f"--user-data-dir={profile}", *extra, f"{option}={output}",
                page.resolve().as_uri()]
+    # Its own process group, so that helpers it leaves behind (crash handler, zygote) are
+    # ended with it and stop writing into the profile before it is removed.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                   check=False)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ChromiumError(f"Chromium did not write {output} within {timeout:.0f} s. "
                             f"Try again, or open {page} in a browser and print it.") from None
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        _end_group(process)
+        _remove(Path(profile))
     if not output.is_file() or not output.stat().st_size:
-        detail = (completed.stderr or completed.stdout).strip().splitlines()
-        raise ChromiumError(f"Chromium exited {completed.returncode} without writing {output}"
+        detail = (stderr or stdout).strip().splitlines()
+        raise ChromiumError(f"Chromium exited {process.returncode} without writing {output}"
                             f"{': ' + detail[-1] if detail else ''}.")
     return output
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _remove(profile: Path, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while profile.exists() and time.monotonic() < deadline:
+        shutil.rmtree(profile, ignore_errors=True)
+        if profile.exists():
+            time.sleep(0.1)  # a helper still exiting may recreate a file; try again
 
 
 def print_pdf(page: Path, pdf: Path, timeout: float = 120) -> Path:

@@ -35,9 +35,11 @@ def parser() -> argparse.ArgumentParser:
                         "the first output)")
     p.add_argument("--target", metavar="TARGET.yaml",
                    help="the target file: its name, cloud, expectations and known_findings")
-    p.add_argument("--pdf", nargs="?", const=True, default=None, metavar="REPORT.pdf",
-                   help="also print the report to PDF with headless Chromium (default path: "
-                        "the report's, ending .pdf)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print the report to PDF with headless Chromium, next to the "
+                        "report (REPORT.pdf)")
+    p.add_argument("--pdf-file", metavar="REPORT.pdf",
+                   help="where to print the PDF instead (implies --pdf)")
     p.add_argument("--title", default="OpenStack acceptance sign-off report",
                    help="the report's title")
     p.add_argument("--log", action="append", default=[], metavar="LOG.html",
@@ -83,8 +85,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{run.verdict}: {run.count('PASS')} passed, {run.count('KNOWN')} known findings, "
           f"{len(run.new_failures)} new failures, {run.count('SKIP')} skipped")
     print(f"Report: {out.resolve()}")
-    if args.pdf:
-        pdf = out.with_suffix(".pdf") if args.pdf is True else Path(args.pdf)
+    if args.pdf or args.pdf_file:
+        pdf = Path(args.pdf_file) if args.pdf_file else out.with_suffix(".pdf")
         chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
         print(f"PDF:    {pdf.resolve()}")
     return 0

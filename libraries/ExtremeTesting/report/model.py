@@ -306,9 +306,11 @@ def _parse(path: Path):
         result = ExecutionResult(str(path))
     except DataError as error:
         raise ReportError(f"{path} is not a readable Robot Framework output "
-                          f"({_first_line(str(error))}). If the run was killed, the file is "
-                          f"truncated: re-run the suites, or rebuild it from the pabot "
-                          f"results folder with 'rebot --output output.xml'.") from None
+                          f"({_first_line(str(error))}). Give the output.xml robot or pabot "
+                          f"wrote; a run that was killed leaves it truncated: re-run the "
+                          f"suites (for pabot, 'rebot --output output.xml "
+                          f"pabot_results/*/output.xml' merges what its workers "
+                          f"finished).") from None
     except Exception as error:  # noqa: BLE001 - a malformed file breaks robot in many ways
         raise ReportError(f"{path} is not a readable Robot Framework output "
                           f"({type(error).__name__}: {_first_line(str(error))}). Re-run the "
