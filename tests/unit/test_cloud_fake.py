@@ -157,6 +157,10 @@ class FakeCloud:
             # Keystone itself never returns it.
             stored = self.add(kind, **{k: v for k, v in attrs.items() if k != "password"})
             return Obj(**{**stored.__dict__, "password": attrs.get("password")})
+        if kind == "server":
+            # Nova's create answer carries a generated admin password; later reads do not.
+            stored = self.add(kind, **attrs)
+            return Obj(**{"admin_password": "Gener4ted-AdminPass", **stored.__dict__})
         return self.add(kind, **attrs)
 
     def _get(self, kind: str, name_or_id: Any) -> Obj:

@@ -256,10 +256,13 @@ def test_secrets_stay_out_of_the_log_at_debug(fake, tmp_path, monkeypatch):
             Connect To Cloud    password=${password}
             ${user} =    Create User    password=${password}
             Log Like Keystoneauth    %{XT_UNIT_PASSWORD}
+            ${server} =    Create Server    wait=False
+            ${server} =    Create Server    wait=True
         """)}, loglevel="DEBUG")
     assert tests["User With Secret Password"].status == "PASS", \
         tests["User With Secret Password"].message
     assert "S3cret-Passw0rd-xyz" not in xml
+    assert "Gener4ted-AdminPass" not in xml  # nor the server's admin password
     assert "the password is ***" in xml  # the other library's record was redacted too
     created = [kw for _, m, _, kw in fake.calls if m == "create_user"]
     assert created[0]["password"] == "S3cret-Passw0rd-xyz"  # but the cloud got it

@@ -134,7 +134,8 @@ class ResourceKeywords(Component):
             metadata={self.ctx.tag: self.ctx.run_id}),
             lambda n: self.conn.compute.find_server(n, ignore_missing=True))
         if not wait:
-            return server
+            # The create answer carries adminPass; Robot would log it on assignment.
+            return self.conn.compute.get_server(server.id)
         return helpers.wait_for_server(self.conn, server.id, "ACTIVE", timeout)
 
     @keyword
