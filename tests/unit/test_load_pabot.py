@@ -106,12 +106,12 @@ def test_a_real_pabot_run_is_judged_right(tmp_path, locked):
             release="Release Lock    destructive:lab" if locked else "No Operation"))
     windows = tmp_path / "windows.jsonl"
     bin_dir = Path(sys.executable).parent  # pabot's workers call `robot` from PATH
-    env = dict(os.environ, EXTREME_PABOT_WINDOWS=str(windows),
+    env = dict(os.environ, EXTREME_PABOT_WINDOWS=str(windows), PWD=str(tmp_path),
                PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]))
     run = subprocess.run([str(bin_dir / "pabot"), "--pabotlib", "--pabotlibport", "0",
                           "--processes", "2", "--outputdir",
-                          str(tmp_path / "out"), str(suites)], env=env, cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+                          str(tmp_path / "out"), str(suites)], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     if locked:
         found = check(windows)
