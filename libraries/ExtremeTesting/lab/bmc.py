@@ -211,6 +211,14 @@ _REDFISH_ACTIONS = {
 }
 
 
+_REDFISH_TO_IPMI_BOOT = {"Pxe": "network", "Hdd": "hd", "Cd": "optical",
+                         "BiosSetup": "setup", "Floppy": "floppy", "Usb": "usb",
+                         "None": "default"}
+_IPMI_TO_REDFISH_BOOT = {v: k for k, v in _REDFISH_TO_IPMI_BOOT.items()}
+_IPMI_TO_REDFISH_BOOT.update({"pxe": "Pxe", "net": "Pxe", "http": "Pxe", "cd": "Cd",
+                              "cdrom": "Cd", "dvd": "Cd", "safe": "Hdd"})
+
+
 def _redfish_driver(actions: PowerActions):
     from sushy_tools import error
     from sushy_tools.emulator.resources.systems import fakedriver
@@ -236,6 +244,15 @@ def _redfish_driver(actions: PowerActions):
                     f"Power state {state} is not supported; use one of "
                     f"{', '.join(_REDFISH_ACTIONS)}.")
             actions.request(_REDFISH_ACTIONS[state])
+
+        # One boot device for both protocols, kept in IPMI's words.
+        def get_boot_device(self, identity):
+            self._get(identity)
+            return _IPMI_TO_REDFISH_BOOT.get(actions.boot_device, "Hdd")
+
+        def set_boot_device(self, identity, boot_source):
+            self._get(identity)
+            actions.boot_device = _REDFISH_TO_IPMI_BOOT.get(boot_source, "default")
 
     return MachineSystemsDriver
 

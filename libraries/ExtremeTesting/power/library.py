@@ -259,7 +259,7 @@ class Power:
         deadline = time.monotonic() + timeout.total_seconds()
         closed = wanted
         while True:
-            closed = [port for port in wanted if not _accepts(address, port)]
+            closed = [port for port in wanted if not tcp_accepts(address, port)]
             if not closed:
                 break
             if time.monotonic() >= deadline:
@@ -276,7 +276,8 @@ class Power:
         return seconds
 
 
-def _accepts(address: str, port: int, timeout: float = 1.0) -> bool:
+def tcp_accepts(address: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``address:port`` accepts a TCP connection within ``timeout`` seconds."""
     try:
         with socket.create_connection((address, port), timeout=timeout):
             return True
