@@ -9,7 +9,7 @@ setup(
     package_dir={"": "libraries"},
     packages=find_packages("libraries"),
     include_package_data=True,
-    package_data={"": ["*.j2", "*.resource", "*.cfg", "*.py.in"]},
+    package_data={"": ["*.j2", "*.css", "*.resource", "*.cfg"]},
     python_requires=">=3.11",
     install_requires=[
         "robotframework>=7.4",
