@@ -133,7 +133,7 @@ class Switch:
                                   target_file=str(self.target.path))
         fault.entry_id = entry.id
 
-    def _close(self, fault: _Fault, how: str, detail: str = "") -> None:
+    def _close_fault(self, fault: _Fault, how: str, detail: str = "") -> None:
         ledger = self._ledger()
         if ledger is not None and fault.entry_id:
             ledger.close(fault.entry_id, how, detail)
@@ -164,7 +164,7 @@ class Switch:
             output = session.restart(seconds)
         except Exception as error:
             events.publish(SOURCE, "failed", "restart", switch, fault.entry_id, str(error))
-            self._close(fault, "failed", str(error))
+            self._close_fault(fault, "failed", str(error))
             raise
         events.publish(SOURCE, "in effect", "restart", switch, fault.entry_id)
         self._restarts[switch] = fault
@@ -206,7 +206,7 @@ class Switch:
         seconds = time.monotonic() - fault.started
         events.publish(SOURCE, "undone", "restart", switch, fault.entry_id,
                        f"back after {seconds:.1f} s")
-        self._close(fault, "completed", f"back after {seconds:.1f} s")
+        self._close_fault(fault, "completed", f"back after {seconds:.1f} s")
         results.publish("switch.restart", {"switch": switch,
                                            "requested_down_s": fault.down_seconds,
                                            "back_after_s": round(seconds, 3)},
@@ -228,7 +228,7 @@ class Switch:
         except Exception as error:
             events.publish(SOURCE, "failed", "port down", f"{port} on {switch}",
                            fault.entry_id, str(error))
-            self._close(fault, "failed", str(error))
+            self._close_fault(fault, "failed", str(error))
             raise
         self._open.append(fault)
         events.publish(SOURCE, "in effect", "port down", f"{port} on {switch}", fault.entry_id)
@@ -239,7 +239,7 @@ class Switch:
         self._session(switch).set_port(port, up=True)
         for fault in [f for f in self._open if (f.switch, f.port) == (switch, port)]:
             self._open.remove(fault)
-            self._close(fault, "restored", "by Bring Up Switch Port")
+            self._close_fault(fault, "restored", "by Bring Up Switch Port")
             events.publish(SOURCE, "undone", "port down", f"{port} on {switch}", fault.entry_id)
 
     @keyword

@@ -1,39 +1,39 @@
 *** Settings ***
-Documentation     Acceptance of ExtremeTesting.Power against the running lab's BMCs.
+Documentation    Acceptance of ExtremeTesting.Power against the running lab's BMCs.
 ...
-...               ctl1 is powered off and on through its BMC over IPMI, then over Redfish:
-...               while it is off its processes are gone (its network namespace holds none),
-...               SSH to it fails and Keystone keeps answering through the VIP (ctl2 serves);
-...               once on, it boots and serves again, and the time from `Power On` to a
-...               serving controller is published. A wrong password fails naming the BMC and
-...               changes nothing; a BMC that does not answer fails within a bounded time.
-...               The Faults library's `Power Off Node` goes through the same BMCs (the
-...               os-faults drivers of ExtremeTesting.power.osf_drivers) and its ledger powers
-...               the node back on when the test ends.
+...              ctl1 is powered off and on through its BMC over IPMI, then over Redfish:
+...              while it is off its processes are gone (its network namespace holds none),
+...              SSH to it fails and Keystone keeps answering through the VIP (ctl2 serves);
+...              once on, it boots and serves again, and the time from `Power On` to a
+...              serving controller is published. A wrong password fails naming the BMC and
+...              changes nothing; a BMC that does not answer fails within a bounded time.
+...              The Faults library's `Power Off Node` goes through the same BMCs (the
+...              os-faults drivers of ExtremeTesting.power.osf_drivers) and its ledger powers
+...              the node back on when the test ends.
 ...
-...               Run (lab up, its environment exported with ``eval "$(extreme lab env)"``):
-...               robot --outputdir results/power tests/lab/robot/power.robot
-...               then ``python -m robotstatuschecker results/power/output.xml``.
+...              Run (lab up, its environment exported with ``eval "$(extreme lab env)"``):
+...              robot --outputdir results/power tests/lab/robot/power.robot
+...              then ``python -m robotstatuschecker results/power/output.xml``.
 
-Library           Collections
-Library           OperatingSystem
-Library           RequestsLibrary
-Library           ExtremeTesting.Power    ${TARGET}
-Library           ExtremeTesting.Faults    ${TARGET}    power_protocol=redfish    AS    FaultsRedfish
-Variables         ${TARGET}
+Library          Collections
+Library          OperatingSystem
+Library          RequestsLibrary
+Library          ExtremeTesting.Power    ${TARGET}
+Library          ExtremeTesting.Faults    ${TARGET}    power_protocol=redfish    AS    FaultsRedfish
+Variables        ${TARGET}
 
-Suite Setup       Check Every BMC And Open A Session To The VIP
-Test Teardown     Make Sure Ctl1 Is On And Serves
+Suite Setup      Check Every BMC And Open A Session To The VIP
+Test Teardown    Make Sure Ctl1 Is On And Serves
 
-Test Tags         destructive    fault:power    node:ctl1
+Test Tags        destructive    fault:power    node:ctl1
 
 
 *** Variables ***
-${TARGET}           %{EXTREME_TARGET=/var/lib/extreme-lab/target.yaml}
-${NODE}             ctl1
-${KEYSTONE}         5000
-${BOOT TIMEOUT}     5 min
-${PASSWORD ENV}     EXTREME_LAB_BMC_PASSWORD
+${TARGET}          %{EXTREME_TARGET=/var/lib/extreme-lab/target.yaml}
+${NODE}            ctl1
+${KEYSTONE}        5000
+${BOOT TIMEOUT}    5 min
+${PASSWORD ENV}    EXTREME_LAB_BMC_PASSWORD
 
 
 *** Test Cases ***
