@@ -181,3 +181,62 @@ def test_wait_until_node_serves_publishes_boot_to_serving(power, _quiet_results)
     assert 0 <= seconds < 5
     assert ("power.boot_to_serving", {"node": "n1", "ports": [port],
                                       "seconds": round(seconds, 3)}) in _quiet_results
+
+
+def ledger_entries(power: Power):
+    from ExtremeTesting.faults.ledger import Ledger, default_ledger_path
+
+    return Ledger(default_ledger_path(power.target.path)).entries()
+
+
+def test_power_off_is_ledgered_with_poweron_as_undo_and_power_on_closes_it(power, server):
+    power.power_off("n1")
+    (entry,) = ledger_entries(power)
+    assert (entry.step.action, entry.step.nodes, entry.undo.action) == ("poweroff", ["n1"],
+                                                                        "poweron")
+    assert entry.open
+    power.power_on("n1")
+    assert [e.closed for e in ledger_entries(power)] == ["restored"]
+
+
+def test_transient_actions_are_closed_once_done(power):
+    power.power_reset("n1")
+    power.power_cycle("n1")
+    assert [(e.step.action, e.closed) for e in ledger_entries(power)] == [
+        ("reset", "completed"), ("reset", "completed")]
+
+
+def test_wrong_password_closes_its_entry_as_failed(power, monkeypatch):
+    monkeypatch.setenv(ENV, "not-the-password")
+    with pytest.raises(BmcAuthenticationError):
+        power.power_off("n1", protocol=BmcProtocol.REDFISH)
+    (entry,) = ledger_entries(power)
+    assert entry.closed == "failed" and "not-the-password" not in str(entry.record())
+
+
+def test_node_powered_off_in_a_test_is_powered_on_when_it_ends(power, server, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    power.power_off("n1", protocol=BmcProtocol.REDFISH)
+    power.end_test(SimpleNamespace(name="T2"), None)
+    assert machine(server)["on"] is False
+    power.end_test(SimpleNamespace(name="T1"), None)
+    assert power.wait_until_power_state_is("n1", PowerState.ON, timeout=timedelta(seconds=5)) \
+        is None
+    (entry,) = ledger_entries(power)
+    assert entry.closed == "undone"
+    undone = [e for e in events.between(0) if e.phase == "undone"]
+    assert [(e.action, e.target) for e in undone] == [("power off", "n1")]
+
+
+def test_auto_restore_off_leaves_the_node_off(power, server, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    power.auto_restore = False
+    power.power_off("n1")
+    power.end_test(SimpleNamespace(name="T1"), None)
+    power.end_suite(SimpleNamespace(name="Top", parent=None), None)
+    assert machine(server)["on"] is False
+    assert ledger_entries(power)[0].open

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from robot.api import logger
@@ -19,6 +20,19 @@ from .config import BmcEndpoint, BmcProtocol, endpoint
 from .errors import PowerError, PowerStateTimeout
 
 SOURCE = "power"
+# Keyword action -> (os-faults action written to the ledger, over once the call returns).
+# Each is undone by os-faults' "poweron", so 'extreme recover' can finish a crashed run.
+_LEDGER_ACTIONS = {"power off": ("poweroff", False), "soft power off": ("shutdown", False),
+                   "power reset": ("reset", True), "power cycle": ("reset", True)}
+
+
+@dataclass
+class _PoweredOff:
+    node: str
+    protocol: BmcProtocol | None
+    entry_id: str
+    test: str
+    suite: str
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -38,6 +52,13 @@ class Power:
     `Power On` and the getters always run. Each action is published on the fault
     timeline (source ``power``) so the Monitor draws it next to its samples.
 
+    = Undo and the fault ledger =
+    A power action is written to the Faults library's ledger (next to the target file)
+    before it is sent, with ``poweron`` as its undo, so ``extreme recover`` can power the
+    node on after a crashed run. A node this library powered off is powered on again when
+    the test (or suite) that did it ends, whatever its status; `Power On` closes it too.
+    ``auto_restore=False`` leaves nodes off (for suites that restore them themselves).
+
     = Waiting =
     Power actions return once the BMC reports the new state (``wait=True``, the default),
     polling every ``poll``; `Wait Until Power State Is` does the same on its own. A BMC
@@ -56,9 +77,18 @@ class Power:
     |     `Wait Until Node Serves`    ctl1    5000    timeout=5 min
     """
 
+    ROBOT_LISTENER_API_VERSION = 3
+
     def __init__(self, target: str | None = None,
-                 bmc_timeout: timedelta = timedelta(seconds=DEFAULT_TIMEOUT)):
-        """``target`` is the target file (default: ``$EXTREME_TARGET``, then the lab's)."""
+                 bmc_timeout: timedelta = timedelta(seconds=DEFAULT_TIMEOUT),
+                 ledger: str | None = None, auto_restore: bool = True):
+        """``target`` is the target file (default: ``$EXTREME_TARGET``, then the lab's);
+        ``ledger`` the fault ledger (default: next to the target, as the Faults library's);
+        ``auto_restore`` powers on, when a test or suite ends, what it powered off."""
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._ledger_path = ledger
+        self.auto_restore = auto_restore
+        self._off: list[_PoweredOff] = []
         self._target_path = target
         self._target: Target | None = None
         self.bmc_timeout = bmc_timeout.total_seconds()
@@ -87,12 +117,49 @@ class Power:
                 f"({self.target.path}) is not marked destructive. Set 'destructive: true' "
                 f"in the target file only for a cloud you may break.")
 
+    def _ledger(self):
+        try:
+            from ..faults.ledger import Ledger, default_ledger_path
+        except ImportError:  # the Faults library is optional
+            return None
+        return Ledger(self._ledger_path or default_ledger_path(self.target.path))
+
+    @staticmethod
+    def _scope() -> tuple[str, str]:
+        try:
+            from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+            builtin = BuiltIn()
+            return (builtin.get_variable_value("${TEST NAME}", "") or "",
+                    builtin.get_variable_value("${SUITE NAME}", "") or "")
+        except (ImportError, RobotNotRunningError):
+            return "", ""
+
+    def _open_entry(self, action: str, node: str) -> str:
+        ledger = self._ledger()
+        if ledger is None or action not in _LEDGER_ACTIONS:
+            return ""
+        from ..faults.ledger import Step
+
+        test, suite = self._scope()
+        osf_action = _LEDGER_ACTIONS[action][0]
+        entry = ledger.open_fault(Step(osf_action, None, [node]), Step("poweron", None, [node]),
+                                  test=test, suite=suite, scope="test" if test else "suite",
+                                  target_file=str(self.target.path))
+        return entry.id
+
+    def _close_entry(self, entry_id: str, how: str, detail: str = "") -> None:
+        ledger = self._ledger()
+        if ledger is not None and entry_id:
+            ledger.close(entry_id, how, detail)
+
     def _act(self, action: str, node: str, protocol: BmcProtocol | None,
              call: Callable[[BmcClient], None], expect: PowerState | None,
              wait: bool, timeout: timedelta, poll: timedelta) -> None:
         bmc = self._client(node, protocol)
         detail = bmc.endpoint.name
-        events.publish(SOURCE, "requested", action, node, detail=detail)
+        entry_id = self._open_entry(action, node)
+        events.publish(SOURCE, "requested", action, node, entry_id, detail)
         started = time.monotonic()
         try:
             call(bmc)
@@ -103,11 +170,21 @@ class Power:
                 self._wait_for(bmc, node, expect, timeout, poll)
                 reached = time.monotonic() - started
         except Exception as error:
-            events.publish(SOURCE, "failed", action, node, detail=f"{detail}: {error}")
+            events.publish(SOURCE, "failed", action, node, entry_id, f"{detail}: {error}")
+            # Left open when the node may be off: recover then powers it on.
+            if not (wait and expect is PowerState.OFF and isinstance(error, PowerStateTimeout)):
+                self._close_entry(entry_id, "failed", str(error))
             raise
-        events.publish(SOURCE, "in effect", action, node, detail=detail)
+        events.publish(SOURCE, "in effect", action, node, entry_id, detail)
         if action in ("power on", "power reset", "power cycle"):
             self._powered_on_at[node] = started
+        if action in _LEDGER_ACTIONS and _LEDGER_ACTIONS[action][1]:
+            self._close_entry(entry_id, "completed")
+        elif entry_id:
+            test, suite = self._scope()
+            self._off.append(_PoweredOff(node, protocol, entry_id, test, suite))
+        if action == "power on":
+            self._restored(node, "restored", "by Power On")
         results.publish("power.action", {
             "node": node, "action": action, "protocol": bmc.endpoint.protocol.value,
             "accepted_s": round(accepted, 4),
@@ -237,6 +314,46 @@ class Power:
         bmc = self._client(node, protocol)
         state = bmc.power_state()
         logger.info(f"{bmc.endpoint.name} answers; the node is {state.value}.")
+
+    # --- undo at scope end -------------------------------------------------------------
+    def _restored(self, node: str, how: str, detail: str) -> None:
+        for off in [o for o in self._off if o.node == node]:
+            self._off.remove(off)
+            self._close_entry(off.entry_id, how, detail)
+            if how == "undone":
+                events.publish(SOURCE, "undone", "power off", node, off.entry_id, detail)
+
+    def _power_back_on(self, offs: list[_PoweredOff]) -> None:
+        for off in reversed(offs):
+            if off not in self._off:
+                continue
+            try:
+                bmc = self._client(off.node, off.protocol)
+                if bmc.power_state() is PowerState.OFF:
+                    bmc.power_on()
+                    self._powered_on_at[off.node] = time.monotonic()
+                self._restored(off.node, "undone", "powered on when its scope ended")
+                logger.info(f"Powered {off.node} on again (fault {off.entry_id}).")
+            except Exception as error:  # noqa: BLE001 - carry on, report every failure
+                ledger = self._ledger()
+                if ledger is not None:
+                    ledger.undo_failed(off.entry_id, str(error))
+                logger.error(f"Could not power {off.node} on again: {error} Power it on by "
+                             f"hand or run 'extreme recover'.")
+
+    def end_test(self, data, result) -> None:
+        if self.auto_restore:
+            self._power_back_on([o for o in self._off if o.test == data.name])
+
+    def end_suite(self, data, result) -> None:
+        if not self.auto_restore:
+            return
+        if data.parent is None:
+            self._power_back_on(list(self._off))
+            return
+        name = getattr(data, "full_name", data.name)
+        self._power_back_on([o for o in self._off
+                             if o.suite == name or o.suite.startswith(name + ".")])
 
     @keyword
     def wait_until_node_serves(self, node: str, *ports: int,

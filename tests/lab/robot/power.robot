@@ -93,6 +93,18 @@ Soft Power Off Ctl1 Over Redfish
     Power On    ${NODE}    protocol=redfish
     Ctl1 Should Serve Again
 
+A Test Leaving Ctl1 Off
+    [Documentation]    The Power library powers it on when this test ends...
+    [Tags]    protocol:ipmi
+    Power Off    ${NODE}
+    Ctl1 Should Be Dead
+    [Teardown]    NONE
+
+Ctl1 Was Powered On When That Test Ended
+    [Documentation]    ...through the ledger's undo, without any teardown.
+    [Tags]    protocol:ipmi
+    Ctl1 Should Serve Again
+
 Wrong BMC Password Fails Naming The BMC And Changes Nothing
     [Documentation]    Over both protocols; the node stays on.
     [Tags]    safety    -fault:power
@@ -133,6 +145,8 @@ Faults Library Powers Ctl1 Off Over Redfish
     Ctl1 Should Be Dead
     ${open} =    FaultsRedfish.Get Open Faults
     Length Should Be    ${open}    1
+    # The Faults library's own undo must power it on: no teardown does it here.
+    [Teardown]    NONE
 
 Faults Library Powered Ctl1 On When The Test Ended
     [Documentation]    The ledger's undo (power on) ran when the previous test ended.
