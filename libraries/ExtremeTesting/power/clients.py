@@ -193,8 +193,8 @@ class RedfishClient:
     def __init__(self, endpoint: BmcEndpoint, timeout: float = DEFAULT_TIMEOUT):
         self.endpoint = endpoint
         self.timeout = timeout
-        # One connection (and system path) reused while the password stays the same:
-        # it keeps the TLS session open between requests.
+        # One sushy connection (and the system's path) reused while the password stays
+        # the same: later calls skip the service root and system lookups.
         self._cached: tuple[str, object, str] | None = None
         self._lock = threading.Lock()
 
