@@ -240,3 +240,42 @@ def test_auto_restore_off_leaves_the_node_off(power, server, monkeypatch):
     power.end_suite(SimpleNamespace(name="Top", parent=None), None)
     assert machine(server)["on"] is False
     assert ledger_entries(power)[0].open
+
+
+class FakeLockServer:
+    """PabotLib's remote lock keywords: reentrant per caller, counted."""
+
+    def __init__(self):
+        self.locks: dict[str, list] = {}
+        self.calls: list[str] = []
+
+    def run_keyword(self, name, args, kwargs):
+        lock, caller = args
+        self.calls.append(name)
+        if name == "acquire_lock":
+            if lock in self.locks and self.locks[lock][0] != caller:
+                return False
+            self.locks.setdefault(lock, [caller, 0])[1] += 1
+            return True
+        self.locks[lock][1] -= 1
+        if not self.locks[lock][1]:
+            del self.locks[lock]
+        return None
+
+
+def test_under_pabot_power_off_holds_the_cloud_lock_until_the_test_ends(power, monkeypatch):
+    from types import SimpleNamespace
+
+    from ExtremeTesting.faults.locking import PabotLock
+
+    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    server = FakeLockServer()
+    power._lock = PabotLock("destructive:unit", 1, remote=server, caller_id="worker-1")
+    server.locks["destructive:unit"] = ["worker-2", 1]  # another process breaks the cloud
+    with pytest.raises(Exception, match="Waited 1 s for pabot lock"):
+        power.power_off("n1")
+    del server.locks["destructive:unit"]
+    power.power_off("n1")
+    assert server.locks == {"destructive:unit": ["worker-1", 1]}
+    power.end_test(SimpleNamespace(name="T1"), None)  # powers n1 on, then releases
+    assert server.locks == {}

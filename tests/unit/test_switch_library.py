@@ -310,3 +310,10 @@ def test_vendor_switch_is_back_only_after_it_went_down(tmp_path, monkeypatch):
                                                poll=timedelta(milliseconds=10))
     assert seconds > 0
     assert next(answers, "exhausted") == "exhausted"  # it waited through the outage
+
+
+def test_restart_not_waited_for_is_closed_when_its_test_ends(library):
+    library.restart_switch("sw1")
+    library.end_test(SimpleNamespace(name="T1"), None)
+    (entry,) = ledger_of(library).entries()
+    assert entry.closed == "completed"

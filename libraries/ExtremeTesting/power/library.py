@@ -59,6 +59,11 @@ class Power:
     the test (or suite) that did it ends, whatever its status; `Power On` closes it too.
     ``auto_restore=False`` leaves nodes off (for suites that restore them themselves).
 
+    = Under pabot =
+    Destructive keywords first take the pabot lock ``destructive:<target name>`` (the
+    Faults library's), so one process at a time breaks the cloud; it is released when the
+    test ends with no node left off.
+
     = Waiting =
     Power actions return once the BMC reports the new state (``wait=True``, the default),
     polling every ``poll``; `Wait Until Power State Is` does the same on its own. A BMC
@@ -86,6 +91,8 @@ class Power:
         ``ledger`` the fault ledger (default: next to the target, as the Faults library's);
         ``auto_restore`` powers on, when a test or suite ends, what it powered off."""
         self.ROBOT_LIBRARY_LISTENER = self
+        self._lock = None
+        self.lock_timeout = 15 * 60.0
         self._ledger_path = ledger
         self.auto_restore = auto_restore
         self._off: list[_PoweredOff] = []
@@ -116,6 +123,23 @@ class Power:
                 f"Refused to {action} {node}: target '{self.target.name}' "
                 f"({self.target.path}) is not marked destructive. Set 'destructive: true' "
                 f"in the target file only for a cloud you may break.")
+        self._take_lock()
+
+    def _take_lock(self) -> None:
+        """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
+        try:
+            from ..faults.locking import PabotLock
+        except ImportError:
+            return
+        if self._lock is None:
+            if not PabotLock.under_pabot():
+                return
+            self._lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
+        self._lock.acquire()
+
+    def _release_lock_if_clean(self) -> None:
+        if self._lock is not None and not self._off:
+            self._lock.release()
 
     def _ledger(self):
         try:
@@ -344,16 +368,17 @@ class Power:
     def end_test(self, data, result) -> None:
         if self.auto_restore:
             self._power_back_on([o for o in self._off if o.test == data.name])
+        self._release_lock_if_clean()
 
     def end_suite(self, data, result) -> None:
-        if not self.auto_restore:
-            return
-        if data.parent is None:
-            self._power_back_on(list(self._off))
-            return
-        name = getattr(data, "full_name", data.name)
-        self._power_back_on([o for o in self._off
-                             if o.suite == name or o.suite.startswith(name + ".")])
+        if self.auto_restore:
+            if data.parent is None:
+                self._power_back_on(list(self._off))
+            else:
+                name = getattr(data, "full_name", data.name)
+                self._power_back_on([o for o in self._off
+                                     if o.suite == name or o.suite.startswith(name + ".")])
+        self._release_lock_if_clean()
 
     @keyword
     def wait_until_node_serves(self, node: str, *ports: int,

@@ -51,6 +51,10 @@ class Switch:
     whatever its status. A restart heals by itself; `Wait Until Switch Is Back` measures
     how long it took and publishes it (``switch.restart``) for the sign-off report.
 
+    = Under pabot =
+    Destructive keywords first take the pabot lock ``destructive:<target name>`` (the
+    Faults library's), released when the test ends with nothing left down.
+
     = Examples =
     | ***** Settings *****
     | Library    ExtremeTesting.Switch
@@ -73,6 +77,8 @@ class Switch:
         """``target``: the target file (default ``$EXTREME_TARGET``, then the lab's);
         ``ledger``: the fault ledger (default: next to the target file, as Faults uses)."""
         self.ROBOT_LIBRARY_LISTENER = self
+        self._lock = None
+        self.lock_timeout = 15 * 60.0
         self._target_path = target
         self._target: Target | None = None
         self._ledger_path = ledger
@@ -99,6 +105,23 @@ class Switch:
                 f"Refused to {what}: target '{self.target.name}' ({self.target.path}) is not "
                 f"marked destructive. Set 'destructive: true' in the target file only for a "
                 f"cloud you may break.")
+        self._take_lock()
+
+    def _take_lock(self) -> None:
+        """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
+        try:
+            from ..faults.locking import PabotLock
+        except ImportError:
+            return
+        if self._lock is None:
+            if not PabotLock.under_pabot():
+                return
+            self._lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
+        self._lock.acquire()
+
+    def _release_lock_if_clean(self) -> None:
+        if self._lock is not None and not self._open and not self._restarts:
+            self._lock.release()
 
     def _ledger(self):
         try:
@@ -261,11 +284,17 @@ class Switch:
 
     def end_test(self, data, result) -> None:
         self._undo([f for f in self._open if f.test == data.name])
+        # A restart heals by itself: it no longer holds the cloud once its test is over.
+        for switch in [s for s, f in self._restarts.items() if f.test == data.name]:
+            self._close_fault(self._restarts.pop(switch), "completed",
+                              "heals by itself; not waited for")
+        self._release_lock_if_clean()
 
     def end_suite(self, data, result) -> None:
         if data.parent is None:  # the run ends: nothing may stay down
             self._undo(list(self._open))
-            return
-        name = getattr(data, "full_name", data.name)
-        self._undo([f for f in self._open
-                    if f.suite == name or f.suite.startswith(name + ".")])
+        else:
+            name = getattr(data, "full_name", data.name)
+            self._undo([f for f in self._open
+                        if f.suite == name or f.suite.startswith(name + ".")])
+        self._release_lock_if_clean()
