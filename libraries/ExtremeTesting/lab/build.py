@@ -167,7 +167,7 @@ def lay_out(values: dict[str, str]) -> None:
 def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_images: Path):
     lab = paths.root()
     home = paths.node_dir(node.name)
-    for sub in ("log", "etc", "lib", "sbin"):
+    for sub in ("log", "etc", "lib", "sbin", "root"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     write(home / "hostname", node.name + "\n", mode=0o644)
     host_key = home / "ssh_host_ed25519_key"
@@ -186,6 +186,8 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
         [str(lab / "resolv.conf"), "/etc/resolv.conf", "bind"],
         [str(home / "hostname"), "/etc/hostname", "bind"],
         [str(home / "sbin"), "/usr/local/sbin", "bind"],
+        # root's home is the node's own, not the runner's (history, dotfiles, PATH).
+        [str(home / "root"), "/root", "bind"],
     ]
     services = topo.services_of(node.name)
     specs = {s.name: service_spec(s, node) for s in services}

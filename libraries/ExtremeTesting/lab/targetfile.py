@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from pathlib import Path
 
 import yaml
 
@@ -22,6 +23,18 @@ ENV_SWITCH = "EXTREME_LAB_SWITCH_PASSWORD"
 
 def key_path() -> str:
     return str(paths.root() / "ssh" / "id_ed25519")
+
+
+# The lab's own limits and known findings live beside the other target files, where QA
+# reads and edits them; `up` folds them into the target it writes.
+EXPECTATIONS = Path(__file__).resolve().parents[3] / "variables" / "lab-expectations.yaml"
+
+
+def lab_expectations() -> dict:
+    if not EXPECTATIONS.is_file():
+        return {}
+    data = yaml.safe_load(EXPECTATIONS.read_text()) or {}
+    return {k: data[k] for k in ("probes", "expectations", "known_findings") if k in data}
 
 
 def target(files: dict[str, str]) -> dict:
@@ -58,6 +71,7 @@ def target(files: dict[str, str]) -> dict:
             "ports": [n.name for n in topo.NODES]}},
         "lab": {"dir": str(paths.root()),
                 "haproxy_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock")},
+        **lab_expectations(),
     }
 
 

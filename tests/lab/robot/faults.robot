@@ -27,7 +27,7 @@ Test Tags         destructive    fault:service    service:keystone
 
 *** Variables ***
 ${TARGET}    %{EXTREME_TARGET=/var/lib/extreme-lab/target.yaml}
-${GREP}      keystone-uwsgi
+${GREP}      [k]eystone-uwsgi
 
 
 *** Test Cases ***
@@ -134,7 +134,7 @@ A Target Not Marked Destructive Refuses
 
 Human Grammar Restarts Keystone On One Controller
     [Documentation]    os-faults' sentence, resolved to one concrete node.
-    ${hit} =    Inject Fault    restart keystone service on one node
+    ${hit} =    ExtremeTesting.Faults.Inject Fault    restart keystone service on one node
     Length Should Be    ${hit}    1
     Wait Until Keyword Succeeds    30 s    1 s    Keystone Should Be Running On    ${hit}[0]
     Identity Should Answer Through The VIP
