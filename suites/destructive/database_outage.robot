@@ -1,0 +1,79 @@
+*** Settings ***
+Documentation       The database goes away for a while, under a steady stream of writes.
+...
+...                 MariaDB (the target's ``database_outage.service``) is killed, or cut off
+...                 the network, for ``down_for`` while the monitor probes every API and
+...                 creates networks, and servers are requested. Requests may fail while the
+...                 database is away, but quickly (none may take ``hang`` or longer), never
+...                 before the fault, and the cloud must serve again within ``recovery`` of
+...                 the database being back, by itself. No accepted request may be lost and
+...                 no resource may be left stuck or in error.
+Metadata            Requirement    The cloud survives a database outage without losing requests
+Metadata            Scenario    Kill MariaDB, or cut it off the network, for a set time
+
+Resource            ../../resources/destructive.resource
+Resource            ../../resources/load.resource
+
+Suite Setup         Use The Expectations Of    database_outage
+Suite Teardown      Close Every Node Connection
+Test Setup          Prepare A Destructive Case
+Test Teardown       Finish A Destructive Case
+
+Test Tags           area:destructive    fault:database    service:mariadb
+
+
+*** Variables ***
+${REQUESTED}    during-db-outage
+
+
+*** Test Cases ***
+MariaDB Down For A While Loses No Request
+    [Documentation]    MariaDB killed for ``down_for``, then started again.
+    ${flavor} =    Get Smallest Flavor
+    ${image} =    Get Active Image
+    Start Measuring Availability With Writes
+    Kill Service    ${LIMITS.service}    on=${LIMITS.node}
+    Request Servers During The Outage    ${LIMITS.servers}    ${REQUESTED}    ${flavor}    ${image}
+    Keep The Fault For    ${LIMITS.down_for}
+    Start Service    ${LIMITS.service}    on=${LIMITS.node}
+    Keep Measuring Until The Cloud Had Time To Recover
+    Stop Measuring Availability
+    The Outage Should Have Been Harmless
+    Every Server Requested During The Outage Should Become Active Within
+    ...    ${LIMITS.active_within}    ${REQUESTED}    ${LIMITS.servers}
+    [Teardown]    Finish And Delete The Requested Servers
+
+Requests Do Not Hang While The Database Is Cut Off
+    [Documentation]    MariaDB's port dropped on its node (a network partition, not a crash):
+    ...    a client must get an answer, even an error, within ``hang``, and the cloud must
+    ...    come back by itself once the port is open again.
+    [Tags]    fault:network
+    Start Measuring Availability With Writes
+    Start Token Requests In The Background
+    Unplug Service    ${LIMITS.service}    on=${LIMITS.node}
+    Keep The Fault For    ${LIMITS.down_for}
+    Plug Service    ${LIMITS.service}    on=${LIMITS.node}
+    Keep Measuring Until The Cloud Had Time To Recover
+    ${load} =    Stop The Background Requests
+    Stop Measuring Availability
+    No Request Should Have Taken Longer Than    ${LIMITS.hang}    ${load}
+    The Outage Should Have Been Harmless
+
+
+*** Keywords ***
+Keep Measuring Until The Cloud Had Time To Recover
+    [Documentation]    The monitor must see the end of the recovery to measure it.
+    Keep The Fault For    ${LIMITS.recovery}
+
+The Outage Should Have Been Harmless
+    [Documentation]    Every verdict on the measurement, each reported even if another fails.
+    [Tags]    robot:continue-on-failure
+    No Request Should Have Been Lost
+    Errors Should Only Occur During The Fault
+    The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+
+Finish And Delete The Requested Servers
+    [Documentation]    The usual teardown, and every server requested during the outage
+    ...    deleted, tracked or not.
+    Delete The Servers Requested During The Outage    ${REQUESTED}
+    Finish A Destructive Case

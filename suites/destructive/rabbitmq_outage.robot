@@ -1,0 +1,72 @@
+*** Settings ***
+Documentation       The message bus goes away for a while, under a steady stream of writes.
+...
+...                 RabbitMQ (the target's ``rabbitmq_outage.service``) is killed for
+...                 ``down_for`` while the monitor probes every API and creates networks, then
+...                 started again; the services must reconnect by themselves. Servers
+...                 requested while it is down may be refused, but each one the cloud
+...                 accepted must become ACTIVE within ``active_within`` once the bus is back:
+...                 none may stay in BUILD or end in ERROR.
+Metadata            Requirement    The cloud survives a message-bus outage without losing requests
+Metadata            Scenario    Kill RabbitMQ for a set time
+
+Resource            ../../resources/destructive.resource
+
+Suite Setup         Use The Expectations Of    rabbitmq_outage
+Suite Teardown      Close Every Node Connection
+Test Setup          Prepare A Destructive Case
+Test Teardown       Finish A Destructive Case
+
+Test Tags           area:destructive    fault:messaging    service:rabbitmq
+
+
+*** Variables ***
+${REQUESTED}    during-rabbitmq-outage
+
+
+*** Test Cases ***
+RabbitMQ Down For A While Loses No Request
+    [Documentation]    The APIs and their writes through a RabbitMQ outage.
+    Start Measuring Availability With Writes
+    Kill Service    ${LIMITS.service}    on=${LIMITS.node}
+    Keep The Fault For    ${LIMITS.down_for}
+    Start Service    ${LIMITS.service}    on=${LIMITS.node}
+    Keep Measuring Until The Cloud Had Time To Recover
+    Stop Measuring Availability
+    The Outage Should Have Been Harmless
+
+Servers Requested During A RabbitMQ Outage Become Active Once It Is Back
+    [Documentation]    Every server request the cloud accepted while RabbitMQ was down ends
+    ...    ACTIVE, once, after it is back.
+    [Tags]    service:nova-api    service:nova-conductor    service:nova-scheduler
+    ${flavor} =    Get Smallest Flavor
+    ${image} =    Get Active Image
+    Start Measuring Availability
+    Kill Service    ${LIMITS.service}    on=${LIMITS.node}
+    Request Servers During The Outage    ${LIMITS.servers}    ${REQUESTED}    ${flavor}    ${image}
+    Keep The Fault For    ${LIMITS.down_for}
+    Start Service    ${LIMITS.service}    on=${LIMITS.node}
+    Every Server Requested During The Outage Should Become Active Within
+    ...    ${LIMITS.active_within}    ${REQUESTED}    ${LIMITS.servers}
+    Stop Measuring Availability
+    The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    [Teardown]    Finish And Delete The Requested Servers
+
+
+*** Keywords ***
+Keep Measuring Until The Cloud Had Time To Recover
+    [Documentation]    The monitor must see the end of the recovery to measure it.
+    Keep The Fault For    ${LIMITS.recovery}
+
+The Outage Should Have Been Harmless
+    [Documentation]    Every verdict on the measurement, each reported even if another fails.
+    [Tags]    robot:continue-on-failure
+    No Request Should Have Been Lost
+    Errors Should Only Occur During The Fault
+    The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+
+Finish And Delete The Requested Servers
+    [Documentation]    The usual teardown, and every server requested during the outage
+    ...    deleted, tracked or not.
+    Delete The Servers Requested During The Outage    ${REQUESTED}
+    Finish A Destructive Case
