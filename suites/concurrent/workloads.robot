@@ -1,32 +1,38 @@
 *** Settings ***
-Documentation       Many clients at once on a healthy cloud: each workload meets its SLA.
+Documentation    Many clients at once on a healthy cloud: each workload meets its SLA.
 ...
-...                 One row per workload of the Load library; how each runs and the limits it
-...                 is judged by (failure rate, latency percentiles, longest iteration,
-...                 achieved rate, throughput) come from the target's
-...                 ``expectations.workloads``. Adding a workload is one line here and one
-...                 entry in the target file.
-Metadata            Requirement    The cloud serves concurrent clients within its SLAs
-Metadata            Scenario    Constant-rate and constant-concurrency workloads, no fault
+...              One row per workload of the Load library; how each runs and the limits it
+...              is judged by (failure rate, latency percentiles, longest iteration,
+...              achieved rate, throughput) come from the target's
+...              ``expectations.workloads``. Adding a workload is one line here and one
+...              entry in the target file.
+Metadata         Requirement    The cloud serves concurrent clients within its SLAs
+Metadata         Scenario    Constant-rate and constant-concurrency workloads, no fault
 
-Resource            ../../resources/load.resource
+Resource         ../../resources/load.resource
 
-Test Setup          Mark Known Findings Of This Test
-Test Template       Workload Should Meet Its SLA
+Test Setup       Mark Known Findings Of This Test
+Test Template    Workload Should Meet Its SLA
 
-Test Tags           area:concurrent    fault:none
+Test Tags        area:concurrent    fault:none
 
 
-*** Test Cases ***                                  WORKLOAD
-Tokens At A Constant Rate Meet Their SLA            issue token
+*** Test Cases ***
+Tokens At A Constant Rate Meet Their SLA
     [Tags]    service:keystone
-Listing Resources Concurrently Meets Its SLA        list resources
+    issue token
+Listing Resources Concurrently Meets Its SLA
     [Tags]    service:nova-api    service:glance-api    service:neutron-server
-Showing Resources Concurrently Meets Its SLA        show resource
+    list resources
+Showing Resources Concurrently Meets Its SLA
     [Tags]    service:keystone    service:glance-api    service:neutron-server
-Networks Created And Deleted Concurrently Meet Their SLA    create and delete network
+    show resource
+Networks Created And Deleted Concurrently Meet Their SLA
     [Tags]    service:neutron-server
-Servers Booted And Deleted Concurrently Meet Their SLA     boot and delete server
+    create and delete network
+Servers Booted And Deleted Concurrently Meet Their SLA
     [Tags]    service:nova-api    service:nova-conductor    service:nova-scheduler    service:nova-compute
-Images Uploaded And Deleted Concurrently Meet Their SLA    upload and delete image
+    boot and delete server
+Images Uploaded And Deleted Concurrently Meet Their SLA
     [Tags]    service:glance-api
+    upload and delete image

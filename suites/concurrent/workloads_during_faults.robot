@@ -1,36 +1,40 @@
 *** Settings ***
-Documentation       Many clients at once while a service is restarted under them.
+Documentation     Many clients at once while a service is restarted under them.
 ...
-...                 A workload runs in the background; halfway through, a service it depends
-...                 on is restarted on one node. The load balancer must hide it: over the
-...                 whole load, failures stay below the target's
-...                 ``workloads_during_faults.failure_rate``, the 99th percentile below
-...                 ``p99`` and the longest iteration below ``max``. Each case holds the
-...                 destructive lock and leaves the cloud healthy.
-Metadata            Requirement    Concurrent clients barely notice a service restart
-Metadata            Scenario    A workload while one node's service restarts
+...               A workload runs in the background; halfway through, a service it depends
+...               on is restarted on one node. The load balancer must hide it: over the
+...               whole load, failures stay below the target's
+...               ``workloads_during_faults.failure_rate``, the 99th percentile below
+...               ``p99`` and the longest iteration below ``max``. Each case holds the
+...               destructive lock and leaves the cloud healthy.
+Metadata          Requirement    Concurrent clients barely notice a service restart
+Metadata          Scenario    A workload while one node's service restarts
 
-Resource            ../../resources/destructive.resource
-Resource            ../../resources/load.resource
+Resource          ../../resources/destructive.resource
+Resource          ../../resources/load.resource
 
-Suite Setup         Use The Expectations Of    workloads_during_faults
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
-Test Template       Workload Should Hold Its SLA While A Service Restarts
+Suite Setup       Use The Expectations Of    workloads_during_faults
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
+Test Template     Workload Should Hold Its SLA While A Service Restarts
 
-Test Tags           area:concurrent    fault:service
+Test Tags         area:concurrent    fault:service
 
 
-*** Test Cases ***                                          WORKLOAD                  SERVICE
-Tokens While Keystone Restarts On One Node                  issue token               keystone
+*** Test Cases ***
+Tokens While Keystone Restarts On One Node
     [Tags]    service:keystone
-Listing While Nova API Restarts On One Node                 list resources            nova-api
+    issue token    keystone
+Listing While Nova API Restarts On One Node
     [Tags]    service:nova-api
-Networks While Neutron Server Restarts On One Node          create and delete network    neutron-server
+    list resources    nova-api
+Networks While Neutron Server Restarts On One Node
     [Tags]    service:neutron-server
-Servers While Nova Conductor Restarts On One Node           boot and delete server    nova-conductor
+    create and delete network    neutron-server
+Servers While Nova Conductor Restarts On One Node
     [Tags]    service:nova-conductor
+    boot and delete server    nova-conductor
 
 
 *** Keywords ***

@@ -1,23 +1,23 @@
 *** Settings ***
-Documentation       A controller loses its power: the other controllers keep the cloud serving.
+Documentation     A controller loses its power: the other controllers keep the cloud serving.
 ...
-...                 The controller named by the target's ``control_node_shutdown.node`` is
-...                 powered off through its BMC while the availability monitor probes every
-...                 API and creates networks. The load balancer must send every request to
-...                 the remaining controllers within ``max_outage``, and no accepted request
-...                 may be lost. Then the node is powered on: it boots, its services start,
-...                 it serves again and the cloud is healthy within ``healthy_within``.
-Metadata            Requirement    The control plane survives the loss of one controller
-Metadata            Scenario    Power off a controller through its BMC (hard and graceful)
+...               The controller named by the target's ``control_node_shutdown.node`` is
+...               powered off through its BMC while the availability monitor probes every
+...               API and creates networks. The load balancer must send every request to
+...               the remaining controllers within ``max_outage``, and no accepted request
+...               may be lost. Then the node is powered on: it boots, its services start,
+...               it serves again and the cloud is healthy within ``healthy_within``.
+Metadata          Requirement    The control plane survives the loss of one controller
+Metadata          Scenario    Power off a controller through its BMC (hard and graceful)
 
-Resource            ../../resources/destructive.resource
+Resource          ../../resources/destructive.resource
 
-Suite Setup         Use The Expectations Of    control_node_shutdown
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
+Suite Setup       Use The Expectations Of    control_node_shutdown
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
 
-Test Tags           area:destructive    fault:power
+Test Tags         area:destructive    fault:power
 
 
 *** Test Cases ***

@@ -1,25 +1,25 @@
 *** Settings ***
-Documentation       The database goes away for a while, under a steady stream of writes.
+Documentation     The database goes away for a while, under a steady stream of writes.
 ...
-...                 MariaDB (the target's ``database_outage.service``) is killed, or cut off
-...                 the network, for ``down_for`` while the monitor probes every API and
-...                 creates networks, and servers are requested. Requests may fail while the
-...                 database is away, but quickly (none may take ``hang`` or longer), never
-...                 before the fault, and the cloud must serve again within ``recovery`` of
-...                 the database being back, by itself. No accepted request may be lost and
-...                 no resource may be left stuck or in error.
-Metadata            Requirement    The cloud survives a database outage without losing requests
-Metadata            Scenario    Kill MariaDB, or cut it off the network, for a set time
+...               MariaDB (the target's ``database_outage.service``) is killed, or cut off
+...               the network, for ``down_for`` while the monitor probes every API and
+...               creates networks, and servers are requested. Requests may fail while the
+...               database is away, but quickly (none may take ``hang`` or longer), never
+...               before the fault, and the cloud must serve again within ``recovery`` of
+...               the database being back, by itself. No accepted request may be lost and
+...               no resource may be left stuck or in error.
+Metadata          Requirement    The cloud survives a database outage without losing requests
+Metadata          Scenario    Kill MariaDB, or cut it off the network, for a set time
 
-Resource            ../../resources/destructive.resource
-Resource            ../../resources/load.resource
+Resource          ../../resources/destructive.resource
+Resource          ../../resources/load.resource
 
-Suite Setup         Use The Expectations Of    database_outage
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
+Suite Setup       Use The Expectations Of    database_outage
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
 
-Test Tags           area:destructive    fault:database    service:mariadb
+Test Tags         area:destructive    fault:database    service:mariadb
 
 
 *** Variables ***
@@ -29,8 +29,7 @@ ${REQUESTED}    during-db-outage
 *** Test Cases ***
 MariaDB Down For A While Loses No Request
     [Documentation]    MariaDB killed for ``down_for``, then started again.
-    ${flavor} =    Get Smallest Flavor
-    ${image} =    Get Active Image
+    ${flavor}    ${image} =    Choose A Flavor And An Image
     Start Measuring Availability With Writes
     Kill Service    ${LIMITS.service}    on=${LIMITS.node}
     Request Servers During The Outage    ${LIMITS.servers}    ${REQUESTED}    ${flavor}    ${image}

@@ -1,23 +1,23 @@
 *** Settings ***
-Documentation       The message bus goes away for a while, under a steady stream of writes.
+Documentation     The message bus goes away for a while, under a steady stream of writes.
 ...
-...                 RabbitMQ (the target's ``rabbitmq_outage.service``) is killed for
-...                 ``down_for`` while the monitor probes every API and creates networks, then
-...                 started again; the services must reconnect by themselves. Servers
-...                 requested while it is down may be refused, but each one the cloud
-...                 accepted must become ACTIVE within ``active_within`` once the bus is back:
-...                 none may stay in BUILD or end in ERROR.
-Metadata            Requirement    The cloud survives a message-bus outage without losing requests
-Metadata            Scenario    Kill RabbitMQ for a set time
+...               RabbitMQ (the target's ``rabbitmq_outage.service``) is killed for
+...               ``down_for`` while the monitor probes every API and creates networks, then
+...               started again; the services must reconnect by themselves. Servers
+...               requested while it is down may be refused, but each one the cloud
+...               accepted must become ACTIVE within ``active_within`` once the bus is back:
+...               none may stay in BUILD or end in ERROR.
+Metadata          Requirement    The cloud survives a message-bus outage without losing requests
+Metadata          Scenario    Kill RabbitMQ for a set time
 
-Resource            ../../resources/destructive.resource
+Resource          ../../resources/destructive.resource
 
-Suite Setup         Use The Expectations Of    rabbitmq_outage
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
+Suite Setup       Use The Expectations Of    rabbitmq_outage
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
 
-Test Tags           area:destructive    fault:messaging    service:rabbitmq
+Test Tags         area:destructive    fault:messaging    service:rabbitmq
 
 
 *** Variables ***
@@ -39,8 +39,7 @@ Servers Requested During A RabbitMQ Outage Become Active Once It Is Back
     [Documentation]    Every server request the cloud accepted while RabbitMQ was down ends
     ...    ACTIVE, once, after it is back.
     [Tags]    service:nova-api    service:nova-conductor    service:nova-scheduler
-    ${flavor} =    Get Smallest Flavor
-    ${image} =    Get Active Image
+    ${flavor}    ${image} =    Choose A Flavor And An Image
     Start Measuring Availability
     Kill Service    ${LIMITS.service}    on=${LIMITS.node}
     Request Servers During The Outage    ${LIMITS.servers}    ${REQUESTED}    ${flavor}    ${image}

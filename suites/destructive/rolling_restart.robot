@@ -1,36 +1,41 @@
 *** Settings ***
-Documentation       A rolling restart of every API service, one node at a time: no outage.
+Documentation     A rolling restart of every API service, one node at a time: no outage.
 ...
-...                 This is how an operator applies a configuration change or an update: the
-...                 service is restarted on one node, the case waits until it answers on that
-...                 node again and the load balancer's rise time has passed, then the next
-...                 node follows. Clients must see nothing: ``max_outage`` is 0, so a single
-...                 failed probe sample fails the case.
-Metadata            Requirement    Updates roll through the controllers without downtime
-Metadata            Scenario    Restart each API service node by node
+...               This is how an operator applies a configuration change or an update: the
+...               service is restarted on one node, the case waits until it answers on that
+...               node again and the load balancer's rise time has passed, then the next
+...               node follows. Clients must see nothing: ``max_outage`` is 0, so a single
+...               failed probe sample fails the case.
+Metadata          Requirement    Updates roll through the controllers without downtime
+Metadata          Scenario    Restart each API service node by node
 
-Resource            ../../resources/destructive.resource
+Resource          ../../resources/destructive.resource
 
-Suite Setup         Use The Expectations Of    rolling_restart
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
-Test Template       Rolling Restart Should Cause No Outage
+Suite Setup       Use The Expectations Of    rolling_restart
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
+Test Template     Rolling Restart Should Cause No Outage
 
-Test Tags           area:destructive    fault:service
+Test Tags         area:destructive    fault:service
 
 
-*** Test Cases ***                          SERVICE
-Rolling Restart Of Keystone                 keystone
+*** Test Cases ***
+Rolling Restart Of Keystone
     [Tags]    service:keystone
-Rolling Restart Of Placement                placement
+    keystone
+Rolling Restart Of Placement
     [Tags]    service:placement
-Rolling Restart Of Glance API               glance-api
+    placement
+Rolling Restart Of Glance API
     [Tags]    service:glance-api
-Rolling Restart Of Nova API                 nova-api
+    glance-api
+Rolling Restart Of Nova API
     [Tags]    service:nova-api
-Rolling Restart Of Neutron Server           neutron-server
+    nova-api
+Rolling Restart Of Neutron Server
     [Tags]    service:neutron-server
+    neutron-server
 
 
 *** Keywords ***

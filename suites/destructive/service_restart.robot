@@ -1,79 +1,104 @@
 *** Settings ***
-Documentation       Every OpenStack service, restarted, killed and frozen: each recovers in time.
+Documentation     Every OpenStack service, restarted, killed and frozen: each recovers in time.
 ...
-...                 One row per case: the action, the service (as named in the target's
-...                 ``services`` section) and where: ``one`` node (the first the target
-...                 places it on) or ``all`` its nodes. Adding a service or an action is one
-...                 line. The limit of each row is the target's
-...                 ``service_restart.one_node.<action>`` on one node (the load balancer must
-...                 hide a lost backend) and the service's own ``expected_downtime`` on all
-...                 nodes. A killed or frozen service stays so for ``hold`` and is then
-...                 started or resumed; the monitor measures the whole time.
-Metadata            Requirement    Each service recovers within its expected downtime
-Metadata            Scenario    Restart, kill (SIGKILL) and freeze (SIGSTOP) one service on one node or on all
+...               One row per case: the action, the service (as named in the target's
+...               ``services`` section) and where: ``one`` node (the first the target
+...               places it on) or ``all`` its nodes. Adding a service or an action is one
+...               line. The limit of each row is the target's
+...               ``service_restart.one_node.<action>`` on one node (the load balancer must
+...               hide a lost backend) and the service's own ``expected_downtime`` on all
+...               nodes. A killed or frozen service stays so for ``hold`` and is then
+...               started or resumed; the monitor measures the whole time.
+Metadata          Requirement    Each service recovers within its expected downtime
+Metadata          Scenario    Restart, kill (SIGKILL) and freeze (SIGSTOP) one service on one node or on all
 
-Resource            ../../resources/destructive.resource
+Resource          ../../resources/destructive.resource
 
-Suite Setup         Use The Expectations Of    service_restart
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
-Test Template       Service Should Recover From
+Suite Setup       Use The Expectations Of    service_restart
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
+Test Template     Service Should Recover From
 
-Test Tags           area:destructive    fault:service
+Test Tags         area:destructive    fault:service
 
 
-*** Test Cases ***                              ACTION     SERVICE           WHERE
-Restart Keystone On One Node                    restart    keystone          one
+*** Test Cases ***
+Restart Keystone On One Node
     [Tags]    service:keystone
-Restart Keystone On All Nodes                   restart    keystone          all
+    restart    keystone    one
+Restart Keystone On All Nodes
     [Tags]    service:keystone
-Kill Keystone On One Node                       kill       keystone          one
+    restart    keystone    all
+Kill Keystone On One Node
     [Tags]    service:keystone
-Freeze Keystone On One Node                     freeze     keystone          one
+    kill    keystone    one
+Freeze Keystone On One Node
     [Tags]    service:keystone
-Restart Placement On One Node                   restart    placement         one
+    freeze    keystone    one
+Restart Placement On One Node
     [Tags]    service:placement
-Restart Placement On All Nodes                  restart    placement         all
+    restart    placement    one
+Restart Placement On All Nodes
     [Tags]    service:placement
-Kill Placement On One Node                      kill       placement         one
+    restart    placement    all
+Kill Placement On One Node
     [Tags]    service:placement
-Freeze Placement On One Node                    freeze     placement         one
+    kill    placement    one
+Freeze Placement On One Node
     [Tags]    service:placement
-Restart Glance API On One Node                  restart    glance-api        one
+    freeze    placement    one
+Restart Glance API On One Node
     [Tags]    service:glance-api
-Restart Glance API On All Nodes                 restart    glance-api        all
+    restart    glance-api    one
+Restart Glance API On All Nodes
     [Tags]    service:glance-api
-Kill Glance API On One Node                     kill       glance-api        one
+    restart    glance-api    all
+Kill Glance API On One Node
     [Tags]    service:glance-api
-Freeze Glance API On One Node                   freeze     glance-api        one
+    kill    glance-api    one
+Freeze Glance API On One Node
     [Tags]    service:glance-api
-Restart Nova API On One Node                    restart    nova-api          one
+    freeze    glance-api    one
+Restart Nova API On One Node
     [Tags]    service:nova-api
-Restart Nova API On All Nodes                   restart    nova-api          all
+    restart    nova-api    one
+Restart Nova API On All Nodes
     [Tags]    service:nova-api
-Kill Nova API On One Node                       kill       nova-api          one
+    restart    nova-api    all
+Kill Nova API On One Node
     [Tags]    service:nova-api
-Freeze Nova API On One Node                     freeze     nova-api          one
+    kill    nova-api    one
+Freeze Nova API On One Node
     [Tags]    service:nova-api
-Restart Neutron Server On One Node              restart    neutron-server    one
+    freeze    nova-api    one
+Restart Neutron Server On One Node
     [Tags]    service:neutron-server
-Restart Neutron Server On All Nodes             restart    neutron-server    all
+    restart    neutron-server    one
+Restart Neutron Server On All Nodes
     [Tags]    service:neutron-server
-Kill Neutron Server On One Node                 kill       neutron-server    one
+    restart    neutron-server    all
+Kill Neutron Server On One Node
     [Tags]    service:neutron-server
-Freeze Neutron Server On One Node               freeze     neutron-server    one
+    kill    neutron-server    one
+Freeze Neutron Server On One Node
     [Tags]    service:neutron-server
-Restart Nova Conductor On All Nodes             restart    nova-conductor    all
+    freeze    neutron-server    one
+Restart Nova Conductor On All Nodes
     [Tags]    service:nova-conductor
-Restart Nova Scheduler On All Nodes             restart    nova-scheduler    all
+    restart    nova-conductor    all
+Restart Nova Scheduler On All Nodes
     [Tags]    service:nova-scheduler
-Restart Nova Compute On All Nodes               restart    nova-compute      all
+    restart    nova-scheduler    all
+Restart Nova Compute On All Nodes
     [Tags]    service:nova-compute
-Restart Memcached On All Nodes                  restart    memcached         all
+    restart    nova-compute    all
+Restart Memcached On All Nodes
     [Tags]    service:memcached
-Restart HAProxy On All Nodes                    restart    haproxy           all
+    restart    memcached    all
+Restart HAProxy On All Nodes
     [Tags]    service:haproxy
+    restart    haproxy    all
 
 
 *** Keywords ***
@@ -127,8 +152,8 @@ Inject And End
 
 The Outage Should Stay Within
     [Documentation]    Every verdict on the measurement, each reported even if another fails.
-    [Arguments]    ${limit}
     [Tags]    robot:continue-on-failure
+    [Arguments]    ${limit}
     The Longest Outage Should Be Shorter Than    ${limit}
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${limit}
@@ -136,7 +161,11 @@ The Outage Should Stay Within
 The Service Should Run Again
     [Documentation]    Its processes run on every node it was hit on.
     [Arguments]    ${service}    ${on}
-    ${hit} =    IF    '${on}' == 'all'    The Nodes That Run    ${service}    ELSE    Create List    ${on}
+    IF    '${on}' == 'all'
+        ${hit} =    The Nodes That Run    ${service}
+    ELSE
+        VAR    @{hit} =    ${on}
+    END
     FOR    ${node}    IN    @{hit}
         Wait Until Keyword Succeeds    ${LIMITS.recovery}    1 s
         ...    Processes Of ${service} Should Run On ${node}

@@ -1,21 +1,21 @@
 *** Settings ***
-Documentation       The network switch restarts: the cloud recovers by itself.
+Documentation     The network switch restarts: the cloud recovers by itself.
 ...
-...                 Every port of the target's ``switch_restart.switch`` goes down for
-...                 ``down_for`` and comes back. Nobody touches the cloud afterwards: every
-...                 API must serve again within ``recovery`` of the switch being back, no
-...                 accepted request may be lost, and the cloud must be healthy again.
-Metadata            Requirement    The cloud recovers by itself from a network outage
-Metadata            Scenario    Restart the switch that joins every node
+...               Every port of the target's ``switch_restart.switch`` goes down for
+...               ``down_for`` and comes back. Nobody touches the cloud afterwards: every
+...               API must serve again within ``recovery`` of the switch being back, no
+...               accepted request may be lost, and the cloud must be healthy again.
+Metadata          Requirement    The cloud recovers by itself from a network outage
+Metadata          Scenario    Restart the switch that joins every node
 
-Resource            ../../resources/destructive.resource
+Resource          ../../resources/destructive.resource
 
-Suite Setup         Use The Expectations Of    switch_restart
-Suite Teardown      Close Every Node Connection
-Test Setup          Prepare A Destructive Case
-Test Teardown       Finish A Destructive Case
+Suite Setup       Use The Expectations Of    switch_restart
+Suite Teardown    Close Every Node Connection
+Test Setup        Prepare A Destructive Case
+Test Teardown     Finish A Destructive Case
 
-Test Tags           area:destructive    fault:switch
+Test Tags         area:destructive    fault:switch
 
 
 *** Test Cases ***

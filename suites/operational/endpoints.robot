@@ -1,40 +1,43 @@
 *** Settings ***
-Documentation       Every API endpoint of the target answers with its version document.
+Documentation    Every API endpoint of the target answers with its version document.
 ...
-...                 Raw HTTP (no token: version documents are public) to each endpoint of
-...                 the target's ``endpoints`` section, through the load balancer and on each
-...                 node behind it; the catalog's endpoints answer too.
-Metadata            Requirement    Every API is reachable and says which versions it serves
-Metadata            Scenario    Endpoint and version checks, nothing broken
+...              Raw HTTP (no token: version documents are public) to each endpoint of
+...              the target's ``endpoints`` section, through the load balancer and on each
+...              node behind it; the catalog's endpoints answer too.
+Metadata         Requirement    Every API is reachable and says which versions it serves
+Metadata         Scenario    Endpoint and version checks, nothing broken
 
-Library             RequestsLibrary
-Resource            ../../resources/common.resource
-Resource            ../../resources/nodes.resource
+Library          RequestsLibrary
+Resource         ../../resources/common.resource
+Resource         ../../resources/nodes.resource
 
-Suite Setup         Use The Expectations Of    default
-Test Setup          Mark Known Findings Of This Test
-Test Template       The Version Document Should Name A Current Version
+Suite Setup      Use The Expectations Of    default
+Test Setup       Mark Known Findings Of This Test
+Test Template    The Version Document Should Name A Current Version
 
-Test Tags           area:operational    fault:none
+Test Tags        area:operational    fault:none
 
 
-*** Test Cases ***                                  API           SERVICE
-Identity Serves Its Version Document                identity      keystone
+*** Test Cases ***
+Identity Serves Its Version Document
     [Tags]    service:keystone
-Compute Serves Its Version Document                 compute       nova-api
+    identity    keystone
+Compute Serves Its Version Document
     [Tags]    service:nova-api
-Image Serves Its Version Document                   image         glance-api
+    compute    nova-api
+Image Serves Its Version Document
     [Tags]    service:glance-api
-Placement Serves Its Version Document               placement     placement
+    image    glance-api
+Placement Serves Its Version Document
     [Tags]    service:placement
-Network Serves Its Version Document                 network       neutron-server
+    placement    placement
+Network Serves Its Version Document
     [Tags]    service:neutron-server
-
+    network    neutron-server
 Every Catalog Endpoint Answers
     [Documentation]    What the catalog lists, not only what the target file says.
     [Template]    NONE
     All Endpoints Should Answer
-
 Compute Offers The Microversions The Suites Use
     [Documentation]    Servers without a network (``networks: none``) need 2.37 or later.
     [Tags]    service:nova-api
@@ -59,16 +62,22 @@ The Version Document Should Name A Current Version
     ...    the document lists a version whose status is CURRENT or SUPPORTED (or STABLE).
     [Arguments]    ${api}    ${service}
     Dictionary Should Contain Key    ${endpoints}    ${api}    The target has no ${api} endpoint.
-    The Document At ${endpoints}[${api}] Should Name A Current Version
+    Version Document Should Name A Current Version    ${endpoints}[${api}]
     FOR    ${node}    IN    @{services}[${service}][nodes]
-        ${port} =    Set Variable    ${services}[${service}][port]
-        The Document At http://${nodes}[${node}][address]:${port}/ Should Name A Current Version
+        VAR    ${port} =    ${services}[${service}][port]
+        Version Document Should Name A Current Version    http://${nodes}[${node}][address]:${port}/
     END
 
-The Document At ${url} Should Name A Current Version
-    [Documentation]    One version document, read and judged.
+Version Document Should Name A Current Version
+    [Documentation]    One version document, read and judged. Keystone nests its list in
+    ...    ``versions.values``; a versioned endpoint answers with one ``version``.
+    [Arguments]    ${url}
     ${document} =    The Version Document Of    ${url}
-    ${statuses} =    Evaluate    [str(v.get('status', '')).upper() for v in ($document.get('versions', {}).get('values') if isinstance($document.get('versions'), dict) else $document.get('versions') or [$document.get('version') or {}])]
+    ${versions} =    Evaluate    $document.get('versions') or [$document.get('version') or {}]
+    IF    isinstance($versions, dict)
+        ${versions} =    Evaluate    $versions.get('values') or []
+    END
+    ${statuses} =    Evaluate    [str(v.get('status', '')).upper() for v in $versions]
     Log    ${url}: ${statuses}
     ${current} =    Evaluate    [s for s in $statuses if s in ('CURRENT', 'SUPPORTED', 'STABLE')]
     Should Not Be Empty    ${current}    ${url} names no current version: ${document}

@@ -1,21 +1,21 @@
 *** Settings ***
-Documentation       The steady state every other case starts from: the sign-off baseline.
+Documentation     The steady state every other case starts from: the sign-off baseline.
 ...
-...                 The catalog lists the target's services, every endpoint answers, every
-...                 compute service, hypervisor and network agent is up, every node of the
-...                 target runs the services the target places on it, and a quiet minute
-...                 of probing shows no outage at all.
-Metadata            Requirement    The cloud is healthy before anything is broken
-Metadata            Scenario    Steady state, nothing broken
+...               The catalog lists the target's services, every endpoint answers, every
+...               compute service, hypervisor and network agent is up, every node of the
+...               target runs the services the target places on it, and a quiet minute
+...               of probing shows no outage at all.
+Metadata          Requirement    The cloud is healthy before anything is broken
+Metadata          Scenario    Steady state, nothing broken
 
-Resource            ../../resources/common.resource
-Resource            ../../resources/nodes.resource
+Resource          ../../resources/common.resource
+Resource          ../../resources/nodes.resource
 
-Suite Setup         Use The Expectations Of    default
-Suite Teardown      Close Every Node Connection
-Test Setup          Mark Known Findings Of This Test
+Suite Setup       Use The Expectations Of    default
+Suite Teardown    Close Every Node Connection
+Test Setup        Mark Known Findings Of This Test
 
-Test Tags           area:operational    fault:none
+Test Tags         area:operational    fault:none
 
 
 *** Test Cases ***

@@ -1,22 +1,23 @@
 *** Settings ***
-Documentation       Create, read and delete one resource of each kind: every service works.
+Documentation    Create, read and delete one resource of each kind: every service works.
 ...
-...                 One row per service. Each resource is named with the run's prefix and
-...                 deleted at the end of its case whatever happens; the last case checks
-...                 that nothing is left.
-Metadata            Requirement    Every service creates, shows and deletes its resources
-Metadata            Scenario    Create/read/delete smoke per service, nothing broken
+...              One row per service. Each resource is named with the run's prefix and
+...              deleted at the end of its case whatever happens; the last case checks
+...              that nothing is left.
+Metadata         Requirement    Every service creates, shows and deletes its resources
+Metadata         Scenario    Create/read/delete smoke per service, nothing broken
 
-Resource            ../../resources/common.resource
+Resource         ../../resources/common.resource
 
-Suite Setup         Use The Expectations Of    default
-Test Setup          Mark Known Findings Of This Test
+Suite Setup      Use The Expectations Of    default
+Test Setup       Mark Known Findings Of This Test
 
-Test Tags           area:operational    fault:none
+Test Tags        area:operational    fault:none
 
 
 *** Test Cases ***
 Identity Creates Reads And Deletes A Project And A User
+    [Documentation]    Keystone: a project, a user in it, both deleted.
     [Tags]    service:keystone
     ${project} =    Create Project
     ${user} =    Create User    project=${project}
@@ -24,12 +25,14 @@ Identity Creates Reads And Deletes A Project And A User
     Delete Project    ${project}
 
 Image Creates Reads And Deletes An Image
+    [Documentation]    Glance: a small raw image uploaded, active, deleted.
     [Tags]    service:glance-api
     ${image} =    Create Image    size=4096    timeout=2 min
     Should Be Equal    ${image.status}    active
     Delete Image    ${image}
 
 Compute Creates Reads And Deletes A Flavor And A Key Pair
+    [Documentation]    Nova: a flavor and a key pair, both deleted.
     [Tags]    service:nova-api
     ${flavor} =    Create Flavor    ram=64    vcpus=1    disk=0
     ${keypair} =    Create Keypair
@@ -37,6 +40,7 @@ Compute Creates Reads And Deletes A Flavor And A Key Pair
     Delete Flavor    ${flavor}
 
 Network Creates Reads And Deletes A Network, Subnet And Port
+    [Documentation]    Neutron: a network, a subnet in it and a port on it, all deleted.
     [Tags]    service:neutron-server
     ${network} =    Create Network
     ${subnet} =    Create Subnet    ${network}    cidr=10.199.9.0/24
@@ -46,8 +50,13 @@ Network Creates Reads And Deletes A Network, Subnet And Port
     Delete Network    ${network}
 
 Compute Boots, Stops, Starts And Deletes A Server
-    [Tags]    service:nova-api    service:nova-conductor    service:nova-scheduler
-    ...    service:nova-compute    service:placement
+    [Documentation]    Nova with Placement, the scheduler, the conductor and a compute node:
+    ...    a server's whole life.
+    [Tags]    service:nova-api
+    ...       service:nova-conductor
+    ...       service:nova-scheduler
+    ...       service:nova-compute
+    ...       service:placement
     ${server} =    Create Server    smoke    timeout=3 min
     Server Status Should Be    ${server}    ACTIVE
     Stop Server    ${server}    timeout=2 min
