@@ -329,7 +329,7 @@ class Power:
         """Returns the boot device the BMC of ``node`` has set (``default`` when none)."""
         return self._client(node, protocol).boot_device().value
 
-    @keyword
+    @keyword("BMC Should Be Reachable")
     def bmc_should_be_reachable(self, node: str, protocol: BmcProtocol | None = None) -> None:
         """Logs in to the BMC of ``node`` and reads its power state; fails with the reason.
 
