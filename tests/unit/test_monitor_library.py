@@ -60,7 +60,7 @@ endpoints:
 probes:
   rate: 20
   timeout: 0.5
-  reads: [networks]
+  reads: [{{kind: networks, rate: 20}}]
   writes: [{{kind: network, rate: 10}}]
   settle: 1
 """)

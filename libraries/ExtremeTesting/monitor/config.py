@@ -3,7 +3,8 @@
 Schema (every key optional; the defaults suit a standard cloud)::
 
     probes:
-      rate: 10            # samples per second of each probe
+      rate: 10            # samples per second of each probe (reads at most 2, writes 1
+                          # unless an item sets its own rate)
       timeout: 1          # seconds per request
       versions: [identity, compute, image, placement, network]  # default: every endpoint
       token: true         # validate the held token; or {rate: 5}; false to skip
@@ -43,7 +44,12 @@ WRITES = {  # name -> (service type, collection path, JSON key, list key, status
     "network": ("network", "/networks", "network", "networks", "status", {}),
 }
 VERSION_SUFFIX = {"identity": "/v3", "compute": "/v2.1", "image": "/v2", "network": "/v2.0"}
-WRITE_RATE = 2.0  # writes are heavier: fewer by default
+# Authenticated reads and writes cost the cloud far more than a version document (a
+# token check, a database query, one of few API workers): at 10/s each they overloaded
+# the 2-core lab into a false outage (HAProxy's checks timed out, 503s). Probes must not
+# cause the outage they measure, so these default to a few per second.
+READ_RATE = 2.0
+WRITE_RATE = 1.0
 
 
 @dataclass
@@ -221,7 +227,7 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         base = _endpoint(service, endpoints, tokens, "reads")
         probes.append(GetProbe(item.get("name", f"read-{item['kind']}"), "read",
                                url=versioned(service, base) + path, tokens=tokens,
-                               verify=verify, **rate_timeout(item, found.rate)))
+                               verify=verify, **rate_timeout(item, min(found.rate, READ_RATE))))
     for item in found.writes:
         service, path, wrap, list_key, status_key, body = WRITES[item["kind"]]
         base = _endpoint(service, endpoints, tokens, "writes")
