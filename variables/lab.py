@@ -15,8 +15,9 @@ usable with dots (``${expectations.switch_restart.max_outage}``), plus:
     ``controller`` role.
 
 ``expectations`` are merged: every scenario section (but ``workloads``) gets the
-``default`` section's keys it does not set itself, so a suite reads ``${expectations.database_outage.recovery}`` whether
-the target says it there or in ``default``.
+``default`` section's keys it does not set itself, so a suite reads
+``${expectations.database_outage.recovery}`` whether the target says it there or in
+``default``.
 
 The lab's target file (``name: lab``) does not carry ``expectations``, ``probes`` or
 ``known_findings`` yet: they come from ``variables/lab-expectations.yaml`` next to this file,
