@@ -57,8 +57,12 @@ The BMC Should Report The Controller Off
 
 The Controller Should Boot And Serve Again
     [Documentation]    SSH first, then every API port the target places on the node.
-    ${ports} =    Evaluate
-    ...    [s['port'] for n, s in $services.items() if s.get('port') and $LIMITS.node in s['nodes']]
+    VAR    @{ports} =    @{EMPTY}
+    FOR    ${service}    IN    @{API SERVICES}
+        IF    $LIMITS.node in $services[$service]['nodes']
+            VAR    @{ports} =    @{ports}    ${services}[${service}][port]
+        END
+    END
     Wait Until Node Serves    ${LIMITS.node}    ${ssh}[port]    @{ports}    timeout=${LIMITS.boot}
 
 The Outage Should Stay Within The Limits

@@ -1,0 +1,249 @@
+"""The acceptance suites, checked without a cloud.
+
+Every suite must pass ``robot --dryrun`` with the lab's variable file reading a fixture copy
+of the lab's target file (tests/unit/data/suites/lab/target.yaml, never reached), be clean
+under ``robocop check`` and ``robocop format --check``, tag each case with its area and
+its fault (or fault:none), carry the suite metadata the sign-off report groups by, and be
+listed once in the pabot ordering file. The variable file's merging and the known-finding
+tagging are run for real.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from robot.api import ExecutionResult
+from robot.api import TestSuite as RobotSuite
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "suites"
+RESOURCES = ROOT / "resources"
+VARIABLES = ROOT / "variables"
+FIXTURE = ROOT / "tests" / "unit" / "data" / "suites" / "lab" / "target.yaml"
+AREAS = {"destructive", "concurrent", "operational"}
+FAULTS = {"power", "switch", "service", "database", "messaging", "network", "none"}
+
+sys.path.insert(0, str(VARIABLES))
+import lab  # noqa: E402  (variables/lab.py, the variable file under test)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["EXTREME_TARGET"] = str(FIXTURE)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def _suite_files() -> list[Path]:
+    return sorted(SUITES.rglob("*.robot"))
+
+
+@pytest.fixture(scope="module")
+def parsed() -> RobotSuite:
+    return RobotSuite.from_file_system(str(SUITES))
+
+
+def _tests(suite: RobotSuite):
+    for test in suite.tests:
+        yield suite, test
+    for child in suite.suites:
+        yield from _tests(child)
+
+
+def test_every_area_has_suites():
+    for area in AREAS:
+        assert list((SUITES / area).glob("*.robot")), f"no suite in suites/{area}"
+
+
+def test_dry_run_of_every_suite_passes_without_errors(tmp_path):
+    output = tmp_path / "output.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "robot", "--dryrun", "--variablefile",
+         str(VARIABLES / "lab.py"), "--output", str(output), "--log", "NONE",
+         "--report", "NONE", "--console", "none", str(SUITES)],
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = ExecutionResult(str(output))
+    failed = []
+    result.suite.visit(_FailedTests(failed))
+    assert not failed, "\n".join(failed)
+    errors = [m.message for m in result.errors.messages if m.level in {"ERROR", "WARN"}]
+    assert not errors, "\n".join(errors)
+    assert result.suite.statistics.total >= 60, run.stdout[-2000:]
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+class _FailedTests:
+    def __init__(self, found: list[str]):
+        self.found = found
+
+    def start_suite(self, suite):
+        pass
+
+    def end_suite(self, suite):
+        pass
+
+    def visit_suite(self, suite):
+        for test in suite.tests:
+            if test.status != "PASS":
+                self.found.append(f"{test.full_name}: {test.message}")
+        for child in suite.suites:
+            child.visit(self)
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
+def test_robocop_is_clean_on_suites_and_resources(command):
+    run = subprocess.run([sys.executable, "-m", "robocop", *command, "suites", "resources"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_every_case_has_its_area_and_fault_tags(parsed):
+    problems = []
+    for suite, test in _tests(parsed):
+        tags = [str(t) for t in test.tags]
+        area = Path(str(suite.source)).parent.name
+        areas = [t.split(":", 1)[1] for t in tags if t.startswith("area:")]
+        faults = [t.split(":", 1)[1] for t in tags if t.startswith("fault:")]
+        if areas != [area]:
+            problems.append(f"{test.full_name}: area tags {areas}, expected ['{area}']")
+        if not faults or not set(faults) <= FAULTS:
+            problems.append(f"{test.full_name}: fault tags {faults}, expected some of "
+                            f"{sorted(FAULTS)}")
+        if "none" in faults and len(faults) > 1:
+            problems.append(f"{test.full_name}: fault:none with other faults {faults}")
+        if any(t.lower().startswith("known") for t in tags):
+            problems.append(f"{test.full_name}: a known finding is hard-coded ({tags}); list "
+                            f"it in the target's known_findings instead")
+        if area == "destructive" and faults == ["none"]:
+            problems.append(f"{test.full_name}: a destructive case without a fault tag")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_suite_has_requirement_and_scenario_metadata(parsed):
+    problems = []
+    for suite in {s for s, _ in _tests(parsed)}:
+        for key in ("Requirement", "Scenario"):
+            if not str(suite.metadata.get(key, "")).strip():
+                problems.append(f"{suite.source}: no Metadata {key}")
+        if not str(suite.doc).strip():
+            problems.append(f"{suite.source}: no Documentation")
+    assert not problems, "\n".join(problems)
+
+
+def test_destructive_cases_take_the_lock_and_restore(parsed):
+    for suite, test in _tests(parsed):
+        if Path(str(suite.source)).parent.name != "destructive" and \
+                not any(str(t).startswith("fault:") and str(t) != "fault:none"
+                        for t in test.tags):
+            continue
+        assert test.setup.name == "Prepare A Destructive Case", test.full_name
+        assert test.teardown.name in {"Finish A Destructive Case",
+                                      "Finish And Delete The Requested Servers"}, \
+            test.full_name
+
+
+def test_no_password_login_and_no_credentials_in_robot_files():
+    for path in [*_suite_files(), *RESOURCES.glob("*.resource")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s+(SSHLibrary\.)?Login\s{2,}", text, re.M), \
+            f"{path}: SSHLibrary's Login logs the password; use Login With Public Key"
+        assert not re.search(r"--variable|password\s*=", text, re.I), path
+
+
+def test_target_files_name_credentials_only_by_environment_variable():
+    def walk(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if re.search(r"(^|_)(password|passwd|secret)(_|$)", str(key), re.I):
+                    assert str(key).endswith("_env"), f"{where}.{key} holds a credential"
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{where}[{index}]")
+
+    for path in [*VARIABLES.glob("*.yaml"), FIXTURE]:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+
+
+def test_ordering_file_lists_every_suite_once_in_stages(parsed):
+    lines = [line.strip() for line in (SUITES / "order.txt").read_text().splitlines()
+             if line.strip()]
+    listed = [line[len("--suite "):] for line in lines if line.startswith("--suite ")]
+    actual = sorted(s.full_name for s in {s for s, _ in _tests(parsed)})
+    assert sorted(listed) == actual
+    assert len(listed) == len(set(listed))
+    stages = " ".join(lines).split("#WAIT")
+    assert [("Operational" in s, "Destructive" in s, "Concurrent" in s) for s in stages] == [
+        (True, False, False), (False, True, False), (False, False, True)]
+
+
+def test_lab_variables_merge_the_lab_overlay_and_the_defaults(monkeypatch):
+    monkeypatch.setenv("EXTREME_TARGET", str(FIXTURE))
+    found = lab.get_variables()
+    assert found["TARGET"] == str(FIXTURE.resolve())
+    assert found["DESTRUCTIVE LOCK"] == "destructive:lab"
+    assert found["CONTROLLERS"] == ["ctl1", "ctl2"]
+    assert "keystone" in found["API SERVICES"] and "mariadb" not in found["API SERVICES"]
+    rabbit = found["expectations"].rabbitmq_outage
+    assert rabbit.down_for == 20 and rabbit.settle == 60  # own key, then default's
+    assert "max_outage" not in found["expectations"].workloads  # not merged
+    assert {k.id for k in found["known_findings"]} == {"LAB-RABBIT-1", "LAB-DB-1"}
+    assert found["nodes"].ctl1.address == "198.18.0.11"
+
+
+def test_another_target_is_used_as_it_is(tmp_path):
+    path = tmp_path / "cloud.yaml"
+    path.write_text("name: other\ncloud: other\nexpectations:\n  default: {recovery: 7}\n"
+                    "  switch_restart: {down_for: 3}\n")
+    found = lab.get_variables(str(path))
+    assert found["known_findings"] == []
+    assert found["expectations"].switch_restart == {"recovery": 7, "down_for": 3}
+    assert found["DESTRUCTIVE LOCK"] == "destructive:other"
+
+
+def test_example_target_loads_and_names_every_scenario_the_suites_use():
+    found = lab.get_variables(str(VARIABLES / "example-3-controllers.yaml"))
+    used = set()
+    for path in _suite_files():
+        used |= set(re.findall(r"Use The Expectations Of\s{2,}(\w+)",
+                               path.read_text(encoding="utf-8")))
+    assert used and used <= set(found["expectations"])
+    workloads = set(found["expectations"].workloads)
+    lab_found = lab.get_variables(str(FIXTURE))
+    assert used <= set(lab_found["expectations"])
+    assert set(lab_found["expectations"].workloads) == workloads
+
+
+KNOWN_SUITE = """\
+*** Settings ***
+Resource    {resources}/common.resource
+
+*** Test Cases ***
+Servers Requested During A RabbitMQ Outage Become Active Once It Is Back
+    Mark Known Findings Of This Test
+
+Something Else Entirely
+    Mark Known Findings Of This Test
+"""
+
+
+def test_known_findings_of_the_target_become_tags(tmp_path):
+    suite = tmp_path / "known.robot"
+    suite.write_text(KNOWN_SUITE.format(resources=RESOURCES))
+    output = tmp_path / "output.xml"
+    run = subprocess.run([sys.executable, "-m", "robot", "--output", str(output), "--log",
+                          "NONE", "--report", "NONE", "--console", "none", str(suite)],
+                         env=_env(), cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    tests = {t.name: list(t.tags) for t in ExecutionResult(str(output)).suite.tests}
+    assert tests["Servers Requested During A RabbitMQ Outage Become Active Once It Is Back"] \
+        == ["known:LAB-RABBIT-1"]
+    assert tests["Something Else Entirely"] == []
