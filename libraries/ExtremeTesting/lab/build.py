@@ -246,6 +246,9 @@ def switch_accounts(home: Path, password: str) -> list[list[str]]:
     shadow = Path("/etc/shadow").read_text() + f"admin:{hashed}:19000:0:99999:7:::\n"
     write(home / "passwd", passwd, mode=0o644)
     write(home / "shadow", shadow, mode=0o600)
+    # A switch's operator prompt: netmiko's Linux driver takes a '#' prompt for "sudo -s"
+    # (config) mode and would send an extra 'exit' at logout, then wait for a prompt.
+    write(home / "root" / ".bash_profile", "PS1='\\h$ '\n", mode=0o644)
     cli = HERE / "switchcli.py"
     if cli.exists():
         shutil.copy(cli, home / "sbin" / "switch")

@@ -107,6 +107,7 @@ def network_up() -> None:
         ip("-n", sw, "link", "add", node.name, "type", "veth", "peer", "name", "eth0",
            "netns", ns)
         ip("-n", sw, "link", "set", node.name, "master", "br0", "up")
+        ip("-n", sw, "link", "set", node.name, "alias", node.name)  # the switch's port label
         ip("-n", ns, "addr", "add", f"{node.address}/{topo.PREFIX}", "dev", "eth0")
         ip("-n", ns, "link", "set", "eth0", "up")
     ip("-n", paths.netns("lb"), "addr", "add", f"{topo.VIP}/{topo.PREFIX}", "dev", "eth0")

@@ -43,8 +43,8 @@ Every BMC Answers Over IPMI And Redfish
     FOR    ${node}    IN    @{bmcs}
         BMC Should Be Reachable    ${node}    protocol=ipmi
         BMC Should Be Reachable    ${node}    protocol=redfish
-        ${ipmi} =    Get Power State    ${node}    protocol=ipmi
-        ${redfish} =    Get Power State    ${node}    protocol=redfish
+        ${ipmi} =    ExtremeTesting.Power.Get Power State    ${node}    protocol=ipmi
+        ${redfish} =    ExtremeTesting.Power.Get Power State    ${node}    protocol=redfish
         Should Be Equal    ${ipmi}    on    ${node} over IPMI
         Should Be Equal    ${redfish}    on    ${node} over Redfish
     END
@@ -54,7 +54,7 @@ Power Off Ctl1 Over IPMI
     [Tags]    protocol:ipmi
     Power Off    ${NODE}    protocol=ipmi    timeout=30 s
     Ctl1 Should Be Dead
-    ${state} =    Get Power State    ${NODE}    protocol=redfish
+    ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}    protocol=redfish
     Should Be Equal    ${state}    off    Redfish should see what IPMI did
 
 Power On Ctl1 Over IPMI
@@ -69,7 +69,7 @@ Power Off Ctl1 Over Redfish
     [Tags]    protocol:redfish
     Power Off    ${NODE}    protocol=redfish    timeout=30 s
     Ctl1 Should Be Dead
-    ${state} =    Get Power State    ${NODE}    protocol=ipmi
+    ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}    protocol=ipmi
     Should Be Equal    ${state}    off    IPMI should see what Redfish did
 
 Power On Ctl1 Over Redfish
@@ -118,7 +118,7 @@ Wrong BMC Password Fails Naming The BMC And Changes Nothing
     FINALLY
         Set Environment Variable    ${PASSWORD ENV}    ${saved}
     END
-    ${state} =    Get Power State    ${NODE}
+    ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     Should Be Equal    ${state}    on
     Node Should Answer    ${NODE}    22
 
@@ -151,7 +151,7 @@ Faults Library Powers Ctl1 Off Over Redfish
 Faults Library Powered Ctl1 On When The Test Ended
     [Documentation]    The ledger's undo (power on) ran when the previous test ended.
     [Tags]    protocol:redfish    library:faults
-    ${state} =    Get Power State    ${NODE}
+    ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     Should Be Equal    ${state}    on
     ${open} =    FaultsRedfish.Get Open Faults
     Should Be Empty    ${open}
@@ -168,9 +168,9 @@ Check Every BMC And Open A Session To The VIP
 
 Make Sure Ctl1 Is On And Serves
     [Documentation]    Whatever a test did, ctl1 ends on and serving.
-    ${state} =    Get Power State    ${NODE}
+    ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     IF    $state == 'off'    Power On    ${NODE}
-    Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
+    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
 
 Ctl1 Should Be Dead
     [Documentation]    No process in its namespace, no SSH, and Keystone answers via the VIP.
@@ -182,7 +182,7 @@ Ctl1 Should Be Dead
 
 Ctl1 Should Serve Again
     [Documentation]    SSH and Keystone answer on the node itself; figure published.
-    ${seconds} =    Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
+    ${seconds} =    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
     Log    ctl1 served ${seconds} s after power on
     ${answer} =    GET    http://${nodes}[${NODE}][address]:${KEYSTONE}/v3    timeout=5
     Should Be Equal As Integers    ${answer.status_code}    200

@@ -19,7 +19,7 @@ Library           ExtremeTesting.Switch    ${TARGET}
 Variables         ${TARGET}
 
 Suite Setup       Create Session    vip    http://${vip}:5000    timeout=2
-Suite Teardown    Wait Until Switch Is Back    ${SWITCH}    timeout=5 min
+Suite Teardown    ExtremeTesting.Switch.Wait Until Switch Is Back    ${SWITCH}    timeout=5 min
 
 Test Tags         destructive    fault:network    switch:sw1
 
@@ -53,7 +53,7 @@ Restart Switch Cuts Every Node Off Then The Cloud Serves Again
     ${start} =    Evaluate    time.monotonic()    modules=time
     Run Keyword And Expect Error    *    GET On Session    vip    /v3
     Every Node Should Stay Unreachable Until    ${start}    ${DOWN - 3}
-    ${seconds} =    Wait Until Switch Is Back    ${SWITCH}    timeout=2 min
+    ${seconds} =    ExtremeTesting.Switch.Wait Until Switch Is Back    ${SWITCH}    timeout=2 min
     Should Be True    ${seconds} >= ${DOWN - 1}    back after ${seconds} s, asked ${DOWN} s
     Wait Until Keyword Succeeds    30 s    1 s    Every Node Should Answer
     Wait Until Keyword Succeeds    ${RECOVERY}    2 s    Every API Should Answer Through The VIP
