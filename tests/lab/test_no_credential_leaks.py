@@ -1,0 +1,59 @@
+"""No credential of the lab's target reaches anything a run writes, at DEBUG too.
+
+Runs the operational suites the way the main job runs every suite (pabot, DEBUG log level,
+then the sign-off report), and scans every file written, the fault ledger, and the lab
+robot tests' results when they exist, for every secret of the lab.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ExtremeTesting.lab import paths
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def secrets() -> dict[str, str]:
+    return json.loads((paths.root() / "secrets.json").read_text())
+
+
+def files_under(*folders: Path):
+    for folder in folders:
+        if folder.is_file():
+            yield folder
+        elif folder.is_dir():
+            yield from (p for p in folder.rglob("*") if p.is_file())
+
+
+def test_main_job_outputs_hold_no_credential(running_lab, tmp_path):
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    out = tmp_path / "results"
+    run = subprocess.run(
+        [str(bindir / "pabot"), "--processes", "2", "--loglevel", "DEBUG", "--outputdir",
+         str(out), str(ROOT / "suites" / "operational")],
+        env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert (out / "output.xml").exists(), run.stdout[-3000:] + run.stderr[-2000:]
+    report = subprocess.run(
+        [str(bindir / "extreme"), "report", str(out / "output.xml"), "-o",
+         str(out / "signoff.html")], env=env, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stdout + report.stderr
+    # pabot's own files: its results folder (under out) and .pabotsuitenames in its cwd
+    scanned = [out, ROOT / ".pabotsuitenames", *paths.root().glob("*.ledger.jsonl")]
+    extra = os.environ.get("EXTREME_SCAN_ALSO")
+    if extra:
+        scanned.append(Path(extra))
+    files = list(files_under(*scanned))
+    assert any(f.name == "output.xml" for f in files) and any(
+        f.name == "signoff.html" for f in files)
+    leaks = []
+    for path in files:
+        data = path.read_bytes()
+        for name, value in secrets().items():
+            if value.encode() in data:
+                leaks.append(f"{name} password in {path}")
+    assert not leaks, leaks
+    print(f"scanned {len(files)} files: no credential")
