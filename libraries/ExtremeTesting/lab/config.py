@@ -40,26 +40,8 @@ def transport_url(secrets: dict[str, str]) -> str:
     return f"rabbit://openstack:{secrets['rabbit']}@{DB_HOST}:5672/"
 
 
-def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
-    return {
-        "www_authenticate_uri": vip_url(5000),
-        "auth_url": vip_url(5000),
-        "memcached_servers": f"{DB_HOST}:11211",
-        "auth_type": "password",
-        "project_domain_name": "Default",
-        "user_domain_name": "Default",
-        "project_name": "service",
-        "username": user,
-        "password": secrets["service"],
-        "region_name": REGION,
-        # Tokens validated once are cached: a token probe must not cost a DB round trip.
-        "token_cache_time": 300,
-        "http_connect_timeout": 5,
-        "http_request_max_retries": 2,
-    }
-
-
 def service_auth(secrets: dict[str, str], user: str) -> dict[str, object]:
+    """How a service authenticates as its own user in the service project."""
     return {
         "auth_type": "password",
         "auth_url": vip_url(5000, "/v3"),
@@ -70,6 +52,19 @@ def service_auth(secrets: dict[str, str], user: str) -> dict[str, object]:
         "password": secrets["service"],
         "region_name": REGION,
         "timeout": 30,
+    }
+
+
+def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
+    """keystonemiddleware: validates callers' tokens as the service's user."""
+    return {
+        **service_auth(secrets, user),
+        "www_authenticate_uri": vip_url(5000),
+        "memcached_servers": f"{DB_HOST}:11211",
+        # Tokens validated once are cached: a token probe must not cost a DB round trip.
+        "token_cache_time": 300,
+        "http_connect_timeout": 5,
+        "http_request_max_retries": 2,
     }
 
 
