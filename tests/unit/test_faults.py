@@ -547,3 +547,80 @@ def test_recover_reports_failure(make, cloud):
 def test_undo_error_type():
     assert issubclass(UndoError, FaultError) and issubclass(UnreachableError,
                                                             RemoteActionError)
+
+
+# -- the end of instantaneous faults, and undo actions of other libraries
+@pytest.mark.parametrize(("keyword", "args", "target"), [
+    ("restart_service", ("keystone",), "keystone on ctl1, ctl2"),
+    ("reset_node", ("ctl1",), "ctl1"),
+    ("reboot_node", ("ctl2",), "ctl2"),
+])
+def test_instantaneous_faults_publish_their_end(make, cloud, keyword, args, target):
+    from ExtremeTesting.monitor.analysis import FAULT_END_PHASES, fault_window
+
+    lib = make()
+    getattr(lib, keyword)(*args)
+    got = [(e.phase, e.target, e.detail) for e in events.between(0)]
+    assert got == [("requested", target, ""), ("in effect", target, ""),
+                   ("undone", target, "ended")]
+    assert len({e.fault_id for e in events.between(0)}) == 1
+    assert got[-1][0] in FAULT_END_PHASES  # the phase the Monitor ends a fault window on
+    window = fault_window(events.between(0))
+    assert window.end == events.between(0)[-1].monotonic
+
+
+def test_external_undo_registry_matches_whole_words_longest_first():
+    from ExtremeTesting.faults import external
+
+    calls = []
+    external.register_undo("unit thing", lambda step, target: calls.append(("short", step)))
+    external.register_undo("unit thing up", lambda step, target: calls.append(("long", step)))
+    try:
+        external.handler_for("unit thing up")(Step("unit thing up"), None)
+        external.handler_for("unit thing sideways")(Step("unit thing sideways"), None)
+        assert external.handler_for("unit thingy") is None
+        assert [c[0] for c in calls] == ["long", "short"]
+    finally:
+        external.unregister_undo("unit thing")
+        external.unregister_undo("unit thing up")
+
+
+def test_recover_replays_a_registered_undo_and_closes_the_fault(make, cloud):
+    from ExtremeTesting.faults import external
+
+    lib = make()
+    ledger = lib.engine.ledger
+    entry = ledger.open_fault(Step("unit gadget off", None, ["g1"], {"slot": 3}),
+                              Step("unit gadget on", None, ["g1"], {"slot": 3}))
+    done = []
+    external.register_undo("unit gadget on",
+                           lambda step, target: done.append((step.as_dict(), target.name)))
+    try:
+        out = []
+        assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 0
+    finally:
+        external.unregister_undo("unit gadget on")
+    assert done == [({"action": "unit gadget on", "service": None, "nodes": ["g1"],
+                      "args": {"slot": 3}}, "fakecloud")]
+    assert [e.closed for e in ledger.entries() if e.id == entry.id] == ["undone"]
+    assert "Recovered 1 of 1" in out[-1]
+
+
+def test_recover_of_an_unregistered_undo_names_the_action(make, cloud):
+    from ExtremeTesting.faults import external
+
+    lib = make()
+    ledger = lib.engine.ledger
+    ledger.open_fault(Step("unit widget off", None, ["w1"]), Step("unit widget on", None, ["w1"]))
+    external.register_undo("unit widget on", lambda step, target: 1 / 0)
+    try:
+        out = []
+        assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 1
+    finally:
+        external.unregister_undo("unit widget on")
+    assert any("unit widget on w1 failed: division by zero" in line for line in out), out
+    out = []
+    assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 1
+    assert any("No library registered an undo for 'unit widget on'" in line
+               for line in out), out
+    assert ledger.open_entries()  # still open: a later recover may finish it

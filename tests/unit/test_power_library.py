@@ -82,7 +82,13 @@ def test_power_off_and_on(power, server, protocol, _quiet_results):
     assert machine(server) == {"on": True, "calls": ["power_off", "power_on"]}
     phases = [(e.phase, e.action) for e in events.between(0) if e.source == "power"]
     assert phases == [("requested", "power off"), ("in effect", "power off"),
-                      ("requested", "power on"), ("in effect", "power on")]
+                      ("requested", "power on"), ("in effect", "power on"),
+                      ("undone", "power off")]
+    # Power On ends the fault Power Off opened (same id): the Monitor's recovery counts
+    # from it.
+    off_id = events.between(0)[0].fault_id
+    assert off_id and events.between(0)[-1].fault_id == off_id
+    assert events.between(0)[-1].detail == "by Power On"
     kinds = {kind for kind, _ in _quiet_results}
     assert kinds == {"power.action"}
     assert all(data["protocol"] == protocol.value for _, data in _quiet_results)
@@ -204,6 +210,28 @@ def test_transient_actions_are_closed_once_done(power):
     power.power_cycle("n1")
     assert [(e.step.action, e.closed) for e in ledger_entries(power)] == [
         ("reset", "completed"), ("reset", "completed")]
+    got = [(e.phase, e.action, e.fault_id) for e in events.between(0)]
+    reset, cycle = (e.id for e in ledger_entries(power))
+    assert got == [("requested", "power reset", reset), ("in effect", "power reset", reset),
+                   ("undone", "power reset", reset), ("requested", "power cycle", cycle),
+                   ("in effect", "power cycle", cycle), ("undone", "power cycle", cycle)]
+
+
+def test_soft_off_restored_at_test_end_publishes_its_end(power, server, monkeypatch):
+    from types import SimpleNamespace
+
+    from ExtremeTesting.monitor.analysis import fault_window
+
+    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    power.soft_power_off("n1", timeout=timedelta(seconds=10))
+    power.end_test(SimpleNamespace(name="T1"), None)
+    (entry,) = ledger_entries(power)
+    got = [(e.phase, e.action, e.fault_id) for e in events.between(0)]
+    assert got == [("requested", "soft power off", entry.id),
+                   ("in effect", "soft power off", entry.id),
+                   ("undone", "soft power off", entry.id)]
+    window = fault_window(events.between(0))
+    assert window.end == events.between(0)[-1].monotonic > window.start
 
 
 def test_wrong_password_closes_its_entry_as_failed(power, monkeypatch):

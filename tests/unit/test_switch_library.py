@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -100,7 +101,8 @@ def library(tmp_path, monkeypatch, lab_switch):
                                                                  timeout)
     switch.published = published
     monkeypatch.setattr(Switch, "_scope", staticmethod(lambda: ("T1", "Top.Suite")))
-    return switch
+    yield switch
+    switch.cancel_timers()  # no down-time timer outlives its test
 
 
 def ledger_of(switch: Switch) -> Ledger:
@@ -317,3 +319,107 @@ def test_restart_not_waited_for_is_closed_when_its_test_ends(library):
     library.end_test(SimpleNamespace(name="T1"), None)
     (entry,) = ledger_of(library).entries()
     assert entry.closed == "completed"
+
+
+def switch_events() -> list[tuple[str, str, str, str]]:
+    return [(e.phase, e.action, e.target, e.fault_id) for e in events.between(0)
+            if e.source == "switch"]
+
+
+def test_restart_not_waited_for_ends_on_the_timeline_when_its_down_time_is_over(library):
+    from ExtremeTesting.monitor.analysis import fault_window
+
+    library.restart_switch("sw1", down_duration=timedelta(seconds=1))
+    started = events.between(0)[-1].monotonic
+    library.end_test(SimpleNamespace(name="T1"), None)
+    assert [p for p, *_ in switch_events()] == ["requested", "in effect"]
+    deadline = time.monotonic() + 5
+    while len(switch_events()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (entry,) = ledger_of(library).entries()
+    assert switch_events() == [("requested", "restart", "sw1", entry.id),
+                               ("in effect", "restart", "sw1", entry.id),
+                               ("undone", "restart", "sw1", entry.id)]
+    end = events.between(0)[-1]
+    assert end.detail == "down time of 1 s over" and end.monotonic - started >= 0.9
+    assert fault_window(events.between(0)).end == end.monotonic
+
+
+def test_restart_waited_for_ends_once(library):
+    library.restart_switch("sw1", down_duration=timedelta(seconds=1))
+    library.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
+                                      poll=timedelta(milliseconds=10))
+    time.sleep(1.2)  # past the down time: its timer must not publish a second end
+    assert [p for p, *_ in switch_events()] == ["requested", "in effect", "undone"]
+    assert events.between(0)[-1].detail.startswith("back after")
+
+
+def test_a_second_restart_ends_both_when_it_is_over(library):
+    library.restart_switch("sw1", down_duration=timedelta(seconds=1))
+    library.restart_switch("sw1", down_duration=timedelta(seconds=2))
+    time.sleep(1.3)  # the first restart's down time is over, but the second replaced it
+    assert "undone" not in [p for p, *_ in switch_events()]
+    library.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
+                                      poll=timedelta(milliseconds=10))
+    first, second = (e.id for e in ledger_of(library).entries())
+    assert [(p, f) for p, _, _, f in switch_events() if p == "undone"] == [
+        ("undone", first), ("undone", second)]
+
+
+def test_port_up_ends_the_port_down_fault_on_the_timeline(library):
+    library.shut_down_switch_port("sw1", "sw-db")
+    library.bring_up_switch_port("sw1", "sw-db")
+    (entry,) = ledger_of(library).entries()
+    assert switch_events() == [("requested", "port down", "sw-db on sw1", entry.id),
+                               ("in effect", "port down", "sw-db on sw1", entry.id),
+                               ("undone", "port down", "sw-db on sw1", entry.id)]
+
+
+def test_recover_brings_up_a_port_a_crashed_run_left_down(library, lab_switch, monkeypatch):
+    """The target has switches and no os-faults configuration: recover still finishes."""
+    from ExtremeTesting.faults import cli as faults_cli
+    from ExtremeTesting.switch import library as switch_library
+
+    library.shut_down_switch_port("sw1", "sw-ctl1")
+    library.restart_switch("sw1", down_duration=timedelta(seconds=1))
+    lab_switch.restart_polls = 0
+    lab_switch.ports = {"sw-ctl1": "down", "sw-db": "up"}
+    # The run crashes here. recover runs in another process: its own session factory.
+    sessions = []
+
+    def session(spec, timeout):
+        sessions.append(spec.name)
+        return SwitchSession(spec, lab_switch.connect, timeout)
+
+    monkeypatch.setattr(switch_library, "recover_session", session)
+    lines: list[str] = []
+    target = str(library.target.path)
+    assert faults_cli.recover(target, None, force=True, out=lines.append) == 0, lines
+    assert lab_switch.ports["sw-ctl1"] == "up" and sessions == ["sw1"]
+    assert lab_switch.commands[-1] == "switch port sw-ctl1 up"
+    assert any("switch port down sw1 port=sw-ctl1 -> switch port up sw1 port=sw-ctl1" in line
+               for line in lines), lines
+    assert ledger_of(library).open_entries() == []
+    assert sorted(e.closed for e in ledger_of(library).entries()) == [
+        "nothing to undo", "undone"]
+    lines.clear()
+    assert faults_cli.recover(target, None, force=True, out=lines.append) == 0
+    assert lines[0].startswith("Nothing to recover")
+
+
+def test_recover_reports_a_switch_it_cannot_reach(library, monkeypatch):
+    from ExtremeTesting.faults import cli as faults_cli
+    from ExtremeTesting.switch import library as switch_library
+
+    library.shut_down_switch_port("sw1", "sw-db")
+
+    def refused(**_):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(switch_library, "recover_session",
+                        lambda spec, timeout: SwitchSession(spec, refused, timeout))
+    lines: list[str] = []
+    assert faults_cli.recover(str(library.target.path), None, force=True,
+                              out=lines.append) == 1
+    assert any("switch sw1" in line and "did not answer SSH" in line for line in lines), lines
+    assert len(ledger_of(library).open_entries()) == 1

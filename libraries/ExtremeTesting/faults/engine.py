@@ -136,6 +136,10 @@ class Engine:
         events.publish("faults", "in effect", step.action, step.target_text(), entry.id)
         if spec.transient:
             self.ledger.close(entry.id, "completed")
+            # Over once the call returns: the fault ends now (the Monitor's recovery time
+            # counts from the last "undone" event).
+            events.publish("faults", "undone", step.action, step.target_text(), entry.id,
+                           "ended")
             if entry in self.mine:
                 self.mine.remove(entry)
         then = f" Undo: {undo.describe()}." if undo and not spec.transient else ""
@@ -172,7 +176,9 @@ class Engine:
             self.ledger.close(entry.id, "nothing to undo")
             return
         try:
-            if undo.action == "start":
+            if undo.action not in ACTIONS:
+                self._run_external(undo)
+            elif undo.action == "start":
                 self._ensure_running(undo)
             else:
                 self._run(undo)
@@ -190,6 +196,23 @@ class Engine:
         events.publish("faults", "undone", entry.step.action, entry.step.target_text(),
                        entry.id)
         self.log(f"Undid fault {entry.id} ({entry.step.describe()}): {undo.describe()}.")
+
+    def _run_external(self, step: Step) -> None:
+        """An undo another library registered (``faults.external``), e.g. a switch port."""
+        from . import external
+
+        handler = external.handler_for(step.action)
+        if handler is None:
+            raise FaultError(
+                f"No library registered an undo for '{step.action}': expected one of "
+                f"{', '.join(sorted(ACTIONS))} or a registered action "
+                f"({', '.join(external.registered()) or 'none registered'}). Import the "
+                f"library that wrote it (extreme recover imports "
+                f"{', '.join(external.EXTENSION_MODULES)}).")
+        try:
+            handler(step, self.target)
+        except Exception as error:  # noqa: BLE001 - every type becomes a library error
+            raise FaultError(f"{step.describe()} failed: {error}") from None
 
     def _ensure_running(self, step: Step) -> None:
         """Start the service only where it does not run (a restarted or restored one may)."""

@@ -148,7 +148,9 @@ class Faults:
     = Events =
 
     Every fault publishes ``requested``, ``in effect``, ``undone`` (or ``failed``) events on
-    the shared timeline (``ExtremeTesting.events``) that the Monitor draws.
+    the shared timeline (``ExtremeTesting.events``) that the Monitor draws. An action over
+    once it returns (restart, reset, reboot, stress) publishes ``undone`` (detail ``ended``)
+    right then, so the Monitor's recovery time counts from the end of the action.
     """
 
     def __init__(self, target: str | None = None, auto_undo: AutoUndo = AutoUndo.TEST,

@@ -33,6 +33,7 @@ class _PoweredOff:
     entry_id: str
     test: str
     suite: str
+    action: str = "power off"  # the keyword's action, as its events named it
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -204,9 +205,12 @@ class Power:
             self._powered_on_at[node] = started
         if action in _LEDGER_ACTIONS and _LEDGER_ACTIONS[action][1]:
             self._close_entry(entry_id, "completed")
+            # A reset or cycle is over once the node is back on (or the BMC took it, when
+            # not waiting): the fault ends on the timeline the Monitor reads.
+            events.publish(SOURCE, "undone", action, node, entry_id, "ended")
         elif entry_id:
             test, suite = self._scope()
-            self._off.append(_PoweredOff(node, protocol, entry_id, test, suite))
+            self._off.append(_PoweredOff(node, protocol, entry_id, test, suite, action))
         if action == "power on":
             self._restored(node, "restored", "by Power On")
         results.publish("power.action", {
@@ -344,8 +348,8 @@ class Power:
         for off in [o for o in self._off if o.node == node]:
             self._off.remove(off)
             self._close_entry(off.entry_id, how, detail)
-            if how == "undone":
-                events.publish(SOURCE, "undone", "power off", node, off.entry_id, detail)
+            # Same fault_id as its "power off": the Monitor's recovery counts from here.
+            events.publish(SOURCE, "undone", off.action, node, off.entry_id, detail)
 
     def _power_back_on(self, offs: list[_PoweredOff]) -> None:
         for off in reversed(offs):

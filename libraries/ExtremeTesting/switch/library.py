@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,33 @@ from .errors import SwitchError
 from .session import SwitchSession, SwitchSpec, spec_from_target
 
 SOURCE = "switch"
+PORT_UP = "switch port up"  # the ledger's undo action for a port this library took down
+
+
+def recover_session(spec: SwitchSpec, timeout: float) -> SwitchSession:
+    """The session ``extreme recover`` uses (tests replace it with a fake)."""
+    return SwitchSession(spec, timeout=timeout)
+
+
+def undo_port_down(step: Any, target: Target, timeout: float = 15.0) -> None:
+    """Undo handler for ``extreme recover``: brings ``step.args['port']`` of the switch in
+    ``step.nodes`` up, through the target's ``switches`` section (password from its env)."""
+    port = (step.args or {}).get("port")
+    if not port or len(step.nodes) != 1:
+        raise SwitchError(f"Cannot bring a port up from ledger step {step.describe()}: "
+                          f"expected one switch and a 'port' argument.")
+    recover_session(spec_from_target(target, step.nodes[0]), timeout).set_port(port, up=True)
+
+
+def _register_undo() -> None:
+    try:
+        from ..faults.external import register_undo
+    except ImportError:  # the Faults library is optional
+        return
+    register_undo(PORT_UP, undo_port_down)
+
+
+_register_undo()
 
 
 @dataclass
@@ -31,6 +59,7 @@ class _Fault:
     entry_id: str = ""
     started: float = 0.0
     down_seconds: int = 0
+    timer: threading.Timer | None = None  # publishes the end of a lab switch's down time
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -48,8 +77,13 @@ class Switch:
     fault is written to the Faults library's ledger (next to the target file) before it
     is made and published on the fault timeline (source ``switch``). A port this library
     took down is brought back up when the test (or suite) that took it down ends,
-    whatever its status. A restart heals by itself; `Wait Until Switch Is Back` measures
-    how long it took and publishes it (``switch.restart``) for the sign-off report.
+    whatever its status; after a crash, ``extreme recover`` brings it up (this library
+    registers its ``switch port up`` undo with the Faults library). A restart heals by
+    itself; `Wait Until Switch Is Back` measures how long it took and publishes it
+    (``switch.restart``) for the sign-off report. A restart ends on the fault timeline
+    (``undone``) when `Wait Until Switch Is Back` sees the switch back or, on the lab
+    switch, when its down time is over, whichever comes first; `Bring Up Switch Port`
+    ends a port's fault.
 
     = Under pabot =
     Destructive keywords first take the pabot lock ``destructive:<target name>`` (the
@@ -85,6 +119,8 @@ class Switch:
         self.ssh_timeout = ssh_timeout.total_seconds()
         self._open: list[_Fault] = []
         self._restarts: dict[str, _Fault] = {}
+        self._ending: list[_Fault] = []  # restarts whose "undone" event is not published
+        self._ending_lock = threading.Lock()
         # Tests replace this with a factory of fake sessions.
         self.session_factory: Callable[[SwitchSpec, float], SwitchSession] = (
             lambda spec, timeout: SwitchSession(spec, timeout=timeout))
@@ -149,7 +185,7 @@ class Switch:
         from ..faults.ledger import Step
 
         step = Step(f"switch {fault.action}", None, [fault.switch], args)
-        undo = Step("switch port up", None, [fault.switch], {"port": undo_port}) \
+        undo = Step(PORT_UP, None, [fault.switch], {"port": undo_port}) \
             if undo_port else None
         entry = ledger.open_fault(step, undo, test=fault.test, suite=fault.suite,
                                   scope="test" if fault.test else "suite",
@@ -191,6 +227,7 @@ class Switch:
             raise
         events.publish(SOURCE, "in effect", "restart", switch, fault.entry_id)
         self._restarts[switch] = fault
+        self._expect_end(fault, session.commands.restart_takes_seconds)
         logger.info(f"{session.spec.label}: {output.strip() or 'restart accepted'}")
 
     @keyword
@@ -227,8 +264,7 @@ class Switch:
         if fault is None:
             return 0.0
         seconds = time.monotonic() - fault.started
-        events.publish(SOURCE, "undone", "restart", switch, fault.entry_id,
-                       f"back after {seconds:.1f} s")
+        self._restart_over(switch, f"back after {seconds:.1f} s")
         self._close_fault(fault, "completed", f"back after {seconds:.1f} s")
         results.publish("switch.restart", {"switch": switch,
                                            "requested_down_s": fault.down_seconds,
@@ -271,6 +307,42 @@ class Switch:
         (lab switch), or one ``line`` per row of the device's own table."""
         return self._session(switch).ports()
 
+    # --- the end of a restart on the fault timeline -------------------------------------
+    def _expect_end(self, fault: _Fault, timed: bool) -> None:
+        """A lab switch brings its ports back when its down time is over: that ends the
+        fault on the timeline unless `Wait Until Switch Is Back` saw it back first. A new
+        restart of the same switch replaces the earlier one (as the lab switch does)."""
+        with self._ending_lock:
+            for earlier in self._ending:
+                if earlier.switch == fault.switch and earlier.timer is not None:
+                    earlier.timer.cancel()
+            self._ending.append(fault)
+            if timed:
+                fault.timer = threading.Timer(
+                    fault.down_seconds, self._restart_over,
+                    (fault.switch, f"down time of {fault.down_seconds} s over"))
+                fault.timer.daemon = True
+                fault.timer.start()
+
+    def _restart_over(self, switch: str, detail: str) -> None:
+        """Publishes ``undone`` once for each restart of ``switch`` still running."""
+        with self._ending_lock:
+            over = [f for f in self._ending if f.switch == switch]
+            for fault in over:
+                self._ending.remove(fault)
+                if fault.timer is not None and fault.timer is not threading.current_thread():
+                    fault.timer.cancel()
+        for fault in over:
+            events.publish(SOURCE, "undone", "restart", switch, fault.entry_id, detail)
+
+    def cancel_timers(self) -> None:
+        """Stops waiting for down times to end (the run is over: nobody reads events)."""
+        with self._ending_lock:
+            for fault in self._ending:
+                if fault.timer is not None:
+                    fault.timer.cancel()
+            self._ending.clear()
+
     # --- listener: undo at scope end --------------------------------------------------
     def _undo(self, faults: list[_Fault]) -> None:
         for fault in reversed(faults):
@@ -293,6 +365,7 @@ class Switch:
     def end_suite(self, data, result) -> None:
         if data.parent is None:  # the run ends: nothing may stay down
             self._undo(list(self._open))
+            self.cancel_timers()
         else:
             name = getattr(data, "full_name", data.name)
             self._undo([f for f in self._open
