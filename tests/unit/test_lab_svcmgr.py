@@ -89,3 +89,36 @@ def test_list_json(manager):
     call("demo", "start")
     rows = json.loads(call("list", "--json").stdout)
     assert rows[0]["name"] == "demo" and rows[0]["state"] == "running"
+
+
+def test_an_http_service_is_ready_only_when_it_answers_below_500():
+    import http.server
+    import importlib.util
+    import threading
+
+    spec = importlib.util.spec_from_file_location("svcmgr", SCRIPT)
+    svcmgr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(svcmgr)
+    answers = [500]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(answers[0])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/v3"
+    try:
+        assert svcmgr.serves(url) is False  # bound, but the application is not loaded
+        answers[0] = 300
+        assert svcmgr.serves(url) is True
+        answers[0] = 401
+        assert svcmgr.serves(url) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert svcmgr.serves(url) is False  # nothing listens any more

@@ -30,6 +30,7 @@ PACKAGE = {
     "nova-scheduler": ("nova", "nova"), "nova-compute": ("nova", "nova"),
     "neutron-server": ("neutron", "neutron"), "haproxy": ("haproxy", "root"),
 }
+READY_PATH = {"identity": "/v3", "image": "/versions"}
 EXTRA_LIB_DIRS = {"nova": ["tmp", "instances", "buckets", "keys", "networks"],
                   "glance": ["images", "staging", "tasks", "image-cache"],
                   "neutron": ["tmp"], "keystone": [], "placement": []}
@@ -64,7 +65,9 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
     address = node.address
     folder, user = PACKAGE[service.name]
     log_dir = f"/var/log/{folder or service.name}"
-    ready = f"{address}:{service.port}" if service.port else None
+    # An API is ready when it answers HTTP, not when its socket is bound.
+    ready = f"http://{address}:{service.port}{READY_PATH.get(service.api, '/')}" \
+        if service.port else None
     spec: dict = {"user": user, "grep": service.grep, "ready": ready, "rundirs": [],
                   "log": f"{log_dir}/{service.name}.out", "chdir": "/"}
     commands = {

@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 # Beside this script: /usr/local/sbin/services.json inside the node.
 CONFIG = os.path.join(os.path.dirname(os.path.realpath(__file__)), "services.json")
@@ -101,13 +103,30 @@ def wait_ready(name, spec, timeout=READY_TIMEOUT):
             raise RuntimeError(f"{name} exited while starting; see {spec['log']}")
         if not ready:
             return
-        host, port = ready.rsplit(":", 1)
-        try:
-            with socket.create_connection((host, int(port)), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
+        if serves(ready):
+            return
+        time.sleep(0.2)
     raise RuntimeError(f"{name} did not accept connections on {ready} within {timeout:.0f} s")
+
+
+def serves(ready):
+    """An HTTP service is ready when it answers below 500 (uwsgi binds its socket long
+    before the application is loaded); any other service when its port accepts."""
+    if ready.startswith("http://"):
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+        try:
+            with direct.open(ready, timeout=2):
+                return True
+        except urllib.error.HTTPError as error:
+            return error.code < 500
+        except (OSError, ValueError):
+            return False
+    host, port = ready.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def start(name, spec, wait=True):
