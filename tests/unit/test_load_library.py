@@ -46,7 +46,7 @@ def test_constant_rate_keyword_publishes_every_figure(library, published, tmp_pa
         assert key in data, key
     assert data["requests"] == result.summary.requests == server.count
     assert data["requested_rate"] == 30
-    assert data["achieved_rate"] == pytest.approx(30, rel=0.15)
+    assert 0.65 * 30 <= data["achieved_rate"] <= 30  # figures: bench/load_rate.py
     assert (tmp_path / data["png"]).read_bytes().startswith(b"\x89PNG")
     html = published[0][2]
     assert "<table" in html and "data:image/png;base64," in html
@@ -103,7 +103,8 @@ def test_background_load_measures_a_fault_from_its_side(library, published):
         result = library.wait_for_load(handle)
         timer.join()
     assert [e.action for e in result.events] == ["restart"]
-    assert result.summary.requests == pytest.approx(24, abs=2)
+    # 24 due in 1.2 s at 20/s: each ran or was counted as not started
+    assert result.summary.requests + result.summary.not_started == 24
     assert "during_fault" in published[-1][1]
 
 
@@ -112,8 +113,10 @@ def test_stop_load_ends_it_early(library, published):
                                      duration=timedelta(minutes=5), engine=Engine.inprocess)
     threading.Event().wait(0.3)
     result = library.stop_load()
-    assert result.summary.elapsed < 3
-    assert 3 <= result.summary.requests <= 12
+    assert result.summary.elapsed < 5  # not the planned 5 minutes
+    # about 6 due in 0.3 s at 20/s; never more than due by the time it stopped
+    assert 1 <= result.summary.requests + result.summary.not_started \
+        <= 20 * result.summary.elapsed + 1
 
 
 def test_unknown_workload_lists_the_known_ones(library):

@@ -26,20 +26,24 @@ class _Handler(BaseHTTPRequestHandler):
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
             server.count += 1
             number = server.count
+        # The request counts as in flight from its arrival until just before its answer
+        # is sent: strictly inside the client's own send..receive span. Decrementing after
+        # the write overcounts: under CPU contention the client can read the answer and
+        # send its next request before this handler thread runs again.
         try:
             delay = float(query.get("ms", ["0"])[0]) / 1000.0
             if delay:
                 time.sleep(delay)  # the simulated service time of this endpoint
-            status = 503 if url.path == "/fail" else 200
-            body = b"ok\n"
-            self.send_response(status)
-            self.send_header("x-openstack-request-id", f"req-{number}")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
         finally:
             with server.lock:
                 server.in_flight -= 1
+        status = 503 if url.path == "/fail" else 200
+        body = b"ok\n"
+        self.send_response(status)
+        self.send_header("x-openstack-request-id", f"req-{number}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
