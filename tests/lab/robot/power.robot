@@ -33,7 +33,6 @@ ${TARGET}          %{EXTREME_TARGET=/var/lib/extreme-lab/target.yaml}
 ${NODE}            ctl1
 ${KEYSTONE}        5000
 ${BOOT TIMEOUT}    5 min
-${PASSWORD ENV}    EXTREME_LAB_BMC_PASSWORD
 
 
 *** Test Cases ***
@@ -106,18 +105,19 @@ Ctl1 Was Powered On When That Test Ended
     Ctl1 Should Serve Again
 
 Wrong BMC Password Fails Naming The BMC And Changes Nothing
-    [Documentation]    Over both protocols; the node stays on.
+    [Documentation]    Over both protocols; the node stays on. A second library instance
+    ...    reads the BMC password from another variable, holding a wrong one: the real
+    ...    password is never read, so it cannot reach the log.
     [Tags]    safety    -fault:power
-    ${saved} =    Get Environment Variable    ${PASSWORD ENV}
-    Set Environment Variable    ${PASSWORD ENV}    not-the-bmc-password
-    TRY
-        Run Keyword And Expect Error    *BMC of ctl1*rejected*nothing was changed*
-        ...    Power Off    ${NODE}    protocol=ipmi
-        Run Keyword And Expect Error    *BMC of ctl1*rejected*nothing was changed*
-        ...    Power Off    ${NODE}    protocol=redfish
-    FINALLY
-        Set Environment Variable    ${PASSWORD ENV}    ${saved}
-    END
+    ${path} =    Write Target With A Wrong BMC Password
+    Set Environment Variable    EXTREME_TEST_WRONG_BMC_PASSWORD    not-the-bmc-password
+    VAR    ${import} =    Import Library
+    VAR    ${lib} =    WrongPassword
+    Run Keyword    ${import}    ExtremeTesting.Power    ${path}    AS    ${lib}
+    Run Keyword And Expect Error    *BMC of ctl1*rejected*nothing was changed*
+    ...    Run Keyword    ${lib}.Power Off    ${NODE}    protocol=ipmi
+    Run Keyword And Expect Error    *BMC of ctl1*rejected*nothing was changed*
+    ...    Run Keyword    ${lib}.Power Off    ${NODE}    protocol=redfish
     ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     Should Be Equal    ${state}    on
     Node Should Answer    ${NODE}    22
@@ -213,6 +213,14 @@ Identity Should Answer Through The VIP
     [Documentation]    GET /v3 through HAProxy returns 200.
     ${answer} =    GET On Session    vip    /v3    expected_status=200
     Should Contain    ${answer.text}    version
+
+Write Target With A Wrong BMC Password
+    [Documentation]    The target with ctl1's BMC password read from another variable.
+    ${data} =    Evaluate    yaml.safe_load(pathlib.Path($TARGET).read_text())    modules=yaml,pathlib
+    Set To Dictionary    ${data}[bmcs][${NODE}]    password_env=EXTREME_TEST_WRONG_BMC_PASSWORD
+    VAR    ${path} =    ${OUTPUT DIR}${/}wrong-bmc-password-target.yaml
+    Create File    ${path}    ${{yaml.safe_dump($data)}}
+    RETURN    ${path}
 
 Write Target With A Silent BMC
     [Documentation]    The target with ctl1's BMC on ports where nothing listens.
