@@ -182,7 +182,8 @@ Ctl1 Should Be Dead
 
 Ctl1 Should Serve Again
     [Documentation]    SSH and Keystone answer on the node itself; figure published.
-    ${seconds} =    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
+    ${seconds} =    ExtremeTesting.Power.Wait Until Node Serves
+    ...    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
     Log    ctl1 served ${seconds} s after power on
     ${answer} =    GET    http://${nodes}[${NODE}][address]:${KEYSTONE}/v3    timeout=5
     Should Be Equal As Integers    ${answer.status_code}    200
