@@ -49,7 +49,7 @@ Fresh Lab Is Healthy
     Dictionary Should Contain Key    ${versions}[services]    compute
 
 The Lab Has No Volume Service
-    [Documentation]    SKIP    The cloud has no volume service...
+    [Documentation]    SKIP    STARTS: The cloud has no volume service
     All Volume Services Should Be Up
 
 Server Lifecycle On The Fake Driver
