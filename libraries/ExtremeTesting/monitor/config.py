@@ -5,7 +5,7 @@ Schema (every key optional; the defaults suit a standard cloud)::
     probes:
       rate: 10            # samples per second of each probe (reads at most 2, writes 1
                           # unless an item sets its own rate)
-      timeout: 1          # seconds per request
+      timeout: 1          # seconds per request (writes: at least 5 unless an item says)
       versions: [identity, compute, image, placement, network]  # default: every endpoint
       token: true         # validate the held token; or {rate: 5}; false to skip
       reads: [projects, servers, images, networks]  # default: those with an endpoint
@@ -50,6 +50,10 @@ VERSION_SUFFIX = {"identity": "/v3", "compute": "/v2.1", "image": "/v2", "networ
 # cause the outage they measure, so these default to a few per second.
 READ_RATE = 2.0
 WRITE_RATE = 1.0
+# A create or delete that takes 1.5 s on a busy control plane is slow, not lost: writes get
+# a longer timeout than the 1 s that suits version documents and token checks (seen on the
+# lab: one network delete timed out at 1 s while a rebooted controller started its services).
+WRITE_TIMEOUT = 5.0
 
 
 @dataclass
@@ -198,9 +202,9 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
     """Probe objects for the settings; authenticated ones need ``tokens``."""
     probes: list[Probe] = []
 
-    def rate_timeout(item: dict, default_rate: float) -> dict:
+    def rate_timeout(item: dict, default_rate: float, default_timeout: float = 0) -> dict:
         return {"rate": float(item.get("rate", default_rate)),
-                "timeout": float(item.get("timeout", found.timeout))}
+                "timeout": float(item.get("timeout", max(found.timeout, default_timeout)))}
 
     for item in found.versions:
         service = item["kind"]
@@ -236,7 +240,8 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         probes.append(WriteProbe(item.get("name", f"write-{item['kind']}"), write_kind=kind,
                                  tokens=tokens, prefix=prefix,
                                  keep=int(item.get("keep", found.keep)), verify=verify,
-                                 **rate_timeout(item, min(found.rate, WRITE_RATE))))
+                                 **rate_timeout(item, min(found.rate, WRITE_RATE),
+                                                WRITE_TIMEOUT)))
     return probes
 
 
