@@ -67,7 +67,7 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
     log_dir = f"/var/log/{folder or service.name}"
     # An API is ready when it answers HTTP, not when its socket is bound.
     ready = f"http://{address}:{service.port}{READY_PATH.get(service.api, '/')}" \
-        if service.port else None
+        if service.api else None
     spec: dict = {"user": user, "grep": service.grep, "ready": ready, "rundirs": [],
                   "log": f"{log_dir}/{service.name}.out", "chdir": "/"}
     commands = {

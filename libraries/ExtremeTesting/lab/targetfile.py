@@ -43,7 +43,8 @@ def target(files: dict[str, str]) -> dict:
              for n in topo.NODES}
     services = {s.name: {"nodes": list(s.nodes), "grep": s.grep,
                          "expected_downtime": s.expected_downtime,
-                         **({"port": s.port, "api": s.api} if s.port else {})}
+                         **({"port": s.port} if s.port else {}),
+                         **({"api": s.api} if s.api else {})}
                 for s in topo.SERVICES}
     bmcs = {n.name: {"protocol": "ipmi", "address": n.bmc_address, "port": 623,
                      "username": "admin", "password_env": ENV_BMC,

@@ -24,7 +24,7 @@ BMC_NET = "127.0.10"  # BMCs listen on loopback: out of band, never routed
 class Service:
     name: str
     nodes: tuple[str, ...]
-    port: int | None = None  # API port behind HAProxy (None: not an API)
+    port: int | None = None  # the port it serves (behind HAProxy when it is an API)
     api: str | None = None  # catalog service type
     grep: str = ""  # pattern that finds its processes (os-faults' process driver)
     expected_downtime: float = 10.0  # seconds a restart may take to serve again
@@ -46,9 +46,10 @@ CONTROLLERS = ("ctl1", "ctl2")
 
 # Start order: a service starts after every service listed before it.
 SERVICES: tuple[Service, ...] = (
-    Service("mariadb", ("db",), grep="mariadbd", expected_downtime=5),
-    Service("rabbitmq", ("db",), grep="beam.smp", expected_downtime=20),
-    Service("memcached", ("db",), grep="/usr/bin/memcached", expected_downtime=2),
+    # Ports of the non-API services let os-faults unplug them (iptables on the port).
+    Service("mariadb", ("db",), 3306, grep="mariadbd", expected_downtime=5),
+    Service("rabbitmq", ("db",), 5672, grep="beam.smp", expected_downtime=20),
+    Service("memcached", ("db",), 11211, grep="/usr/bin/memcached", expected_downtime=2),
     Service("keystone", CONTROLLERS, 5000, "identity", "keystone-uwsgi", 5),
     Service("placement", CONTROLLERS, 8778, "placement", "placement-uwsgi", 5),
     Service("glance-api", CONTROLLERS, 9292, "image", "/usr/bin/glance-api", 8),
@@ -84,4 +85,4 @@ def node(name: str) -> Node:
 
 
 def api_services() -> list[Service]:
-    return [s for s in SERVICES if s.port]
+    return [s for s in SERVICES if s.api]
