@@ -48,6 +48,17 @@ class Target:
     def destructive(self) -> bool:
         return self.data.get("destructive") is True
 
+    def require_destructive(self, action: str) -> None:
+        """The safety interlock: refuse, before touching anything, a cloud not marked
+        ``destructive: true``."""
+        if not self.destructive:
+            from .errors import SafetyError
+
+            raise SafetyError(
+                f"Refused to {action}: target '{self.name}' ({self.path}) is not marked "
+                f"destructive. Set 'destructive: true' in the target file only for a cloud "
+                f"you may break.")
+
     def section(self, key: str) -> dict[str, Any]:
         value = self.data.get(key) or {}
         if not isinstance(value, dict):

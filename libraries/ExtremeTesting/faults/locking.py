@@ -81,3 +81,10 @@ class PabotLock:
         if self.held:
             self.held = False
             self.remote.run_keyword("release_lock", [self.name, self.caller_id], {})
+
+
+def destructive_lock(target_name: str, timeout: float) -> PabotLock | None:
+    """The lock every destructive library takes on a cloud under pabot; None outside pabot."""
+    if not PabotLock.under_pabot():
+        return None
+    return PabotLock(f"destructive:{target_name}", timeout)

@@ -13,7 +13,8 @@ from robot.api.deco import keyword, library
 
 from .. import events, results
 from .. import target as target_module
-from ..errors import SafetyError, TargetError
+from ..errors import TargetError
+from ..faults.locking import destructive_lock
 from ..target import Target
 from .clients import DEFAULT_TIMEOUT, BmcClient, BootDevice, PowerState, client
 from .config import BmcEndpoint, BmcProtocol, endpoint
@@ -119,24 +120,15 @@ class Power:
         return self._clients[found]
 
     def _require_destructive(self, action: str, node: str) -> None:
-        if not self.target.destructive:
-            raise SafetyError(
-                f"Refused to {action} {node}: target '{self.target.name}' "
-                f"({self.target.path}) is not marked destructive. Set 'destructive: true' "
-                f"in the target file only for a cloud you may break.")
+        self.target.require_destructive(f"{action} {node}")
         self._take_lock()
 
     def _take_lock(self) -> None:
         """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
-        try:
-            from ..faults.locking import PabotLock
-        except ImportError:
-            return
         if self._lock is None:
-            if not PabotLock.under_pabot():
-                return
-            self._lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
-        self._lock.acquire()
+            self._lock = destructive_lock(self.target.name, self.lock_timeout)
+        if self._lock is not None:
+            self._lock.acquire()
 
     def _release_lock_if_clean(self) -> None:
         if self._lock is not None and not self._off:

@@ -14,7 +14,7 @@ from robot.api.deco import keyword, library
 
 from .. import events, results
 from .. import target as target_module
-from ..errors import SafetyError
+from ..faults.locking import destructive_lock
 from ..target import Target
 from .errors import SwitchError
 from .session import SwitchSession, SwitchSpec, spec_from_target
@@ -136,24 +136,15 @@ class Switch:
         return self.session_factory(spec_from_target(self.target, switch), self.ssh_timeout)
 
     def _require_destructive(self, what: str) -> None:
-        if not self.target.destructive:
-            raise SafetyError(
-                f"Refused to {what}: target '{self.target.name}' ({self.target.path}) is not "
-                f"marked destructive. Set 'destructive: true' in the target file only for a "
-                f"cloud you may break.")
+        self.target.require_destructive(what)
         self._take_lock()
 
     def _take_lock(self) -> None:
         """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
-        try:
-            from ..faults.locking import PabotLock
-        except ImportError:
-            return
         if self._lock is None:
-            if not PabotLock.under_pabot():
-                return
-            self._lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
-        self._lock.acquire()
+            self._lock = destructive_lock(self.target.name, self.lock_timeout)
+        if self._lock is not None:
+            self._lock.acquire()
 
     def _release_lock_if_clean(self) -> None:
         if self._lock is not None and not self._open and not self._restarts:
