@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -40,7 +39,3 @@ def ssh(running_lab):
         return result
 
     return run
-
-
-def lab_file(name: str) -> Path:
-    return paths.root() / name

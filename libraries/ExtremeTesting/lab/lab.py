@@ -201,11 +201,6 @@ def bootstrap_keystone(values: dict[str, str]) -> None:
             user="keystone", timeout=120, env=env)
 
 
-def start_services(node: str, names: list[str]) -> None:
-    for name in names:
-        service(node, name)
-
-
 def up(verify: bool = True) -> dict:
     if os.geteuid() != 0:
         raise LabError("The lab needs root (namespaces, mounts): run it as root")
@@ -321,6 +316,17 @@ def leftover_namespaces() -> list[str]:
     return [n for n in listed if n in ours]
 
 
+def namespace_pids(ns: str) -> list[str]:
+    return ip("netns", "pids", ns, check=False).stdout.split()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -335,16 +341,20 @@ def down(quiet: bool = False) -> None:
     state = read_state()
     found_anything = bool(state) or paths.root().exists()
     for pid in (state.get("bmcs") or {}).values():
-        _kill(int(pid))
+        # A PID from lab.json may have been reused since (a reboot): check it is our BMC.
+        if "ExtremeTesting.lab.bmc" in _cmdline(int(pid)):
+            _kill(int(pid))
     for name in ALL_NODES:
         if paths.node_dir(name).exists():
             Machine(name).power_off()
     # Whatever still runs inside the lab's network namespaces was started by the lab.
     for ns in leftover_namespaces():
         found_anything = True
-        for pid in ip("netns", "pids", ns, check=False).stdout.split():
+        for pid in namespace_pids(ns):
             _kill(int(pid))
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(namespace_pids(n) for n in leftover_namespaces()):
+        time.sleep(0.05)
     for ns in leftover_namespaces():
         ip("netns", "delete", ns, check=False)
     for link in ("xt-mgmt", "xt-oob"):

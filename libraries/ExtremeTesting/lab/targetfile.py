@@ -93,14 +93,14 @@ def os_faults_config() -> dict:
     }
 
 
-def clouds() -> tuple[dict, dict]:
-    public = {"clouds": {CLOUD: {
+def clouds() -> dict:
+    """clouds.yaml without the password (secure.yaml holds it)."""
+    return {"clouds": {CLOUD: {
         "auth": {"auth_url": config.vip_url(5000, "/v3"), "username": "admin",
                  "project_name": "admin", "user_domain_name": "Default",
                  "project_domain_name": "Default"},
         "region_name": config.REGION, "identity_api_version": 3, "interface": "public",
         "api_timeout": 30}}}
-    return public, {}
 
 
 def write_yaml(path, data, mode=0o644) -> str:
@@ -112,9 +112,8 @@ def write_yaml(path, data, mode=0o644) -> str:
 
 def write_all(values: dict[str, str]) -> dict[str, str]:
     root = paths.root()
-    public, _ = clouds()
     files = {
-        "clouds.yaml": write_yaml(root / "clouds.yaml", public),
+        "clouds.yaml": write_yaml(root / "clouds.yaml", clouds()),
         "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": {CLOUD: {"auth": {
             "password": values["admin"]}}}}, mode=0o600),
         "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
