@@ -16,7 +16,7 @@ from . import human, logs, osf, power_drivers
 from .engine import ACTIONS, Engine
 from .errors import FaultError, UndoError
 from .ledger import Ledger, Step, default_ledger_path
-from .locking import PabotLock
+from .locking import destructive_lock
 from .runner import BoundedAnsibleRunner
 from .topology import Topology
 
@@ -208,9 +208,8 @@ class Faults:
 
     def _act(self, step: Step) -> list[str]:
         if (ACTIONS[step.action].destructive and not self.engine.dry_run
-                and self.engine.lock is None and self.target.destructive
-                and PabotLock.under_pabot()):
-            self.engine.lock = PabotLock(f"destructive:{self.target.name}", self.lock_timeout)
+                and self.engine.lock is None and self.target.destructive):
+            self.engine.lock = destructive_lock(self.target.name, self.lock_timeout)
         self.engine.perform(step)
         return list(step.nodes)
 

@@ -88,3 +88,15 @@ def destructive_lock(target_name: str, timeout: float) -> PabotLock | None:
     if not PabotLock.under_pabot():
         return None
     return PabotLock(f"destructive:{target_name}", timeout)
+
+
+def take_destructive_lock(held: PabotLock | None, target_name: str,
+                          timeout: float) -> PabotLock | None:
+    """Take the destructive lock (once) for a library that keeps it in ``held``.
+
+    Returns the lock to keep: ``held`` itself, a new one under pabot, or None outside pabot.
+    """
+    lock = held or destructive_lock(target_name, timeout)
+    if lock is not None:
+        lock.acquire()
+    return lock

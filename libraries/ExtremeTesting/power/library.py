@@ -14,7 +14,7 @@ from robot.api.deco import keyword, library
 from .. import events, results
 from .. import target as target_module
 from ..errors import TargetError
-from ..faults.locking import destructive_lock
+from ..faults.locking import take_destructive_lock
 from ..target import Target
 from .clients import DEFAULT_TIMEOUT, BmcClient, BootDevice, PowerState, client
 from .config import BmcEndpoint, BmcProtocol, endpoint
@@ -121,14 +121,8 @@ class Power:
 
     def _require_destructive(self, action: str, node: str) -> None:
         self.target.require_destructive(f"{action} {node}")
-        self._take_lock()
-
-    def _take_lock(self) -> None:
-        """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
-        if self._lock is None:
-            self._lock = destructive_lock(self.target.name, self.lock_timeout)
-        if self._lock is not None:
-            self._lock.acquire()
+        # under pabot, the Faults library's lock: one destructive test per cloud at once
+        self._lock = take_destructive_lock(self._lock, self.target.name, self.lock_timeout)
 
     def _release_lock_if_clean(self) -> None:
         if self._lock is not None and not self._off:

@@ -14,7 +14,7 @@ from robot.api.deco import keyword, library
 
 from .. import events, results
 from .. import target as target_module
-from ..faults.locking import destructive_lock
+from ..faults.locking import take_destructive_lock
 from ..target import Target
 from .errors import SwitchError
 from .session import SwitchSession, SwitchSpec, spec_from_target
@@ -137,14 +137,8 @@ class Switch:
 
     def _require_destructive(self, what: str) -> None:
         self.target.require_destructive(what)
-        self._take_lock()
-
-    def _take_lock(self) -> None:
-        """Under pabot, the Faults library's lock: one destructive test per cloud at once."""
-        if self._lock is None:
-            self._lock = destructive_lock(self.target.name, self.lock_timeout)
-        if self._lock is not None:
-            self._lock.acquire()
+        # under pabot, the Faults library's lock: one destructive test per cloud at once
+        self._lock = take_destructive_lock(self._lock, self.target.name, self.lock_timeout)
 
     def _release_lock_if_clean(self) -> None:
         if self._lock is not None and not self._open and not self._restarts:
