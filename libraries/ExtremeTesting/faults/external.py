@@ -16,6 +16,8 @@ import importlib
 import logging
 from collections.abc import Callable
 
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
 from ..target import Target
 from .ledger import Step
 
@@ -25,6 +27,17 @@ UndoHandler = Callable[[Step, Target], None]
 EXTENSION_MODULES = ("ExtremeTesting.switch", "ExtremeTesting.power")
 
 _HANDLERS: dict[str, UndoHandler] = {}
+
+
+def robot_scope() -> tuple[str, str]:
+    """The running test's and suite's names, as a library records them with the faults it
+    writes to the ledger ("" for the test outside one; both "" outside Robot)."""
+    try:
+        variables = BuiltIn()
+        return (variables.get_variable_value("${TEST NAME}", "") or "",
+                variables.get_variable_value("${SUITE NAME}", "") or "")
+    except RobotNotRunningError:
+        return "", ""
 
 
 def register_undo(action_prefix: str, handler: UndoHandler) -> None:

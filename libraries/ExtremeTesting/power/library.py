@@ -14,6 +14,8 @@ from robot.api.deco import keyword, library
 from .. import events, results
 from .. import target as target_module
 from ..errors import TargetError
+from ..faults.external import robot_scope
+from ..faults.ledger import Ledger, Step, default_ledger_path
 from ..faults.locking import take_destructive_lock
 from ..target import Target
 from .clients import DEFAULT_TIMEOUT, BmcClient, BootDevice, PowerState, client
@@ -128,41 +130,25 @@ class Power:
         if self._lock is not None and not self._off:
             self._lock.release()
 
-    def _ledger(self):
-        try:
-            from ..faults.ledger import Ledger, default_ledger_path
-        except ImportError:  # the Faults library is optional
-            return None
+    def _ledger(self) -> Ledger:
         return Ledger(self._ledger_path or default_ledger_path(self.target.path))
 
-    @staticmethod
-    def _scope() -> tuple[str, str]:
-        try:
-            from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
-
-            builtin = BuiltIn()
-            return (builtin.get_variable_value("${TEST NAME}", "") or "",
-                    builtin.get_variable_value("${SUITE NAME}", "") or "")
-        except (ImportError, RobotNotRunningError):
-            return "", ""
+    _scope = staticmethod(robot_scope)
 
     def _open_entry(self, action: str, node: str) -> str:
-        ledger = self._ledger()
-        if ledger is None or action not in _LEDGER_ACTIONS:
+        if action not in _LEDGER_ACTIONS:
             return ""
-        from ..faults.ledger import Step
-
         test, suite = self._scope()
         osf_action = _LEDGER_ACTIONS[action][0]
-        entry = ledger.open_fault(Step(osf_action, None, [node]), Step("poweron", None, [node]),
-                                  test=test, suite=suite, scope="test" if test else "suite",
-                                  target_file=str(self.target.path))
+        entry = self._ledger().open_fault(
+            Step(osf_action, None, [node]), Step("poweron", None, [node]),
+            test=test, suite=suite, scope="test" if test else "suite",
+            target_file=str(self.target.path))
         return entry.id
 
     def _close_entry(self, entry_id: str, how: str, detail: str = "") -> None:
-        ledger = self._ledger()
-        if ledger is not None and entry_id:
-            ledger.close(entry_id, how, detail)
+        if entry_id:
+            self._ledger().close(entry_id, how, detail)
 
     def _act(self, action: str, node: str, protocol: BmcProtocol | None,
              call: Callable[[BmcClient], None], expect: PowerState | None,
@@ -349,9 +335,7 @@ class Power:
                 self._restored(off.node, "undone", "powered on when its scope ended")
                 logger.info(f"Powered {off.node} on again (fault {off.entry_id}).")
             except Exception as error:  # noqa: BLE001 - carry on, report every failure
-                ledger = self._ledger()
-                if ledger is not None:
-                    ledger.undo_failed(off.entry_id, str(error))
+                self._ledger().undo_failed(off.entry_id, str(error))
                 logger.error(f"Could not power {off.node} on again: {error} Power it on by "
                              f"hand or run 'extreme recover'.")
 

@@ -162,10 +162,8 @@ def register() -> None:
     drivers = registry.get_drivers()
     for driver in DRIVERS.values():
         drivers.setdefault(driver.NAME, driver)
-    try:
-        from ..faults import power_drivers as faults_power
-    except ImportError:  # the Faults library is optional for os-faults users
-        return
+    from ..faults import power_drivers as faults_power
+
     for protocol in BmcProtocol:
         faults_power.register(protocol.value, _factory(protocol))
 

@@ -14,6 +14,8 @@ from robot.api.deco import keyword, library
 
 from .. import events, results
 from .. import target as target_module
+from ..faults.external import register_undo, robot_scope
+from ..faults.ledger import Ledger, Step, default_ledger_path
 from ..faults.locking import take_destructive_lock
 from ..target import Target
 from .errors import SwitchError
@@ -38,15 +40,7 @@ def undo_port_down(step: Any, target: Target, timeout: float = 15.0) -> None:
     recover_session(spec_from_target(target, step.nodes[0]), timeout).set_port(port, up=True)
 
 
-def _register_undo() -> None:
-    try:
-        from ..faults.external import register_undo
-    except ImportError:  # the Faults library is optional
-        return
-    register_undo(PORT_UP, undo_port_down)
-
-
-_register_undo()
+register_undo(PORT_UP, undo_port_down)
 
 
 @dataclass
@@ -144,43 +138,23 @@ class Switch:
         if self._lock is not None and not self._open and not self._restarts:
             self._lock.release()
 
-    def _ledger(self):
-        try:
-            from ..faults.ledger import Ledger, default_ledger_path
-        except ImportError:  # the Faults library is optional
-            return None
-        path = self._ledger_path or default_ledger_path(self.target.path)
-        return Ledger(path)
+    def _ledger(self) -> Ledger:
+        return Ledger(self._ledger_path or default_ledger_path(self.target.path))
 
-    @staticmethod
-    def _scope() -> tuple[str, str]:
-        try:
-            from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
-
-            builtin = BuiltIn()
-            return (builtin.get_variable_value("${TEST NAME}", "") or "",
-                    builtin.get_variable_value("${SUITE NAME}", "") or "")
-        except (ImportError, RobotNotRunningError):
-            return "", ""
+    _scope = staticmethod(robot_scope)
 
     def _record(self, fault: _Fault, args: dict[str, Any], undo_port: str = "") -> None:
-        ledger = self._ledger()
-        if ledger is None:
-            return
-        from ..faults.ledger import Step
-
         step = Step(f"switch {fault.action}", None, [fault.switch], args)
         undo = Step(PORT_UP, None, [fault.switch], {"port": undo_port}) \
             if undo_port else None
-        entry = ledger.open_fault(step, undo, test=fault.test, suite=fault.suite,
-                                  scope="test" if fault.test else "suite",
-                                  target_file=str(self.target.path))
+        entry = self._ledger().open_fault(step, undo, test=fault.test, suite=fault.suite,
+                                          scope="test" if fault.test else "suite",
+                                          target_file=str(self.target.path))
         fault.entry_id = entry.id
 
     def _close_fault(self, fault: _Fault, how: str, detail: str = "") -> None:
-        ledger = self._ledger()
-        if ledger is not None and fault.entry_id:
-            ledger.close(fault.entry_id, how, detail)
+        if fault.entry_id:
+            self._ledger().close(fault.entry_id, how, detail)
 
     # --- keywords ---------------------------------------------------------------------
     @keyword
@@ -334,7 +308,7 @@ class Switch:
             try:
                 self.bring_up_switch_port(fault.switch, fault.port)
             except Exception as error:  # noqa: BLE001 - carry on, report every failure
-                if self._ledger() is not None and fault.entry_id:
+                if fault.entry_id:
                     self._ledger().undo_failed(fault.entry_id, str(error))
                 logger.error(f"Could not bring port {fault.port} of {fault.switch} back up: "
                              f"{error}. Bring it up by hand.")
