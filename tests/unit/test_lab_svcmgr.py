@@ -6,6 +6,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -14,24 +16,36 @@ import pytest
 SCRIPT = Path(__file__).parents[2] / "libraries" / "ExtremeTesting" / "lab" / "svcmgr.py"
 
 
-@pytest.fixture
-def manager(tmp_path):
-    marker = f"xt-svcmgr-test-{uuid.uuid4().hex[:8]}"
+def sleeper(marker, tmp_path, condition="true"):
+    """A harmless "service": a sleep whose command line carries a unique marker, started
+    only while ``condition`` (a shell test) holds, as a service that exits when its
+    dependencies do not answer."""
+    return {"command": ["/bin/bash", "-c", f"{condition} && exec -a {marker} sleep 300"],
+            "user": "root", "grep": marker, "ready": None, "rundirs": [],
+            "log": str(tmp_path / f"{marker}.out"), "chdir": "/"}
+
+
+def install(tmp_path, services):
+    """The service manager in a folder of its own with ``services`` (in order); returns
+    a function that runs it."""
     folder = tmp_path / "sbin"
     folder.mkdir()
     shutil.copy(SCRIPT, folder / "service")
-    # The "service" is a sleeping shell whose command line carries a unique marker.
-    spec = {"command": ["/bin/bash", "-c", f"exec -a {marker} sleep 300"], "user": "root",
-            "grep": marker, "ready": None, "rundirs": [], "log": str(tmp_path / "svc.out"),
-            "chdir": "/"}
     (folder / "services.json").write_text(json.dumps(
-        {"order": ["demo"], "services": {"demo": spec}}))
+        {"order": list(services), "services": services}))
     env = dict(os.environ, EXTREME_LAB_PID_DIR=str(tmp_path / "run"))
 
-    def call(*args):
+    def call(*args, timeout=30):
         return subprocess.run([sys.executable, str(folder / "service"), *args],
-                              capture_output=True, text=True, env=env, timeout=30)
+                              capture_output=True, text=True, env=env, timeout=timeout)
 
+    return call
+
+
+@pytest.fixture
+def manager(tmp_path):
+    marker = f"xt-svcmgr-test-{uuid.uuid4().hex[:8]}"
+    call = install(tmp_path, {"demo": sleeper(marker, tmp_path)})
     yield call, marker
     call("demo", "stop")
 
@@ -122,3 +136,51 @@ def test_an_http_service_is_ready_only_when_it_answers_below_500():
         server.shutdown()
         server.server_close()
     assert svcmgr.serves(url) is False  # nothing listens any more
+
+
+def test_boot_starts_the_others_and_retries_a_service_that_exits(tmp_path):
+    flaky = f"xt-svcmgr-flaky-{uuid.uuid4().hex[:8]}"
+    steady = f"xt-svcmgr-steady-{uuid.uuid4().hex[:8]}"
+    flag = tmp_path / "placement-answers"
+    call = install(tmp_path, {"conductor": sleeper(flaky, tmp_path, f"test -e {flag}"),
+                              "scheduler": sleeper(steady, tmp_path)})
+    try:
+        results: list = []
+        boot = threading.Thread(target=lambda: results.append(call(
+            "start-all", "60", "1", timeout=90)))
+        boot.start()
+        for _ in range(100):  # the service after the failing one is started all the same
+            if pids_of(steady):
+                break
+            time.sleep(0.1)
+        assert pids_of(steady) and not pids_of(flaky)
+        assert boot.is_alive(), "start-all gave up while a service was still stopped"
+        flag.touch()  # its dependency answers now: the next retry keeps it running
+        boot.join(60)
+        assert not boot.is_alive()
+        assert results[0].returncode == 0, results[0].stderr
+        assert len(pids_of(flaky)) == 1
+    finally:
+        flag.touch()
+        call("conductor", "stop")
+        call("scheduler", "stop")
+
+
+def test_boot_gives_up_after_its_window_and_names_what_is_still_stopped(tmp_path):
+    never = f"xt-svcmgr-never-{uuid.uuid4().hex[:8]}"
+    steady = f"xt-svcmgr-steady-{uuid.uuid4().hex[:8]}"
+    call = install(tmp_path, {"conductor": sleeper(never, tmp_path, "false"),
+                              "scheduler": sleeper(steady, tmp_path)})
+    try:
+        started = time.monotonic()
+        result = call("start-all", "4", "1")
+        took = time.monotonic() - started
+        assert result.returncode == 1
+        assert "still stopped after boot: conductor" in result.stderr
+        assert "scheduler" not in result.stderr.split("after boot:")[1]
+        assert took < 15, f"start-all ran {took:.1f} s with a 4 s window"
+        assert pids_of(steady) and not pids_of(never)
+        bad = call("start-all", "soon")
+        assert bad.returncode == 2 and "WINDOW and SETTLE" in bad.stderr
+    finally:
+        call("scheduler", "stop")

@@ -4,8 +4,10 @@
 Run with Debian's python3 and the standard library only. It makes the node look like a
 server: its own /run, /tmp and /var/log, its own /etc/<service> and /var/lib/<service>,
 its hostname; then starts sshd (and keeps it running) and, when the node is set to
-autostart, its services in order. SIGTERM is a soft power-off: services stop in reverse
-order, then the node ends (and with PID 1 gone the kernel ends whatever is left).
+autostart, its services in order (`service start-all`: one that fails or exits is started
+again for up to 3 min, as Debian's units do with Restart=on-failure). SIGTERM is a soft
+power-off: services stop in reverse order, then the node ends (and with PID 1 gone the
+kernel ends whatever is left).
 """
 
 import json

@@ -24,8 +24,13 @@ CONFIG = os.path.join(os.path.dirname(os.path.realpath(__file__)), "services.jso
 PID_DIR = os.environ.get("EXTREME_LAB_PID_DIR", "/run/extreme-lab")
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 90.0
+# Boot (start-all) restarts a service that fails or exits, as Debian's units do with
+# Restart=on-failure, until every service has run for BOOT_SETTLE s or BOOT_WINDOW s passed.
+BOOT_WINDOW = 180.0
+BOOT_SETTLE = 10.0
+BOOT_PAUSE = 2.0
 USAGE = ("usage: service NAME start|stop|restart|status\n"
-         "       service --status-all | list [--json] | start-all | stop-all")
+         "       service --status-all | list [--json] | start-all [WINDOW SETTLE] | stop-all")
 
 
 def load():
@@ -159,6 +164,31 @@ def start(name, spec, wait=True):
     return f"{name} started"
 
 
+def start_all(config, window=BOOT_WINDOW, settle=BOOT_SETTLE):
+    """Boot: start every service in order. One that fails to start, or exits soon after
+    (nova's conductor exits when placement does not answer, as during a network outage),
+    does not hold the others back and is started again every BOOT_PAUSE s, until all have
+    run for ``settle`` s or ``window`` s are over. Returns the services left stopped."""
+    services, order = config["services"], config["order"]
+    deadline = time.monotonic() + window
+    steady_since = None
+    while True:
+        stopped = [name for name in order if status_of(name, services[name])[0] == "stopped"]
+        now = time.monotonic()
+        if stopped:
+            steady_since = None
+        elif steady_since is None:
+            steady_since = now
+        if now >= deadline or (steady_since is not None and now - steady_since >= settle):
+            return stopped
+        for name in stopped:
+            try:
+                print(start(name, services[name]), flush=True)
+            except (RuntimeError, subprocess.CalledProcessError) as error:
+                print(f"service: {error}", file=sys.stderr, flush=True)
+        time.sleep(BOOT_PAUSE)
+
+
 def stop(name, spec):
     state, pids = status_of(name, spec)
     if state == "stopped":
@@ -210,9 +240,16 @@ def main(argv):
                 print(f" [ {mark} ]  {row['name']:<16} {row['state']}")
         return 0
     if argv[0] == "start-all":
-        for name in config["order"]:
-            print(start(name, services[name]), flush=True)
-        return 0
+        try:
+            limits = [float(value) for value in argv[1:3]]
+        except ValueError:
+            print(f"service: start-all takes WINDOW and SETTLE in seconds, got "
+                  f"{' '.join(argv[1:3])}", file=sys.stderr)
+            return 2
+        left = start_all(config, *limits)
+        if left:
+            print(f"service: still stopped after boot: {', '.join(left)}", file=sys.stderr)
+        return 1 if left else 0
     if argv[0] == "stop-all":
         for name in reversed(config["order"]):
             print(stop(name, services[name]), flush=True)
