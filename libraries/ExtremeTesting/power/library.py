@@ -362,7 +362,9 @@ class Power:
 
         Returns the seconds since the last `Power On`/`Power Reset`/`Power Cycle` of
         ``node`` in this run (or since the call when there was none), and publishes that
-        figure as ``power.boot_to_serving`` for the sign-off report.
+        figure as ``power.boot_to_serving`` and as the expectation record of the boot time
+        (limit: from that power on until the call's ``timeout`` ends) for the sign-off
+        report.
 
         | `Power On`    ctl1
         | ${seconds} =    `Wait Until Node Serves`    ctl1    22    5000    timeout=5 min
@@ -379,12 +381,19 @@ class Power:
             if not closed:
                 break
             if time.monotonic() >= deadline:
+                results.publish_expectation(
+                    "Wait Until Node Serves", "boot to serving", deadline - started, "<=",
+                    time.monotonic() - started, unit="s", subject=node,
+                    uncertainty=poll.total_seconds(), passed=False)
                 raise PowerError(
                     f"{node} ({address}) did not serve within {timeout.total_seconds():g} s: "
                     f"ports {', '.join(map(str, closed))} still refuse connections. Check "
                     f"that it is powered on and that its services start.")
             time.sleep(poll.total_seconds())
         seconds = time.monotonic() - started
+        results.publish_expectation("Wait Until Node Serves", "boot to serving",
+                                    deadline - started, "<=", seconds, unit="s", subject=node,
+                                    uncertainty=poll.total_seconds())
         results.publish("power.boot_to_serving",
                         {"node": node, "ports": wanted, "seconds": round(seconds, 3)},
                         f"<p>{node} served on ports {', '.join(map(str, wanted))} "
