@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from datetime import timedelta
 from enum import Enum
@@ -12,6 +13,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
+from .. import results
 from . import human, logs, osf, power_drivers
 from .engine import ACTIONS, Engine
 from .errors import FaultError, UndoError
@@ -211,6 +213,8 @@ class Faults:
                 and self.engine.lock is None and self.target.destructive):
             self.engine.lock = destructive_lock(self.target.name, self.lock_timeout)
         self.engine.perform(step)
+        if self.engine.dry_run:
+            _mark_dry_run(step.describe())
         return list(step.nodes)
 
     def _service(self, action: str, service: str, on: str, **args: Any) -> list[str]:
@@ -365,6 +369,7 @@ class Faults:
         nodes = self.topology.select(on, service)
         if self.engine.dry_run:
             logger.info(f"DRY RUN: would check {service} on {', '.join(nodes)}.")
+            _mark_dry_run(f"check {service} on {', '.join(nodes)}")
             return
         try:
             state = self.engine.backend.running(service, nodes)
@@ -375,3 +380,10 @@ class Faults:
             raise FaultError(f"Expected {service} {'running' if expected else 'stopped'} on "
                              f"{', '.join(nodes)}; it is {'not running' if expected else 'running'}"
                              f" on {', '.join(wrong)}.")
+
+
+def _mark_dry_run(action: str) -> None:
+    """The report's marker: a case whose faults were only pretended is not a verdict
+    (logged at WARN, so ``--loglevel WARN`` keeps it)."""
+    results.publish(results.FAULT_DRY_RUN, {"action": action, "case": results.current_case()},
+                    f"DRY RUN: {html.escape(action)} was not done", level="WARN")
