@@ -19,10 +19,12 @@ usable with dots (``${expectations.switch_restart.max_outage}``), plus:
 ``${expectations.database_outage.recovery}`` whether the target says it there or in
 ``default``.
 
-The lab's target file (``name: lab``) does not carry ``expectations``, ``probes`` or
-``known_findings`` yet: they come from ``variables/lab-expectations.yaml`` next to this file,
-for each of those sections the target file lacks. A target file of another cloud is used
-as it is.
+For the lab's target file (``name: lab``) the ``expectations``, ``probes``,
+``known_findings`` and ``not_applicable`` sections come from
+``variables/lab-expectations.yaml``, read again at every run: it wins over the copy
+``extreme lab up`` folded into the target file, so an edit takes effect on the next run
+with the lab left up (see ExtremeTesting.target). A target file of another cloud is used
+as it is; an explicit ``overlay`` file wins over either.
 
 Use: ``robot --variablefile variables/lab.py suites`` (the suites' resources import it
 themselves, so pabot and robot need no option). Credentials are never in a target file:
@@ -35,14 +37,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from robot.utils import DotDict
 
 from ExtremeTesting import target as targets
 
 HERE = Path(__file__).resolve().parent
 LAB_OVERLAY = HERE / "lab-expectations.yaml"
-OVERLAID = ("expectations", "probes", "known_findings")
+OVERLAID = targets.LAB_SECTIONS
 NOT_MERGED = ("default", "workloads")  # workloads: one SLA per workload, no outage limits
 
 
@@ -64,27 +65,22 @@ def merged_expectations(expectations: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_overlay(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise targets.TargetError(f"{path} must be a mapping of sections.")
-    unknown = sorted(set(data) - set(OVERLAID))
-    if unknown:
-        raise targets.TargetError(f"{path} may only hold {', '.join(OVERLAID)}; it has "
-                                  f"{', '.join(unknown)}.")
-    return data
+    if not path.is_file():
+        raise targets.TargetError(f"Overlay {path} does not exist: give the path of a file "
+                                  f"shaped like variables/lab-expectations.yaml.")
+    return targets.lab_expectations(path)
 
 
 def target_variables(path: str | os.PathLike | None = None,
                      overlay: str | os.PathLike | None = None) -> dict[str, Any]:
     target = targets.load(path)
     data = dict(target.data)
-    overlay_path = Path(overlay) if overlay else (LAB_OVERLAY if target.name == "lab" else None)
-    if overlay_path is not None:
-        for key, value in load_overlay(overlay_path).items():
-            data.setdefault(key, value)
+    if overlay:
+        data.update(load_overlay(Path(overlay)))
     data.setdefault("expectations", {})
     data.setdefault("probes", {})
     data.setdefault("known_findings", [])
+    data.setdefault("not_applicable", [])
     data["expectations"] = merged_expectations(data["expectations"] or {})
     variables: dict[str, Any] = {}
     for key, value in data.items():

@@ -22,8 +22,14 @@ ENV_TARGET = "EXTREME_TARGET"
 KNOWN_KEYS = {
     "name", "description", "destructive", "cloud", "clouds_yaml", "os_faults", "ssh",
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
-    "expectations", "known_findings", "lab",
+    "expectations", "known_findings", "not_applicable", "lab",
 }
+# The lab's limits, known findings and not-applicable cases: one file, read at every load
+# (so an edit takes effect on the next run with the lab left up). It wins over the copy
+# `extreme lab up` folded into the lab's target file.
+LAB_EXPECTATIONS = Path(__file__).resolve().parents[2] / "variables" / "lab-expectations.yaml"
+LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable")
+NOT_APPLICABLE_SHAPE = "[{test: <glob>, reason: <text>}]"
 
 
 def lab_dir() -> Path:
@@ -104,7 +110,48 @@ def load(path: str | os.PathLike | None = None) -> Target:
                           f"{', '.join(unknown)}. Known: {', '.join(sorted(KNOWN_KEYS))}.")
     if "destructive" in data and not isinstance(data["destructive"], bool):
         raise TargetError(f"Target file {target_path}: 'destructive' must be true or false.")
+    if data.get("name") == "lab" and isinstance(data.get("lab"), dict):
+        data.update(lab_expectations())
+    check_verdict_sections(data, f"Target file {target_path}")
     return Target(target_path, data)
+
+
+def lab_expectations(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The sections of variables/lab-expectations.yaml (empty when it is not there)."""
+    source = Path(path) if path else LAB_EXPECTATIONS
+    if not source.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise TargetError(f"{source} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise TargetError(f"{source} must be a mapping of sections.")
+    unknown = sorted(set(data) - set(LAB_SECTIONS))
+    if unknown:
+        raise TargetError(f"{source} may only hold {', '.join(LAB_SECTIONS)}; it has "
+                          f"{', '.join(unknown)}.")
+    check_verdict_sections(data, str(source))
+    return data
+
+
+def check_verdict_sections(data: dict[str, Any], where: str) -> None:
+    """``known_findings`` and ``not_applicable`` have the shapes the report needs."""
+    from . import findings
+
+    findings.parse(data.get("known_findings"), where)
+    entries = data.get("not_applicable")
+    if entries in (None, ""):
+        return
+    if not isinstance(entries, list):
+        raise TargetError(f"{where}: 'not_applicable' must be a list "
+                          f"{NOT_APPLICABLE_SHAPE}.")
+    for index, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or set(entry) != {"test", "reason"} or not all(
+                isinstance(entry[k], str) and entry[k].strip() for k in ("test", "reason")):
+            raise TargetError(f"{where}: not_applicable entry #{index} must be "
+                              f"{{test: <glob>, reason: <text>}} (both non-empty text), "
+                              f"got {entry!r}.")
 
 
 def secret_from_env(variable: str, what: str) -> str:

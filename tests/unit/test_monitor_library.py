@@ -27,7 +27,7 @@ def cloud():
 def published(monkeypatch):
     found = []
 
-    def capture(kind, data, summary_html=""):
+    def capture(kind, data, summary_html="", level="INFO"):
         found.append((kind, data, summary_html))
         results.render(kind, data, summary_html)  # must serialise
 
@@ -123,8 +123,26 @@ def test_full_run_with_a_fault_marked_on_the_timeline(target, cloud, published, 
     with pytest.raises(MonitorError, match="no probe 'nope'"):
         library.outage_should_be_shorter_than(timedelta(seconds=1), probe="nope")
 
-    (kind, data, summary), = published
+    (kind, data, summary), = [p for p in published if p[0] == "monitor"]
     assert kind == "monitor" and data["monitor"] == "default"
+    # One expectation record per comparison judged, failed ones included.
+    records = results.expectation_records((k, d) for k, d, _ in published)
+    assert [(r["keyword"], r["subject"], r["passed"]) for r in records] == [
+        ("No Requests Should Be Lost", "write-network", True)] * 3 + [
+        ("Outage Should Be Shorter Than", "", True),
+        ("Cloud Should Recover Within", "", True),
+        ("Error Rate Should Be Below", "token", True),
+        ("Latency Percentile Should Be Below", "", True),
+        ("Outage Should Be Shorter Than", "token", False),
+        ("Error Rate Should Be Below", "", False),
+        ("Cloud Should Recover Within", "", False),
+        ("Latency Percentile Should Be Below", "", False)]
+    outage = records[3]
+    assert outage["limit"] == 2 and outage["comparison"] == "<" and outage["unit"] == "s"
+    assert outage["measured"] == pytest.approx(longest["duration"], abs=1e-6)
+    assert outage["uncertainty"] == pytest.approx(longest["uncertainty"], abs=1e-6)
+    assert outage["schema"] == 1 and outage["case"] == ""  # outside a Robot test
+    assert records[5]["unit"] == "%" and records[5]["uncertainty"] is None
     png = base64.b64decode(summary.split("base64,", 1)[1].split('"', 1)[0])
     assert png.startswith(b"\x89PNG")
     everything = (json.dumps(result, default=str) + summary + caplog.text
@@ -148,6 +166,10 @@ def test_lost_and_duplicated_writes_are_reported(target, cloud, published):
     library.stop_availability_monitor("loss", settle=timedelta(seconds=0))
     with pytest.raises(AvailabilityError) as failure:
         library.no_requests_should_be_lost("loss")
+    records = results.expectation_records((k, d) for k, d, _ in published)
+    assert {r["what"]: (r["measured"], r["passed"]) for r in records} == {
+        "lost writes": (1, False), "duplicated writes": (1, False),
+        "non-recoverable writes": (0, True)}
     message = str(failure.value)
     assert "1 lost" in message and victim in message
     assert "1 duplicates" in message

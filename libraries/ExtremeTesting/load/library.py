@@ -114,6 +114,15 @@ def _percentile(name: str | int) -> float:
     return value
 
 
+def _expect(keyword_name: str, what: str, result: LoadResult, limit: float, comparison: str,
+            measured: float | None, unit: str) -> None:
+    """The expectation record of one SLA comparison (NaN: nothing measured)."""
+    if measured is not None and math.isnan(measured):
+        measured = None
+    results.publish_expectation(keyword_name, what, limit, comparison, measured, unit=unit,
+                                subject=result.name)
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Load:
     """Concurrent workloads against the cloud, with limits on errors, latency and throughput.
@@ -521,6 +530,8 @@ class Load:
         ``0.01``); returns the rate."""
         r = self._result(result)
         bound, seen = _fraction(limit), r.summary.failure_rate
+        _expect("Load Failure Rate Should Be Below", "failure rate", r, bound * 100, "<",
+                seen * 100 if r.summary.requests else None, "%")
         if r.summary.requests == 0:
             raise self._violation(r, "no iteration ran, so no failure rate can be measured")
         if not seen < bound:
@@ -539,6 +550,7 @@ class Load:
         p = _percentile(percentile)
         seen = load_stats.percentile([s.duration for s in r.samples], p)
         bound = limit.total_seconds()
+        _expect("Load Percentile Should Be Below", f"p{p:g} duration", r, bound, "<", seen, "s")
         if math.isnan(seen):
             raise self._violation(r, f"p{p:g} cannot be measured: no iteration ran")
         if not seen < bound:
@@ -553,6 +565,8 @@ class Load:
         """Fail unless the longest iteration took less than ``limit``."""
         r = self._result(result)
         seen, bound = r.summary.max, limit.total_seconds()
+        _expect("Load Max Duration Should Be Below", "longest iteration", r, bound, "<", seen,
+                "s")
         if math.isnan(seen) or not seen < bound:
             raise self._violation(r, f"the longest iteration took {_ms(seen)}, expected "
                                      f"below {_ms(bound)}")
@@ -566,6 +580,8 @@ class Load:
         reached ``per_second``."""
         r = self._result(result)
         seen = r.summary.throughput
+        _expect("Load Throughput Should Be At Least", "throughput", r, per_second, ">=", seen,
+                "req/s")
         if seen < per_second:
             raise self._violation(r, f"throughput was {seen:.2f}/s, expected at least "
                                      f"{per_second:g}/s")
@@ -582,6 +598,8 @@ class Load:
         if not s.requested_rate:
             raise NoLoadResult(f"Load {r.name} was not a constant-rate load.")
         bound = _fraction(share) * s.requested_rate
+        _expect("Load Achieved Rate Should Be At Least", "achieved rate", r, bound, ">=",
+                s.achieved_rate, "req/s")
         if s.achieved_rate < bound:
             raise self._violation(r, f"achieved {s.achieved_rate:.2f}/s of the requested "
                                      f"{s.requested_rate:g}/s, expected at least {bound:.2f}/s "

@@ -25,6 +25,8 @@ from .session import MonitorSession
 Phase = Literal["all", "before", "during", "after"]
 MarkKind = Literal["mark", "fault start", "fault end"]
 Scope = Literal["auto", "test", "suite", "global"]
+WRITE_FIGURES = {"lost": "lost writes", "duplicates": "duplicated writes",
+                 "non_recoverable": "non-recoverable writes"}
 MARK_PHASES = {"mark": "mark", "fault start": "in effect", "fault end": "undone"}
 
 
@@ -209,6 +211,9 @@ class Monitor:
         result, figures = self._figures(name, probe)
         longest = figures["longest_outage"]
         seconds = limit.total_seconds()
+        _expect("Outage Should Be Shorter Than", "longest outage", probe, seconds, "<",
+                0.0 if longest is None else longest["duration"], "s",
+                None if longest is None else longest["uncertainty"])
         if longest is not None and longest["duration"] >= seconds:
             raise AvailabilityError(
                 f"Longest outage of {probe} was {longest['duration']:.3f} s "
@@ -226,6 +231,8 @@ class Monitor:
         ``percent`` (a percentage: ``1`` means 1 %)."""
         result, figures = self._figures(name, probe)
         rate = figures["error_rate"][phase]
+        _expect("Error Rate Should Be Below", f"error rate ({phase})", probe, percent, "<",
+                None if rate is None else rate * 100, "%")
         if rate is None:
             raise AvailabilityError(f"No samples of {probe} in phase '{phase}' "
                                     f"{self._phase_window(result, phase)}: nothing to judge. "
@@ -246,6 +253,9 @@ class Monitor:
         found = figures["recovery"]
         seconds = limit.total_seconds()
         fault_end = result["fault"]["end"]
+        _expect("Cloud Should Recover Within", "recovery after the fault", probe, seconds,
+                "<=", found["seconds"] if found["recovered"] else None, "s",
+                found.get("uncertainty") if found["recovered"] else None)
         if found["recovered"] is None:
             raise AvailabilityError(
                 f"Cannot tell how long {probe} took to recover: {found['reason']}. Keep the "
@@ -285,6 +295,8 @@ class Monitor:
         members = [s.latency for s in by_phase(samples, fault)[phase] if s.ok]
         value = compute(members, percentile)
         seconds = limit.total_seconds()
+        _expect("Latency Percentile Should Be Below", f"p{percentile:g} latency ({phase})",
+                probe, seconds, "<", value, "s")
         if value is None:
             raise AvailabilityError(f"No OK samples of {probe} in phase '{phase}' "
                                     f"{self._phase_window(result, phase)}: no latency to judge.")
@@ -312,6 +324,8 @@ class Monitor:
         problems = []
         for probe, found in writes.items():
             for key in ("lost", "duplicates", "non_recoverable"):
+                _expect("No Requests Should Be Lost", WRITE_FIGURES[key], probe, 0, "==",
+                        None if found["error"] else len(found[key]), "count")
                 if found[key]:
                     items = "; ".join(f"{i['name']} ({i.get('why') or i.get('status')})"
                                       for i in found[key][:5])
@@ -466,6 +480,14 @@ class Monitor:
         elif phase == "after" and fault["end"] is not None:
             start = fault["end"]
         return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
+
+
+def _expect(keyword_name: str, what: str, probe: str, limit: float, comparison: str,
+            measured: float | None, unit: str, uncertainty: float | None = None) -> None:
+    """The expectation record of one comparison (``subject`` "" is the overall figure)."""
+    results.publish_expectation(keyword_name, what, limit, comparison, measured, unit=unit,
+                                subject="" if probe == "overall" else probe,
+                                uncertainty=uncertainty)
 
 
 def _names(value: list[str] | str | None) -> list[str] | None:
