@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ExtremeTesting.report import figures as fig
-from ExtremeTesting.report.model import area_of, known_finding_of
+import pytest
+from ExtremeTesting import findings, results
+from ExtremeTesting.errors import TargetError
+from ExtremeTesting.report.model import area_of
 
 
 def test_durations_rates_and_counts_are_formatted_for_people():
@@ -80,9 +83,28 @@ def test_fault_events_and_expectations():
     rows = fig.events_view({"events": [{"source": "power", "phase": "in effect",
                                         "action": "power off", "target": "ctl1", "t": 3.5}]})
     assert rows[0]["time"] == "+3.50 s" and rows[0]["target"] == "ctl1"
-    assert fig.expectation_text({"name": "error_rate", "limit": 0.01, "measured": 0.2,
-                                 "passed": False}) == (
-        "error_rate, limit 1 %, measured 20 %, NOT met")
+    record = results.expectation("Error Rate Should Be Below", "error rate (all)", 1, "<",
+                                 20.0, unit="%", case="S.T")
+    row = fig.expectation_row(record)
+    assert row["text"] == "error rate (all): 20 % (limit < 1 %): NOT met"
+    assert not row["passed"] and not row["marginal"]  # a rate has no uncertainty
+
+
+def test_marginal_only_within_a_stated_uncertainty():
+    def outage(limit, measured, uncertainty):
+        return results.expectation("Outage Should Be Shorter Than", "longest outage", limit,
+                                   "<", measured, unit="s", uncertainty=uncertainty, case="")
+
+    assert results.is_marginal(outage(5, 5.24, 0.3))  # failed, but within its uncertainty
+    assert results.is_marginal(outage(5, 4.8, 0.3))  # passed within it
+    assert not results.is_marginal(outage(5, 4.0, 0.3))
+    assert not results.is_marginal(outage(5, 5.0, None))  # no uncertainty: never marginal
+    assert results.is_marginal(outage(0, 0.04, 0.05))  # limit 0: measured <= uncertainty
+    assert not results.is_marginal(outage(0, 0.2, 0.05))
+    assert fig.expectation_row(outage(5, 5.24, 0.3))["text"] == (
+        "longest outage: 5.24 s ± 300 ms (limit < 5.00 s): NOT met, marginal")
+    with pytest.raises(ValueError, match="comparison must be one of"):
+        results.expectation("K", "w", 1, "=<", 1, unit="s")
 
 
 def test_area_from_tag_path_or_suite_name():
@@ -92,13 +114,30 @@ def test_area_from_tag_path_or_suite_name():
     assert area_of([], "/repo/tests/other.robot", "Other") == "other"
 
 
-def test_known_findings_from_tags_and_the_target_list():
-    listed = [{"id": "LAB-1", "test": "Database *", "description": "hangs"}]
-    found = known_finding_of("Database Partition", "S.Database Partition", [], listed)
-    assert (found.id, found.description, found.source) == ("LAB-1", "hangs", "target file")
-    found = known_finding_of("X", "S.X", ["known:LAB-1"], listed)
-    assert (found.id, found.description, found.source) == ("LAB-1", "hangs", "tag")
-    assert known_finding_of("X", "S.X", ["Known-Finding"], []).source == "tag"
-    assert known_finding_of("X", "S.X", ["other"], listed) is None
+def test_known_findings_match_by_pattern_or_listed_tag_and_every_failure():
+    listed = findings.parse([{"id": "LAB-1", "test": "Database *", "failure": "hung \\d+ s",
+                              "description": "hangs"}])
+    assert [f.id for f in findings.for_test(listed, "Database Partition", "S.D", [])] == [
+        "LAB-1"]
+    assert [f.id for f in findings.for_test(listed, "X", "S.X", ["known:LAB-1"])] == ["LAB-1"]
+    assert findings.for_test(listed, "X", "S.X", ["known:OTHER"]) == []
+    assert findings.unlisted_tags(listed, ["known:OTHER", "known:LAB-1"]) == ["OTHER"]
     # The full name matches too, so a finding can be pinned to one suite's case.
-    assert known_finding_of("Y", "Suite A.Y", [], [{"id": "2", "test": "suite a.y"}]).id == "2"
+    pinned = findings.parse([{"id": "2", "test": "suite a.y", "failure": "x"}])
+    assert findings.for_test(pinned, "Y", "Suite A.Y") == pinned
+    assert findings.explaining(listed, ["token hung 13 s", "write hung 2 s"]) == listed[0]
+    assert findings.explaining(listed, ["token hung 13 s", "teardown: keystone down"]) is None
+    assert findings.explaining(listed, []) is None
+    assert findings.tags_of([{"id": "LAB-1", "test": "Database *", "failure": "x"}],
+                            "Database Partition", "S.Database Partition") == ["known:LAB-1"]
+
+
+@pytest.mark.parametrize("entry, needle", [
+    ({"id": "A", "test": "x"}, "has no failure"),
+    ({"id": "A", "test": "x", "failure": "("}, "not a regular expression"),
+    ({"id": "A", "test": "x", "failure": "y", "sev": 1}, "unknown keys sev"),
+    ("A", "must be a mapping"),
+])
+def test_bad_known_findings_are_one_clear_error(entry, needle):
+    with pytest.raises(TargetError, match=needle):
+        findings.parse([entry], "target.yaml")

@@ -21,7 +21,14 @@ EPILOG = """\
 examples:
   extreme report results/output.xml
   extreme report results/output.xml rerun/output.xml -o signoff.html --target lab.yaml --pdf
-exit status: 0 when the report was written (whatever the verdict), 2 on an error."""
+exit status (the report is written in every case but an error):
+  0  ACCEPTED or ACCEPTED WITH KNOWN FINDINGS
+  1  NOT ACCEPTED (a new failure, a skip the target does not declare not_applicable, a
+     tooling error, or a known finding that did not reproduce without
+     --allow-fixed-findings)
+  3  not a verdict (dry run, faults in dry-run mode, no case executed, an area all
+     skipped, figures missing)
+  2  an error (unreadable output, bad target file, bad arguments)"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +42,9 @@ def parser() -> argparse.ArgumentParser:
                         "the first output)")
     p.add_argument("--target", metavar="TARGET.yaml",
                    help="the target file: its name, cloud, expectations and known_findings")
+    p.add_argument("--allow-fixed-findings", action="store_true",
+                   help="accept a run in which a listed known finding did not reproduce "
+                        "(it is still printed: update the target)")
     p.add_argument("--pdf", action="store_true",
                    help="also print the report to PDF with headless Chromium, next to the "
                         "report (REPORT.pdf)")
@@ -74,19 +84,22 @@ def _run(args: argparse.Namespace) -> int:
     target_data = targets.load(args.target).data if args.target else {}
     out = Path(args.output) if args.output else \
         Path(args.outputs[0]).parent / "signoff-report.html"
-    known = target_data.get("known_findings") or []
-    if not isinstance(known, list):
-        raise model.ReportError(f"Target file {args.target}: 'known_findings' must be a list "
-                                f"of {{id, test, description}}.")
-    run = model.read(args.outputs, known, out.parent, args.log)
+    run = model.read(args.outputs, target_data.get("known_findings") or [], out.parent,
+                     args.log, target_data.get("not_applicable") or [],
+                     args.allow_fixed_findings)
     page = render.render(run, title=args.title, target=target_data, signers=args.signer)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    print(f"{run.verdict}: {run.count('PASS')} passed, {run.count('KNOWN')} known findings, "
-          f"{len(run.new_failures)} new failures, {run.count('SKIP')} skipped")
+    print(run.verdict_line)
+    for reason in run.not_a_verdict:
+        print(reason)
+    for finding in run.fixed_findings:
+        print(f"known finding {finding.id} did not reproduce: update the target")
+    for error in run.tooling_errors[:10]:
+        print(f"tooling error: {error}")
     print(f"Report: {out.resolve()}")
     if args.pdf or args.pdf_file:
         pdf = Path(args.pdf_file) if args.pdf_file else out.with_suffix(".pdf")
         chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
         print(f"PDF:    {pdf.resolve()}")
-    return 0
+    return run.exit_code

@@ -18,8 +18,10 @@ The kinds the report knows (others are shown generically as key/value tables):
     any key/values; nested mappings are flattened to dotted keys.
 ``fault``
     one event (``ExtremeTesting.events.Event.as_dict()``) or ``{"events": [...]}``.
-``expectation`` / ``sla`` / ``assertion``
-    what was checked: ``name``, ``limit``, ``measured``, ``passed``.
+``expectation``
+    the record (schema 1) of one comparison a verdict keyword judged (see
+    :func:`ExtremeTesting.results.publish_expectation`): the only source of the verdict
+    tables. Limits are never looked up again in the target file.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import results
+
 PERCENTILES = ("p50", "p90", "p95", "p99")
 PHASES = ("before", "during", "after")
 ALL_PHASES = ("all", *PHASES)
-EXPECTATION_KINDS = ("expectation", "sla", "assertion")
+EXPECTATION = results.EXPECTATION
+FAULT_DRY_RUN = results.FAULT_DRY_RUN
 _SENSITIVE = re.compile(r"pass(word|wd)?|secret|token_value|credential|private|api_?key|"
                         r"auth_?token|cookie", re.IGNORECASE)
 _WINDOW_KEYS = ("outages", "outage_windows", "windows")
@@ -516,16 +521,38 @@ def events_view(data: Any) -> list[dict[str, str]]:
     return rows
 
 
-def expectation_text(data: dict) -> str:
-    name = data.get("name", data.get("assertion", data.get("what", "")))
-    limit = data.get("limit", data.get("expected"))
-    measured = data.get("measured", data.get("seen"))
-    parts = [str(name)] if name else []
-    if limit is not None:
-        parts.append(f"limit {fmt_value(str(name) or 'limit', limit)}")
-    if measured is not None:
-        parts.append(f"measured {fmt_value(str(name) or 'measured', measured)}")
-    passed = data.get("passed", data.get("ok"))
-    if isinstance(passed, bool):
-        parts.append("met" if passed else "NOT met")
-    return ", ".join(parts) if parts else ", ".join(f"{k}: {v}" for k, v in flatten(data))
+def fmt_measure(value: Any, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    if unit == "s":
+        return fmt_seconds(value)
+    if unit == "%":
+        return fmt_rate(value / 100 if is_number(value) else value)
+    if is_number(value):
+        return f"{value:g} {unit}".strip()
+    return str(value)
+
+
+def expectation_row(record: dict) -> dict[str, Any]:
+    """One expectation record as a verdict table row."""
+    unit = str(record.get("unit", ""))
+    what = str(record.get("what", ""))
+    subject = str(record.get("subject") or "")
+    measured = fmt_measure(record.get("measured"), unit)
+    if is_number(record.get("uncertainty")) and record.get("measured") is not None:
+        spread = fmt_measure(record["uncertainty"], unit)
+        measured = f"{measured} ± {spread}"
+    marginal = results.is_marginal(record)
+    return {
+        "what": f"{what} of {subject}" if subject else what,
+        "keyword": str(record.get("keyword", "")),
+        "limit": f"{record.get('comparison', '')} {fmt_measure(record.get('limit'), unit)}",
+        "measured": measured,
+        "passed": bool(record.get("passed")),
+        "marginal": marginal,
+        "text": f"{what}{' of ' + subject if subject else ''}: {measured} "
+                f"(limit {record.get('comparison', '')} "
+                f"{fmt_measure(record.get('limit'), unit)}): "
+                f"{'met' if record.get('passed') else 'NOT met'}"
+                f"{', marginal' if marginal else ''}",
+    }

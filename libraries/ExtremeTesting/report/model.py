@@ -5,7 +5,14 @@ test that appears again in a later output replaces the earlier result (a re-run)
 ``rebot --merge`` does, and the earlier statuses are kept to be shown on the page.
 Figures are never re-measured: they are the ``(kind, data)`` pairs that the libraries
 published into the run with :func:`ExtremeTesting.results.publish`, found again in every
-message under each test and under each suite's setup and teardown.
+message under each test and under each suite's setup and teardown. Verdicts come from the
+expectation records (:func:`ExtremeTesting.results.publish_expectation`) only.
+
+Nothing unproven is accepted: a dry run, faults in dry-run mode, no case executed, an area
+whose every case was skipped, or a verdict keyword that ran without its record is "not a
+verdict"; a skip blocks unless the target declares it ``not_applicable``; a known finding
+explains a failure only when every failure of the test matches its ``failure`` expression
+(:mod:`ExtremeTesting.findings`); tooling errors (ERROR messages of the run) never accept.
 """
 
 from __future__ import annotations
@@ -20,13 +27,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import findings as known_findings_
 from .. import results
 from ..errors import ExtremeError
 
 AREAS = ("destructive", "concurrent", "operational")
+ACCEPTED = "ACCEPTED"
+ACCEPTED_KNOWN = "ACCEPTED WITH KNOWN FINDINGS"
+NOT_ACCEPTED = "NOT ACCEPTED"
+NOT_A_VERDICT = "NOT A VERDICT"
+EXIT_CODES = {ACCEPTED: 0, ACCEPTED_KNOWN: 0, NOT_ACCEPTED: 1, NOT_A_VERDICT: 3}
+VERDICTS = ("PASS", "FAIL", "KNOWN", "SKIP", "NOT APPLICABLE", "NOT RUN")
+_SKIPPED_ON_FAILURE = re.compile(r"^Failed (test|task) skipped using .*Original failure:",
+                                 re.DOTALL)
+UNDO_FAILURE = "could not undo"
 OTHER_AREA = "other"
-KNOWN_TAG = "known-finding"
-KNOWN_TAG_PREFIX = "known:"
 AREA_TAG_PREFIX = "area:"
 FAULT_TAG_PREFIX = "fault:"
 EXPECT_TAG_PREFIXES = ("expect:", "sla:", "expectation:")
@@ -55,7 +70,7 @@ class Figure:
 class KnownFinding:
     id: str
     description: str = ""
-    source: str = ""  # "tag" or "target file"
+    source: str = ""  # how the test names it: "test pattern" or "tag known:<id>"
 
 
 @dataclass
@@ -82,13 +97,51 @@ class Case:
     known: KnownFinding | None = None
     area: str = OTHER_AREA
     log_href: str = ""
+    failures: list[str] = field(default_factory=list)  # each failed keyword's message
+    candidates: list[known_findings_.Finding] = field(default_factory=list)
+    unlisted_tags: list[str] = field(default_factory=list)  # known:<id> not in the target
+    not_applicable: str = ""  # the target's reason, for a skipped case it declares
+    skipped_failure: bool = False  # a failure turned into a skip (--skiponfailure)
+    dry: bool = False  # robot --dryrun: no keyword ran
+    fault_dry_run: bool = False  # the Faults library only pretended its faults
+    missing: list[str] = field(default_factory=list)  # verdict keywords without a record
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL" or self.skipped_failure
 
     @property
     def verdict(self) -> str:
-        """PASS, FAIL, SKIP, KNOWN (a failure that is a known finding) or NOT RUN."""
-        if self.status == "FAIL":
+        """PASS, FAIL, KNOWN (every failure explained by a listed known finding), SKIP (a
+        skip that blocks), NOT APPLICABLE (a skip the target declares) or NOT RUN."""
+        if self.failed:
             return "KNOWN" if self.known else "FAIL"
+        if self.status == "SKIP":
+            return "NOT APPLICABLE" if self.not_applicable else "SKIP"
         return self.status
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The expectation records (schema 1) the verdict keywords of this case published."""
+        return results.expectation_records((f.kind, f.data) for f in self.figures)
+
+    @property
+    def marginal(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if results.is_marginal(r)]
+
+    @property
+    def unmatched(self) -> str:
+        """Why a failure of a test that stands for a known finding is still new."""
+        if not self.failed or self.known:
+            return ""
+        notes = [f"tag known:{i} names no finding the target lists" for i in
+                 self.unlisted_tags]
+        for finding in self.candidates:
+            others = [f for f in self.failures if not finding.explains(f)]
+            shown = others[0] if others else "(no failure message)"
+            notes.append(f"did not match known finding {finding.id} (failure: "
+                         f"/{finding.failure}/): {shown[:300]}")
+        return "; ".join(notes)
 
     @property
     def faults(self) -> list[str]:
@@ -140,7 +193,10 @@ class Run:
     suites: list[SuiteFigures]
     environment: dict[str, Any]
     suite_metadata: dict[str, dict[str, str]]  # suite full name -> its own metadata
-    errors: list[str]  # execution errors (robot's <errors> section)
+    errors: list[str]  # execution errors and warnings (robot's <errors> section)
+    listed: list[known_findings_.Finding] = field(default_factory=list)
+    tooling_errors: list[str] = field(default_factory=list)  # ERROR messages of the run
+    allow_fixed_findings: bool = False
 
     @property
     def start(self) -> datetime | None:
@@ -162,22 +218,93 @@ class Run:
             grouped.setdefault(case.area, []).append(case)
         return {area: cases for area, cases in grouped.items() if cases}
 
+    @property
+    def areas(self) -> list[str]:
+        """The areas this run covers: every area with a case in it."""
+        return list(self.by_area())
+
+    @property
+    def executed(self) -> list[Case]:
+        return [c for c in self.cases if c.status in {"PASS", "FAIL"} or c.skipped_failure]
+
+    @property
+    def not_a_verdict(self) -> list[str]:
+        """Why the run proves nothing (empty when it is a verdict)."""
+        reasons = []
+        executed = self.executed
+        if executed and all(c.dry for c in executed):
+            reasons.append("DRY RUN — not a verdict: robot --dryrun ran no keyword")
+        dry_faults = [c for c in self.cases if c.fault_dry_run]
+        if dry_faults:
+            reasons.append(f"FAULTS IN DRY-RUN MODE — not a verdict: {len(dry_faults)} "
+                           f"case(s) only pretended their faults (EXTREME_DRY_RUN or "
+                           f"dry_run=True), e.g. {dry_faults[0].name}")
+        if not executed:
+            reasons.append("NO CASE EXECUTED — not a verdict: every case was skipped or "
+                           "not run")
+        else:
+            for area, cases in self.by_area().items():
+                if all(c.status == "SKIP" and not c.skipped_failure for c in cases):
+                    reasons.append(f"AREA {area.upper()} ALL SKIPPED — not a verdict: every "
+                                   f"case of the {area} area was skipped")
+        missing = [c for c in self.cases if c.missing]
+        if missing:
+            names = sorted({k for c in missing for k in c.missing})
+            reasons.append(f"FIGURES MISSING — not a verdict: {len(missing)} case(s) ran "
+                           f"{', '.join(names)} without its expectation record (was the run's "
+                           f"--loglevel above INFO?), e.g. {missing[0].name}")
+        return reasons
+
+    @property
+    def fake(self) -> bool:
+        """Dry run or faults in dry-run mode: even its failures are no verdict."""
+        return any(r.startswith(("DRY RUN", "FAULTS IN DRY-RUN")) for r in self.not_a_verdict)
+
+    @property
+    def verdict(self) -> str:
+        if self.fake:
+            return NOT_A_VERDICT
+        if self.new_failures or self.blocking_skips or self.tooling_errors or (
+                self.fixed_findings and not self.allow_fixed_findings):
+            return NOT_ACCEPTED
+        if self.not_a_verdict:
+            return NOT_A_VERDICT
+        return ACCEPTED_KNOWN if self.count("KNOWN") else ACCEPTED
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    @property
+    def verdict_line(self) -> str:
+        """The console's verdict: the verdict, the counts, and what keeps it from ACCEPTED."""
+        reasons = self.not_a_verdict
+        head = reasons[0].split(":")[0] if self.verdict == NOT_A_VERDICT and reasons else \
+            self.verdict
+        line = (f"{head}: {self.count('PASS')} passed, {self.count('KNOWN')} known findings, "
+                f"{len(self.new_failures)} new failures, {self.count('SKIP')} skipped, "
+                f"{self.count('NOT APPLICABLE')} not applicable, {len(self.marginal)} marginal"
+                f" (areas: {', '.join(self.areas) or 'none'})")
+        notes = [f"known finding {f.id} did not reproduce: update the target"
+                 + (" (allowed by --allow-fixed-findings)" if self.allow_fixed_findings else "")
+                 for f in self.fixed_findings]
+        if self.tooling_errors:
+            notes.append(f"{len(self.tooling_errors)} tooling error(s) in the run")
+        if self.blocking_skips:
+            notes.append(f"{len(self.blocking_skips)} skipped case(s) the target does not "
+                         f"declare not_applicable")
+        return "; ".join([line, *notes])
+
     def count(self, verdict: str) -> int:
         return sum(1 for case in self.cases if case.verdict == verdict)
 
     @property
-    def verdict(self) -> str:
-        if self.count("FAIL") or self.count("NOT RUN"):
-            return "NOT ACCEPTED"
-        if not any(c.verdict in {"PASS", "KNOWN"} for c in self.cases):
-            return "NOT ACCEPTED"
-        if self.count("KNOWN"):
-            return "ACCEPTED WITH KNOWN FINDINGS"
-        return "ACCEPTED"
-
-    @property
     def new_failures(self) -> list[Case]:
         return [c for c in self.cases if c.verdict in {"FAIL", "NOT RUN"}]
+
+    @property
+    def blocking_skips(self) -> list[Case]:
+        return [c for c in self.cases if c.verdict == "SKIP"]
 
     @property
     def known_findings(self) -> list[Case]:
@@ -185,7 +312,22 @@ class Run:
 
     @property
     def known_not_reproduced(self) -> list[Case]:
-        return [c for c in self.cases if c.known and c.status != "FAIL"]
+        """Cases that stand for a listed finding and ran without failing."""
+        return [c for c in self.cases if c.candidates and c.status == "PASS"]
+
+    @property
+    def fixed_findings(self) -> list[known_findings_.Finding]:
+        """Listed findings whose cases ran, and none of them failed: fixed, or stale."""
+        fixed = []
+        for finding in self.listed:
+            cases = [c for c in self.cases if finding in c.candidates]
+            if any(c.status == "PASS" for c in cases) and not any(c.failed for c in cases):
+                fixed.append(finding)
+        return fixed
+
+    @property
+    def marginal(self) -> list[dict[str, Any]]:
+        return [r for c in self.cases for r in c.marginal]
 
 
 def area_of(tags: list[str], suite_source: str, suite_full_name: str) -> str:
@@ -203,26 +345,6 @@ def area_of(tags: list[str], suite_source: str, suite_full_name: str) -> str:
         if area in names:
             return area
     return OTHER_AREA
-
-
-def known_finding_of(test_name: str, full_name: str, tags: list[str],
-                     listed: list[dict[str, Any]]) -> KnownFinding | None:
-    """The known finding a test stands for: from its tags or the target's list."""
-    descriptions = {str(k.get("id", "")): str(k.get("description", "")) for k in listed}
-    for tag in tags:
-        if tag.lower().startswith(KNOWN_TAG_PREFIX):
-            ident = tag[len(KNOWN_TAG_PREFIX):].strip()
-            return KnownFinding(ident, descriptions.get(ident, ""), "tag")
-    for entry in listed:
-        pattern = str(entry.get("test", "")).strip()
-        ident = str(entry.get("id", "")).strip()
-        names = (test_name.lower(), full_name.lower())
-        if pattern and any(fnmatch.fnmatchcase(n, pattern.lower()) for n in names):
-            return KnownFinding(ident or pattern, str(entry.get("description", "")),
-                                "target file")
-    if any(tag.lower() == KNOWN_TAG for tag in tags):
-        return KnownFinding("", "", "tag")
-    return None
 
 
 class _Collector:
@@ -353,11 +475,20 @@ def _default_log_href(output: Path, report_dir: Path) -> str:
 
 
 def read(paths: list[str | os.PathLike], known_findings: list[dict[str, Any]] | None = None,
-         report_dir: str | os.PathLike = ".", log_hrefs: list[str] | None = None) -> Run:
-    """Read, check and merge the outputs (later outputs override earlier re-runs)."""
+         report_dir: str | os.PathLike = ".", log_hrefs: list[str] | None = None,
+         not_applicable: list[dict[str, str]] | None = None,
+         allow_fixed_findings: bool = False) -> Run:
+    """Read, check and merge the outputs (later outputs override earlier re-runs).
+
+    ``known_findings`` and ``not_applicable`` are the target file's sections (without a
+    target, no finding is known and every skip blocks)."""
     if not paths:
         raise ReportError("No output file given. Usage: extreme report OUTPUT.xml [...]")
-    listed = [k for k in (known_findings or []) if isinstance(k, dict)]
+    try:
+        listed = known_findings_.parse(known_findings, "the target file")
+    except ExtremeError as error:
+        raise ReportError(str(error)) from None
+    declared = [e for e in (not_applicable or []) if isinstance(e, dict)]
     log_hrefs = list(log_hrefs or [])
     if log_hrefs and len(log_hrefs) not in {1, len(paths)}:
         raise ReportError(f"--log was given {len(log_hrefs)} times for {len(paths)} outputs: "
@@ -368,6 +499,7 @@ def read(paths: list[str | os.PathLike], known_findings: list[dict[str, Any]] | 
     environment: dict[str, Any] = {}
     outputs: list[Output] = []
     errors: list[str] = []
+    tooling: list[str] = []
     for index, raw in enumerate(paths):
         path = Path(raw)
         result = _parse(path)
@@ -380,6 +512,8 @@ def read(paths: list[str | os.PathLike], known_findings: list[dict[str, Any]] | 
                               top.start_time, top.end_time, top.test_count, href))
         errors += [f"{m.level}: {m.message}" for m in result.errors.messages
                    if m.level in {"ERROR", "WARN"}]
+        tooling += [f"{path.name}: {_first_line(m.message)}" for m in result.errors.messages
+                    if m.level == "ERROR"]
         _read_suite(top, index, path, href, listed, cases, suites, suite_metadata)
     for case in cases.values():
         for figure in case.figures_of("environment"):
@@ -390,7 +524,77 @@ def read(paths: list[str | os.PathLike], known_findings: list[dict[str, Any]] | 
                 environment.update(figure.data)
     shown = [s for s in suites.values() if s.images or s.status == "FAIL"
              or any(f.kind != "environment" for f in s.figures)]
-    return Run(outputs, list(cases.values()), shown, environment, suite_metadata, errors)
+    for case in cases.values():
+        case.not_applicable = _declared(case, declared) if case.status == "SKIP" else ""
+    return Run(outputs, list(cases.values()), shown, environment, suite_metadata, errors,
+               listed, tooling, allow_fixed_findings)
+
+
+def _declared(case: Case, declared: list[dict[str, str]]) -> str:
+    """The target's reason when it declares this case not applicable, else ""."""
+    for entry in declared:
+        pattern = str(entry.get("test", "")).lower()
+        if any(fnmatch.fnmatchcase(n.lower(), pattern) for n in (case.name, case.full_name)):
+            return str(entry.get("reason", ""))
+    return ""
+
+
+def _body_items(item: Any) -> list[Any]:
+    found = []
+    for attribute in ("setup", "teardown"):
+        fixture = getattr(item, attribute, None)
+        if fixture is not None and getattr(fixture, "name", None):
+            found.append(fixture)
+    return found + [c for c in getattr(item, "body", ()) if getattr(c, "type", "") != "MESSAGE"]
+
+
+def failures_of(test: Any) -> list[str]:
+    """The message of each failed keyword of a test (setup, body, teardown), the deepest
+    failure of each branch only; failures caught by a passing parent (TRY, Run Keyword And
+    Expect Error...) do not count. A fault the listener could not undo counts too."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        failed = [c for c in _body_items(item) if getattr(c, "status", "") == "FAIL"]
+        if not failed and item is not test:
+            found.append(str(getattr(item, "message", "") or ""))
+        for child in failed:
+            walk(child)
+
+    walk(test)
+    message = str(test.message or "")
+    undo = [line for line in message.splitlines() if UNDO_FAILURE in line.lower()]
+    found += [line for line in undo if not any(line in f for f in found)]
+    if not found and test.status in {"FAIL", "SKIP"} and message:
+        found.append(message)
+    return [f for f in found if f] or ([message] if message else [])
+
+
+def _ran_nothing(test: Any) -> bool:
+    """robot --dryrun: the test passed, yet every keyword it has is NOT RUN."""
+    items = _body_items(test)
+    return test.status == "PASS" and bool(items) and all(
+        getattr(i, "status", "") == "NOT RUN" for i in items)
+
+
+def missing_records(test: Any) -> list[str]:
+    """Verdict keywords that passed in this test without publishing their record."""
+    missing: list[str] = []
+
+    def walk(item: Any) -> None:
+        for child in _body_items(item):
+            name = str(getattr(child, "name", "") or "")
+            if (getattr(child, "type", "") in {"KEYWORD", "SETUP", "TEARDOWN"}
+                    and name in results.VERDICT_KEYWORDS and child.status == "PASS"):
+                collector = _Collector(Path("."))
+                collector.walk(child, name)
+                if not results.expectation_records((f.kind, f.data) for f in
+                                                   collector.figures):
+                    missing.append(name)
+            walk(child)
+
+    walk(test)
+    return missing
 
 
 def _read_suite(suite: Any, index: int, path: Path, href: str, listed: list[dict[str, Any]],
@@ -421,15 +625,31 @@ def _read_suite(suite: Any, index: int, path: Path, href: str, listed: list[dict
         tags = [str(t) for t in test.tags]
         collector = _Collector(path.parent)
         collector.walk(test)
+        candidates = known_findings_.for_test(listed, test.name, test.full_name, tags)
+        skipped_failure = test.status == "SKIP" and bool(
+            _SKIPPED_ON_FAILURE.match(test.message or "") or any(
+                getattr(i, "status", "") == "FAIL" for i in _body_items(test)))
+        failures = failures_of(test) if test.status == "FAIL" or skipped_failure else []
+        if skipped_failure:
+            failures = [_SKIPPED_ON_FAILURE.sub("", f).strip() or f for f in failures]
+        match = known_findings_.explaining(candidates, failures)
         case = Case(
             id=test.id, name=test.name, full_name=test.full_name, suite=suite.full_name,
             suite_source=source, status=test.status, message=test.message or "",
             doc=test.doc or "", tags=tags, metadata=metadata, start=test.start_time,
             end=test.end_time, elapsed=_seconds(test.elapsed_time), output_index=index,
             figures=collector.figures, images=collector.images,
-            known=known_finding_of(test.name, test.full_name, tags, listed),
+            known=KnownFinding(match.id, match.description,
+                               "tag known:" + match.id if match.id in
+                               known_findings_.tagged_ids(tags) else "test pattern")
+            if match else None,
             area=area_of(tags, source, suite.full_name),
-            log_href=f"{href}#{test.id}" if href else "")
+            log_href=f"{href}#{test.id}" if href else "",
+            failures=failures, candidates=candidates,
+            unlisted_tags=known_findings_.unlisted_tags(listed, tags),
+            skipped_failure=skipped_failure, dry=_ran_nothing(test),
+            fault_dry_run=any(f.kind == results.FAULT_DRY_RUN for f in collector.figures),
+            missing=missing_records(test))
         earlier = cases.get(test.full_name)
         if earlier is not None:
             case.earlier = earlier.earlier + [(earlier.output_index, earlier.status)]

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from . import figures as fig
-from .model import AREAS, OTHER_AREA, REQUIREMENT_TAG_PREFIXES, Case, Run
+from .model import AREAS, OTHER_AREA, REQUIREMENT_TAG_PREFIXES, VERDICTS, Case, Run
 
 TEMPLATES = Path(__file__).with_name("templates")
 AREA_TITLES = {
@@ -25,7 +25,10 @@ VERDICT_TEXT = {
     "ACCEPTED": "Every case passed.",
     "ACCEPTED WITH KNOWN FINDINGS": "Every failure is a known finding listed for this target; "
                                     "no new failure.",
-    "NOT ACCEPTED": "At least one case failed with a new finding, or did not run.",
+    "NOT ACCEPTED": "At least one case failed with a new finding or did not run, a skip the "
+                    "target does not declare, a tooling error, or a known finding that no "
+                    "longer reproduces.",
+    "NOT A VERDICT": "This run proves nothing about the cloud: see why below.",
 }
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
 
@@ -49,9 +52,9 @@ def _message_html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def _case_view(case: Case, run: Run, target_expectations: dict[str, Any]) -> dict[str, Any]:
+def _case_view(case: Case, run: Run) -> dict[str, Any]:
     summary: list[tuple[str, str]] = []
-    monitors, loads, events, others, expectations = [], [], [], [], []
+    monitors, loads, events, others = [], [], [], []
     for figure in case.figures:
         if figure.kind == "monitor":
             view = fig.monitor_view(figure.data)
@@ -66,15 +69,11 @@ def _case_view(case: Case, run: Run, target_expectations: dict[str, Any]) -> dic
             summary += fig.load_summary(figure.data)
         elif figure.kind == "fault":
             events += fig.events_view(figure.data)
-        elif figure.kind in fig.EXPECTATION_KINDS:
-            expectations.append(fig.expectation_text(figure.data))
-        elif figure.kind != "environment":
+        elif figure.kind not in {"environment", fig.EXPECTATION, fig.FAULT_DRY_RUN}:
             others.append((figure.kind, figure.keyword, fig.flatten(figure.data)))
-    expectations = case.expectations + expectations
-    expectations += _target_expectations(case, target_expectations)
-    explicit = bool(expectations)
-    if not expectations and case.doc:
-        expectations.append(case.doc.strip().split("\n")[0])
+    records = [fig.expectation_row(r) for r in case.records]
+    expectations = list(case.expectations)
+    explicit = bool(expectations or records)
     earlier = ", ".join(f"{status} in {run.outputs[i].path.name} (run {i + 1})"
                         for i, status in case.earlier)
     return {
@@ -82,29 +81,13 @@ def _case_view(case: Case, run: Run, target_expectations: dict[str, Any]) -> dic
         "explicit_expectations": explicit,
         "legend": any(k.startswith("p95 ") and " / " in k for k, _ in summary),
         "monitors": monitors, "loads": loads, "events": events, "others": others,
-        "expectations": expectations,
+        "expectations": expectations, "records": records,
+        "marginal": sum(1 for r in records if r["marginal"]),
         "message_html": _message_html(case.message), "earlier": earlier,
         "anchor": f"case-{case.output_index}-{case.id}",
         "duration": fig.fmt_seconds(case.elapsed),
         "output": run.outputs[case.output_index].path.name,
     }
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", text.strip().lower())
-
-
-def _target_expectations(case: Case, expectations: dict[str, Any]) -> list[str]:
-    """Limits from the target file's ``expectations`` that name this case or its suite."""
-    names = {_normal(case.name), _normal(case.suite.split(".")[-1])}
-    found = []
-    for key, value in expectations.items():
-        if _normal(str(key)) in names:
-            if isinstance(value, dict):
-                found += [f"{k}: {v}" for k, v in fig.flatten(value)]
-            else:
-                found.append(f"{key}: {fig.fmt_value(str(key), value)}")
-    return found
 
 
 def _traceability(run: Run) -> list[dict[str, Any]]:
@@ -176,13 +159,10 @@ def render(run: Run, *, title: str = "OpenStack acceptance sign-off report",
            target: dict[str, Any] | None = None, signers: list[str] | None = None,
            generated: datetime | None = None) -> str:
     target = target or {}
-    expectations = target.get("expectations") if isinstance(target.get("expectations"),
-                                                            dict) else {}
-    views = {id(c): _case_view(c, run, expectations) for c in run.cases}
+    views = {id(c): _case_view(c, run) for c in run.cases}
     areas = []
     for area, cases in run.by_area().items():
-        counts = {v: sum(1 for c in cases if c.verdict == v)
-                  for v in ("PASS", "FAIL", "KNOWN", "SKIP", "NOT RUN")}
+        counts = {v: sum(1 for c in cases if c.verdict == v) for v in VERDICTS}
         suites = [s for s in run.suites if s.area == area]
         areas.append({"name": area, "title": AREA_TITLES.get(area, area.title()),
                       "cases": [views[id(c)] for c in cases], "counts": counts,
@@ -204,7 +184,12 @@ def render(run: Run, *, title: str = "OpenStack acceptance sign-off report",
         title=title, run=run, verdict=verdict, verdict_text=VERDICT_TEXT[verdict],
         verdict_class={"ACCEPTED": "pass", "ACCEPTED WITH KNOWN FINDINGS": "known"}.get(
             verdict, "fail"),
-        counts={v: run.count(v) for v in ("PASS", "FAIL", "KNOWN", "SKIP", "NOT RUN")},
+        verdict_line=run.verdict_line, not_a_verdict=run.not_a_verdict,
+        fixed_findings=run.fixed_findings, tooling_errors=run.tooling_errors,
+        blocking_skips=[views[id(c)] for c in run.blocking_skips],
+        not_applicable=[views[id(c)] for c in run.cases if c.verdict == "NOT APPLICABLE"],
+        marginal_count=len(run.marginal),
+        counts={v: run.count(v) for v in VERDICTS},
         areas=areas, views=views,
         new_failures=[views[id(c)] for c in run.new_failures],
         known_findings=[views[id(c)] for c in run.known_findings],
@@ -217,12 +202,10 @@ def render(run: Run, *, title: str = "OpenStack acceptance sign-off report",
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"))
 
 
-def _listed_findings(run: Run, target: dict[str, Any]) -> list[dict[str, Any]]:
+def _listed_findings(run: Run, target: dict[str, Any]) -> list[Any]:
     """Known findings the target lists whose test is not in this run at all."""
-    listed = target.get("known_findings") if isinstance(target.get("known_findings"),
-                                                        list) else []
-    matched = {c.known.id for c in run.cases if c.known}
-    return [k for k in listed if isinstance(k, dict) and str(k.get("id", "")) not in matched]
+    ran = {f.id for c in run.cases for f in c.candidates}
+    return [f for f in run.listed if f.id not in ran]
 
 
 def _suite_view(suite: Any) -> dict[str, Any]:

@@ -146,9 +146,11 @@ class FixtureFigures:
                                   "target": "keystone on ctl1", "wall": 1767225620.0})
 
     @keyword
-    def publish_expectation(self, name: str, limit: float, measured: float) -> None:
-        results.publish("sla", {"name": name, "limit": limit, "measured": measured,
-                                "passed": measured <= limit})
+    def publish_expectation(self, name: str, limit: float, measured: float,
+                            uncertainty: float = 0.05) -> None:
+        """The record a verdict keyword publishes (as `Outage Should Be Shorter Than`)."""
+        results.publish_expectation("Outage Should Be Shorter Than", name, limit, "<",
+                                    measured, unit="s", uncertainty=uncertainty)
 
     @keyword
     def publish_custom_figures(self) -> None:

@@ -41,7 +41,7 @@ Keystone Restart Measured By The Monitor
     Publish Load Figures With Png File    ${OUTPUT_DIR}
 
 Power Off Then On Again
-    [Tags]    fault:power    known-finding
+    [Tags]    fault:power    known:LAB-POWER-2
     Publish Monitor Figures    outage=0.5
 
 
