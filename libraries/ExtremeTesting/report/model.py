@@ -512,8 +512,8 @@ def read(paths: list[str | os.PathLike], known_findings: list[dict[str, Any]] | 
                               top.start_time, top.end_time, top.test_count, href))
         errors += [f"{m.level}: {m.message}" for m in result.errors.messages
                    if m.level in {"ERROR", "WARN"}]
-        tooling += [f"{path.name}: {_first_line(m.message)}" for m in result.errors.messages
-                    if m.level == "ERROR"]
+        tooling += [f"{path.name}: {(m.message.strip().splitlines() or [''])[0]}"
+                    for m in result.errors.messages if m.level == "ERROR"]
         _read_suite(top, index, path, href, listed, cases, suites, suite_metadata)
     for case in cases.values():
         for figure in case.figures_of("environment"):
