@@ -175,7 +175,7 @@ def test_an_undo_failure_is_a_new_failure(tmp_path, capsys):
     listed = target(tmp_path, known=KNOWN)
     output = run(tmp_path, PASSING + """Hang Case
     [Tags]    area:destructive
-    Fail    could not undo kill keystone on ctl1: the cloud may be left broken — run `extreme recover`
+    Fail    could not undo kill keystone on ctl1: the cloud may be left broken
 """)
     rc, printed, page = verdict(tmp_path, output, "--target", str(listed), capsys=capsys)
     assert rc == 1 and "1 new failures" in printed and "could not undo" in page
