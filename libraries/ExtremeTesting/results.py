@@ -5,6 +5,11 @@ human summary in log.html and carries the full figures as JSON in a
 ``<script type="application/json" data-extreme="KIND">`` element. The message lands in
 output.xml (and survives pabot's merge), so the sign-off report reads the very figures
 the run measured: :func:`extract` finds them again in a message's text.
+
+Verdict keywords (:data:`VERDICT_KEYWORDS`) publish one ``expectation`` record (schema 1)
+per comparison with :func:`publish_expectation`; readers: :func:`expectation_records`
+(from ``(kind, data)`` pairs), :func:`read_records` and :func:`read_expectations` (from an
+output.xml), :func:`is_marginal`. The report imports this module, never a keyword library.
 """
 
 from __future__ import annotations
