@@ -3,7 +3,8 @@
 Safe to run any number of times: closed faults are skipped, undo actions are idempotent
 (start only where not running, SIGCONT, iptables rule absent, power on, switch port up).
 Undo actions other libraries own (the Switch library's ``switch port up``) are replayed by
-the handlers those libraries register in ``faults.external``. Faults whose
+the handlers those libraries register in ``lifecycle.registry`` at import: this module
+imports every library that changes the cloud, so they are all registered. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
 ``--force``.
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import power, switch  # noqa: F401 - importing them registers their undo actions
 from ..errors import ExtremeError
+from ..lifecycle.ledger import Ledger, default_ledger_path, pid_alive
 from .errors import FaultError
-from .ledger import Ledger, default_ledger_path, pid_alive
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,10 +61,6 @@ def recover(target: str | None, ledger_path: str | None, *, dry_run: bool = Fals
             f"({entry.test or entry.suite or 'no test'}): {entry.step.describe()} -> {undo}")
     if dry_run:
         return 0
-    from . import external
-
-    for missing in external.load_extensions():
-        out(f"warning: could not import {missing}; its faults cannot be undone here")
     target = target or next((e.target_file for e in todo if e.target_file), None)
     engine = library.engine if library is not None else _engine(target, ledger_path, todo)
     engine.log = out

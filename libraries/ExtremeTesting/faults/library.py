@@ -12,11 +12,10 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
+from ..lifecycle import Ledger, ScopeListener, Step, default_ledger_path, destructive_lock
 from . import human, logs, osf, power_drivers
 from .engine import ACTIONS, Engine
 from .errors import FaultError, UndoError
-from .ledger import Ledger, Step, default_ledger_path
-from .locking import destructive_lock
 from .runner import BoundedAnsibleRunner
 from .topology import Topology
 
@@ -43,57 +42,6 @@ class StressTarget(Enum):
     memory = "memory"
     disk = "disk"
     kernel = "kernel"
-
-
-def _full_name(item: Any) -> str:
-    return str(getattr(item, "full_name", None) or getattr(item, "longname", "") or item.name)
-
-
-class UndoListener:
-    """Undoes faults at the end of their test or suite, whatever the outcome."""
-
-    ROBOT_LISTENER_API_VERSION = 3
-
-    def __init__(self, faults: Faults):
-        self.faults = faults
-
-    def start_suite(self, data, result) -> None:
-        self.faults.engine.scope.suites.append(_full_name(result))
-
-    def start_test(self, data, result) -> None:
-        self.faults.engine.scope.test = _full_name(result)
-
-    def end_test(self, data, result) -> None:
-        engine = self.faults.engine
-        failures = []
-        if self.faults.auto_undo is AutoUndo.TEST:
-            failures = engine.undo_test(_full_name(result))
-        engine.scope.test = ""
-        engine.release_lock_if_clean()
-        if failures:
-            result.status = "FAIL"
-            note = "Undoing this test's faults failed: " + " | ".join(failures)
-            result.message = f"{result.message}\n\n{note}" if result.message else note
-            logger.error(note)
-
-    def end_suite(self, data, result) -> None:
-        engine = self.faults.engine
-        failures = []
-        if self.faults.auto_undo is not AutoUndo.MANUAL:
-            failures = engine.undo_suite(_full_name(result))
-        if engine.scope.suites:
-            engine.scope.suites.pop()
-        engine.release_lock_if_clean()
-        if not engine.scope.suites and engine.lock is not None:
-            engine.lock.release()
-        if failures:
-            note = "Undoing this suite's faults failed: " + " | ".join(failures)
-            result.message = f"{result.message}\n\n{note}" if result.message else note
-            logger.error(note)
-
-    def close(self) -> None:
-        if self.faults.engine.lock is not None:
-            self.faults.engine.lock.release()
 
 
 @library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT")
@@ -177,7 +125,7 @@ class Faults:
         ledger_path = Path(ledger) if ledger else default_ledger_path(self.target.path)
         self.engine = Engine(self.target, Ledger(ledger_path), self._connect, dry_run=dry,
                              log=logger.info, warn=logger.warn)
-        self.ROBOT_LIBRARY_LISTENER = UndoListener(self)
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self.engine, lambda: self.auto_undo)
 
     # -- wiring
     def _connect(self) -> osf.Backend:
@@ -319,7 +267,7 @@ class Faults:
         failures = self.engine.undo_all()
         self.engine.release_lock_if_clean()
         if failures:
-            raise UndoError(" | ".join(failures))
+            raise UndoError("\n".join(failures))
 
     @keyword
     def set_auto_undo_level(self, level: AutoUndo) -> AutoUndo:
