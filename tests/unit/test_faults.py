@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from ExtremeTesting import events
 from ExtremeTesting.errors import SafetyError
-from ExtremeTesting.faults import Faults, cli, logs, power_drivers
+from ExtremeTesting.faults import Faults, cli, logs
+from ExtremeTesting.power import osf_drivers as power_drivers
+from ExtremeTesting.power.errors import PowerDriverConfigError
 from ExtremeTesting.faults.errors import (
     FaultError,
     LockTimeoutError,
@@ -54,7 +56,7 @@ def cloud(tmp_path):
 def make(tmp_path, cloud, monkeypatch):
     monkeypatch.setenv("FAKE_BMC_PASSWORD", "bmc-s3cret-pw")
     monkeypatch.delenv("EXTREME_DRY_RUN", raising=False)
-    power_drivers.register("fake", fake.fake_power_factory(cloud.path))
+    power_drivers.register_factory("fake", fake.fake_power_factory(cloud.path))
     events.clear()
 
     def build(destructive=True, **kwargs):
@@ -378,7 +380,7 @@ def test_stock_ipmi_factory_refuses_other_ports_with_a_fix():
     access = power_drivers.BmcAccess("ctl1", "198.18.0.11", "ctl1", "ipmi", "127.0.10.11",
                                      6230, "admin", "pw")
     assert "pw" not in repr(access)
-    with pytest.raises(OsFaultsConfigError, match="port-aware driver"):
+    with pytest.raises(PowerDriverConfigError, match="port-aware driver"):
         power_drivers.stock_ipmi([access])
     entries = power_drivers.stock_ipmi([power_drivers.BmcAccess(
         "ctl1", "198.18.0.11", "ctl1", "ipmi", "127.0.10.11", 623, "admin", "pw")])

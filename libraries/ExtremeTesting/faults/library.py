@@ -13,9 +13,11 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from ..lifecycle import Ledger, ScopeListener, Step, default_ledger_path, destructive_lock
-from . import human, logs, osf, power_drivers
+from ..power import osf_drivers
+from ..power.errors import PowerDriverConfigError
+from . import human, logs, osf
 from .engine import ACTIONS, Engine
-from .errors import FaultError, UndoError
+from .errors import FaultError, OsFaultsConfigError, UndoError
 from .runner import BoundedAnsibleRunner
 from .topology import Topology
 
@@ -146,13 +148,15 @@ class Faults:
                            power_config=self._power_config)
 
     def _power_config(self) -> list[dict[str, Any]]:
-        power_drivers.load_extensions()
         hosts = {name: (info.address, info.fqdn or name)
                  for name, info in self.topology.nodes.items()}
-        accesses = power_drivers.bmc_accesses(self.target.section("bmcs"), hosts,
-                                              self.power_protocol)
-        logs.add_secrets(*(a.password for a in accesses))
-        return power_drivers.power_managements(accesses)
+        try:
+            accesses = osf_drivers.bmc_accesses(self.target.section("bmcs"), hosts,
+                                                self.power_protocol)
+            logs.add_secrets(*(a.password for a in accesses))
+            return osf_drivers.power_managements(accesses)
+        except PowerDriverConfigError as error:
+            raise OsFaultsConfigError(str(error)) from None
 
     def _act(self, step: Step) -> list[str]:
         if (ACTIONS[step.action].destructive and not self.engine.dry_run

@@ -4,7 +4,7 @@ The os-faults configuration is built in memory (never written with credentials):
 target's ``os_faults`` file or mapping, node names as FQDNs so power drivers and humans
 agree, the target's SSH account where a node has none, passwords from Secrets or the
 environment, service ports from the target (so ``unplug`` works), and the power
-managements built lazily from ``bmcs`` through :mod:`.power_drivers`.
+managements built lazily from ``bmcs`` through :mod:`ExtremeTesting.power.osf_drivers`.
 """
 
 from __future__ import annotations
