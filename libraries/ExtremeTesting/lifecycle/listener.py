@@ -9,8 +9,8 @@ that test; at the end of a suite those of the suite (its tests and child suites
 included); at the end of the run everything left. An exception while undoing (or while
 writing the ledger) does not stop the others: the entry stays open in the ledger for
 ``extreme recover``, the owning test is marked FAIL with "could not undo <fault>: the
-cloud may be left broken — run `extreme recover`" (a suite's teardown, for a suite's
-fault), and the pabot lock is released.
+cloud may be left broken — run `extreme recover`" (for a suite's fault: its teardown,
+when it has one, and its message), and the pabot lock is released.
 """
 
 from __future__ import annotations
@@ -114,22 +114,41 @@ class ScopeListener:
             note = "\n".join(failures)
             result.message = f"{result.message}\n\n{note}" if result.message else note
 
+    def _undo_suite(self, suite: Any) -> list[str]:
+        if self._level() is Level.MANUAL:
+            return []
+        name = full_name(suite)
+        root = len(self.owner.scope.suites) <= 1 and getattr(suite, "parent", None) is None
+        entries = list(self.owner.pending) if root else \
+            [e for e in self.owner.pending if _in_suite(e, name)]
+        return undo_entries(self.owner, entries, logger.error)
+
+    def end_keyword(self, data, result) -> None:
+        """A suite's teardown: its faults are undone as its last step, so that a failed
+        undo fails the teardown (its FAIL status is in output.xml, where the report reads
+        it)."""
+        suite = getattr(result, "parent", None)
+        if getattr(result, "type", "") != "TEARDOWN" or not hasattr(suite, "suites"):
+            return
+        failures = self._undo_suite(suite)
+        if failures:
+            note = "\n".join(failures)
+            result.status = "FAIL"
+            result.message = f"{result.message}\n\n{note}" if result.message else note
+            suite.message = f"{suite.message}\n\n{note}" if suite.message else note
+
     def end_suite(self, data, result) -> None:
-        name = full_name(result)
         scope = self.owner.scope
         root = len(scope.suites) <= 1 and getattr(result, "parent", None) is None
-        failures = []
-        if self._level() is not Level.MANUAL:
-            entries = list(self.owner.pending) if root else \
-                [e for e in self.owner.pending if _in_suite(e, name)]
-            failures = undo_entries(self.owner, entries, logger.error)
+        failures = self._undo_suite(result)  # a suite without a teardown
         if scope.suites:
             scope.suites.pop()
         self._release(self.owner.release_lock if root else self.owner.release_lock_if_clean)
         if root and self.at_run_end is not None:
             self.at_run_end()
         if failures:
-            _fail_suite_teardown(result, "\n".join(failures))
+            note = "\n".join(failures)
+            result.message = f"{result.message}\n\n{note}" if result.message else note
 
     def close(self) -> None:
         self._release(self.owner.release_lock)
@@ -140,16 +159,3 @@ class ScopeListener:
             release()
         except Exception as error:  # noqa: BLE001 - a lock server gone must not hide results
             logger.error(f"Could not release the pabot lock: {error}")
-
-
-def _fail_suite_teardown(result: Any, note: str) -> None:
-    """A suite's undo failed: its teardown says so, FAIL (the report reads FAIL statuses)."""
-    result.message = f"{result.message}\n\n{note}" if getattr(result, "message", "") else note
-    teardown = getattr(result, "teardown", None)
-    if teardown is None:
-        return
-    if not teardown:
-        teardown.config(name="Undo This Suite's Faults", status="FAIL", message=note)
-    else:
-        teardown.status = "FAIL"
-        teardown.message = f"{teardown.message}\n\n{note}" if teardown.message else note
