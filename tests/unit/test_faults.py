@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from ExtremeTesting import events
-from ExtremeTesting.errors import SafetyError
+from ExtremeTesting.errors import SafetyError, TargetError
 from ExtremeTesting.faults import Faults, cli, logs
 from ExtremeTesting.power import osf_drivers as power_drivers
 from ExtremeTesting.power.errors import PowerDriverConfigError
@@ -627,3 +627,27 @@ def test_recover_of_an_unregistered_undo_names_the_action(make, cloud):
     assert any("No library registered an undo for 'unit widget on'" in line
                for line in out), out
     assert ledger.open_entries()  # still open: a later recover may finish it
+
+
+# -- the target is read at the first keyword, not at import (issue 16)
+def test_library_loads_without_a_target_and_the_first_keyword_says_why(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-target.yaml"
+    lib = Faults(str(missing))  # no lab, no file: importing the library still works
+    assert lib._loaded is None
+    with pytest.raises(TargetError, match=f"Target file {missing} does not exist") as error:
+        lib.kill_service("keystone", on="ctl1")
+    assert "\n" not in str(error.value)
+    lib.ROBOT_LIBRARY_LISTENER.end_test(None, _Result("Suite.Test", "PASS", ""))  # no load
+
+
+def test_libdoc_of_faults_works_without_a_lab(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("EXTREME_TARGET", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("EXTREME_LAB_DIR", str(tmp_path / "no-lab"))
+    out = tmp_path / "faults.html"
+    done = subprocess.run([sys.executable, "-m", "robot.libdoc", "ExtremeTesting.Faults",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Kill Service" in out.read_text()
