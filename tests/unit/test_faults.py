@@ -316,7 +316,7 @@ def test_errors_become_library_errors_and_the_fault_stays_open(make, cloud, kind
 def test_invalid_os_faults_config_is_a_config_error(tmp_path):
     from ExtremeTesting.faults import osf
 
-    with pytest.raises(OsFaultsConfigError, match="invalid at services/keystone"):
+    with pytest.raises(OsFaultsConfigError, match="invalid: services/keystone does not match"):
         osf.connect({"cloud_management": {"driver": "universal"},
                      "services": {"keystone": {"driver": "process", "args": {}, "bogus": 1}}})
 
