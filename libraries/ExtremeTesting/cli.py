@@ -6,13 +6,32 @@ Each area owns its sub-command in its own module (``lab.cli``, ``faults.cli``,
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
 
-COMMANDS = {
-    "lab": ("ExtremeTesting.lab.cli", "Build, inspect and remove the lab cloud."),
-    "recover": ("ExtremeTesting.faults.cli", "Undo every fault a run left in the ledger."),
-    "report": ("ExtremeTesting.report.cli", "Turn output.xml files into the sign-off report."),
+
+def _lab(args: list[str]) -> int:
+    from .lab import cli
+
+    return cli.main(args)
+
+
+def _recover(args: list[str]) -> int:
+    from .faults import cli  # imports every library, so every undo action is registered
+
+    return cli.main(args)
+
+
+def _report(args: list[str]) -> int:
+    from .report import cli
+
+    return cli.main(args)
+
+
+COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "lab": (_lab, "Build, inspect and remove the lab cloud."),
+    "recover": (_recover, "Undo every fault a run left in the ledger."),
+    "report": (_report, "Turn output.xml files into the sign-off report."),
 }
 
 
@@ -32,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"extreme: unknown command '{name}'.\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    return int(COMMANDS[name][0](rest) or 0)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from ExtremeTesting import events
-from ExtremeTesting.errors import SafetyError
-from ExtremeTesting.faults import Faults, cli, logs, power_drivers
+from ExtremeTesting.errors import SafetyError, TargetError
+from ExtremeTesting.faults import Faults, cli, logs
+from ExtremeTesting.power import osf_drivers as power_drivers
+from ExtremeTesting.power.errors import PowerDriverConfigError
 from ExtremeTesting.faults.errors import (
     FaultError,
     LockTimeoutError,
@@ -23,8 +25,8 @@ from ExtremeTesting.faults.errors import (
     UnreachableError,
     UnsupportedActionError,
 )
-from ExtremeTesting.faults.ledger import Ledger, Step
-from ExtremeTesting.faults.locking import PabotLock
+from ExtremeTesting.lifecycle.ledger import Ledger, Step
+from ExtremeTesting.lifecycle.locking import PabotLock
 from pabot.pabotlib import _PabotLib
 
 
@@ -54,7 +56,7 @@ def cloud(tmp_path):
 def make(tmp_path, cloud, monkeypatch):
     monkeypatch.setenv("FAKE_BMC_PASSWORD", "bmc-s3cret-pw")
     monkeypatch.delenv("EXTREME_DRY_RUN", raising=False)
-    power_drivers.register("fake", fake.fake_power_factory(cloud.path))
+    power_drivers.register_factory("fake", fake.fake_power_factory(cloud.path))
     events.clear()
 
     def build(destructive=True, **kwargs):
@@ -285,7 +287,8 @@ def test_failed_undo_fails_a_passing_test_and_stays_open(make, cloud):
     result = _Result("Suite.Test", "PASS", "")
     lib.ROBOT_LIBRARY_LISTENER.end_test(None, result)
     assert result.status == "FAIL"
-    assert "Could not undo fault" in result.message and "extreme recover" in result.message
+    assert result.message.startswith("could not undo kill keystone on ctl1: the cloud may be "
+                                     "left broken — run `extreme recover`")
     entry = Ledger(lib.engine.ledger.path).open_entries()[0]
     assert entry.failures and "UNREACHABLE" in entry.failures[0]
 
@@ -313,7 +316,7 @@ def test_errors_become_library_errors_and_the_fault_stays_open(make, cloud, kind
 def test_invalid_os_faults_config_is_a_config_error(tmp_path):
     from ExtremeTesting.faults import osf
 
-    with pytest.raises(OsFaultsConfigError, match="invalid at services/keystone"):
+    with pytest.raises(OsFaultsConfigError, match="invalid: services/keystone does not match"):
         osf.connect({"cloud_management": {"driver": "universal"},
                      "services": {"keystone": {"driver": "process", "args": {}, "bogus": 1}}})
 
@@ -377,7 +380,7 @@ def test_stock_ipmi_factory_refuses_other_ports_with_a_fix():
     access = power_drivers.BmcAccess("ctl1", "198.18.0.11", "ctl1", "ipmi", "127.0.10.11",
                                      6230, "admin", "pw")
     assert "pw" not in repr(access)
-    with pytest.raises(OsFaultsConfigError, match="port-aware driver"):
+    with pytest.raises(PowerDriverConfigError, match="port-aware driver"):
         power_drivers.stock_ipmi([access])
     entries = power_drivers.stock_ipmi([power_drivers.BmcAccess(
         "ctl1", "198.18.0.11", "ctl1", "ipmi", "127.0.10.11", 623, "admin", "pw")])
@@ -541,7 +544,7 @@ def test_recover_reports_failure(make, cloud):
     cloud.fail_next("start", "ansible")
     out = []
     assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 1
-    assert any(line.startswith("FAILED: Could not undo") for line in out)
+    assert any(line.startswith("FAILED: could not undo kill keystone on ctl1") for line in out)
 
 
 def test_undo_error_type():
@@ -570,36 +573,36 @@ def test_instantaneous_faults_publish_their_end(make, cloud, keyword, args, targ
 
 
 def test_external_undo_registry_matches_whole_words_longest_first():
-    from ExtremeTesting.faults import external
+    from ExtremeTesting.lifecycle import registry
 
     calls = []
-    external.register_undo("unit thing", lambda step, target: calls.append(("short", step)))
-    external.register_undo("unit thing up", lambda step, target: calls.append(("long", step)))
+    registry.register_undo("unit thing", lambda step, target: calls.append(("short", step)))
+    registry.register_undo("unit thing up", lambda step, target: calls.append(("long", step)))
     try:
-        external.handler_for("unit thing up")(Step("unit thing up"), None)
-        external.handler_for("unit thing sideways")(Step("unit thing sideways"), None)
-        assert external.handler_for("unit thingy") is None
+        registry.handler_for("unit thing up")(Step("unit thing up"), None)
+        registry.handler_for("unit thing sideways")(Step("unit thing sideways"), None)
+        assert registry.handler_for("unit thingy") is None
         assert [c[0] for c in calls] == ["long", "short"]
     finally:
-        external.unregister_undo("unit thing")
-        external.unregister_undo("unit thing up")
+        registry.unregister_undo("unit thing")
+        registry.unregister_undo("unit thing up")
 
 
 def test_recover_replays_a_registered_undo_and_closes_the_fault(make, cloud):
-    from ExtremeTesting.faults import external
+    from ExtremeTesting.lifecycle import registry
 
     lib = make()
     ledger = lib.engine.ledger
     entry = ledger.open_fault(Step("unit gadget off", None, ["g1"], {"slot": 3}),
                               Step("unit gadget on", None, ["g1"], {"slot": 3}))
     done = []
-    external.register_undo("unit gadget on",
+    registry.register_undo("unit gadget on",
                            lambda step, target: done.append((step.as_dict(), target.name)))
     try:
         out = []
         assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 0
     finally:
-        external.unregister_undo("unit gadget on")
+        registry.unregister_undo("unit gadget on")
     assert done == [({"action": "unit gadget on", "service": None, "nodes": ["g1"],
                       "args": {"slot": 3}}, "fakecloud")]
     assert [e.closed for e in ledger.entries() if e.id == entry.id] == ["undone"]
@@ -607,20 +610,44 @@ def test_recover_replays_a_registered_undo_and_closes_the_fault(make, cloud):
 
 
 def test_recover_of_an_unregistered_undo_names_the_action(make, cloud):
-    from ExtremeTesting.faults import external
+    from ExtremeTesting.lifecycle import registry
 
     lib = make()
     ledger = lib.engine.ledger
     ledger.open_fault(Step("unit widget off", None, ["w1"]), Step("unit widget on", None, ["w1"]))
-    external.register_undo("unit widget on", lambda step, target: 1 / 0)
+    registry.register_undo("unit widget on", lambda step, target: 1 / 0)
     try:
         out = []
         assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 1
     finally:
-        external.unregister_undo("unit widget on")
+        registry.unregister_undo("unit widget on")
     assert any("unit widget on w1 failed: division by zero" in line for line in out), out
     out = []
     assert cli.recover(str(lib.target.path), None, library=make(), out=out.append) == 1
     assert any("No library registered an undo for 'unit widget on'" in line
                for line in out), out
     assert ledger.open_entries()  # still open: a later recover may finish it
+
+
+# -- the target is read at the first keyword, not at import (issue 16)
+def test_library_loads_without_a_target_and_the_first_keyword_says_why(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-target.yaml"
+    lib = Faults(str(missing))  # no lab, no file: importing the library still works
+    assert lib._loaded is None
+    with pytest.raises(TargetError, match=f"Target file {missing} does not exist") as error:
+        lib.kill_service("keystone", on="ctl1")
+    assert "\n" not in str(error.value)
+    lib.ROBOT_LIBRARY_LISTENER.end_test(None, _Result("Suite.Test", "PASS", ""))  # no load
+
+
+def test_libdoc_of_faults_works_without_a_lab(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("EXTREME_TARGET", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("EXTREME_LAB_DIR", str(tmp_path / "no-lab"))
+    out = tmp_path / "faults.html"
+    done = subprocess.run([sys.executable, "-m", "robot.libdoc", "ExtremeTesting.Faults",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Kill Service" in out.read_text()

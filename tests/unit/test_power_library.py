@@ -22,6 +22,19 @@ PASSWORD = "power-test-pw"
 ENV = "EXTREME_TEST_BMC_PASSWORD"
 PROTOCOLS = [BmcProtocol.IPMI, BmcProtocol.REDFISH]
 
+def in_scope(library, test, suite):
+    """As the scope listener leaves it inside ``test`` of ``suite``."""
+    library.changes.scope.suites = [suite]
+    library.changes.scope.test = test
+
+
+def scope_result(full_name, status="PASS"):
+    """A Robot result as the listener gets it (no parent: a top-level suite)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(full_name=full_name, status=status, message="", parent=None)
+
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -190,7 +203,7 @@ def test_wait_until_node_serves_publishes_boot_to_serving(power, _quiet_results)
 
 
 def ledger_entries(power: Power):
-    from ExtremeTesting.faults.ledger import Ledger, default_ledger_path
+    from ExtremeTesting.lifecycle.ledger import Ledger, default_ledger_path
 
     return Ledger(default_ledger_path(power.target.path)).entries()
 
@@ -218,13 +231,12 @@ def test_transient_actions_are_closed_once_done(power):
 
 
 def test_soft_off_restored_at_test_end_publishes_its_end(power, server, monkeypatch):
-    from types import SimpleNamespace
 
     from ExtremeTesting.monitor.analysis import fault_window
 
-    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    in_scope(power, "Top.S.T1", "Top.S")
     power.soft_power_off("n1", timeout=timedelta(seconds=10))
-    power.end_test(SimpleNamespace(name="T1"), None)
+    power.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.S.T1"))
     (entry,) = ledger_entries(power)
     got = [(e.phase, e.action, e.fault_id) for e in events.between(0)]
     assert got == [("requested", "soft power off", entry.id),
@@ -243,13 +255,12 @@ def test_wrong_password_closes_its_entry_as_failed(power, monkeypatch):
 
 
 def test_node_powered_off_in_a_test_is_powered_on_when_it_ends(power, server, monkeypatch):
-    from types import SimpleNamespace
 
-    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    in_scope(power, "Top.S.T1", "Top.S")
     power.power_off("n1", protocol=BmcProtocol.REDFISH)
-    power.end_test(SimpleNamespace(name="T2"), None)
+    power.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.S.T2"))
     assert machine(server)["on"] is False
-    power.end_test(SimpleNamespace(name="T1"), None)
+    power.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.S.T1"))
     assert power.wait_until_power_state_is("n1", PowerState.ON, timeout=timedelta(seconds=5)) \
         is None
     (entry,) = ledger_entries(power)
@@ -259,13 +270,12 @@ def test_node_powered_off_in_a_test_is_powered_on_when_it_ends(power, server, mo
 
 
 def test_auto_restore_off_leaves_the_node_off(power, server, monkeypatch):
-    from types import SimpleNamespace
 
-    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    in_scope(power, "Top.S.T1", "Top.S")
     power.auto_restore = False
     power.power_off("n1")
-    power.end_test(SimpleNamespace(name="T1"), None)
-    power.end_suite(SimpleNamespace(name="Top", parent=None), None)
+    power.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.S.T1"))
+    power.ROBOT_LIBRARY_LISTENER.end_suite(None, scope_result("Top"))
     assert machine(server)["on"] is False
     assert ledger_entries(power)[0].open
 
@@ -292,18 +302,18 @@ class FakeLockServer:
 
 
 def test_under_pabot_power_off_holds_the_cloud_lock_until_the_test_ends(power, monkeypatch):
-    from types import SimpleNamespace
 
-    from ExtremeTesting.faults.locking import PabotLock
+    from ExtremeTesting.lifecycle.locking import PabotLock
 
-    monkeypatch.setattr(Power, "_scope", staticmethod(lambda: ("T1", "Top.S")))
+    in_scope(power, "Top.S.T1", "Top.S")
     server = FakeLockServer()
-    power._lock = PabotLock("destructive:unit", 1, remote=server, caller_id="worker-1")
+    power.changes.lock = PabotLock("destructive:unit", 1, remote=server, caller_id="worker-1")
     server.locks["destructive:unit"] = ["worker-2", 1]  # another process breaks the cloud
     with pytest.raises(Exception, match="Waited 1 s for pabot lock"):
         power.power_off("n1")
     del server.locks["destructive:unit"]
     power.power_off("n1")
     assert server.locks == {"destructive:unit": ["worker-1", 1]}
-    power.end_test(SimpleNamespace(name="T1"), None)  # powers n1 on, then releases
+    # powers n1 on, then releases
+    power.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.S.T1"))
     assert server.locks == {}

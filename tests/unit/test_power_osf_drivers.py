@@ -134,11 +134,8 @@ def test_password_in_config_is_accepted_but_not_in_repr(server):
 
 @pytest.mark.parametrize("protocol", ["ipmi", "redfish"])
 def test_faults_library_seam_builds_working_drivers(server, bmcs, protocol):
-    from ExtremeTesting.faults import power_drivers
-
-    assert power_drivers.load_extensions()
-    accesses = power_drivers.bmc_accesses(bmcs, {"node-1": ("192.0.2.7", "node-1")}, protocol)
-    (entry,) = power_drivers.power_managements(accesses)
+    accesses = osf_drivers.bmc_accesses(bmcs, {"node-1": ("192.0.2.7", "node-1")}, protocol)
+    (entry,) = osf_drivers.power_managements(accesses)
     assert entry["driver"] == f"extreme_{protocol}"
     cls = registry.get_driver(entry["driver"])
     jsonschema.validate(entry["args"], cls.CONFIG_SCHEMA)

@@ -13,7 +13,7 @@ from netmiko import NetmikoAuthenticationException, NetmikoTimeoutException
 
 from ExtremeTesting import events
 from ExtremeTesting.errors import SafetyError, TargetError
-from ExtremeTesting.faults.ledger import Ledger, default_ledger_path
+from ExtremeTesting.lifecycle.ledger import Ledger, default_ledger_path
 from ExtremeTesting.switch import Switch
 from ExtremeTesting.switch.commands import COMMANDS, commands_for
 from ExtremeTesting.switch.errors import (SwitchAuthenticationError, SwitchError,
@@ -22,6 +22,18 @@ from ExtremeTesting.switch.session import SwitchSession, SwitchSpec
 
 PASSWORD = "switch-pw"
 ENV = "EXTREME_TEST_SWITCH_PASSWORD"
+
+def in_scope(library, test, suite):
+    """As the scope listener leaves it inside ``test`` of ``suite``."""
+    library.changes.scope.suites = [suite]
+    library.changes.scope.test = test
+
+
+def scope_result(full_name, status="PASS"):
+    """A Robot result as the listener gets it (no parent: a top-level suite)."""
+
+    return SimpleNamespace(full_name=full_name, status=status, message="", parent=None)
+
 
 
 class LabSwitch:
@@ -100,7 +112,7 @@ def library(tmp_path, monkeypatch, lab_switch):
     switch.session_factory = lambda spec, timeout: SwitchSession(spec, lab_switch.connect,
                                                                  timeout)
     switch.published = published
-    monkeypatch.setattr(Switch, "_scope", staticmethod(lambda: ("T1", "Top.Suite")))
+    in_scope(switch, "Top.Suite.T1", "Top.Suite")
     yield switch
     switch.cancel_timers()  # no down-time timer outlives its test
 
@@ -125,7 +137,7 @@ def test_restart_then_wait_until_back(library, lab_switch):
     assert kind == "switch.restart" and data["requested_down_s"] == 3
     (entry,) = ledger_of(library).entries()
     assert entry.step.action == "switch restart" and entry.step.args == {"down_seconds": 3}
-    assert entry.closed == "completed" and entry.test == "T1" and entry.undo is None
+    assert entry.closed == "completed" and entry.test == "Top.Suite.T1" and entry.undo is None
 
 
 def test_wait_until_back_times_out_with_what_it_saw(library, lab_switch):
@@ -141,9 +153,9 @@ def test_port_down_is_ledgered_and_brought_up_when_the_test_ends(library, lab_sw
     assert lab_switch.ports["sw-ctl1"] == "down"
     (entry,) = ledger_of(library).open_entries()
     assert entry.undo.action == "switch port up" and entry.undo.args == {"port": "sw-ctl1"}
-    library.end_test(SimpleNamespace(name="another test"), None)
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.Suite.another test"))
     assert lab_switch.ports["sw-ctl1"] == "down"
-    library.end_test(SimpleNamespace(name="T1"), None)
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.Suite.T1"))
     assert lab_switch.ports["sw-ctl1"] == "up"
     assert ledger_of(library).open_entries() == []
     assert [e.closed for e in ledger_of(library).entries()] == ["restored"]
@@ -154,7 +166,7 @@ def test_bring_up_by_hand_closes_the_fault(library, lab_switch):
     library.bring_up_switch_port("sw1", "sw-db")
     assert lab_switch.ports["sw-db"] == "up"
     assert ledger_of(library).open_entries() == []
-    library.end_test(SimpleNamespace(name="T1"), None)
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.Suite.T1"))
     assert lab_switch.commands.count("switch port sw-db up") == 1
 
 
@@ -316,7 +328,7 @@ def test_vendor_switch_is_back_only_after_it_went_down(tmp_path, monkeypatch):
 
 def test_restart_not_waited_for_is_closed_when_its_test_ends(library):
     library.restart_switch("sw1")
-    library.end_test(SimpleNamespace(name="T1"), None)
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.Suite.T1"))
     (entry,) = ledger_of(library).entries()
     assert entry.closed == "completed"
 
@@ -331,7 +343,7 @@ def test_restart_not_waited_for_ends_on_the_timeline_when_its_down_time_is_over(
 
     library.restart_switch("sw1", down_duration=timedelta(seconds=1))
     started = events.between(0)[-1].monotonic
-    library.end_test(SimpleNamespace(name="T1"), None)
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, scope_result("Top.Suite.T1"))
     assert [p for p, *_ in switch_events()] == ["requested", "in effect"]
     deadline = time.monotonic() + 5
     while len(switch_events()) < 3 and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ import yaml
 from robot import run
 from robot.api import ExecutionResult, ResultVisitor
 
-from ExtremeTesting.faults.ledger import Ledger, default_ledger_path
+from ExtremeTesting.lifecycle.ledger import Ledger, default_ledger_path
 from ExtremeTesting.results import extract
 
 HERE = Path(__file__).parent
@@ -75,8 +75,8 @@ def test_switch_keywords_and_listener_in_a_robot_run(tmp_path, monkeypatch):
     assert "switch-pw" not in output
     entries = Ledger(default_ledger_path(target)).entries()
     assert [(e.step.action, e.closed, e.test) for e in entries] == [
-        ("switch restart", "completed", "Restart And Wait"),
-        ("switch port down", "restored", "Leave A Port Down")]
+        ("switch restart", "completed", "Switch.Restart And Wait"),
+        ("switch port down", "restored", "Switch.Leave A Port Down")]
     figures: list = []
 
     class Figures(ResultVisitor):

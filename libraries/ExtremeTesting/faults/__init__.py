@@ -1,10 +1,10 @@
 """ExtremeTesting.faults: os-faults keywords that always undo what they did.
 
 The Robot library is :class:`Faults`; the work lives in small modules usable without Robot:
-``ledger`` (the crash-safe fault ledger), ``engine`` (interlock, ledger, events, undo),
-``osf`` (os-faults configuration and calls), ``runner`` (the bounded Ansible runner),
-``power_drivers`` (the seam for BMC drivers), ``topology`` (node selection), ``cli``
-(``extreme recover``).
+``engine`` (interlock, ledger, events, undo), ``osf`` (os-faults configuration and calls),
+``runner`` (the bounded Ansible runner), ``topology`` (node selection), ``cli``
+(``extreme recover``). The ledger, the pabot lock and the scope listener are
+``ExtremeTesting.lifecycle``'s; BMC drivers are ``ExtremeTesting.power.osf_drivers``.
 """
 
 from .library import AutoUndo, Faults, StressTarget

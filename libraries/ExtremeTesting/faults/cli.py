@@ -3,7 +3,8 @@
 Safe to run any number of times: closed faults are skipped, undo actions are idempotent
 (start only where not running, SIGCONT, iptables rule absent, power on, switch port up).
 Undo actions other libraries own (the Switch library's ``switch port up``) are replayed by
-the handlers those libraries register in ``faults.external``. Faults whose
+the handlers those libraries register in ``lifecycle.registry`` at import: this module
+imports every library that changes the cloud, so they are all registered. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
 ``--force``.
 """
@@ -11,11 +12,52 @@ writer process is still alive on this host belong to a live run and are left alo
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
 import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
+from .. import power, switch  # noqa: F401 - importing them registers their undo actions
 from ..errors import ExtremeError
+from ..lifecycle.ledger import Ledger, default_ledger_path, pid_alive
 from .errors import FaultError
-from .ledger import Ledger, default_ledger_path, pid_alive
+
+RECOVER_WAIT = 60.0  # s a second 'extreme recover' waits for the first
+
+
+@contextlib.contextmanager
+def exclusive(ledger: Path, wait: float = RECOVER_WAIT) -> Iterator[None]:
+    """One ``extreme recover`` per ledger at a time: a second one waits up to ``wait``
+    seconds, then refuses naming the first one's PID."""
+    path = ledger.with_name(ledger.name + ".recover.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise FaultError(f"Cannot create the recover lock {path}: "
+                         f"{error.strerror or error}.") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    raise FaultError(
+                        f"Another 'extreme recover' (PID {holder}) is undoing the faults of "
+                        f"{ledger}; waited {wait:g} s. Let it finish, then run again.") \
+                        from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,16 +77,32 @@ def main(argv: list[str]) -> int:
     except ExtremeError as error:
         print(f"extreme recover: {error}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError:
+        print(f"extreme recover: target file {args.target} is not text: expected a YAML "
+              f"target file.", file=sys.stderr)
+        return 2
 
 
 def recover(target: str | None, ledger_path: str | None, *, dry_run: bool = False,
             force: bool = False, library=None, out=print) -> int:
-    from ..target import default_target_path
+    from ..target import default_target_path, load
 
+    if target is not None:
+        load(target)  # exists, is a file, parses: before anything is said or undone
     if ledger_path is None:
         ledger_path = str(default_ledger_path(target or default_target_path()))
     ledger = Ledger(ledger_path)
+    with exclusive(ledger.path):
+        return _recover(ledger, target, dry_run=dry_run, force=force, library=library,
+                        out=out)
+
+
+def _recover(ledger: Ledger, target: str | None, *, dry_run: bool, force: bool, library,
+             out) -> int:
+    ledger_path = str(ledger.path)
     entries = ledger.open_entries()
+    if ledger.torn:
+        out(f"warning: {ledger.torn}")
     live = [e for e in entries if not force and pid_alive(e.pid, e.host)]
     todo = [e for e in entries if e not in live]
     for entry in live:
@@ -59,10 +117,6 @@ def recover(target: str | None, ledger_path: str | None, *, dry_run: bool = Fals
             f"({entry.test or entry.suite or 'no test'}): {entry.step.describe()} -> {undo}")
     if dry_run:
         return 0
-    from . import external
-
-    for missing in external.load_extensions():
-        out(f"warning: could not import {missing}; its faults cannot be undone here")
     target = target or next((e.target_file for e in todo if e.target_file), None)
     engine = library.engine if library is not None else _engine(target, ledger_path, todo)
     engine.log = out

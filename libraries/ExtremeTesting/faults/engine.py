@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .. import events
 from ..errors import SafetyError
+from ..lifecycle import Entry, Ledger, Scope, Step, handler_for, registered, undo_entries
 from ..target import Target
-from .errors import FaultError, UndoError
-from .ledger import Entry, Ledger, Step
+from .errors import FaultError
 
 LOG = logging.getLogger(__name__)
 
@@ -54,18 +53,6 @@ def undo_step(step: Step) -> Step | None:
     return Step(spec.undo, step.service, list(step.nodes))
 
 
-@dataclass
-class Scope:
-    """Where the run is: the listener keeps it current."""
-
-    test: str = ""
-    suites: list[str] = field(default_factory=list)
-
-    @property
-    def suite(self) -> str:
-        return self.suites[-1] if self.suites else ""
-
-
 class Engine:
     def __init__(self, target: Target, ledger: Ledger, backend: Callable[[], Any], *,
                  dry_run: bool = False, lock: Any = None,
@@ -81,6 +68,11 @@ class Engine:
         self.warn = warn
         self.scope = Scope()
         self.mine: list[Entry] = []  # injected by this process and still open
+
+    @property
+    def pending(self) -> list[Entry]:
+        """What the scope listener undoes (the lifecycle's owner interface)."""
+        return self.mine
 
     @property
     def backend(self):
@@ -119,8 +111,9 @@ class Engine:
             waited = self.lock.acquire()
             if waited > 1:
                 self.log(f"Waited {waited:.1f} s for pabot lock '{self.lock.name}'.")
-        entry = self.ledger.open_fault(step, undo, test=self.scope.test, suite=self.scope.suite,
-                                       scope="test" if self.scope.test else "suite",
+        test, suite = self.scope.current()
+        entry = self.ledger.open_fault(step, undo, test=test, suite=suite,
+                                       scope="test" if test else "suite",
                                        target_file=str(self.target.path))
         if undo:
             self.mine.append(entry)
@@ -171,6 +164,7 @@ class Engine:
 
     # -- undo
     def undo(self, entry: Entry) -> None:
+        """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`)."""
         undo = entry.undo
         if undo is None:
             self.ledger.close(entry.id, "nothing to undo")
@@ -182,14 +176,10 @@ class Engine:
                 self._ensure_running(undo)
             else:
                 self._run(undo)
-        except FaultError as error:
-            self.ledger.undo_failed(entry.id, str(error))
+        except Exception as error:
             events.publish("faults", "failed", undo.action, undo.target_text(), entry.id,
                            str(error))
-            raise UndoError(f"Could not undo fault {entry.id} ({entry.step.describe()}, "
-                            f"injected by {entry.test or entry.suite or 'an earlier run'}): "
-                            f"{error} The cloud may be left broken: fix it by hand, then "
-                            f"run 'extreme recover'.") from None
+            raise
         self.ledger.close(entry.id, "undone")
         if entry in self.mine:
             self.mine.remove(entry)
@@ -198,17 +188,14 @@ class Engine:
         self.log(f"Undid fault {entry.id} ({entry.step.describe()}): {undo.describe()}.")
 
     def _run_external(self, step: Step) -> None:
-        """An undo another library registered (``faults.external``), e.g. a switch port."""
-        from . import external
-
-        handler = external.handler_for(step.action)
+        """An undo another library registered (``lifecycle.registry``), e.g. a switch port."""
+        handler = handler_for(step.action)
         if handler is None:
             raise FaultError(
                 f"No library registered an undo for '{step.action}': expected one of "
                 f"{', '.join(sorted(ACTIONS))} or a registered action "
-                f"({', '.join(external.registered()) or 'none registered'}). Import the "
-                f"library that wrote it (extreme recover imports "
-                f"{', '.join(external.EXTENSION_MODULES)}).")
+                f"({', '.join(registered()) or 'none registered'}). Import the library "
+                f"that wrote it (extreme recover imports every library).")
         try:
             handler(step, self.target)
         except Exception as error:  # noqa: BLE001 - every type becomes a library error
@@ -216,7 +203,12 @@ class Engine:
 
     def _ensure_running(self, step: Step) -> None:
         """Start the service only where it does not run (a restarted or restored one may)."""
-        running = self.backend.running(step.service, step.nodes)
+        from .osf import translate
+
+        try:
+            running = self.backend.running(step.service, step.nodes)
+        except Exception as error:  # noqa: BLE001 - every type becomes a library error
+            raise translate(error, f"check {step.service}") from None
         stopped = [n for n in step.nodes if not running.get(n)]
         if stopped:
             self._run(Step("start", step.service, stopped))
@@ -224,13 +216,15 @@ class Engine:
     def undo_many(self, entries: list[Entry]) -> list[str]:
         """Undo newest first (``entries`` come in injection order), carrying on past
         failures; returns the failures."""
-        failures = []
-        for entry in reversed(entries):
-            try:
-                self.undo(entry)
-            except UndoError as error:
-                failures.append(str(error))
-        return failures
+        return undo_entries(self, entries, self.warn)
+
+    # -- the lifecycle's owner interface (the scope listener calls these)
+    def undo_failed(self, entry: Entry, error: str) -> None:
+        self.ledger.undo_failed(entry.id, error)
+
+    def forget(self, entry: Entry) -> None:
+        if entry in self.mine:
+            self.mine.remove(entry)
 
     def undo_test(self, test: str) -> list[str]:
         return self.undo_many([e for e in self.mine if e.test == test])
@@ -244,4 +238,8 @@ class Engine:
 
     def release_lock_if_clean(self) -> None:
         if self.lock is not None and not self.mine:
+            self.lock.release()
+
+    def release_lock(self) -> None:
+        if self.lock is not None:
             self.lock.release()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..errors import ExtremeError, SafetyError, TargetError
+from ..lifecycle import errors as lifecycle_errors
+from ..lifecycle.errors import LockTimeoutError
 
 __all__ = [
     "ActionTimeoutError", "FaultError", "LockTimeoutError", "OsFaultsConfigError",
@@ -49,9 +51,5 @@ class ActionTimeoutError(FaultError):
     """An action took longer than its timeout; its process was killed."""
 
 
-class LockTimeoutError(FaultError):
-    """Another pabot process held the cloud's destructive lock for too long."""
-
-
-class UndoError(FaultError):
+class UndoError(FaultError, lifecycle_errors.UndoError):
     """Undoing a fault failed: the cloud may be left broken."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .errors import FaultError, UnsupportedActionError
-from .ledger import Step
+from ..lifecycle import Step
 from .topology import Topology
 
 EXAMPLES = ("restart keystone service on one node", "freeze mariadb service for 10 seconds",

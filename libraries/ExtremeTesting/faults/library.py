@@ -14,11 +14,20 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from .. import results
-from . import human, logs, osf, power_drivers
+from ..lifecycle import (
+    Entry,
+    Ledger,
+    Scope,
+    ScopeListener,
+    Step,
+    default_ledger_path,
+    destructive_lock,
+)
+from ..power import osf_drivers
+from ..power.errors import PowerDriverConfigError
+from . import human, logs, osf
 from .engine import ACTIONS, Engine
-from .errors import FaultError, UndoError
-from .ledger import Ledger, Step, default_ledger_path
-from .locking import destructive_lock
+from .errors import FaultError, OsFaultsConfigError, UndoError
 from .runner import BoundedAnsibleRunner
 from .topology import Topology
 
@@ -47,55 +56,38 @@ class StressTarget(Enum):
     kernel = "kernel"
 
 
-def _full_name(item: Any) -> str:
-    return str(getattr(item, "full_name", None) or getattr(item, "longname", "") or item.name)
-
-
-class UndoListener:
-    """Undoes faults at the end of their test or suite, whatever the outcome."""
-
-    ROBOT_LISTENER_API_VERSION = 3
+class _LazyEngine:
+    """The scope listener's owner before the first keyword read the target: nothing is
+    pending until the engine exists."""
 
     def __init__(self, faults: Faults):
         self.faults = faults
+        self.scope = faults.scope
 
-    def start_suite(self, data, result) -> None:
-        self.faults.engine.scope.suites.append(_full_name(result))
+    def _engine(self) -> Engine | None:
+        return self.faults._loaded[3] if self.faults._loaded else None
 
-    def start_test(self, data, result) -> None:
-        self.faults.engine.scope.test = _full_name(result)
+    @property
+    def pending(self) -> list[Entry]:
+        engine = self._engine()
+        return engine.pending if engine else []
 
-    def end_test(self, data, result) -> None:
-        engine = self.faults.engine
-        failures = []
-        if self.faults.auto_undo is AutoUndo.TEST:
-            failures = engine.undo_test(_full_name(result))
-        engine.scope.test = ""
-        engine.release_lock_if_clean()
-        if failures:
-            result.status = "FAIL"
-            note = "Undoing this test's faults failed: " + " | ".join(failures)
-            result.message = f"{result.message}\n\n{note}" if result.message else note
-            logger.error(note)
+    def undo(self, entry: Entry) -> None:
+        self.faults.engine.undo(entry)
 
-    def end_suite(self, data, result) -> None:
-        engine = self.faults.engine
-        failures = []
-        if self.faults.auto_undo is not AutoUndo.MANUAL:
-            failures = engine.undo_suite(_full_name(result))
-        if engine.scope.suites:
-            engine.scope.suites.pop()
-        engine.release_lock_if_clean()
-        if not engine.scope.suites and engine.lock is not None:
-            engine.lock.release()
-        if failures:
-            note = "Undoing this suite's faults failed: " + " | ".join(failures)
-            result.message = f"{result.message}\n\n{note}" if result.message else note
-            logger.error(note)
+    def undo_failed(self, entry: Entry, error: str) -> None:
+        self.faults.engine.undo_failed(entry, error)
 
-    def close(self) -> None:
-        if self.faults.engine.lock is not None:
-            self.faults.engine.lock.release()
+    def forget(self, entry: Entry) -> None:
+        self.faults.engine.forget(entry)
+
+    def release_lock_if_clean(self) -> None:
+        if self._engine():
+            self.faults.engine.release_lock_if_clean()
+
+    def release_lock(self) -> None:
+        if self._engine():
+            self.faults.engine.release_lock()
 
 
 @library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT")
@@ -165,21 +157,51 @@ class Faults:
         lab's); ``ledger``: ledger file (default next to the target); ``action_timeout``:
         limit of every action; ``lock_timeout``: longest wait for the pabot lock;
         ``power_protocol``: ``ipmi`` or ``redfish`` for every BMC (default: each BMC's)."""
-        self.target = osf.load_target_or_config(target)
+        self._target_arg = target
         self.auto_undo = AutoUndo(auto_undo)
         self.action_timeout = action_timeout.total_seconds()
         self.lock_timeout = lock_timeout.total_seconds()
         self.power_protocol = power_protocol
         self._ssh_password = ssh_password
         self._become_password = become_password
-        self.osf_config = osf.read_os_faults(self.target)
-        self.topology = Topology.build(self.target.data, self.osf_config)
+        self._dry_run = dry_run or os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true",
+                                                                               "yes"}
+        self._ledger_arg = ledger
         self.cloud_factory = osf.connect
-        dry = dry_run or os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"}
-        ledger_path = Path(ledger) if ledger else default_ledger_path(self.target.path)
-        self.engine = Engine(self.target, Ledger(ledger_path), self._connect, dry_run=dry,
-                             log=logger.info, warn=logger.warn)
-        self.ROBOT_LIBRARY_LISTENER = UndoListener(self)
+        self._loaded: tuple[Any, dict[str, Any], Topology, Engine] | None = None
+        # The target is read at the first keyword, not at import: libdoc works without a
+        # lab, and a bad target fails that keyword with its one-line error.
+        self.scope = Scope()
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(_LazyEngine(self), lambda: self.auto_undo)
+
+    def _load(self) -> tuple[Any, dict[str, Any], Topology, Engine]:
+        if self._loaded is None:
+            target = osf.load_target_or_config(self._target_arg)
+            osf_config = osf.read_os_faults(target)
+            topology = Topology.build(target.data, osf_config)
+            ledger_path = (Path(self._ledger_arg) if self._ledger_arg
+                           else default_ledger_path(target.path))
+            engine = Engine(target, Ledger(ledger_path), self._connect, dry_run=self._dry_run,
+                            log=logger.info, warn=logger.warn)
+            engine.scope = self.scope
+            self._loaded = (target, osf_config, topology, engine)
+        return self._loaded
+
+    @property
+    def target(self):
+        return self._load()[0]
+
+    @property
+    def osf_config(self) -> dict[str, Any]:
+        return self._load()[1]
+
+    @property
+    def topology(self) -> Topology:
+        return self._load()[2]
+
+    @property
+    def engine(self) -> Engine:
+        return self._load()[3]
 
     # -- wiring
     def _connect(self) -> osf.Backend:
@@ -200,13 +222,15 @@ class Faults:
                            power_config=self._power_config)
 
     def _power_config(self) -> list[dict[str, Any]]:
-        power_drivers.load_extensions()
         hosts = {name: (info.address, info.fqdn or name)
                  for name, info in self.topology.nodes.items()}
-        accesses = power_drivers.bmc_accesses(self.target.section("bmcs"), hosts,
-                                              self.power_protocol)
-        logs.add_secrets(*(a.password for a in accesses))
-        return power_drivers.power_managements(accesses)
+        try:
+            accesses = osf_drivers.bmc_accesses(self.target.section("bmcs"), hosts,
+                                                self.power_protocol)
+            logs.add_secrets(*(a.password for a in accesses))
+            return osf_drivers.power_managements(accesses)
+        except PowerDriverConfigError as error:
+            raise OsFaultsConfigError(str(error)) from None
 
     def _act(self, step: Step) -> list[str]:
         if (ACTIONS[step.action].destructive and not self.engine.dry_run
@@ -323,7 +347,7 @@ class Faults:
         failures = self.engine.undo_all()
         self.engine.release_lock_if_clean()
         if failures:
-            raise UndoError(" | ".join(failures))
+            raise UndoError("\n".join(failures))
 
     @keyword
     def set_auto_undo_level(self, level: AutoUndo) -> AutoUndo:

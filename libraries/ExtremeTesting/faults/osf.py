@@ -4,7 +4,7 @@ The os-faults configuration is built in memory (never written with credentials):
 target's ``os_faults`` file or mapping, node names as FQDNs so power drivers and humans
 agree, the target's SSH account where a node has none, passwords from Secrets or the
 environment, service ports from the target (so ``unplug`` works), and the power
-managements built lazily from ``bmcs`` through :mod:`.power_drivers`.
+managements built lazily from ``bmcs`` through :mod:`ExtremeTesting.power.osf_drivers`.
 """
 
 from __future__ import annotations
@@ -147,12 +147,21 @@ def connect(config: dict[str, Any]):
     try:
         return os_faults.connect(cloud_config=config)
     except jsonschema.ValidationError as error:
-        where = "/".join(str(p) for p in error.absolute_path) or "top level"
-        raise OsFaultsConfigError(f"os-faults configuration is invalid at {where}: "
-                                  f"{error.message}. Fix the os-faults file.") from None
+        raise OsFaultsConfigError(f"os-faults configuration is invalid: {schema_problem(error)}. "
+                                  f"Fix the os-faults file.") from None
     except osf_error.OSFError as error:
         raise OsFaultsConfigError(f"os-faults could not load the configuration: {error}") \
             from None
+
+
+def schema_problem(error: Any) -> str:
+    """A jsonschema error by key path and rule only: its message can echo the value (a
+    numeric password appeared in one)."""
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    rule = error.validator_value
+    if error.validator in ("additionalProperties", "anyOf", "oneOf"):
+        return f"{where} does not match its schema ({error.validator})"
+    return f"{where} fails the rule {error.validator}: {rule!r}"
 
 
 def translate(error: BaseException, what: str) -> FaultError:
@@ -174,7 +183,7 @@ def translate(error: BaseException, what: str) -> FaultError:
             f"json stdout callback from the full 'ansible' package.")
     if isinstance(error, jsonschema.ValidationError):
         return OsFaultsConfigError(f"Cannot {what}: invalid os-faults configuration: "
-                                   f"{error.message}.")
+                                   f"{schema_problem(error)}.")
     if isinstance(error, executor.AnsibleExecutionException):
         return RemoteActionError(f"Cannot {what}: {error}")
     if isinstance(error, osf_error.OSFError):

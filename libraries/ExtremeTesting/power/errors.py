@@ -17,3 +17,7 @@ class BmcUnreachableError(PowerError):
 
 class PowerStateTimeout(PowerError):
     """The node did not reach the expected power state in time."""
+
+
+class PowerDriverConfigError(PowerError):
+    """The target's ``bmcs`` cannot be turned into os-faults power drivers."""

@@ -14,9 +14,7 @@ from robot.api.deco import keyword, library
 from .. import events, results
 from .. import target as target_module
 from ..errors import TargetError
-from ..faults.external import robot_scope
-from ..faults.ledger import Ledger, Step, default_ledger_path
-from ..faults.locking import take_destructive_lock
+from ..lifecycle import Entry, Level, ScopeListener, Step, Tracker
 from ..target import Target
 from .clients import DEFAULT_TIMEOUT, BmcClient, BootDevice, PowerState, client
 from .config import BmcEndpoint, BmcProtocol, endpoint
@@ -33,9 +31,6 @@ _LEDGER_ACTIONS = {"power off": ("poweroff", False), "soft power off": ("shutdow
 class _PoweredOff:
     node: str
     protocol: BmcProtocol | None
-    entry_id: str
-    test: str
-    suite: str
     action: str = "power off"  # the keyword's action, as its events named it
 
 
@@ -86,20 +81,18 @@ class Power:
     |     `Wait Until Node Serves`    ctl1    5000    timeout=5 min
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None,
                  bmc_timeout: timedelta = timedelta(seconds=DEFAULT_TIMEOUT),
                  ledger: str | None = None, auto_restore: bool = True):
         """``target`` is the target file (default: ``$EXTREME_TARGET``, then the lab's);
         ``ledger`` the fault ledger (default: next to the target, as the Faults library's);
         ``auto_restore`` powers on, when a test or suite ends, what it powered off."""
-        self.ROBOT_LIBRARY_LISTENER = self
-        self._lock = None
-        self.lock_timeout = 15 * 60.0
-        self._ledger_path = ledger
+        # What this library powered off, undone when its test or suite ends.
+        self.changes = Tracker(lambda: self.target, ledger, undo=self._power_back_on)
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(
+            self.changes, lambda: Level.TEST if self.auto_restore else Level.MANUAL)
         self.auto_restore = auto_restore
-        self._off: list[_PoweredOff] = []
+        self._off: dict[str, _PoweredOff] = {}  # ledger entry id -> what is off
         self._target_path = target
         self._target: Target | None = None
         self.bmc_timeout = bmc_timeout.total_seconds()
@@ -122,40 +115,26 @@ class Power:
         return self._clients[found]
 
     def _require_destructive(self, action: str, node: str) -> None:
-        self.target.require_destructive(f"{action} {node}")
-        # under pabot, the Faults library's lock: one destructive test per cloud at once
-        self._lock = take_destructive_lock(self._lock, self.target.name, self.lock_timeout)
+        # the interlock, then under pabot the cloud's lock: one destructive test at once
+        self.changes.require_destructive(f"{action} {node}")
 
-    def _release_lock_if_clean(self) -> None:
-        if self._lock is not None and not self._off:
-            self._lock.release()
-
-    def _ledger(self) -> Ledger:
-        return Ledger(self._ledger_path or default_ledger_path(self.target.path))
-
-    _scope = staticmethod(robot_scope)
-
-    def _open_entry(self, action: str, node: str) -> str:
+    def _open_entry(self, action: str, node: str) -> Entry | None:
         if action not in _LEDGER_ACTIONS:
-            return ""
-        test, suite = self._scope()
-        osf_action = _LEDGER_ACTIONS[action][0]
-        entry = self._ledger().open_fault(
-            Step(osf_action, None, [node]), Step("poweron", None, [node]),
-            test=test, suite=suite, scope="test" if test else "suite",
-            target_file=str(self.target.path))
-        return entry.id
-
-    def _close_entry(self, entry_id: str, how: str, detail: str = "") -> None:
-        if entry_id:
-            self._ledger().close(entry_id, how, detail)
+            return None
+        osf_action, transient = _LEDGER_ACTIONS[action]
+        # Undone by os-faults' "poweron", so 'extreme recover' can finish a crashed run.
+        return self.changes.record(Step(osf_action, None, [node]),
+                                   None if transient else Step("poweron", None, [node]))
 
     def _act(self, action: str, node: str, protocol: BmcProtocol | None,
              call: Callable[[BmcClient], None], expect: PowerState | None,
              wait: bool, timeout: timedelta, poll: timedelta) -> None:
         bmc = self._client(node, protocol)
         detail = bmc.endpoint.name
-        entry_id = self._open_entry(action, node)
+        entry = self._open_entry(action, node)
+        entry_id = entry.id if entry else ""
+        if entry is not None and entry.undo is not None:
+            self._off[entry_id] = _PoweredOff(node, protocol, action)
         events.publish(SOURCE, "requested", action, node, entry_id, detail)
         started = time.monotonic()
         try:
@@ -170,19 +149,18 @@ class Power:
             events.publish(SOURCE, "failed", action, node, entry_id, f"{detail}: {error}")
             # Left open when the node may be off: recover then powers it on.
             if not (wait and expect is PowerState.OFF and isinstance(error, PowerStateTimeout)):
-                self._close_entry(entry_id, "failed", str(error))
+                self._off.pop(entry_id, None)
+                if entry is not None:
+                    self.changes.close(entry, "failed", str(error))
             raise
         events.publish(SOURCE, "in effect", action, node, entry_id, detail)
         if action in ("power on", "power reset", "power cycle"):
             self._powered_on_at[node] = started
-        if action in _LEDGER_ACTIONS and _LEDGER_ACTIONS[action][1]:
-            self._close_entry(entry_id, "completed")
+        if entry is not None and entry.undo is None:
+            self.changes.close(entry, "completed")
             # A reset or cycle is over once the node is back on (or the BMC took it, when
             # not waiting): the fault ends on the timeline the Monitor reads.
             events.publish(SOURCE, "undone", action, node, entry_id, "ended")
-        elif entry_id:
-            test, suite = self._scope()
-            self._off.append(_PoweredOff(node, protocol, entry_id, test, suite, action))
         if action == "power on":
             self._restored(node, "restored", "by Power On")
         results.publish("power.action", {
@@ -315,44 +293,24 @@ class Power:
         state = bmc.power_state()
         logger.info(f"{bmc.endpoint.name} answers; the node is {state.value}.")
 
-    # --- undo at scope end -------------------------------------------------------------
+    # --- undo at scope end (the lifecycle's ScopeListener calls _power_back_on) -------
     def _restored(self, node: str, how: str, detail: str) -> None:
-        for off in [o for o in self._off if o.node == node]:
-            self._off.remove(off)
-            self._close_entry(off.entry_id, how, detail)
+        for entry in [e for e in self.changes.pending if e.step.nodes == [node]]:
+            off = self._off.pop(entry.id, None)
+            self.changes.close(entry, how, detail)
             # Same fault_id as its "power off": the Monitor's recovery counts from here.
-            events.publish(SOURCE, "undone", off.action, node, off.entry_id, detail)
+            events.publish(SOURCE, "undone", off.action if off else "power off", node,
+                           entry.id, detail)
 
-    def _power_back_on(self, offs: list[_PoweredOff]) -> None:
-        for off in reversed(offs):
-            if off not in self._off:
-                continue
-            try:
-                bmc = self._client(off.node, off.protocol)
-                if bmc.power_state() is PowerState.OFF:
-                    bmc.power_on()
-                    self._powered_on_at[off.node] = time.monotonic()
-                self._restored(off.node, "undone", "powered on when its scope ended")
-                logger.info(f"Powered {off.node} on again (fault {off.entry_id}).")
-            except Exception as error:  # noqa: BLE001 - carry on, report every failure
-                self._ledger().undo_failed(off.entry_id, str(error))
-                logger.error(f"Could not power {off.node} on again: {error} Power it on by "
-                             f"hand or run 'extreme recover'.")
-
-    def end_test(self, data, result) -> None:
-        if self.auto_restore:
-            self._power_back_on([o for o in self._off if o.test == data.name])
-        self._release_lock_if_clean()
-
-    def end_suite(self, data, result) -> None:
-        if self.auto_restore:
-            if data.parent is None:
-                self._power_back_on(list(self._off))
-            else:
-                name = getattr(data, "full_name", data.name)
-                self._power_back_on([o for o in self._off
-                                     if o.suite == name or o.suite.startswith(name + ".")])
-        self._release_lock_if_clean()
+    def _power_back_on(self, entry: Entry) -> None:
+        """Undo one power-off with the BMC client this library holds."""
+        off = self._off.get(entry.id) or _PoweredOff(entry.step.nodes[0], None)
+        bmc = self._client(off.node, off.protocol)
+        if bmc.power_state() is PowerState.OFF:
+            bmc.power_on()
+            self._powered_on_at[off.node] = time.monotonic()
+        self._restored(off.node, "undone", "powered on when its scope ended")
+        logger.info(f"Powered {off.node} on again (fault {entry.id}).")
 
     @keyword
     def wait_until_node_serves(self, node: str, *ports: int,

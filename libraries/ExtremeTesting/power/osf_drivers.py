@@ -4,7 +4,14 @@ os-faults 0.3.0's own ``ipmi`` driver has no port (always 623) and no Redfish dr
 exists. These drivers add both, so ``node.poweroff()``, ``poweron()``, ``reset()`` and
 ``shutdown()`` through os-faults (and the Faults library's ledger) work with either
 protocol. Importing this module registers them (:func:`register`, idempotent) into
-``os_faults.registry`` and into the Faults library's power-driver seam.
+``os_faults.registry``.
+
+It is also the one place where the target's ``bmcs`` section becomes os-faults'
+``power_managements``: a *power driver factory*, registered per protocol
+(:func:`register_factory`), turns the BMCs of one protocol (:class:`BmcAccess`, password
+read from ``password_env``, never in a repr) into entries. ``ipmi`` and ``redfish`` use the
+drivers below; :func:`stock_ipmi` is os-faults' own ``ipmi`` driver (port 623 only). The
+Faults library calls :func:`bmc_accesses` and :func:`power_managements`.
 
 Configuration (an entry of os-faults' ``power_managements``)::
 
@@ -26,14 +33,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from os_faults.api import error, power_management
 
 from ..errors import ExtremeError
+from ..target import secret_from_env
 from .clients import DEFAULT_TIMEOUT, PowerState, client
 from .config import BmcEndpoint, BmcProtocol, endpoints
+from .errors import PowerDriverConfigError
 
 LOG = logging.getLogger(__name__)
+IPMI_DEFAULT_PORT = 623
 
 _BMC_SCHEMA = {
     "type": "object",
@@ -151,28 +164,21 @@ DRIVERS = {BmcProtocol.IPMI: IpmiPowerDriver, BmcProtocol.REDFISH: RedfishPowerD
 
 
 def register() -> None:
-    """Add the drivers to os-faults' registry, and tell the Faults library (idempotent).
-
-    The Faults library builds os-faults' ``power_managements`` from the target's ``bmcs``
-    through factories registered per protocol in ``ExtremeTesting.faults.power_drivers``;
-    it imports this module to get ours (see that module's docstring).
-    """
+    """Add the drivers to os-faults' registry and their factories (idempotent)."""
     from os_faults import registry
 
     drivers = registry.get_drivers()
     for driver in DRIVERS.values():
         drivers.setdefault(driver.NAME, driver)
-    from ..faults import power_drivers as faults_power
-
     for protocol in BmcProtocol:
-        faults_power.register(protocol.value, _factory(protocol))
+        register_factory(protocol.value, _factory(protocol))
 
 
 _OPTIONS = ("system_id", "scheme", "verify")
 
 
 def _factory(protocol: BmcProtocol):
-    """Faults-library factory: its ``BmcAccess`` list -> one power_managements entry."""
+    """Factory: a ``BmcAccess`` list -> one power_managements entry."""
 
     def build(accesses: list) -> list[dict]:
         by_fqdn: dict[str, dict] = {}
@@ -228,6 +234,104 @@ def power_managements_from_target(bmcs: dict, nodes: dict | None = None,
         if ips.get(proto):
             args["ip_to_bmc"] = ips[proto]
         entries.append({"driver": DRIVERS[proto].NAME, "args": args})
+    return entries
+
+
+@dataclass(frozen=True)
+class BmcAccess:
+    """How to reach one node's BMC, password included (never shown)."""
+
+    node: str  # the target's node name
+    host_ip: str  # the node's address, as os-faults knows the host
+    host_fqdn: str  # the node's fqdn in the os-faults config (set to its name if absent)
+    protocol: str
+    address: str
+    port: int | None
+    username: str
+    password: str = field(repr=False)
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. system_id, verify
+
+
+PowerFactory = Callable[[list[BmcAccess]], list[dict[str, Any]]]
+_FACTORIES: dict[str, PowerFactory] = {}
+
+
+def register_factory(protocol: str, factory: PowerFactory) -> None:
+    """Make ``factory`` build the os-faults power entries for BMCs speaking ``protocol``."""
+    _FACTORIES[protocol.lower()] = factory
+
+
+def registered_factories() -> dict[str, PowerFactory]:
+    return dict(_FACTORIES)
+
+
+def factory_for(protocol: str) -> PowerFactory:
+    protocol = protocol.lower()
+    if protocol not in _FACTORIES:
+        raise PowerDriverConfigError(
+            f"No power driver for BMC protocol '{protocol}': expected one of "
+            f"{', '.join(sorted(_FACTORIES)) or 'none'}. Register one with "
+            f"register_factory(), as this module does for ipmi and redfish.")
+    return _FACTORIES[protocol]
+
+
+def stock_ipmi(bmcs: list[BmcAccess]) -> list[dict[str, Any]]:
+    """os-faults' own IPMI driver: BMCs keyed by the host's fqdn, port 623 only."""
+    odd = [b for b in bmcs if b.port not in (None, IPMI_DEFAULT_PORT)]
+    if odd:
+        raise PowerDriverConfigError(
+            f"os-faults' stock IPMI driver only speaks to port {IPMI_DEFAULT_PORT}; BMCs of "
+            f"{', '.join(b.node for b in odd)} use another port. Install the port-aware "
+            f"driver (extreme_ipmi, this module) or use the BMCs' Redfish access "
+            f"(library argument power_protocol=redfish).")
+    return [{"driver": "ipmi", "args": {"fqdn_to_bmc": {
+        b.host_fqdn: {"address": b.address, "username": b.username, "password": b.password}
+        for b in bmcs}}}]
+
+
+
+
+def bmc_accesses(bmcs: dict[str, Any], hosts: dict[str, tuple[str, str]],
+                 protocol: str | None = None) -> list[BmcAccess]:
+    """The target's ``bmcs`` as :class:`BmcAccess` (passwords from their ``password_env``).
+
+    ``hosts`` maps node name -> (ip, fqdn) as in the os-faults config; ``protocol``
+    overrides each BMC's own (its ``redfish:`` sub-section then gives address and port).
+    """
+    accesses = []
+    for node, spec in sorted(bmcs.items()):
+        spec = dict(spec or {})
+        chosen = (protocol or spec.get("protocol") or "ipmi").lower()
+        sub = spec.get(chosen) if isinstance(spec.get(chosen), dict) else {}
+        merged = {**spec, **sub}
+        if node not in hosts:
+            raise PowerDriverConfigError(
+                f"BMC of '{node}': no such node in the os-faults configuration (known: "
+                f"{', '.join(sorted(hosts)) or 'none'}). Fix the target's bmcs section.")
+        env = merged.get("password_env")
+        if not env:
+            raise PowerDriverConfigError(f"BMC of '{node}' has no password_env: name the "
+                                      f"environment variable that holds its password.")
+        ip, fqdn = hosts[node]
+        options = {k: v for k, v in merged.items()
+                   if k not in {"protocol", "address", "port", "username", "password_env",
+                                "ipmi", "redfish"}}
+        accesses.append(BmcAccess(
+            node=node, host_ip=ip, host_fqdn=fqdn, protocol=chosen,
+            address=str(merged.get("address", "")),
+            port=int(merged["port"]) if merged.get("port") else None,
+            username=str(merged.get("username", "")),
+            password=secret_from_env(str(env), f"BMC of {node}"), options=options))
+    return accesses
+
+
+def power_managements(accesses: list[BmcAccess]) -> list[dict[str, Any]]:
+    by_protocol: dict[str, list[BmcAccess]] = {}
+    for access in accesses:
+        by_protocol.setdefault(access.protocol, []).append(access)
+    entries: list[dict[str, Any]] = []
+    for protocol, group in sorted(by_protocol.items()):
+        entries += factory_for(protocol)(group)
     return entries
 
 

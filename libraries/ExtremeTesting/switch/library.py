@@ -14,9 +14,7 @@ from robot.api.deco import keyword, library
 
 from .. import events, results
 from .. import target as target_module
-from ..faults.external import register_undo, robot_scope
-from ..faults.ledger import Ledger, Step, default_ledger_path
-from ..faults.locking import take_destructive_lock
+from ..lifecycle import Entry, ScopeListener, Step, Tracker, register_undo
 from ..target import Target
 from .errors import SwitchError
 from .session import SwitchSession, SwitchSpec, spec_from_target
@@ -48,8 +46,6 @@ class _Fault:
     switch: str
     action: str  # "restart" or "port down"
     port: str
-    test: str
-    suite: str
     entry_id: str = ""
     started: float = 0.0
     down_seconds: int = 0
@@ -98,18 +94,16 @@ class Switch:
     |     `Bring Up Switch Port`    sw1    sw-ctl1
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None, ssh_timeout: timedelta = timedelta(seconds=15),
                  ledger: str | None = None):
         """``target``: the target file (default ``$EXTREME_TARGET``, then the lab's);
         ``ledger``: the fault ledger (default: next to the target file, as Faults uses)."""
-        self.ROBOT_LIBRARY_LISTENER = self
-        self._lock = None
-        self.lock_timeout = 15 * 60.0
+        # Ports taken down and restarts in progress, undone or closed when their test or
+        # suite ends; at the end of the run, the lab switch's down-time timers stop.
+        self.changes = Tracker(lambda: self.target, ledger, undo=self._undo_entry)
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self.changes, at_run_end=self.cancel_timers)
         self._target_path = target
         self._target: Target | None = None
-        self._ledger_path = ledger
         self.ssh_timeout = ssh_timeout.total_seconds()
         self._open: list[_Fault] = []
         self._restarts: dict[str, _Fault] = {}
@@ -130,31 +124,19 @@ class Switch:
         return self.session_factory(spec_from_target(self.target, switch), self.ssh_timeout)
 
     def _require_destructive(self, what: str) -> None:
-        self.target.require_destructive(what)
-        # under pabot, the Faults library's lock: one destructive test per cloud at once
-        self._lock = take_destructive_lock(self._lock, self.target.name, self.lock_timeout)
-
-    def _release_lock_if_clean(self) -> None:
-        if self._lock is not None and not self._open and not self._restarts:
-            self._lock.release()
-
-    def _ledger(self) -> Ledger:
-        return Ledger(self._ledger_path or default_ledger_path(self.target.path))
-
-    _scope = staticmethod(robot_scope)
+        # the interlock, then under pabot the cloud's lock: one destructive test at once
+        self.changes.require_destructive(what)
 
     def _record(self, fault: _Fault, args: dict[str, Any], undo_port: str = "") -> None:
         step = Step(f"switch {fault.action}", None, [fault.switch], args)
         undo = Step(PORT_UP, None, [fault.switch], {"port": undo_port}) \
             if undo_port else None
-        entry = self._ledger().open_fault(step, undo, test=fault.test, suite=fault.suite,
-                                          scope="test" if fault.test else "suite",
-                                          target_file=str(self.target.path))
-        fault.entry_id = entry.id
+        # A restart heals by itself: held open until its test or suite is over.
+        fault.entry_id = self.changes.record(step, undo, hold=True).id
 
     def _close_fault(self, fault: _Fault, how: str, detail: str = "") -> None:
         if fault.entry_id:
-            self._ledger().close(fault.entry_id, how, detail)
+            self.changes.close(fault.entry_id, how, detail)
 
     # --- keywords ---------------------------------------------------------------------
     @keyword
@@ -172,8 +154,7 @@ class Switch:
         if session.commands.restart_takes_seconds and not 1 <= seconds <= 300:
             raise SwitchError(f"down_duration must be between 1 s and 5 min, got "
                               f"{down_duration.total_seconds():g} s.")
-        test, suite = self._scope()
-        fault = _Fault(switch, "restart", "", test, suite, down_seconds=seconds)
+        fault = _Fault(switch, "restart", "", down_seconds=seconds)
         self._record(fault, {"down_seconds": seconds})
         events.publish(SOURCE, "requested", "restart", switch, fault.entry_id,
                        f"down {seconds} s" if session.commands.restart_takes_seconds else "")
@@ -237,8 +218,7 @@ class Switch:
         """Takes ``port`` of ``switch`` down; it comes back up when the test ends."""
         self._require_destructive(f"shut down port {port} of switch {switch}")
         session = self._session(switch)
-        test, suite = self._scope()
-        fault = _Fault(switch, "port down", port, test, suite)
+        fault = _Fault(switch, "port down", port)
         self._record(fault, {"port": port}, undo_port=port)
         events.publish(SOURCE, "requested", "port down", f"{port} on {switch}", fault.entry_id)
         try:
@@ -302,31 +282,16 @@ class Switch:
                     fault.timer.cancel()
             self._ending.clear()
 
-    # --- listener: undo at scope end --------------------------------------------------
-    def _undo(self, faults: list[_Fault]) -> None:
-        for fault in reversed(faults):
-            try:
-                self.bring_up_switch_port(fault.switch, fault.port)
-            except Exception as error:  # noqa: BLE001 - carry on, report every failure
-                if fault.entry_id:
-                    self._ledger().undo_failed(fault.entry_id, str(error))
-                logger.error(f"Could not bring port {fault.port} of {fault.switch} back up: "
-                             f"{error}. Bring it up by hand.")
-
-    def end_test(self, data, result) -> None:
-        self._undo([f for f in self._open if f.test == data.name])
-        # A restart heals by itself: it no longer holds the cloud once its test is over.
-        for switch in [s for s, f in self._restarts.items() if f.test == data.name]:
-            self._close_fault(self._restarts.pop(switch), "completed",
-                              "heals by itself; not waited for")
-        self._release_lock_if_clean()
-
-    def end_suite(self, data, result) -> None:
-        if data.parent is None:  # the run ends: nothing may stay down
-            self._undo(list(self._open))
-            self.cancel_timers()
-        else:
-            name = getattr(data, "full_name", data.name)
-            self._undo([f for f in self._open
-                        if f.suite == name or f.suite.startswith(name + ".")])
-        self._release_lock_if_clean()
+    # --- undo at scope end (the lifecycle's ScopeListener calls _undo_entry) -----------
+    def _undo_entry(self, entry: Entry) -> None:
+        """Bring a port this library took down back up (the session it uses); a restart
+        heals by itself: it no longer holds the cloud once its test is over."""
+        if entry.undo is None:
+            for switch in [s for s, f in self._restarts.items() if f.entry_id == entry.id]:
+                del self._restarts[switch]
+            self._close_fault(_Fault(entry.step.nodes[0], "restart", "", entry.id),
+                              "completed", "heals by itself; not waited for")
+            return
+        switch, port = entry.step.nodes[0], str((entry.undo.args or {}).get("port", ""))
+        self.bring_up_switch_port(switch, port)
+        logger.info(f"Brought port {port} of {switch} back up (fault {entry.id}).")

@@ -5,7 +5,9 @@ One JSON object a line, appended with a single ``write`` under an exclusive ``fl
 included) leaves a ledger that ``extreme recover`` can finish. Lines are never rewritten:
 an ``inject`` line opens a fault, a later ``close`` line (undone, completed, restored)
 closes it, an ``undo_failed`` line records a failed attempt and leaves it open. A torn last
-line (the process died mid-write) is skipped when reading.
+line (the process died mid-write) is reported and skipped when reading; any other line that
+cannot be read is a :class:`LedgerError` naming the file and the line: recover refuses to
+guess.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import LedgerError
+
 INJECT = "inject"
 CLOSE = "close"
 UNDO_FAILED = "undo_failed"
+TORN = "torn"  # written after the line a killed writer left unfinished
 
 
 def now_iso() -> str:
@@ -106,23 +111,42 @@ class Entry:
                    host=rec.get("host", ""))
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written; a write of 0 bytes is an error."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(f"short write: {len(view)} of {len(data)} bytes not written")
+        view = view[written:]
+
+
 class Ledger:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.torn: str = ""  # set when the last line was torn (reported, skipped)
 
     def _append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Append one line, fsynced; raises :class:`LedgerError` when it is not on disk
+        (the fault must then not be injected)."""
         line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # A torn line left by a killed writer must not swallow this record.
-            if os.fstat(fd).st_size and not self._ends_with_newline(fd):
-                os.write(fd, b"\n")
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # A torn line left by a killed writer must not swallow this record.
+                if os.fstat(fd).st_size and not self._ends_with_newline(fd):
+                    marker = json.dumps({"op": TORN, "time": now_iso()})
+                    write_all(fd, f"\n{marker}\n".encode())
+                write_all(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise LedgerError(f"Cannot write the fault ledger {self.path}: "
+                              f"{error.strerror or error}. Nothing was injected; free the "
+                              f"disk or fix the path (library argument ledger).") from None
 
     @staticmethod
     def _ends_with_newline(fd: int) -> bool:
@@ -148,13 +172,34 @@ class Ledger:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return
-        for line in raw.splitlines():
+        except IsADirectoryError:
+            raise LedgerError(f"The fault ledger {self.path} is a folder: expected the "
+                              f"ledger file (--ledger FILE).") from None
+        except OSError as error:
+            raise LedgerError(f"Cannot read the fault ledger {self.path}: "
+                              f"{error.strerror or error}.") from None
+        lines = raw.splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or _is_torn_marker(line):
+                continue
             try:
                 rec = json.loads(line)
+                good = isinstance(rec, dict) and isinstance(rec.get("id"), str) \
+                    and rec.get("op") in (INJECT, CLOSE, UNDO_FAILED)
             except ValueError:
-                continue  # torn by a killed writer
-            if isinstance(rec, dict) and "id" in rec and "op" in rec:
+                good = False
+            if good:
                 yield rec
+            elif number == len(lines) and not raw.endswith(b"\n"):
+                self.torn = (f"{self.path}, line {number}: torn last line (a writer was "
+                             f"killed mid-write), skipped")
+            elif number < len(lines) and _is_torn_marker(lines[number]):
+                continue  # torn by a killed writer, marked by the next append
+            else:
+                raise LedgerError(
+                    f"The fault ledger {self.path} cannot be read at line {number}: expected "
+                    f"one JSON fault record a line. Nothing was undone: fix or remove that "
+                    f"line (or pass the right file with --ledger), then run again.")
 
     def entries(self) -> list[Entry]:
         """Every fault in injection order, with its current state."""
@@ -163,8 +208,11 @@ class Ledger:
             if rec["op"] == INJECT:
                 try:
                     by_id[rec["id"]] = Entry.from_record(rec)
-                except (KeyError, TypeError, ValueError):
-                    continue
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    raise LedgerError(
+                        f"The fault ledger {self.path} holds a fault ({rec['id']}) whose "
+                        f"fields cannot be read. Nothing was undone: fix or remove its "
+                        f"line, then run again.") from None
             elif rec["id"] in by_id:
                 if rec["op"] == CLOSE:
                     by_id[rec["id"]].closed = str(rec.get("how") or "closed")
@@ -174,6 +222,14 @@ class Ledger:
 
     def open_entries(self) -> list[Entry]:
         return [e for e in self.entries() if e.open]
+
+
+def _is_torn_marker(line: bytes) -> bool:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(rec, dict) and rec.get("op") == TORN
 
 
 def pid_alive(pid: int, host: str) -> bool:
