@@ -21,6 +21,7 @@ EPILOG = """\
 examples:
   extreme report results/output.xml
   extreme report results/output.xml rerun/output.xml -o signoff.html --target lab.yaml --pdf
+  extreme report new/output.xml --baseline old/output.xml older/output.xml
 exit status: 0 when the report was written (whatever the verdict), 2 on an error."""
 
 
@@ -49,6 +50,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--signer", action="append", default=[], metavar="'NAME, ROLE'",
                    help="a sign-off line with a name and role (repeatable; default: two "
                         "blank lines)")
+    p.add_argument("--baseline", nargs="+", default=[], metavar="OLD.xml",
+                   help="compare with these earlier runs (each one run; several give a "
+                        "spread): writes a comparison page next to the report")
+    p.add_argument("--comparison", metavar="COMPARISON.html",
+                   help="where to write the comparison page (default: REPORT-comparison.html)")
     p.add_argument("--chromium-timeout", type=float, default=120, metavar="SECONDS",
                    help="how long headless Chromium may take for --pdf (default 120)")
     return p
@@ -85,8 +91,20 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{run.verdict}: {run.count('PASS')} passed, {run.count('KNOWN')} known findings, "
           f"{len(run.new_failures)} new failures, {run.count('SKIP')} skipped")
     print(f"Report: {out.resolve()}")
+    if args.baseline:
+        _compare(args, out, known)
     if args.pdf or args.pdf_file:
         pdf = Path(args.pdf_file) if args.pdf_file else out.with_suffix(".pdf")
         chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
         print(f"PDF:    {pdf.resolve()}")
     return 0
+
+
+def _compare(args: argparse.Namespace, out: Path, known: list) -> None:
+    from . import compare
+
+    page = Path(args.comparison) if args.comparison else \
+        out.with_name(f"{out.stem}-comparison.html")
+    comparison = compare.write(args.outputs, args.baseline, page, known)
+    print(compare.summary_line(comparison))
+    print(f"Comparison: {page.resolve()}")
