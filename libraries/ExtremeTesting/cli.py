@@ -1,4 +1,4 @@
-"""The ``extreme`` command: lab, recover, report.
+"""The ``extreme`` command: lab, recover, report, history, expectations.
 
 Each area owns its sub-command in its own module (``lab.cli``, ``faults.cli``,
 ``report.cli``); this file only dispatches, so the areas stay independent.
@@ -13,12 +13,15 @@ COMMANDS = {
     "lab": ("ExtremeTesting.lab.cli", "Build, inspect and remove the lab cloud."),
     "recover": ("ExtremeTesting.faults.cli", "Undo every fault a run left in the ledger."),
     "report": ("ExtremeTesting.report.cli", "Turn output.xml files into the sign-off report."),
+    "history": ("ExtremeTesting.report.history_cli", "One page of every run's figures over time."),
+    "expectations": ("ExtremeTesting.report.proposals_cli",
+                     "Propose expectations from runs on a known-good cloud."),
 }
 
 
 def usage() -> str:
     lines = ["usage: extreme COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<9}{help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<14}{help_}" for name, (_, help_) in COMMANDS.items()]
     lines.append("\n'extreme COMMAND --help' tells more.")
     return "\n".join(lines)
 
