@@ -73,7 +73,7 @@ def _round(value: float, down: bool) -> float:
     if value == 0:
         return 0.0
     step = 10 ** (math.floor(math.log10(abs(value))) - 1)
-    rounded = (math.floor if down else math.ceil)(value / step) * step
+    rounded = (math.floor if down else math.ceil)(round(value / step, 6)) * step
     return float(f"{rounded:.10g}")
 
 
