@@ -1,4 +1,4 @@
-"""The ``extreme`` command: lab, recover, report.
+"""The ``extreme`` command: lab, recover, report, history, expectations.
 
 Each area owns its sub-command in its own module (``lab.cli``, ``faults.cli``,
 ``report.cli``); this file only dispatches, so the areas stay independent.
@@ -28,16 +28,30 @@ def _report(args: list[str]) -> int:
     return cli.main(args)
 
 
+def _history(args: list[str]) -> int:
+    from .report import history_cli
+
+    return history_cli.main(args)
+
+
+def _expectations(args: list[str]) -> int:
+    from .report import proposals_cli
+
+    return proposals_cli.main(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "lab": (_lab, "Build, inspect and remove the lab cloud."),
     "recover": (_recover, "Undo every fault a run left in the ledger."),
     "report": (_report, "Turn output.xml files into the sign-off report."),
+    "history": (_history, "One page of every run's figures over time."),
+    "expectations": (_expectations, "Propose expectations from runs on a known-good cloud."),
 }
 
 
 def usage() -> str:
     lines = ["usage: extreme COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<9}{help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<14}{help_}" for name, (_, help_) in COMMANDS.items()]
     lines.append("\n'extreme COMMAND --help' tells more.")
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ EPILOG = """\
 examples:
   extreme report results/output.xml
   extreme report results/output.xml rerun/output.xml -o signoff.html --target lab.yaml --pdf
+  extreme report new/output.xml --baseline old/output.xml older/output.xml
 exit status (the report is written in every case but an error):
   0  ACCEPTED or ACCEPTED WITH KNOWN FINDINGS
   1  NOT ACCEPTED (a new failure, a skip the target does not declare not_applicable, a
@@ -59,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--signer", action="append", default=[], metavar="'NAME, ROLE'",
                    help="a sign-off line with a name and role (repeatable; default: two "
                         "blank lines)")
+    p.add_argument("--baseline", nargs="+", default=[], metavar="OLD.xml",
+                   help="compare with these earlier runs (each one run; several give a "
+                        "spread): writes a comparison page next to the report")
+    p.add_argument("--comparison", metavar="COMPARISON.html",
+                   help="where to write the comparison page (default: REPORT-comparison.html)")
     p.add_argument("--chromium-timeout", type=float, default=120, metavar="SECONDS",
                    help="how long headless Chromium may take for --pdf (default 120)")
     return p
@@ -98,8 +104,20 @@ def _run(args: argparse.Namespace) -> int:
     for error in run.tooling_errors[:10]:
         print(f"tooling error: {error}")
     print(f"Report: {out.resolve()}")
+    if args.baseline:
+        _compare(args, out, target_data.get("known_findings") or [])
     if args.pdf or args.pdf_file:
         pdf = Path(args.pdf_file) if args.pdf_file else out.with_suffix(".pdf")
         chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
         print(f"PDF:    {pdf.resolve()}")
     return run.exit_code
+
+
+def _compare(args: argparse.Namespace, out: Path, known: list) -> None:
+    from . import compare
+
+    page = Path(args.comparison) if args.comparison else \
+        out.with_name(f"{out.stem}-comparison.html")
+    comparison = compare.write(args.outputs, args.baseline, page, known)
+    print(compare.summary_line(comparison))
+    print(f"Comparison: {page.resolve()}")

@@ -1,0 +1,17 @@
+*** Settings ***
+Documentation       Fixture: restarts measured by a monitor, with an expectation record.
+Library             ../../TrendFigures.py
+
+
+*** Variables ***
+${KEYSTONE_OUTAGE}      1.0
+${NOVA_OUTAGE}          1.5
+${NOVA_LIMIT}           3
+
+
+*** Test Cases ***
+Keystone Restart On One Node
+    Measure A Restart    keystone    ${KEYSTONE_OUTAGE}    limit=5
+
+Nova API Restart On All Nodes
+    Measure A Restart    nova-api    ${NOVA_OUTAGE}    limit=${NOVA_LIMIT}
