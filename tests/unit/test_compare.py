@@ -130,7 +130,8 @@ def test_several_baselines_judge_by_their_spread(tmp_path):
 def test_report_cli_writes_the_comparison_and_errors_are_one_line(baseline, tmp_path, capsys):
     new = run_robot(tmp_path / "new", "NOVA_OUTAGE:4.0")
     out = tmp_path / "signoff.html"
-    assert report_cli.main([str(new), "--baseline", str(baseline), "-o", str(out)]) == 0
+    # Nova's new outage fails its limit: the run is NOT ACCEPTED (1), comparison written.
+    assert report_cli.main([str(new), "--baseline", str(baseline), "-o", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "1 verdict change(s)" in printed  # Nova's 3 s limit: PASS -> FAIL
     page = (tmp_path / "signoff-comparison.html").read_text(encoding="utf-8")
