@@ -251,8 +251,8 @@ class Faults:
     def restart_service(self, service: str, on: str = "all") -> list[str]:
         """Restarts ``service`` (its ``restart_cmd``) on the nodes ``on`` selects; returns them.
 
-        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`. The restart is over
-        when the keyword returns, so there is nothing to undo.
+        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`. The restart is
+        over when the keyword returns, so there is nothing to undo.
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or a
         service or node the target does not know; fails naming the node and the error when the
@@ -280,7 +280,8 @@ class Faults:
 
     @keyword
     def terminate_service(self, service: str, on: str = "all") -> list[str]:
-        """Stops ``service`` gracefully (its ``terminate_cmd``) on the nodes ``on`` selects.
+        """Stops ``service`` gracefully (its ``terminate_cmd``, SIGTERM) on the nodes ``on``
+        selects.
 
         Undo: start it. Returns the nodes. ``on``: node names, ``one`` or ``all`` (default).
         Fails as `Kill Service` does.
@@ -352,13 +353,12 @@ class Faults:
         """Cuts the power of ``node`` through its BMC, the os-faults way; returns the nodes.
 
         ``node``: names (``ctl1, ctl2``), ``one`` or ``all``; ``running`` narrows the choice to
-        the nodes that run that service (``Power Off Node    one    running=nova-api``). Undo:
-        power on, at the end of the test or with `Restore All Faults`.
+        the nodes that run that service (``Power Off Node one running=nova-api``). Undo: power
+        on, at the end of the test or with `Restore All Faults`.
 
-        Use this keyword to pick nodes by the services they run, or on a cloud known only by
-        its os-faults configuration. To act on one named node and wait for the BMC to report
-        ``off`` (with a ``timeout``, over a chosen ``protocol``), use the Power library's
-        `Power Off`.
+        Use this keyword to pick nodes by the services they run, or on a cloud known only by its
+        os-faults configuration. To act on one named node and wait for the BMC to report ``off``
+        (with a ``timeout``, over a chosen ``protocol``), use the Power library's `Power Off`.
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or a node
         or service the target does not know; fails naming the node when its BMC refuses.
@@ -373,8 +373,8 @@ class Faults:
         """Powers ``node`` on through its BMC; returns the nodes.
 
         Closes the power-offs and shutdowns it undoes. ``node`` and ``running`` as in
-        `Power Off Node`. The Power library's `Power On` does the same for one node and waits
-        for the BMC to report ``on``. Fails naming the node when its BMC refuses.
+        `Power Off Node`. The Power library's `Power On` does the same for one node and waits for
+        the BMC to report ``on``. Fails naming the node when its BMC refuses.
         """
         return self._node("poweron", node, running)
 
@@ -383,8 +383,8 @@ class Faults:
         """Cold-resets ``node`` through its BMC, the os-faults way; it boots again by itself.
 
         ``node`` and ``running`` as in `Power Off Node`. Over when it returns: nothing to undo.
-        The Power library's `Power Reset` resets one named node and waits for ``on``.
-        Fails as `Power Off Node` does.
+        The Power library's `Power Reset` resets one named node and waits for ``on``. Fails as
+        `Power Off Node` does.
         """
         return self._node("reset", node, running)
 
@@ -393,8 +393,8 @@ class Faults:
         """Asks ``node``'s BMC for a graceful shutdown (ACPI soft off), the os-faults way.
 
         ``node`` and ``running`` as in `Power Off Node`; returns the nodes. Undo: power on. The
-        Power library's `Soft Power Off` does the same for one named node and waits until the
-        BMC reports ``off``. Fails as `Power Off Node` does.
+        Power library's `Soft Power Off` does the same for one named node and waits until the BMC
+        reports ``off``. Fails as `Power Off Node` does.
 
         | `Shut Down Node`    ctl1
         """
@@ -404,8 +404,8 @@ class Faults:
     def reboot_node(self, node: str, running: str | None = None) -> list[str]:
         """Reboots ``node`` from its operating system (``reboot now`` over SSH), not the BMC.
 
-        ``node`` and ``running`` as in `Power Off Node`; returns the nodes. Over when it
-        returns: nothing to undo. Fails as `Power Off Node` does, or when SSH to the node fails.
+        ``node`` and ``running`` as in `Power Off Node`; returns the nodes. Over when it returns:
+        nothing to undo. Fails as `Power Off Node` does, or when SSH to the node fails.
         """
         return self._node("reboot", node, running)
 
@@ -413,7 +413,8 @@ class Faults:
     def stress_node(self, node: str, target: StressTarget = StressTarget.cpu,
                     duration: timedelta = timedelta(seconds=10),
                     running: str | None = None) -> list[str]:
-        """Loads ``node``'s ``target`` (cpu, memory, disk, kernel) for ``duration``.
+        """Loads ``node``'s ``target`` (cpu, memory, disk, kernel) for ``duration``; returns the
+        nodes.
 
         ``node`` and ``running`` as in `Power Off Node`. Bounded by ``duration``: nothing to
         undo. Fails as `Power Off Node` does.
@@ -427,9 +428,9 @@ class Faults:
     def inject_fault(self, command: str) -> list[str]:
         """Injects a fault written in os-faults' grammar, with the same ledger and undo.
 
-        ``command`` is an os-faults sentence; returns the nodes. Fails, before touching
-        anything, on a sentence it cannot parse (the message shows the grammar), then as the
-        matching keyword does.
+        ``command`` is an os-faults sentence; returns the nodes. Fails, before touching anything,
+        on a sentence it cannot parse (the message shows the grammar), then as
+        the matching keyword does.
 
         | `Inject Fault`    restart keystone service on one node
         | `Inject Fault`    freeze mariadb service for 10 seconds
@@ -469,8 +470,8 @@ class Faults:
     def get_open_faults(self) -> list[dict[str, Any]]:
         """Returns the faults this process injected and has not undone, oldest first.
 
-        Each is a dictionary with ``id``, ``action``, ``target``, ``undo`` and ``test``.
-        Never fails: it reads the library's own ledger entries.
+        Each is a dictionary with ``id``, ``action``, ``target``, ``undo`` and ``test``. Never
+        fails: it reads the library's own ledger entries.
         """
         return [{"id": e.id, "action": e.step.action, "target": e.step.target_text(),
                  "undo": e.undo.describe() if e.undo else None, "test": e.test}

@@ -260,9 +260,9 @@ class Power:
         ``protocol``: ``ipmi`` or ``redfish`` (default: the target's). Undo: power on when the
         test ends (see `Undo and the fault ledger`).
 
-        Use it for one named node when the case needs the node off before it goes on; the
-        Faults library's `Power Off Node` chooses nodes by what they run (``one``,
-        ``running=nova-api``) through os-faults.
+        Use it for one named node when the case needs the node off before it goes on; the Faults
+        library's `Power Off Node` chooses nodes by what they run (``one``, ``running=nova-api``)
+        through os-faults.
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or a node
         without a BMC; fails when the BMC refuses, or when ``off`` is not reported within
@@ -282,8 +282,8 @@ class Power:
         """Powers ``node`` on through its BMC; with ``wait``, returns when the BMC reports ``on``.
 
         ``timeout``, ``poll`` and ``protocol`` as in `Power Off`. Closes the power-off it undoes.
-        The node's services still have to start: `Wait Until Node Serves` waits for them.
-        Fails when the BMC refuses or ``on`` is not reported within ``timeout``.
+        The node's services still have to start: `Wait Until Node Serves` waits for them. Fails
+        when the BMC refuses or ``on`` is not reported within ``timeout``.
 
         | `Power On`    ctl1
         | `Wait Until Node Serves`    ctl1    5000    timeout=5 min
@@ -299,8 +299,8 @@ class Power:
 
         With ``wait``, returns when the BMC reports ``on``; ``timeout``, ``poll`` and
         ``protocol`` as in `Power Off`. Over when it returns: nothing to undo. The Faults
-        library's `Reset Node` does the same for nodes chosen by what they run.
-        Fails as `Power Off` does.
+        library's `Reset Node` does the same for nodes chosen by what they run. Fails as
+        `Power Off` does.
 
         | `Power Reset`    cmp1    protocol=ipmi
         """
@@ -315,8 +315,8 @@ class Power:
         """Turns ``node`` off and on again through its BMC (one BMC command).
 
         With ``wait``, returns when the BMC reports ``on``; ``timeout``, ``poll`` and
-        ``protocol`` as in `Power Off`. Over when it returns: nothing to undo.
-        Fails as `Power Off` does.
+        ``protocol`` as in `Power Off`. Over when it returns: nothing to undo. Fails as
+        `Power Off` does.
         """
         self._require_destructive("power cycle", node)
         self._act("power cycle", node, protocol, lambda b: b.cycle(), PowerState.ON, wait,
@@ -329,10 +329,10 @@ class Power:
                        protocol: BmcProtocol | None = None) -> None:
         """Asks ``node``'s operating system to shut down (ACPI soft off) through its BMC.
 
-        With ``wait`` (default), returns when the BMC reports ``off``; ``timeout``, ``poll``
-        and ``protocol`` as in `Power Off`. Undo: power on when the test ends. The Faults
-        library's `Shut Down Node` does the same for nodes chosen by what they run.
-        Fails as `Power Off` does; an OS that ignores the request fails on ``timeout``.
+        With ``wait`` (default), returns when the BMC reports ``off``; ``timeout``, ``poll`` and
+        ``protocol`` as in `Power Off`. Undo: power on when the test ends. The Faults library's
+        `Shut Down Node` does the same for nodes chosen by what they run. Fails as `Power Off`
+        does; an OS that ignores the request fails on ``timeout``.
 
         | `Soft Power Off`    ctl1    timeout=3 min
         """
@@ -347,8 +347,8 @@ class Power:
                                   protocol: BmcProtocol | None = None) -> None:
         """Polls the BMC of ``node`` until it reports ``state`` (``on`` or ``off``).
 
-        Polls every ``poll`` for at most ``timeout``; ``protocol`` as in `Power Off`. Fails
-        after ``timeout`` with the state the BMC still reports.
+        Polls every ``poll`` for at most ``timeout``; ``protocol`` as in `Power Off`. Fails after
+        ``timeout`` with the state the BMC still reports.
 
         | `Wait Until Power State Is`    ctl1    off    timeout=20 s
         """
@@ -359,8 +359,8 @@ class Power:
                         protocol: BmcProtocol | None = None) -> None:
         """Sets where ``node`` boots next (``device``: pxe, disk, cdrom, bios, default).
 
-        ``persistent`` keeps it for later boots too; ``protocol`` as in `Power Off`. Fails
-        when the BMC refuses the device or does not answer.
+        ``persistent`` keeps it for later boots too; ``protocol`` as in `Power Off`. Fails when
+        the BMC refuses the device or does not answer.
 
         | `Set Boot Device`    cmp1    pxe
         """
@@ -434,9 +434,9 @@ class Power:
 
         Polls every ``poll`` for at most ``timeout``. Returns the seconds since the last
         `Power On`/`Power Reset`/`Power Cycle` of ``node`` in this run (or since the call when
-        there was none), and publishes that figure as ``power.boot_to_serving`` for the
-        sign-off report. Fails naming the ports still closed after ``timeout``, or when the
-        target gives ``node`` no address.
+        there was none), and publishes that figure as ``power.boot_to_serving`` for the sign-off
+        report. Fails naming the ports still closed after ``timeout``, or when the target gives
+        ``node`` no address.
 
         | `Power On`    ctl1
         | ${seconds} =    `Wait Until Node Serves`    ctl1    22    5000    timeout=5 min

@@ -179,13 +179,13 @@ class Switch:
                        down_duration: timedelta = timedelta(seconds=10)) -> None:
         """Restarts ``switch``: every port goes down and comes back by itself.
 
-        The lab switch stays down for ``down_duration`` (1 s to 5 min); a vendor switch
-        reloads and is down as long as its reload takes (``down_duration`` is ignored).
-        Returns once the switch accepted the restart; `Wait Until Switch Is Back` waits.
+        The lab switch stays down for ``down_duration`` (1 s to 5 min); a vendor switch reloads
+        and is down as long as its reload takes (``down_duration`` is ignored). Returns once the
+        switch accepted the restart; `Wait Until Switch Is Back` waits.
 
-        Fails, before touching anything, on a target not marked ``destructive: true``, a
-        switch the target does not know or a ``down_duration`` out of range; fails with the
-        switch's answer when it refuses the restart.
+        Fails, before touching anything, on a target not marked ``destructive: true``, a switch
+        the target does not know or a ``down_duration`` out of range; fails with the switch's
+        answer when it refuses the restart.
 
         | `Restart Switch`    sw1    down_duration=15 s
         | `Wait Until Switch Is Back`    sw1    timeout=2 min
@@ -218,9 +218,9 @@ class Switch:
                                   poll: timedelta = timedelta(seconds=1)) -> float:
         """Waits until ``switch`` answers with every port up and no restart in progress.
 
-        Polls every ``poll`` for at most ``timeout``. Returns the seconds since
-        `Restart Switch` (0 when it was not restarted here), and publishes them as
-        ``switch.restart``. Fails after ``timeout`` with what the switch last showed.
+        Polls every ``poll`` for at most ``timeout``. Returns the seconds since `Restart Switch`
+        (0 when it was not restarted here), and publishes them as ``switch.restart``. Fails after
+        ``timeout`` with what the switch last showed.
 
         | ${seconds} =    `Wait Until Switch Is Back`    sw1    timeout=5 min
         """
@@ -263,9 +263,9 @@ class Switch:
     def shut_down_switch_port(self, switch: str, port: str) -> None:
         """Takes ``port`` of ``switch`` down; it comes back up when the test ends.
 
-        `Bring Up Switch Port` brings it up earlier. Fails, before touching anything, on a
-        target not marked ``destructive: true`` or an unknown switch; fails with the switch's
-        answer when it refuses (an unknown port, for instance).
+        `Bring Up Switch Port` brings it up earlier. Fails, before touching anything, on a target
+        not marked ``destructive: true`` or an unknown switch; fails with the switch's answer
+        when it refuses (an unknown port, for instance).
 
         | `Shut Down Switch Port`    sw1    ctl1
         """
@@ -303,9 +303,9 @@ class Switch:
     def get_switch_ports(self, switch: str) -> list[dict[str, str]]:
         """Returns the ports of ``switch`` as the switch reports them; changes nothing.
 
-        The lab switch gives ``name``, ``admin``, ``oper`` and ``peer`` for each port; a
-        vendor switch one ``line`` per row of its own table. Fails when the switch is unknown
-        or does not answer within ``ssh_timeout``.
+        The lab switch gives ``name``, ``admin``, ``oper`` and ``peer`` for each port; a vendor
+        switch one ``line`` per row of its own table. Fails when the switch is unknown or does
+        not answer within ``ssh_timeout``.
         """
         return self._session(switch).ports()
 

@@ -84,9 +84,9 @@ class ResourceKeywords(Component):
 
         ``name`` is prefixed (see `Get Resource Prefix`); ``ram`` in MiB, ``vcpus``, ``disk`` in
         GiB. ``public`` (default) lets any project boot on it: a private flavor needs flavor
-        access granted to each project. The flavor is deleted when its test ends (see `Set
-        Cleanup Level`). Fails with the API's answer (HTTP status, message, request id) when the
-        call fails.
+        access granted to each project. The flavor is deleted when its test ends (see
+        `Set Cleanup Level`). Fails with the API's answer (HTTP status, message, request id) when
+        the call fails.
 
         | ${flavor} =    `Create Flavor`    tiny    ram=128
         """
