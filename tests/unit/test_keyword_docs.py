@@ -135,3 +135,11 @@ def test_library_intro(library):
 def test_library_version_is_the_package_version(library):
     assert ExtremeTesting.__version__
     assert documentation(library).version == ExtremeTesting.__version__
+
+
+@pytest.mark.parametrize("resource", sorted(p.name for p in ROOT.glob("resources/*.resource")))
+def test_resource_keywords_are_documented(resource):
+    doc = LibraryDocumentation(str(ROOT / "resources" / resource))
+    assert doc.doc.strip(), f"{resource} has no Documentation in its settings"
+    undocumented = [kw.name for kw in doc.keywords if not kw.doc.strip()]
+    assert not undocumented, f"{resource}: keywords without [Documentation]: {undocumented}"

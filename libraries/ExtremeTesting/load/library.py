@@ -128,20 +128,15 @@ class Load:
     The arguments are described under `Importing` below the introduction.
 
     = Workloads =
-    | *Name*                      | *One iteration*                                    |
-    | ``issue token``             | validate the held token; a real password login every |
-    | ...                         | ``login_every``-th iteration (default 50)           |
-    | ``list resources``          | list ``resource=`` servers, images, networks, ports, |
-    | ...                         | projects or flavors (default: each in turn)         |
-    | ``show resource``           | show the current project, or an image, network,     |
-    | ...                         | flavor (``resource=``)                              |
-    | ``boot and delete server``  | boot without network (microversion 2.37), wait      |
-    | ...                         | ACTIVE, delete, wait gone (``image=``, ``flavor=``) |
-    | ``create and delete network`` | a network and a port on it                        |
-    | ``upload and delete image`` | a small raw image (``size=`` bytes)                 |
-    | ``create and delete project and user`` | a project and a user in it             |
-    | ``package.module:function`` | your own: ``function(ctx)`` does one iteration and  |
-    | ...                         | raises on failure                                   |
+    | *Name*                      | *One iteration*                                           |
+    | ``issue token``             | validate the held token; log in every ``login_every`` (50) |
+    | ``list resources``          | list ``resource=`` servers, images, networks, ports...     |
+    | ``show resource``           | show the project, an image, network... (``resource=``) |
+    | ``boot and delete server``  | boot (no network), wait ACTIVE, delete (``image=``...) |
+    | ``create and delete network`` | a network and a port on it                              |
+    | ``upload and delete image`` | a small raw image (``size=`` bytes)                       |
+    | ``create and delete project and user`` | a project and a user in it                     |
+    | ``package.module:function`` | yours: ``function(ctx)`` runs one iteration, raises on failure |
     Extra named arguments of the run keywords reach the workload as ``ctx.params``.
     Every resource a load creates is named ``xload-<run>-<n>-...`` and whatever is left
     when the load ends is deleted by that prefix (`Clean Up Load Resources`).
@@ -173,12 +168,14 @@ class Load:
     | `Load Achieved Rate Should Be At Least` | 90%  |
 
     = Examples =
-    | ${load}=    `Run Constant Rate Load`    issue token    rate=20    duration=60 s    ramp_up=5 s
+    | ${load} =    `Run Constant Rate Load`    issue token    rate=20    duration=60 s
     | `Load Error Rate Should Be Below`    0.5%
     | `Load Percentile Should Be Below`    p99    1 s
-    | `Start Constant Concurrency Load`    boot and delete server    concurrency=5    duration=2 min
+    |
+    | `Start Constant Concurrency Load`    boot and delete server    concurrency=5
+    | ...    duration=2 min
     | Restart Service    nova-api    on=ctl1
-    | ${load}=    `Wait For Load`
+    | ${load} =    `Wait For Load`
     | `Load Error Rate Should Be Below`    5%
 
     = Load or Monitor? =
