@@ -603,7 +603,7 @@ class Load:
     @keyword("Load Failure Rate Should Be Below")
     def load_failure_rate_should_be_below_deprecated(self, limit: str,
                                                      result: LoadResult | None = None) -> float:
-        """*DEPRECATED until 1.0: use `Load Error Rate Should Be Below`, its new name.*
+        """*DEPRECATED until 1.0.* Use `Load Error Rate Should Be Below`, its new name.
 
         Checks that the share of failed iterations is below ``limit``, as the new name does.
         """
