@@ -66,7 +66,8 @@ VERDICT_KEYWORDS = frozenset({
     "Outage Should Be Shorter Than", "Error Rate Should Be Below",
     "No Requests Should Be Lost", "Cloud Should Recover Within",
     "Latency Percentile Should Be Below",
-    "Load Failure Rate Should Be Below", "Load Percentile Should Be Below",
+    "Load Error Rate Should Be Below", "Load Failure Rate Should Be Below",  # old name, deprecated
+    "Load Percentile Should Be Below",
     "Load Max Duration Should Be Below", "Load Throughput Should Be At Least",
     "Load Achieved Rate Should Be At Least",
     "Wait Until Node Serves",

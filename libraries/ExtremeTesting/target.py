@@ -1,4 +1,4 @@
-"""The target file: one description of one cloud (see shared/ARCHITECTURE.md).
+"""The target file: one description of one cloud (every key: variables/example-3-controllers.yaml).
 
 A target file is YAML whose top-level keys are also Robot variables when the file is
 given to ``--variablefile``. Libraries take the file's path as their import argument;

@@ -9,6 +9,7 @@ from typing import Any
 from robot.api import logger
 from robotlibcore import DynamicCore
 
+from .. import __version__
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
 from .keywords import ConnectionKeywords, HealthKeywords, ResourceKeywords, TrackingKeywords
@@ -19,6 +20,16 @@ __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTim
 
 class Cloud(DynamicCore):
     """OpenStack health checks and resources that leave nothing behind.
+
+    %TOC%
+
+    = Importing =
+
+    | *** Settings ***
+    | Library    ExtremeTesting.Cloud    ${TARGET}
+    | Library    ExtremeTesting.Cloud    ${TARGET}    api_timeout=20 s    cleanup_level=SUITE
+
+    The arguments are described under `Importing` below the introduction.
 
     = Connection =
 
@@ -63,6 +74,16 @@ class Cloud(DynamicCore):
     |     `Server Status Should Be`    ${server}    ACTIVE
     |     # the server is deleted when the test ends, pass or fail
 
+    = What it never does =
+
+    - It never logs a password, token or private key (see `Connection`); a password given
+      to `Connect To Cloud` or `Create User` must be a ``Secret``.
+    - It never leaves what it created behind on purpose: every resource is tracked and
+      deleted when its scope ends, unless `Set Cleanup Level` says MANUAL.
+    - Its clean-up never touches what the project did not create: tracked resources are
+      deleted by id, and `Purge Leftovers` only names starting with ``xt-`` (sparing this
+      run's own by default).
+
     = Errors =
 
     Failures name what was expected and what was seen; an API failure carries the HTTP
@@ -71,6 +92,7 @@ class Cloud(DynamicCore):
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(self, target: str | None = None, cloud: str | None = None,

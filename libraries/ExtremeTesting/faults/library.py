@@ -13,7 +13,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from .. import results
+from .. import __version__, results
 from ..lifecycle import (
     Entry,
     Ledger,
@@ -90,9 +90,11 @@ class _LazyEngine:
             self.faults.engine.release_lock()
 
 
-@library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT")
+@library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT", version=__version__)
 class Faults:
     """Break an OpenStack cloud on purpose, through os-faults, and always put it back.
+
+    %TOC%
 
     = Importing =
 
@@ -128,8 +130,8 @@ class Faults:
     start (only where not running), unplug → plug, power off/shut down → power on.
     After a crash, ``extreme recover`` undoes what is left open.
 
-    | Kill Service    keystone    on=ctl1
-    | Cloud Should Answer    # ... the test goes on; keystone is started again at its end
+    | `Kill Service`    keystone    on=ctl1
+    | Cloud Should Be Healthy    # Cloud library; keystone is started again when the test ends
 
     = Safety =
 
@@ -138,6 +140,30 @@ class Faults:
     only logs what it would do. Under pabot, the first fault of a test takes the pabot lock
     ``destructive:<target name>`` (run pabot with ``--pabotlib``) and releases it when the
     test's faults are undone, so two processes never break one cloud at once.
+
+    = Faults or Power? =
+
+    Both libraries power nodes through their BMCs, with the same ledger and undo:
+
+    | = Act =        | = Faults (os-faults) = | = Power (one BMC) = |
+    | cut the power  | `Power Off Node`       | `Power Off`         |
+    | graceful off   | `Shut Down Node`       | `Soft Power Off`    |
+    | hard reset     | `Reset Node`           | `Power Reset`       |
+    | power on       | `Power On Node`        | `Power On`          |
+
+    Use the Faults keywords to choose nodes by what they run (``one``, ``all``,
+    ``running=nova-api``) or on a cloud described only by an os-faults file. Use the Power
+    library's to act on one named node over a chosen ``protocol`` and wait until its BMC
+    reports the new state within a ``timeout`` you give.
+
+    = What it never does =
+
+    - It never logs or writes a password: SSH, become and BMC passwords come from
+      environment variables or ``Secret`` arguments and are masked in every message.
+    - It never leaves a fault open on purpose: every fault is in the ledger before it is
+      injected, and undone when its test or suite ends (`AutoUndo`), or by
+      ``extreme recover`` after a crash.
+    - It never acts on a target not marked ``destructive: true``.
 
     = Events =
 
@@ -250,82 +276,178 @@ class Faults:
     # -- service keywords
     @keyword
     def restart_service(self, service: str, on: str = "all") -> list[str]:
-        """Restarts ``service`` (its ``restart_cmd``) on the nodes ``on`` selects."""
+        """Restarts ``service`` (its ``restart_cmd``) on the nodes ``on`` selects; returns them.
+
+        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`. The restart is
+        over when the keyword returns, so there is nothing to undo.
+
+        Fails, before touching anything, on a target not marked ``destructive: true`` or a
+        service or node the target does not know; fails naming the node and the error when the
+        restart fails there.
+
+        | `Restart Service`    keystone    on=ctl1
+        """
         return self._service("restart", service, on)
 
     @keyword
     def kill_service(self, service: str, on: str = "all") -> list[str]:
-        """Kills ``service``'s processes with SIGKILL. Undo: start it where not running."""
+        """Kills ``service``'s processes with SIGKILL on the nodes ``on`` selects; returns them.
+
+        Undo (at the end of the test, or `Restore All Faults`): start it where it is not running.
+        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`.
+
+        Fails, before touching anything, on a target not marked ``destructive: true`` or a
+        service or node the target does not know; fails naming the node when the kill fails.
+
+        | `Kill Service`    memcached    on=db
+        | Sleep    20 s
+        | `Start Service`    memcached    on=db
+        """
         return self._service("kill", service, on)
 
     @keyword
     def terminate_service(self, service: str, on: str = "all") -> list[str]:
-        """Stops ``service`` gracefully (``terminate_cmd``). Undo: start it."""
+        """Stops ``service`` gracefully (its ``terminate_cmd``, SIGTERM) on the nodes ``on``
+        selects.
+
+        Undo: start it. Returns the nodes. ``on``: node names, ``one`` or ``all`` (default).
+        Fails as `Kill Service` does.
+
+        | `Terminate Service`    nova-conductor    on=one
+        """
         return self._service("terminate", service, on)
 
     @keyword
     def start_service(self, service: str, on: str = "all") -> list[str]:
-        """Starts ``service`` (``start_cmd``); closes the kills and stops it undoes."""
+        """Starts ``service`` (its ``start_cmd``) on the nodes ``on`` selects; returns them.
+
+        It closes the kills and terminations it undoes: the teardown will not start it again.
+        ``on``: node names, ``one`` or ``all`` (default). Fails on an unknown service or node, or
+        naming the node where the start failed.
+
+        | `Kill Service`    memcached    on=db
+        | `Start Service`    memcached    on=db
+        """
         return self._service("start", service, on)
 
     @keyword
     def freeze_service(self, service: str, on: str = "all",
                        duration: timedelta | None = None) -> list[str]:
-        """Pauses ``service`` with SIGSTOP; with ``duration`` it resumes by itself (the node
-        sends SIGCONT). Undo: unfreeze.
+        """Pauses ``service`` with SIGSTOP on the nodes ``on`` selects; returns them.
 
-        | Freeze Service    keystone    on=ctl1    duration=10 s
+        With ``duration`` the node resumes it by itself (SIGCONT) after that time; without, it
+        stays frozen until `Unfreeze Service` or the undo at the end of the test. Fails as
+        `Kill Service` does.
+
+        | `Freeze Service`    keystone    on=ctl1    duration=10 s
         """
         args = {"sec": max(1, round(duration.total_seconds()))} if duration else {}
         return self._service("freeze", service, on, **args)
 
     @keyword
     def unfreeze_service(self, service: str, on: str = "all") -> list[str]:
-        """Resumes ``service`` with SIGCONT."""
+        """Resumes ``service`` with SIGCONT on the nodes ``on`` selects; returns them.
+
+        Closes the freezes it undoes. Fails on an unknown service or node, or naming the node
+        where SIGCONT failed.
+
+        | `Unfreeze Service`    keystone    on=ctl1
+        """
         return self._service("unfreeze", service, on)
 
     @keyword
     def unplug_service(self, service: str, on: str = "all") -> list[str]:
-        """Drops traffic to ``service``'s port with iptables on the nodes. Undo: plug."""
+        """Drops traffic to ``service``'s port with iptables on the nodes ``on`` selects.
+
+        Undo: `Plug Service`. Returns the nodes. Fails as `Kill Service` does.
+
+        | `Unplug Service`    rabbitmq    on=db
+        """
         return self._service("unplug", service, on)
 
     @keyword
     def plug_service(self, service: str, on: str = "all") -> list[str]:
-        """Removes the iptables rule `Unplug Service` added."""
+        """Removes the iptables rule `Unplug Service` added on the nodes ``on`` selects.
+
+        Closes the unplugs it undoes; returns the nodes. Fails on an unknown service or node, or
+        naming the node where iptables failed.
+        """
         return self._service("plug", service, on)
 
     # -- node keywords
     @keyword
     def power_off_node(self, node: str, running: str | None = None) -> list[str]:
-        """Cuts the power of ``node`` (names, ``one`` or ``all``; ``running`` narrows to
-        the nodes running that service) through its BMC. Undo: power on."""
+        """Cuts the power of ``node`` through its BMC, the os-faults way; returns the nodes.
+
+        ``node``: names (``ctl1, ctl2``), ``one`` or ``all``; ``running`` narrows the choice to
+        the nodes that run that service (``Power Off Node one running=nova-api``). Undo: power
+        on, at the end of the test or with `Restore All Faults`.
+
+        Use this keyword to pick nodes by the services they run, or on a cloud known only by its
+        os-faults configuration. To act on one named node and wait for the BMC to report ``off``
+        (with a ``timeout``, over a chosen ``protocol``), use the Power library's `Power Off`.
+
+        Fails, before touching anything, on a target not marked ``destructive: true`` or a node
+        or service the target does not know; fails naming the node when its BMC refuses.
+
+        | `Power Off Node`    ctl1
+        | ${nodes} =    `Power Off Node`    one    running=nova-api
+        """
         return self._node("poweroff", node, running)
 
     @keyword
     def power_on_node(self, node: str, running: str | None = None) -> list[str]:
-        """Powers ``node`` on through its BMC."""
+        """Powers ``node`` on through its BMC; returns the nodes.
+
+        Closes the power-offs and shutdowns it undoes. ``node`` and ``running`` as in
+        `Power Off Node`. The Power library's `Power On` does the same for one node and waits for
+        the BMC to report ``on``. Fails naming the node when its BMC refuses.
+        """
         return self._node("poweron", node, running)
 
     @keyword
     def reset_node(self, node: str, running: str | None = None) -> list[str]:
-        """Cold-resets ``node`` through its BMC (it boots again by itself)."""
+        """Cold-resets ``node`` through its BMC, the os-faults way; it boots again by itself.
+
+        ``node`` and ``running`` as in `Power Off Node`. Over when it returns: nothing to undo.
+        The Power library's `Power Reset` resets one named node and waits for ``on``. Fails as
+        `Power Off Node` does.
+        """
         return self._node("reset", node, running)
 
     @keyword
     def shut_down_node(self, node: str, running: str | None = None) -> list[str]:
-        """Asks ``node``'s BMC for a graceful shutdown. Undo: power on."""
+        """Asks ``node``'s BMC for a graceful shutdown (ACPI soft off), the os-faults way.
+
+        ``node`` and ``running`` as in `Power Off Node`; returns the nodes. Undo: power on. The
+        Power library's `Soft Power Off` does the same for one named node and waits until the BMC
+        reports ``off``. Fails as `Power Off Node` does.
+
+        | `Shut Down Node`    ctl1
+        """
         return self._node("shutdown", node, running)
 
     @keyword
     def reboot_node(self, node: str, running: str | None = None) -> list[str]:
-        """Reboots ``node`` from its OS (``reboot now`` over SSH)."""
+        """Reboots ``node`` from its operating system (``reboot now`` over SSH), not the BMC.
+
+        ``node`` and ``running`` as in `Power Off Node`; returns the nodes. Over when it returns:
+        nothing to undo. Fails as `Power Off Node` does, or when SSH to the node fails.
+        """
         return self._node("reboot", node, running)
 
     @keyword
     def stress_node(self, node: str, target: StressTarget = StressTarget.cpu,
                     duration: timedelta = timedelta(seconds=10),
                     running: str | None = None) -> list[str]:
-        """Loads ``node``'s ``target`` for ``duration`` (bounded: nothing to undo)."""
+        """Loads ``node``'s ``target`` (cpu, memory, disk, kernel) for ``duration``; returns the
+        nodes.
+
+        ``node`` and ``running`` as in `Power Off Node`. Bounded by ``duration``: nothing to
+        undo. Fails as `Power Off Node` does.
+
+        | `Stress Node`    cmp1    cpu    duration=30 s
+        """
         return self._node("stress", node, running, target=target.value,
                           duration=max(1, round(duration.total_seconds())))
 
@@ -333,9 +455,13 @@ class Faults:
     def inject_fault(self, command: str) -> list[str]:
         """Injects a fault written in os-faults' grammar, with the same ledger and undo.
 
-        | Inject Fault    restart keystone service on one node
-        | Inject Fault    freeze mariadb service for 10 seconds
-        | Inject Fault    poweroff one node with keystone service
+        ``command`` is an os-faults sentence; returns the nodes. Fails, before touching anything,
+        on a sentence it cannot parse (the message shows the grammar), then as
+        the matching keyword does.
+
+        | `Inject Fault`    restart keystone service on one node
+        | `Inject Fault`    freeze mariadb service for 10 seconds
+        | `Inject Fault`    poweroff one node with keystone service
         """
         return self._act(human.parse(command, self.topology))
 
@@ -343,7 +469,14 @@ class Faults:
     @keyword
     def restore_all_faults(self) -> None:
         """Undoes, newest first, every fault this process injected and has not undone.
-        Put it in teardowns with `AutoUndo` MANUAL."""
+
+        Use it in test teardowns (it does nothing when all is undone already), and with
+        `AutoUndo` MANUAL. Tries every undo, then fails listing those that failed; run
+        ``extreme recover`` to finish what it could not.
+
+        | ***** Settings *****
+        | Test Teardown    `Restore All Faults`
+        """
         failures = self.engine.undo_all()
         self.engine.release_lock_if_clean()
         if failures:
@@ -351,25 +484,40 @@ class Faults:
 
     @keyword
     def set_auto_undo_level(self, level: AutoUndo) -> AutoUndo:
-        """Sets when faults are undone automatically; returns the previous level."""
+        """Sets when faults are undone automatically; returns the previous level.
+
+        ``level``: ``TEST``, ``SUITE`` or ``MANUAL`` (see `AutoUndo`). Fails on any other value.
+
+        | ${old} =    `Set Auto Undo Level`    SUITE
+        """
         previous, self.auto_undo = self.auto_undo, AutoUndo(level)
         return previous
 
     @keyword
     def get_open_faults(self) -> list[dict[str, Any]]:
-        """The faults this process injected and has not undone, oldest first."""
+        """Returns the faults this process injected and has not undone, oldest first.
+
+        Each is a dictionary with ``id``, ``action``, ``target``, ``undo`` and ``test``. Never
+        fails: it reads the library's own ledger entries.
+        """
         return [{"id": e.id, "action": e.step.action, "target": e.step.target_text(),
                  "undo": e.undo.describe() if e.undo else None, "test": e.test}
                 for e in self.engine.mine]
 
     @keyword
     def get_service_nodes(self, service: str) -> list[str]:
-        """The nodes that run ``service``, per the target."""
+        """Returns the nodes that run ``service``, per the target.
+
+        Fails when the target does not know ``service`` (the message lists the ones it knows).
+        """
         return self.topology.check_service(service)
 
     @keyword
     def verify_cloud_access(self) -> None:
-        """Runs ``hostname`` on every node through os-faults: SSH, keys and Ansible work."""
+        """Runs ``hostname`` on every node through os-faults: SSH, keys and Ansible work.
+
+        Changes nothing. Fails naming the nodes that could not be reached and why.
+        """
         if self.engine.dry_run:
             logger.info("DRY RUN: would run 'hostname' on every node.")
             return
@@ -381,12 +529,18 @@ class Faults:
 
     @keyword
     def service_should_be_running(self, service: str, on: str = "all") -> None:
-        """Fails unless ``service``'s processes run on every node ``on`` selects."""
+        """Checks that ``service``'s processes run on every node ``on`` selects.
+
+        Fails naming the nodes where it does not run. ``on``: node names, ``one`` or ``all``.
+        """
         self._check_running(service, on, expected=True)
 
     @keyword
     def service_should_not_be_running(self, service: str, on: str = "all") -> None:
-        """Fails if ``service``'s processes run on any node ``on`` selects."""
+        """Checks that ``service``'s processes run on no node ``on`` selects.
+
+        Fails naming the nodes where it still runs. ``on``: node names, ``one`` or ``all``.
+        """
         self._check_running(service, on, expected=False)
 
     def _check_running(self, service: str, on: str, expected: bool) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .. import events, results
+from .. import __version__, events, results
 from ..errors import ExtremeError, TargetError
 from . import stats as load_stats
 from .cleanup import CleanupReport, clean_up, leftovers
@@ -123,25 +123,29 @@ def _expect(keyword_name: str, what: str, result: LoadResult, limit: float, comp
                                 subject=result.name)
 
 
-@library(scope="GLOBAL", auto_keywords=False)
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
 class Load:
     """Concurrent workloads against the cloud, with limits on errors, latency and throughput.
 
+    %TOC%
+
+    = Importing =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Load    ${TARGET}
+    | Library    ExtremeTesting.Load    ${TARGET}    request_timeout=30 s    engine=thread
+
+    The arguments are described under `Importing` below the introduction.
+
     = Workloads =
-    | *Name*                      | *One iteration*                                    |
-    | ``issue token``             | validate the held token; a real password login every |
-    | ...                         | ``login_every``-th iteration (default 50)           |
-    | ``list resources``          | list ``resource=`` servers, images, networks, ports, |
-    | ...                         | projects or flavors (default: each in turn)         |
-    | ``show resource``           | show the current project, or an image, network,     |
-    | ...                         | flavor (``resource=``)                              |
-    | ``boot and delete server``  | boot without network (microversion 2.37), wait      |
-    | ...                         | ACTIVE, delete, wait gone (``image=``, ``flavor=``) |
-    | ``create and delete network`` | a network and a port on it                        |
-    | ``upload and delete image`` | a small raw image (``size=`` bytes)                 |
-    | ``create and delete project and user`` | a project and a user in it             |
-    | ``package.module:function`` | your own: ``function(ctx)`` does one iteration and  |
-    | ...                         | raises on failure                                   |
+    | *Name*                      | *One iteration*                                           |
+    | ``issue token``             | validate the held token; log in every ``login_every`` (50) |
+    | ``list resources``          | list ``resource=`` servers, images, networks, ports...     |
+    | ``show resource``           | show the project, an image, network... (``resource=``) |
+    | ``boot and delete server``  | boot (no network), wait ACTIVE, delete (``image=``...) |
+    | ``create and delete network`` | a network and a port on it                              |
+    | ``upload and delete image`` | a small raw image (``size=`` bytes)                       |
+    | ``create and delete project and user`` | a project and a user in it                     |
+    | ``package.module:function`` | yours: ``function(ctx)`` runs one iteration, raises on failure |
     Extra named arguments of the run keywords reach the workload as ``ctx.params``.
     Every resource a load creates is named ``xload-<run>-<n>-...`` and whatever is left
     when the load ends is deleted by that prefix (`Clean Up Load Resources`).
@@ -166,20 +170,35 @@ class Load:
     = Limits =
     Each assertion fails with the figure it measured, and continues the test so that
     every limit is reported:
-    | `Load Failure Rate Should Be Below`   | 1%     |
+    | `Load Error Rate Should Be Below`     | 1%     |
     | `Load Percentile Should Be Below`     | p95    | 800 ms |
     | `Load Max Duration Should Be Below`   | 5 s    |
     | `Load Throughput Should Be At Least`  | 20     |
     | `Load Achieved Rate Should Be At Least` | 90%  |
 
     = Examples =
-    | ${load}=    `Run Constant Rate Load`    issue token    rate=20    duration=60 s    ramp_up=5 s
-    | `Load Failure Rate Should Be Below`    0.5%
+    | ${load} =    `Run Constant Rate Load`    issue token    rate=20    duration=60 s
+    | `Load Error Rate Should Be Below`    0.5%
     | `Load Percentile Should Be Below`    p99    1 s
-    | `Start Constant Concurrency Load`    boot and delete server    concurrency=5    duration=2 min
+    |
+    | `Start Constant Concurrency Load`    boot and delete server    concurrency=5
+    | ...    duration=2 min
     | Restart Service    nova-api    on=ctl1
-    | ${load}=    `Wait For Load`
-    | `Load Failure Rate Should Be Below`    5%
+    | ${load} =    `Wait For Load`
+    | `Load Error Rate Should Be Below`    5%
+
+    = Load or Monitor? =
+    `Load Error Rate Should Be Below` judges the iterations of one workload this library
+    ran; the Monitor's `Error Rate Should Be Below` judges its probes, the cloud as its
+    users see it, before, during and after a fault. `Load Failure Rate Should Be Below`
+    is the deprecated old name of the first (kept until 1.0).
+
+    = What it never does =
+    - It never puts a credential on a command line: Locust gets clouds.yaml through the
+      environment (``OS_CLIENT_CONFIG_FILE``), never argv.
+    - It never leaves a load running or its resources behind on purpose: a background
+      load stops with its test, and what a load created is deleted by its prefix
+      (``xload-<run>-``) when it ends.
 
     = pabot =
     See ``ExtremeTesting.load.pabot`` for value sets of nodes and BMCs, ``Run Setup Only
@@ -320,13 +339,22 @@ class Load:
                                ramp_up: timedelta = timedelta(0), workers: int = 32,
                                engine: Engine | None = None, processes: int = 1,
                                clean_up: bool | None = None, **params: Any) -> LoadResult:
-        """Start ``rate`` iterations of ``workload`` a second for ``duration`` (ramp-up
-        included), served by up to ``workers`` concurrent workers; returns the result.
+        """Starts ``rate`` iterations of ``workload`` a second for ``duration`` and returns the
+        result.
 
-        ``clean_up``: delete what is left by the load's prefix afterwards (default: for
-        the built-in workloads that create resources). Other named arguments go to the
-        workload.
-        | ${load}=    Run Constant Rate Load    issue token    rate=20    duration=1 min
+        ``duration`` includes the ``ramp_up``, over which the rate grows linearly. Up to
+        ``workers`` concurrent workers serve the iterations; one no worker was free for by the
+        end counts as not started. ``engine``: ``thread``, ``locust`` or ``auto`` (default: the
+        library's); ``processes``: Locust worker processes. ``clean_up``: delete what is left by
+        the load's prefix afterwards (default: for the built-in workloads that create resources).
+        Other named arguments (``params``) go to the workload.
+
+        Fails, before starting, on an unknown workload or wrong arguments; fails when the engine
+        cannot run the load or its clean-up is incomplete. Failed iterations do not fail it:
+        judge them with `Load Error Rate Should Be Below`.
+
+        | ${load} =    `Run Constant Rate Load`    issue token    rate=20    duration=1 min
+        | `Load Error Rate Should Be Below`    1%    result=${load}
         """
         plan = self._plan(workload, "rate", workers, rate, duration, None, ramp_up, params)
         return self._run(plan, engine, processes, clean_up)
@@ -339,9 +367,14 @@ class Load:
                                       engine: Engine | None = None, processes: int = 1,
                                       clean_up: bool | None = None,
                                       **params: Any) -> LoadResult:
-        """Run ``workload`` in ``concurrency`` workers back to back, for ``duration``
-        and/or ``iterations`` in total; returns the result.
-        | ${load}=    Run Constant Concurrency Load    boot and delete server    5    iterations=20
+        """Runs ``workload`` in ``concurrency`` workers back to back and returns the result.
+
+        Runs for ``duration`` and/or ``iterations`` in total, reaching ``concurrency`` over
+        ``ramp_up``. ``engine``, ``processes``, ``clean_up`` and ``params`` as in
+        `Run Constant Rate Load`. Fails as `Run Constant Rate Load` does.
+
+        | ${load} =    `Run Constant Concurrency Load`    boot and delete server    5
+        | ...    iterations=20
         """
         plan = self._plan(workload, "concurrency", concurrency, 0.0, duration, iterations,
                           ramp_up, params)
@@ -376,8 +409,16 @@ class Load:
                                  ramp_up: timedelta = timedelta(0), workers: int = 32,
                                  engine: Engine | None = None, processes: int = 1,
                                  clean_up: bool | None = None, **params: Any) -> str:
-        """Like `Run Constant Rate Load`, in the background; returns a handle for
-        `Wait For Load` / `Stop Load`. A load left running is stopped when its test ends.
+        """Starts `Run Constant Rate Load` in the background and returns a handle.
+
+        Arguments (``workload``, ``rate``, ``duration``, ``ramp_up``, ``workers``, ``engine``,
+        ``processes``, ``clean_up``, ``params``) as there. Give the handle to `Wait For Load` or
+        `Stop Load`; a load left running is stopped when its test ends. Fails, before starting,
+        on an unknown workload or wrong arguments.
+
+        | `Start Constant Rate Load`    issue token    rate=2    duration=10 min
+        | Kill Service    keystone    on=ctl1
+        | ${load} =    `Stop Load`
         """
         plan = self._plan(workload, "rate", workers, rate, duration, None, ramp_up, params)
         return self._start(plan, engine, processes, clean_up)
@@ -390,7 +431,16 @@ class Load:
                                         engine: Engine | None = None, processes: int = 1,
                                         clean_up: bool | None = None,
                                         **params: Any) -> str:
-        """Like `Run Constant Concurrency Load`, in the background; returns a handle."""
+        """Starts `Run Constant Concurrency Load` in the background and returns a handle.
+
+        Arguments (``workload``, ``concurrency``, ``duration``, ``iterations``, ``ramp_up``,
+        ``engine``, ``processes``, ``clean_up``, ``params``) as there. Give the handle to
+        `Wait For Load` or `Stop Load`; a load left running is stopped when its test ends. Fails,
+        before starting, on an unknown workload or wrong arguments.
+
+        | ${handle} =    `Start Constant Concurrency Load`    boot and delete server    5
+        | ...    duration=2 min
+        """
         plan = self._plan(workload, "concurrency", concurrency, 0.0, duration, iterations,
                           ramp_up, params)
         return self._start(plan, engine, processes, clean_up)
@@ -409,9 +459,14 @@ class Load:
     @keyword
     def wait_for_load(self, handle: str | None = None,
                       timeout: timedelta | None = None) -> LoadResult:
-        """Wait until a background load (default: the last started) ends; returns its
-        result. ``timeout``: stop it if it has not ended by then (default: its plan's
-        own bound)."""
+        """Waits until a background load ends and returns its result.
+
+        ``handle``: the load (default: the last started). ``timeout``: stop it if it has not
+        ended by then (default: its plan's own bound). Fails when no such load runs, and with the
+        load's own error when its engine failed.
+
+        | ${load} =    `Wait For Load`    timeout=5 min
+        """
         key, job = self._job(handle)
         assert job.thread is not None
         limit = timeout.total_seconds() if timeout else None
@@ -424,8 +479,14 @@ class Load:
 
     @keyword
     def stop_load(self, handle: str | None = None) -> LoadResult:
-        """Stop a background load now (iterations in flight finish) and return its
-        result."""
+        """Stops a background load now (iterations in flight finish) and returns its result.
+
+        ``handle``: the load (default: the last started). Fails when no such load runs, and with
+        the load's own error when its engine failed.
+
+        | ${load} =    `Stop Load`
+        | `Load Max Duration Should Be Below`    30 s    result=${load}
+        """
         key, job = self._job(handle)
         job.runner.stop()
         assert job.thread is not None
@@ -523,14 +584,24 @@ class Load:
                    f"{s.throughput:.1f}/s, {s.failures} failed; see {result.png or 'the log'})")
         return SlaViolation(f"Load {result.name}: {what} {context}.")
 
-    @keyword
+    @keyword("Load Error Rate Should Be Below")
     def load_failure_rate_should_be_below(self, limit: str,
                                           result: LoadResult | None = None) -> float:
-        """Fail unless the share of failed iterations is below ``limit`` (``1%`` or
-        ``0.01``); returns the rate."""
+        """Checks that the share of failed iterations of a load is below ``limit``; returns it.
+
+        ``limit``: ``1%`` or ``0.01``; ``result`` is a load's result (default: the last load that
+        ended). Fails with the rate and the counts measured (the failure continues the test, so
+        that every limit is reported), and when no iteration ran.
+
+        This judges the iterations of one workload; to judge the availability monitor's probes
+        before, during or after a fault, use the Monitor's `Error Rate Should Be Below`.
+
+        | `Load Error Rate Should Be Below`    1%
+        | `Load Error Rate Should Be Below`    0.5%    result=${load}
+        """
         r = self._result(result)
         bound, seen = _fraction(limit), r.summary.failure_rate
-        _expect("Load Failure Rate Should Be Below", "failure rate", r, bound * 100, "<",
+        _expect("Load Error Rate Should Be Below", "failure rate", r, bound * 100, "<",
                 seen * 100 if r.summary.requests else None, "%")
         if r.summary.requests == 0:
             raise self._violation(r, "no iteration ran, so no failure rate can be measured")
@@ -540,12 +611,28 @@ class Load:
         logger.info(f"Failure rate {seen:.2%} < {bound:.2%}.")
         return seen
 
+    @keyword("Load Failure Rate Should Be Below")
+    def load_failure_rate_should_be_below_deprecated(self, limit: str,
+                                                     result: LoadResult | None = None) -> float:
+        """*DEPRECATED until 1.0.* Use `Load Error Rate Should Be Below`, its new name.
+
+        Checks that the share of failed iterations is below ``limit``, as the new name does.
+        """
+        return self.load_failure_rate_should_be_below(limit, result)
+
     @keyword
     def load_percentile_should_be_below(self, percentile: str, limit: timedelta,
                                         result: LoadResult | None = None) -> float:
-        """Fail unless the ``percentile`` (``p95``, ``99``...) of iteration durations is
-        below ``limit``; returns it in seconds. Failed iterations count too: a fast
-        error is not a good answer, so also assert the failure rate."""
+        """Checks that the ``percentile`` (``p95``, ``99``...) of iteration durations is below
+        ``limit``.
+
+        Returns it in seconds; ``result`` is a load's result (default: the last load that ended).
+        Failed iterations count too: a fast error is not a good answer, so also assert the error
+        rate. Fails with the figure measured (the failure continues the test, so that every limit
+        is reported).
+
+        | `Load Percentile Should Be Below`    p95    800 ms    result=${load}
+        """
         r = self._result(result)
         p = _percentile(percentile)
         seen = load_stats.percentile([s.duration for s in r.samples], p)
@@ -562,7 +649,13 @@ class Load:
     @keyword
     def load_max_duration_should_be_below(self, limit: timedelta,
                                           result: LoadResult | None = None) -> float:
-        """Fail unless the longest iteration took less than ``limit``."""
+        """Checks that the longest iteration of a load took less than ``limit``; returns it.
+
+        ``result`` is a load's result (default: the last load that ended). Fails with the longest
+        duration measured (the failure continues the test, so that every limit is reported).
+
+        | `Load Max Duration Should Be Below`    5 s    result=${load}
+        """
         r = self._result(result)
         seen, bound = r.summary.max, limit.total_seconds()
         _expect("Load Max Duration Should Be Below", "longest iteration", r, bound, "<", seen,
@@ -576,8 +669,14 @@ class Load:
     @keyword
     def load_throughput_should_be_at_least(self, per_second: float,
                                            result: LoadResult | None = None) -> float:
-        """Fail unless iterations completed per second (all of them, over the whole load)
-        reached ``per_second``."""
+        """Checks that iterations completed per second, over the whole load, reached ``per_second``.
+
+        Returns the throughput; ``result`` is a load's result (default: the last load that
+        ended). Fails with the throughput measured (the failure continues the test, so that every
+        limit is reported).
+
+        | `Load Throughput Should Be At Least`    20    result=${load}
+        """
         r = self._result(result)
         seen = r.summary.throughput
         _expect("Load Throughput Should Be At Least", "throughput", r, per_second, ">=", seen,
@@ -591,8 +690,16 @@ class Load:
     @keyword
     def load_achieved_rate_should_be_at_least(self, share: str = "90%",
                                               result: LoadResult | None = None) -> float:
-        """Fail unless a constant-rate load started at least ``share`` of its requested
-        rate after its ramp-up (the runner, or the cloud, kept up)."""
+        """Checks that a constant-rate load started at least ``share`` of its requested rate.
+
+        Counts after the ramp-up: the runner, and the cloud, kept up. ``share``: ``90%``
+        (default) or ``0.9``; ``result`` is a load's result (default: the last load that ended).
+        Returns the achieved rate. Fails with the rate achieved and how many iterations were not
+        started (the failure continues the test, so that every limit is reported), and when the
+        load was not a constant-rate one.
+
+        | `Load Achieved Rate Should Be At Least`    95%    result=${load}
+        """
         r = self._result(result)
         s = r.summary
         if not s.requested_rate:
@@ -608,14 +715,22 @@ class Load:
 
     @keyword
     def get_load_samples(self, result: LoadResult | None = None) -> list[dict]:
-        """Every iteration of a load as a dict (the monitor's sample fields)."""
+        """Returns every iteration of a load as a dictionary (the monitor's sample fields).
+
+        ``result`` is a load's result (default: the last load that ended). Fails when no load has
+        run yet.
+        """
         return [s.record() for s in self._result(result).samples]
 
     @keyword
     def clean_up_load_resources(self, prefix: str | None = None) -> int:
-        """Delete every resource whose name starts with ``prefix`` (default: every load
-        of this run, ``xload-<run>-``); fails listing what could not be deleted. Returns
-        how many were deleted."""
+        """Deletes every resource whose name starts with ``prefix``; returns how many.
+
+        ``prefix`` defaults to every load of this run, ``xload-<run>-``. Fails listing what could
+        not be deleted, and when the library has no cloud configured.
+
+        | `Clean Up Load Resources`
+        """
         report = self._clean(prefix or f"xload-{self._run_id}-")
         if report is None:
             raise NoLoadResult("No cloud is configured: import the library with a target "
@@ -628,8 +743,14 @@ class Load:
 
     @keyword
     def get_leftover_load_resources(self, prefix: str | None = None) -> list[str]:
-        """``kind name`` of every resource still named ``prefix*`` (default: every load of
-        this run), without deleting anything: what a test asserts to be empty."""
+        """Returns ``kind name`` of every resource still named ``prefix*``, deleting nothing.
+
+        ``prefix`` defaults to every load of this run: what a test asserts to be empty. Fails
+        when the library has no cloud configured or a listing fails.
+
+        | ${left} =    `Get Leftover Load Resources`
+        | Should Be Empty    ${left}
+        """
         connect = self._connect()
         if connect is None:
             raise NoLoadResult("No cloud is configured: import the library with a target "

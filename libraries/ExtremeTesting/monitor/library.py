@@ -12,7 +12,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from .. import events as fault_events
-from .. import results
+from .. import __version__, results
 from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
@@ -38,9 +38,17 @@ class AvailabilityError(ExtremeError, AssertionError):
     """A measured figure broke its limit."""
 
 
-@library(scope="GLOBAL", auto_keywords=False)
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
 class Monitor:
     """Measures a cloud's availability in the background while a test breaks it.
+
+    %TOC%
+
+    = Importing =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Monitor    ${TARGET}
+
+    ``target`` is the target file (default ``$EXTREME_TARGET``, then the running lab's).
 
     = Monitoring =
     `Start Availability Monitor` starts probes that run at a fixed rate (default 10 a
@@ -70,9 +78,23 @@ class Monitor:
     endpoints from ``endpoints``, credentials from clouds.yaml/secure.yaml for ``cloud``.
     Credentials and tokens are never logged: probes do raw HTTP and log no headers.
 
+    = Monitor or Load? =
+    Both judge failures: `Error Rate Should Be Below` judges the monitor's probes (the
+    cloud as its users see it, before, during and after a fault); the Load library's
+    `Load Error Rate Should Be Below` judges the iterations of one workload it ran.
+
+    = What it never does =
+    - It never logs a credential or token: probes do raw HTTP and log no headers.
+    - It never leaves its writes behind on purpose: a write probe deletes what it created
+      (names with the run's prefix) when the monitor stops.
+    - It never keeps running after its scope: a monitor nobody stopped is stopped when its
+      test or suite ends, and every monitor when the run ends.
+
     = Examples =
     | `Start Availability Monitor` |
-    | Stop Keystone On Every Controller For | 10s |
+    | Kill Service | keystone | on=all |
+    | Sleep | 10s |
+    | Start Service | keystone | on=all |
     | ${result} = | `Stop Availability Monitor` |
     | `Outage Should Be Shorter Than` | 12s | probe=version-identity |
     | `Cloud Should Recover Within` | 5s |
@@ -102,12 +124,16 @@ class Monitor:
                                    scope: Scope = "auto") -> str:
         """Starts monitor ``name`` in the background; returns its name.
 
-        ``probes`` (a list, or names separated by commas) keeps only the named probes
-        (e.g. ``version-identity``, ``token``, ``read-servers``, ``write-network``);
-        ``rate`` (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``,
-        ``network``) and ``settle`` override the target's ``probes`` section. ``scope``
-        says when the monitor stops if nobody stops it: ``auto`` at the end of the current
-        test, or of the suite when started in a suite setup; ``global`` when the run ends.
+        ``probes`` (a list, or names separated by commas) keeps only the named probes (e.g.
+        ``version-identity``, ``token``, ``read-servers``, ``write-network``); ``rate``
+        (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``, ``network``)
+        and ``settle`` override the target's ``probes`` section. ``scope`` says when the monitor
+        stops if nobody stops it: ``auto`` at the end of the current test, or of the suite when
+        started in a suite setup; ``global`` when the run ends.
+
+        Fails, before starting, when a monitor of that ``name`` runs already, when a probe name
+        is unknown, or when the target's ``probes`` or ``endpoints`` are wrong (the message names
+        the key and the fix).
 
         | `Start Availability Monitor` |
         | `Start Availability Monitor` | writes | writes=network | rate=5 |
@@ -161,11 +187,17 @@ class Monitor:
     @keyword
     def stop_availability_monitor(self, name: str = "default",
                                   settle: timedelta | None = None) -> dict:
-        """Stops monitor ``name``, reconciles its writes, logs the timeline; returns the
-        result (a dictionary, also published for the sign-off report).
+        """Stops monitor ``name``, reconciles its writes and logs the timeline; returns the result.
 
-        ``settle`` (default from the target, 30 s) is how long writes may stay in a
-        transitional state before they count as non-recoverable.
+        The result is a dictionary, also published for the sign-off report. ``settle`` (default
+        from the target, 30 s) is how long writes may stay in a transitional state before they
+        count as non-recoverable. Fails when no monitor of that ``name`` was started. Judge the
+        result with `Outage Should Be Shorter Than`, `Cloud Should Recover Within`,
+        `Error Rate Should Be Below`, `Latency Percentile Should Be Below` and
+        `No Requests Should Be Lost`.
+
+        | ${result} =    `Stop Availability Monitor`
+        | `Outage Should Be Shorter Than`    5 s
         """
         session = self._session(name)
         result = self._finish(session, None if settle is None else settle.total_seconds())
@@ -173,10 +205,11 @@ class Monitor:
 
     @keyword
     def mark_timeline(self, label: str, kind: MarkKind = "mark") -> None:
-        """Puts a moment on every monitor's timeline.
+        """Puts a moment labelled ``label`` on every monitor's timeline.
 
-        ``fault start`` and ``fault end`` delimit a fault the libraries did not inject
-        (the recovery time counts from the last ``fault end``); ``mark`` is a label only.
+        ``kind``: ``fault start`` and ``fault end`` delimit a fault the libraries did not inject
+        (the recovery time counts from the last ``fault end``); ``mark`` (default) is a label
+        only. Never fails: without a running monitor the mark is simply not drawn.
 
         | `Mark Timeline` | pulled the cable | fault start |
         """
@@ -184,21 +217,37 @@ class Monitor:
 
     @keyword
     def get_monitor_result(self, name: str = "default") -> dict:
-        """The result of a stopped monitor, or the figures so far of a running one."""
+        """Returns the result of a stopped monitor, or the figures so far of a running one.
+
+        ``name`` picks the monitor (default ``default``). Fails when no monitor of that name was
+        started.
+
+        | ${result} =    `Get Monitor Result`
+        | Log    ${result}[overall]
+        """
         session = self._session(name)
         return session.result if session.result is not None else session.snapshot()
 
     @keyword
     def save_monitor_result(self, path: str, name: str = "default",
                             samples: bool = False) -> str:
-        """Writes the result as JSON to ``path`` (with every kept sample when ``samples``)."""
+        """Writes the result of a monitor as JSON to ``path``; returns the file written.
+
+        With ``samples``, every kept sample too. ``name`` picks the monitor (default
+        ``default``). Fails when no monitor of that name was started or the file cannot be
+        written.
+        """
         written = self._session(name).export(path, samples)
         logger.info(f"Monitor '{name}' result written to {written}.")
         return str(written)
 
     @keyword
     def log_monitor_timeline(self, name: str = "default") -> None:
-        """Logs the timeline so far as an image (a running monitor keeps running)."""
+        """Logs the timeline so far as an image; a running monitor keeps running.
+
+        ``name`` picks the monitor (default ``default``). Fails when no monitor of that name was
+        started.
+        """
         session = self._session(name)
         result = session.result or session.snapshot()
         logger.info(img_html(session.draw(result)), html=True)
@@ -206,8 +255,17 @@ class Monitor:
     @keyword
     def outage_should_be_shorter_than(self, limit: timedelta, probe: str = "overall",
                                       name: str = "default") -> None:
-        """Fails when the longest outage of ``probe`` (or ``overall``) lasted ``limit`` or
-        longer; the message gives the outage, its uncertainty and its window."""
+        """Checks that the longest outage of ``probe`` (default ``overall``) was shorter than
+        ``limit``.
+
+        ``overall`` is out when any probe fails. ``name`` picks the monitor (default
+        ``default``). Fails when the longest outage lasted ``limit`` or longer: the message gives
+        the outage, its uncertainty, its window and the errors seen. ``0 s`` asks for no failed
+        sample at all.
+
+        | `Outage Should Be Shorter Than`    5 s
+        | `Outage Should Be Shorter Than`    12 s    probe=version-identity
+        """
         result, figures = self._figures(name, probe)
         longest = figures["longest_outage"]
         seconds = limit.total_seconds()
@@ -227,8 +285,21 @@ class Monitor:
     @keyword
     def error_rate_should_be_below(self, percent: float, probe: str = "overall",
                                    phase: Phase = "all", name: str = "default") -> None:
-        """Fails when the share of failed samples of ``probe`` in ``phase`` reaches
-        ``percent`` (a percentage: ``1`` means 1 %)."""
+        """Checks that the share of failed samples of the monitor's ``probe`` in ``phase`` stays
+        below ``percent``.
+
+        ``percent`` is a percentage (``1`` means 1 %, ``0.1`` means 0.1 %). ``phase``:
+        ``before``, ``during`` or ``after`` the fault, or ``all`` (default). ``probe`` defaults
+        to ``overall``; ``name`` picks the monitor (default ``default``). Fails when the rate
+        reaches ``percent`` (with the rate and the phase's window), and when the phase has no
+        samples.
+
+        This judges the availability monitor's probes; to judge the iterations of a workload run
+        by the Load library, use `Load Error Rate Should Be Below` there.
+
+        | `Error Rate Should Be Below`    1    phase=after
+        | `Error Rate Should Be Below`    0.1    probe=token    phase=before
+        """
         result, figures = self._figures(name, probe)
         rate = figures["error_rate"][phase]
         _expect("Error Rate Should Be Below", f"error rate ({phase})", probe, percent, "<",
@@ -247,8 +318,16 @@ class Monitor:
     @keyword
     def cloud_should_recover_within(self, limit: timedelta, probe: str = "overall",
                                     name: str = "default") -> None:
-        """Fails when ``probe`` (or ``overall``) served again more than ``limit`` after
-        the fault ended, or never did while the monitor ran."""
+        """Checks that ``probe`` (default ``overall``) served again at most ``limit`` after the
+        fault ended.
+
+        The fault ends at the last ``undone`` fault event, or at a `Mark Timeline` ``fault end``.
+        ``name`` picks the monitor (default ``default``). Fails when the recovery took longer,
+        when the probe had not recovered when the monitor stopped, and when no fault end is
+        known.
+
+        | `Cloud Should Recover Within`    30 s
+        """
         result, figures = self._figures(name, probe)
         found = figures["recovery"]
         seconds = limit.total_seconds()
@@ -279,8 +358,12 @@ class Monitor:
     def latency_percentile_should_be_below(self, percentile: float, limit: timedelta,
                                            probe: str = "overall", phase: Phase = "all",
                                            name: str = "default") -> None:
-        """Fails when the ``percentile`` (e.g. 99) of OK samples' latency of ``probe`` in
-        ``phase`` reaches ``limit``.
+        """Checks that the ``percentile`` (e.g. 99) of OK samples' latency of ``probe`` in ``phase``
+        is below ``limit``.
+
+        ``phase`` and ``probe`` as in `Error Rate Should Be Below`; ``name`` picks the monitor
+        (default ``default``). Fails when the percentile reaches ``limit``, and when the phase
+        has no OK sample.
 
         | `Latency Percentile Should Be Below` | 95 | 500ms | probe=read-servers | phase=after |
         """
@@ -310,8 +393,17 @@ class Monitor:
 
     @keyword
     def no_requests_should_be_lost(self, name: str = "default") -> None:
-        """Fails when a write was lost, duplicated or left non-recoverable, or could not be
-        reconciled. Needs a stopped monitor with write probes."""
+        """Checks that every write the monitor sent and the cloud accepted exists once and settled.
+
+        ``name`` picks the monitor (default ``default``). Fails naming every write lost (accepted
+        but gone), duplicated, left non-recoverable (transitional or error state after
+        ``settle``) or that could not be reconciled; fails too when the monitor still runs or ran
+        no write probe.
+
+        | `Start Availability Monitor`    writes=network
+        | `Stop Availability Monitor`
+        | `No Requests Should Be Lost`
+        """
         session = self._session(name)
         if session.result is None:
             raise MonitorError(f"Monitor '{name}' is still running: writes are reconciled by "
@@ -343,9 +435,14 @@ class Monitor:
 
     @keyword
     def replay_last_write(self, probe: str = "", name: str = "default") -> int:
-        """Sends the last create of a write probe once more, as a retrying proxy would;
-        returns the HTTP status. To check that `No Requests Should Be Lost` catches
-        duplicates (use a ``network`` write: Keystone refuses duplicate project names)."""
+        """Sends the last create of a write probe once more, as a retrying proxy would.
+
+        Returns the HTTP status. Use it to check that `No Requests Should Be Lost` catches
+        duplicates (use a ``network`` write: Keystone refuses duplicate project names). ``probe``
+        names the write probe (default: the only one); ``name`` picks the monitor (default
+        ``default``). Fails when the monitor has no such write probe or it has not sent a create
+        yet.
+        """
         write_probe = self._write_probe(name, probe)
         if write_probe.last_create is None:
             raise MonitorError(f"Write probe {write_probe.name} has not sent a create yet.")
@@ -358,9 +455,12 @@ class Monitor:
 
     @keyword
     def delete_write_behind_the_monitor(self, probe: str = "", name: str = "default") -> str:
-        """Deletes the oldest resource a write probe holds (the next it would delete itself)
-        without telling the monitor; returns its name. To check that `No Requests Should Be
-        Lost` catches a loss."""
+        """Deletes the oldest resource a write probe holds, without telling the monitor.
+
+        Returns its name. Use it to check that `No Requests Should Be Lost` catches a loss.
+        ``probe`` names the write probe (default: the only one); ``name`` picks the monitor
+        (default ``default``). Fails when the probe holds no resource yet or the deletion fails.
+        """
         write_probe = self._write_probe(name, probe)
         held = write_probe.held()
         if not held:

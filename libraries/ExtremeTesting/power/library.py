@@ -11,7 +11,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .. import events, results
+from .. import __version__, events, results
 from .. import target as target_module
 from ..errors import TargetError
 from ..lifecycle import Entry, Level, ScopeListener, Step, Tracker
@@ -34,9 +34,18 @@ class _PoweredOff:
     action: str = "power off"  # the keyword's action, as its events named it
 
 
-@library(scope="GLOBAL", auto_keywords=False)
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
 class Power:
     """Power nodes off and on through their BMCs, over IPMI or Redfish.
+
+    %TOC%
+
+    = Importing =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Power    ${TARGET}
+    | Library    ExtremeTesting.Power    ${TARGET}    bmc_timeout=20 s    auto_restore=False
+
+    The arguments are described under `Importing` below the introduction.
 
     = Where the BMCs are =
     The target file's ``bmcs`` section names each node's BMC: ``protocol`` (``ipmi`` or
@@ -57,6 +66,22 @@ class Power:
     node on after a crashed run. A node this library powered off is powered on again when
     the test (or suite) that did it ends, whatever its status; `Power On` closes it too.
     ``auto_restore=False`` leaves nodes off (for suites that restore them themselves).
+
+    = Power or Faults? =
+    The Faults library has the same acts, through os-faults: `Power Off Node`,
+    `Shut Down Node`, `Reset Node`, `Power On Node` (here `Power Off`, `Soft Power Off`,
+    `Power Reset`, `Power On`). Use this library to act on one named node, over a chosen
+    ``protocol``, and wait until its BMC reports the new state within a ``timeout`` you
+    give; use the Faults keywords to choose nodes by what they run (``one``, ``all``,
+    ``running=nova-api``) or on a cloud described only by an os-faults file.
+
+    = What it never does =
+    - It never logs a BMC password: it is read from ``password_env`` when needed and kept
+      out of every message.
+    - It never leaves a node off on purpose: what it powered off is powered on when the
+      test or suite ends (unless ``auto_restore=False``), and ``extreme recover`` finishes
+      the job after a crash.
+    - It never takes power away on a target not marked ``destructive: true``.
 
     = Under pabot =
     Destructive keywords first take the pabot lock ``destructive:<target name>`` (the
@@ -195,6 +220,9 @@ class Power:
     def get_power_state(self, node: str, protocol: BmcProtocol | None = None) -> str:
         """Returns ``on`` or ``off``, as the BMC of ``node`` reports it.
 
+        ``protocol``: ``ipmi`` or ``redfish`` (default: the target's for that BMC). Fails when
+        the target has no BMC for ``node`` or the BMC does not answer within ``bmc_timeout``.
+
         | ${state} =    `Get Power State`    ctl1
         | Should Be Equal    ${state}    on
         """
@@ -204,10 +232,19 @@ class Power:
     def power_off(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
                   poll: timedelta = timedelta(seconds=0.5),
                   protocol: BmcProtocol | None = None) -> None:
-        """Cuts the power of ``node`` at once (no graceful shutdown).
+        """Cuts the power of ``node`` at once through its BMC (no graceful shutdown).
 
-        With ``wait`` (default), returns when the BMC reports ``off``, or fails after
-        ``timeout``. Needs a destructive target.
+        With ``wait`` (default), returns when the BMC reports ``off``, polling every ``poll``.
+        ``protocol``: ``ipmi`` or ``redfish`` (default: the target's). Undo: power on when the
+        test ends (see `Undo and the fault ledger`).
+
+        Use it for one named node when the case needs the node off before it goes on; the Faults
+        library's `Power Off Node` chooses nodes by what they run (``one``, ``running=nova-api``)
+        through os-faults.
+
+        Fails, before touching anything, on a target not marked ``destructive: true`` or a node
+        without a BMC; fails when the BMC refuses, or when ``off`` is not reported within
+        ``timeout`` (the node is then powered on at the end of the test all the same).
 
         | `Power Off`    ctl1
         | `Power Off`    ctl2    protocol=redfish    timeout=30 s
@@ -220,9 +257,14 @@ class Power:
     def power_on(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
                  poll: timedelta = timedelta(seconds=0.5),
                  protocol: BmcProtocol | None = None) -> None:
-        """Powers ``node`` on; with ``wait``, returns when the BMC reports ``on``.
+        """Powers ``node`` on through its BMC; with ``wait``, returns when the BMC reports ``on``.
 
-        The node's services still have to start: `Wait Until Node Serves` waits for them.
+        ``timeout``, ``poll`` and ``protocol`` as in `Power Off`. Closes the power-off it undoes.
+        The node's services still have to start: `Wait Until Node Serves` waits for them. Fails
+        when the BMC refuses or ``on`` is not reported within ``timeout``.
+
+        | `Power On`    ctl1
+        | `Wait Until Node Serves`    ctl1    5000    timeout=5 min
         """
         self._act("power on", node, protocol, lambda b: b.power_on(), PowerState.ON, wait,
                   timeout, poll)
@@ -231,7 +273,15 @@ class Power:
     def power_reset(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
                     poll: timedelta = timedelta(seconds=0.5),
                     protocol: BmcProtocol | None = None) -> None:
-        """Hard-resets ``node`` (a node that is off is turned on). Needs a destructive target."""
+        """Hard-resets ``node`` through its BMC (a node that is off is turned on).
+
+        With ``wait``, returns when the BMC reports ``on``; ``timeout``, ``poll`` and
+        ``protocol`` as in `Power Off`. Over when it returns: nothing to undo. The Faults
+        library's `Reset Node` does the same for nodes chosen by what they run. Fails as
+        `Power Off` does.
+
+        | `Power Reset`    cmp1    protocol=ipmi
+        """
         self._require_destructive("reset", node)
         self._act("power reset", node, protocol, lambda b: b.reset(), PowerState.ON, wait,
                   timeout, poll)
@@ -240,7 +290,12 @@ class Power:
     def power_cycle(self, node: str, wait: bool = True, timeout: timedelta = timedelta(minutes=1),
                     poll: timedelta = timedelta(seconds=0.5),
                     protocol: BmcProtocol | None = None) -> None:
-        """Turns ``node`` off and on again through its BMC. Needs a destructive target."""
+        """Turns ``node`` off and on again through its BMC (one BMC command).
+
+        With ``wait``, returns when the BMC reports ``on``; ``timeout``, ``poll`` and
+        ``protocol`` as in `Power Off`. Over when it returns: nothing to undo. Fails as
+        `Power Off` does.
+        """
         self._require_destructive("power cycle", node)
         self._act("power cycle", node, protocol, lambda b: b.cycle(), PowerState.ON, wait,
                   timeout, poll)
@@ -250,9 +305,14 @@ class Power:
                        timeout: timedelta = timedelta(minutes=2),
                        poll: timedelta = timedelta(seconds=1),
                        protocol: BmcProtocol | None = None) -> None:
-        """Asks ``node``'s operating system to shut down (ACPI soft off).
+        """Asks ``node``'s operating system to shut down (ACPI soft off) through its BMC.
 
-        With ``wait``, returns when the BMC reports ``off``. Needs a destructive target.
+        With ``wait`` (default), returns when the BMC reports ``off``; ``timeout``, ``poll`` and
+        ``protocol`` as in `Power Off`. Undo: power on when the test ends. The Faults library's
+        `Shut Down Node` does the same for nodes chosen by what they run. Fails as `Power Off`
+        does; an OS that ignores the request fails on ``timeout``.
+
+        | `Soft Power Off`    ctl1    timeout=3 min
         """
         self._require_destructive("shut down", node)
         self._act("soft power off", node, protocol, lambda b: b.soft_off(), PowerState.OFF,
@@ -263,7 +323,10 @@ class Power:
                                   timeout: timedelta = timedelta(minutes=1),
                                   poll: timedelta = timedelta(seconds=0.5),
                                   protocol: BmcProtocol | None = None) -> None:
-        """Polls the BMC of ``node`` until it reports ``state`` (``on``/``off``).
+        """Polls the BMC of ``node`` until it reports ``state`` (``on`` or ``off``).
+
+        Polls every ``poll`` for at most ``timeout``; ``protocol`` as in `Power Off`. Fails after
+        ``timeout`` with the state the BMC still reports.
 
         | `Wait Until Power State Is`    ctl1    off    timeout=20 s
         """
@@ -272,7 +335,10 @@ class Power:
     @keyword
     def set_boot_device(self, node: str, device: BootDevice, persistent: bool = False,
                         protocol: BmcProtocol | None = None) -> None:
-        """Sets where ``node`` boots next; ``persistent`` keeps it for later boots too.
+        """Sets where ``node`` boots next (``device``: pxe, disk, cdrom, bios, default).
+
+        ``persistent`` keeps it for later boots too; ``protocol`` as in `Power Off`. Fails when
+        the BMC refuses the device or does not answer.
 
         | `Set Boot Device`    cmp1    pxe
         """
@@ -280,14 +346,20 @@ class Power:
 
     @keyword
     def get_boot_device(self, node: str, protocol: BmcProtocol | None = None) -> str:
-        """Returns the boot device the BMC of ``node`` has set (``default`` when none)."""
+        """Returns the boot device the BMC of ``node`` has set (``default`` when none).
+
+        ``protocol`` as in `Power Off`. Fails when the BMC does not answer.
+        """
         return self._client(node, protocol).boot_device().value
 
     @keyword("BMC Should Be Reachable")
     def bmc_should_be_reachable(self, node: str, protocol: BmcProtocol | None = None) -> None:
-        """Logs in to the BMC of ``node`` and reads its power state; fails with the reason.
+        """Logs in to the BMC of ``node`` and reads its power state; changes nothing.
 
-        Changes nothing. Fails within the library's ``bmc_timeout`` when the BMC is silent.
+        ``protocol`` as in `Power Off`. Fails with the reason (no BMC in the target, wrong
+        password, no answer within the library's ``bmc_timeout``).
+
+        | `BMC Should Be Reachable`    ctl1    protocol=redfish
         """
         bmc = self._client(node, protocol)
         state = bmc.power_state()
@@ -318,11 +390,12 @@ class Power:
                                poll: timedelta = timedelta(seconds=1)) -> float:
         """Waits until TCP ``ports`` (default 22) of ``node``'s address accept connections.
 
-        Returns the seconds since the last `Power On`/`Power Reset`/`Power Cycle` of
-        ``node`` in this run (or since the call when there was none), and publishes that
-        figure as ``power.boot_to_serving`` and as the expectation record of the boot time
-        (limit: from that power on until the call's ``timeout`` ends) for the sign-off
-        report.
+        Polls every ``poll`` for at most ``timeout``. Returns the seconds since the last
+        `Power On`/`Power Reset`/`Power Cycle` of ``node`` in this run (or since the call when
+        there was none), and publishes that figure as ``power.boot_to_serving`` and as the
+        expectation record of the boot time (limit: from that power on until the call's
+        ``timeout`` ends) for the sign-off report. Fails naming the ports still closed after
+        ``timeout``, or when the target gives ``node`` no address.
 
         | `Power On`    ctl1
         | ${seconds} =    `Wait Until Node Serves`    ctl1    22    5000    timeout=5 min

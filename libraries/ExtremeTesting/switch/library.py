@@ -12,7 +12,7 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .. import events, results
+from .. import __version__, events, results
 from .. import target as target_module
 from ..lifecycle import Entry, ScopeListener, Step, Tracker, register_undo
 from ..target import Target
@@ -52,9 +52,18 @@ class _Fault:
     timer: threading.Timer | None = None  # publishes the end of a lab switch's down time
 
 
-@library(scope="GLOBAL", auto_keywords=False)
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
 class Switch:
     """Restart network switches and take their ports down and up, over SSH (netmiko).
+
+    %TOC%
+
+    = Importing =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Switch    ${TARGET}
+    | Library    ExtremeTesting.Switch    ${TARGET}    ssh_timeout=30 s
+
+    The arguments are described under `Importing` below the introduction.
 
     = Where the switches are =
     The target file's ``switches`` section names each switch: ``device_type`` (netmiko's:
@@ -75,6 +84,13 @@ class Switch:
     switch, when its down time is over, whichever comes first; `Bring Up Switch Port`
     ends a port's fault.
 
+    = What it never does =
+    - It never logs a switch password: it is read from ``password_env`` when needed and
+      kept out of every message.
+    - It never leaves a port down on purpose: ports it took down come back up when the
+      test or suite ends, and ``extreme recover`` brings them up after a crash.
+    - It never cuts traffic on a target not marked ``destructive: true``.
+
     = Under pabot =
     Destructive keywords first take the pabot lock ``destructive:<target name>`` (the
     Faults library's), released when the test ends with nothing left down.
@@ -89,14 +105,15 @@ class Switch:
     |     `Wait Until Switch Is Back`    sw1    timeout=2 min
     |
     | One controller loses its link
-    |     `Shut Down Switch Port`    sw1    sw-ctl1
+    |     `Shut Down Switch Port`    sw1    ctl1
     |     Sleep    10 s    # the suite's monitor measures the cloud meanwhile
-    |     `Bring Up Switch Port`    sw1    sw-ctl1
+    |     `Bring Up Switch Port`    sw1    ctl1
     """
 
     def __init__(self, target: str | None = None, ssh_timeout: timedelta = timedelta(seconds=15),
                  ledger: str | None = None):
         """``target``: the target file (default ``$EXTREME_TARGET``, then the lab's);
+        ``ssh_timeout``: the longest wait for a switch's SSH answer;
         ``ledger``: the fault ledger (default: next to the target file, as Faults uses)."""
         # Ports taken down and restarts in progress, undone or closed when their test or
         # suite ends; at the end of the run, the lab switch's down-time timers stop.
@@ -144,9 +161,16 @@ class Switch:
                        down_duration: timedelta = timedelta(seconds=10)) -> None:
         """Restarts ``switch``: every port goes down and comes back by itself.
 
-        The lab switch stays down for ``down_duration`` (1 s to 5 min); a vendor switch
-        reloads and is down as long as its reload takes (``down_duration`` is ignored).
-        Returns once the switch accepted the restart; `Wait Until Switch Is Back` waits.
+        The lab switch stays down for ``down_duration`` (1 s to 5 min); a vendor switch reloads
+        and is down as long as its reload takes (``down_duration`` is ignored). Returns once the
+        switch accepted the restart; `Wait Until Switch Is Back` waits.
+
+        Fails, before touching anything, on a target not marked ``destructive: true``, a switch
+        the target does not know or a ``down_duration`` out of range; fails with the switch's
+        answer when it refuses the restart.
+
+        | `Restart Switch`    sw1    down_duration=15 s
+        | `Wait Until Switch Is Back`    sw1    timeout=2 min
         """
         self._require_destructive(f"restart switch {switch}")
         session = self._session(switch)
@@ -175,8 +199,11 @@ class Switch:
                                   poll: timedelta = timedelta(seconds=1)) -> float:
         """Waits until ``switch`` answers with every port up and no restart in progress.
 
-        Returns the seconds since `Restart Switch` (0 when it was not restarted here), and
-        publishes them as ``switch.restart``.
+        Polls every ``poll`` for at most ``timeout``. Returns the seconds since `Restart Switch`
+        (0 when it was not restarted here), and publishes them as ``switch.restart``. Fails after
+        ``timeout`` with what the switch last showed.
+
+        | ${seconds} =    `Wait Until Switch Is Back`    sw1    timeout=5 min
         """
         session = self._session(switch)
         deadline = time.monotonic() + timeout.total_seconds()
@@ -215,7 +242,14 @@ class Switch:
 
     @keyword
     def shut_down_switch_port(self, switch: str, port: str) -> None:
-        """Takes ``port`` of ``switch`` down; it comes back up when the test ends."""
+        """Takes ``port`` of ``switch`` down; it comes back up when the test ends.
+
+        `Bring Up Switch Port` brings it up earlier. Fails, before touching anything, on a target
+        not marked ``destructive: true`` or an unknown switch; fails with the switch's answer
+        when it refuses (an unknown port, for instance).
+
+        | `Shut Down Switch Port`    sw1    ctl1
+        """
         self._require_destructive(f"shut down port {port} of switch {switch}")
         session = self._session(switch)
         fault = _Fault(switch, "port down", port)
@@ -233,7 +267,12 @@ class Switch:
 
     @keyword
     def bring_up_switch_port(self, switch: str, port: str) -> None:
-        """Brings ``port`` of ``switch`` up (closing the fault that took it down)."""
+        """Brings ``port`` of ``switch`` up, closing the fault that took it down.
+
+        Runs on any target (it only restores). Fails with the switch's answer when it refuses.
+
+        | `Bring Up Switch Port`    sw1    ctl1
+        """
         self._session(switch).set_port(port, up=True)
         for fault in [f for f in self._open if (f.switch, f.port) == (switch, port)]:
             self._open.remove(fault)
@@ -242,8 +281,12 @@ class Switch:
 
     @keyword
     def get_switch_ports(self, switch: str) -> list[dict[str, str]]:
-        """Returns the ports of ``switch``: ``name``, ``admin``, ``oper``, ``peer`` each
-        (lab switch), or one ``line`` per row of the device's own table."""
+        """Returns the ports of ``switch`` as the switch reports them; changes nothing.
+
+        The lab switch gives ``name``, ``admin``, ``oper`` and ``peer`` for each port; a vendor
+        switch one ``line`` per row of its own table. Fails when the switch is unknown or does
+        not answer within ``ssh_timeout``.
+        """
         return self._session(switch).ports()
 
     # --- the end of a restart on the fault timeline -------------------------------------

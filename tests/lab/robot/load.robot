@@ -28,7 +28,7 @@ Constant-Rate Token Workload Meets Its SLA On A Healthy Lab
     ${load} =    Run Constant Rate Load    issue token    rate=${TOKEN_RATE}    duration=30 s
     ...    ramp_up=5 s    workers=8
     Should Be True    ${load.summary.requests} >= 120
-    Load Failure Rate Should Be Below    1%
+    Load Error Rate Should Be Below    1%
     Load Percentile Should Be Below    p95    1 s
     Load Percentile Should Be Below    p99    2 s
     Load Max Duration Should Be Below    10 s
@@ -55,7 +55,7 @@ Boot And Delete At Concurrency 5 Cleans Up Everything
     ...    iterations=10    duration=5 min    wait=120
     Should Be Equal As Integers    ${load.summary.requests}    10
     Should Be Equal As Integers    ${load.summary.max_in_flight}    5
-    Load Failure Rate Should Be Below    10%
+    Load Error Rate Should Be Below    10%
     Should Be True    ${load.cleanup.clean}    ${load.cleanup.describe()}
     ${left} =    Get Leftover Load Resources
     Should Be Empty    ${left}
@@ -67,5 +67,5 @@ Token Workload Runs In Locust As Its Own Process
     ...    workers=4    engine=locust
     Should Be Equal    ${load.summary.engine}    locust
     Should Be True    ${load.summary.requests} >= 60
-    Load Failure Rate Should Be Below    1%
+    Load Error Rate Should Be Below    1%
     Load Achieved Rate Should Be At Least    80%

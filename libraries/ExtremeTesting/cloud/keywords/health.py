@@ -20,7 +20,12 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Reading the service catalog")
     def get_service_catalog(self) -> list[dict[str, Any]]:
-        """The token's service catalog: a list of ``{type, name, endpoints}``."""
+        """Returns the token's service catalog: a list of ``{type, name, endpoints}``.
+
+        Fails with the API's answer (HTTP status, message, request id) when the call fails.
+
+        | ${catalog} =    `Get Service Catalog`
+        """
         entries = self.ctx.catalog(refresh=True)
         logger.info("Service catalog: " + ", ".join(health.service_types(entries)))
         return entries
@@ -28,7 +33,9 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Checking the service catalog")
     def service_catalog_should_contain(self, *service_types: str) -> None:
-        """Fails unless the catalog has an endpoint for each of ``service_types``.
+        """Checks that the catalog has an endpoint for each of ``service_types``.
+
+        Fails naming the types missing and those the catalog has.
 
         | `Service Catalog Should Contain` | identity | compute | image | network |
         """
@@ -60,9 +67,12 @@ class HealthKeywords(Component):
                                     ) -> list[health.EndpointAnswer]:
         """GETs the version document of every catalog endpoint of ``interface``.
 
-        An endpoint answers when it returns any HTTP status below 500 within the API
-        timeout (no token is sent: version documents are public). Returns the answers
-        (service, url, status, seconds, version).
+        An endpoint answers when it returns any HTTP status below 500 within the API timeout (no
+        token is sent: version documents are public). Returns the answers (service, url, status,
+        seconds, version). Fails naming every endpoint that did not answer, and when the catalog
+        has no endpoint of ``interface``.
+
+        | `All Endpoints Should Answer`    interface=internal
         """
         answers = self._probe_all(interface)
         logger.info("\n".join(str(a) for a in answers))
@@ -82,12 +92,14 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Listing compute services")
     def all_compute_services_should_be_up(self, disabled_ok: bool = False) -> None:
-        """Fails naming every compute service (conductor, scheduler, compute...) that is
-        down, or disabled unless ``disabled_ok``.
+        """Checks that every compute service (conductor, scheduler, compute...) is up and enabled.
 
-        Nova marks a service down when it missed its heartbeats for ``service_down_time``
-        (60 s by default): a service stopped a moment ago still shows up. Use
-        `Wait Until Compute Service Is Down` to await that.
+        ``disabled_ok`` accepts disabled services. Fails naming every service down (or disabled),
+        and when the compute API lists none. Nova marks a service down when it missed its
+        heartbeats for ``service_down_time`` (60 s by default): a service stopped a moment ago
+        still shows up. Use `Wait Until Compute Service Is Down` to await that.
+
+        | `All Compute Services Should Be Up`    disabled_ok=True
         """
         services = self._compute_services()
         problems = health.service_problems(services, disabled_ok)
@@ -106,7 +118,13 @@ class HealthKeywords(Component):
     @keyword
     def wait_until_compute_services_are_up(self, timeout: timedelta = timedelta(minutes=3),
                                            disabled_ok: bool = False) -> None:
-        """Polls until `All Compute Services Should Be Up` passes, at most ``timeout``."""
+        """Polls until `All Compute Services Should Be Up` passes, at most ``timeout``.
+
+        ``disabled_ok`` as there. API errors while polling are retried. Fails after ``timeout``
+        with the problems last seen.
+
+        | `Wait Until Compute Services Are Up`    timeout=5 min
+        """
         def check() -> tuple[bool, str]:
             try:
                 services = self._compute_services()
@@ -120,8 +138,11 @@ class HealthKeywords(Component):
     @keyword
     def wait_until_compute_service_is_down(self, binary: str, host: str | None = None,
                                            timeout: timedelta = timedelta(minutes=3)) -> None:
-        """Polls until the compute service ``binary`` (on ``host``, or on any host) is
-        reported down, at most ``timeout``.
+        """Polls until the compute service ``binary`` (on ``host``, or on any host) is reported
+        down.
+
+        Polls at most ``timeout``. Fails at once when no such service is registered, and after
+        ``timeout`` with the states last seen.
 
         | `Wait Until Compute Service Is Down` | nova-compute | cmp1 | timeout=2 min |
         """
@@ -140,10 +161,13 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Listing network agents")
     def all_network_agents_should_be_up(self) -> None:
-        """Fails naming every Neutron agent that is not alive or is administratively down.
+        """Checks that every Neutron agent is alive and administratively up.
 
-        A cloud without agents (e.g. an ML2 setup with no mechanism driver agents, like
-        the lab) passes, saying so in the log. Skips when the cloud has no network API.
+        Fails naming every agent that is not. A cloud without agents (e.g. an ML2 setup with no
+        mechanism driver agents, like the lab) passes, saying so in the log. Skips when the cloud
+        has no network API.
+
+        | `All Network Agents Should Be Up`
         """
         if "network" not in health.service_types(self.ctx.catalog()):
             raise SkipExecution("The cloud has no network service in its catalog: "
@@ -169,9 +193,12 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Listing volume services")
     def all_volume_services_should_be_up(self, disabled_ok: bool = False) -> None:
-        """Fails naming every Cinder service down (or disabled unless ``disabled_ok``).
+        """Checks that every Cinder service is up and enabled.
 
-        Skips the test, with the reason, when the cloud has no volume service.
+        ``disabled_ok`` accepts disabled services. Fails naming every service down (or disabled).
+        Skips when the cloud has no volume service.
+
+        | `All Volume Services Should Be Up`    disabled_ok=True
         """
         if not self.ctx.has_volume_service():
             raise SkipExecution("The cloud has no volume service (no block-storage endpoint "
@@ -186,13 +213,22 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Listing hypervisors")
     def get_hypervisors(self) -> list[Any]:
-        """The hypervisors with their details (name, state, status, type)."""
+        """Returns the hypervisors with their details (name, state, status, type).
+
+        Fails with the API's answer (HTTP status, message, request id) when the call fails.
+        """
         return list(self.conn.compute.hypervisors(details=True))
 
     @keyword
     @api_call("Checking hypervisors")
     def all_hypervisors_should_be_up(self, minimum: int = 1) -> None:
-        """Fails when fewer than ``minimum`` hypervisors exist or any is down/disabled."""
+        """Checks that at least ``minimum`` hypervisors exist and every one is up and enabled.
+
+        Fails when fewer than ``minimum`` exist (with how to register them) or naming every
+        hypervisor down or disabled.
+
+        | `All Hypervisors Should Be Up`    minimum=2
+        """
         hypervisors = self.get_hypervisors()
         problems = health.hypervisor_problems(hypervisors)
         logger.info("Hypervisors: " + ", ".join(
@@ -211,8 +247,11 @@ class HealthKeywords(Component):
     @keyword
     @api_call("Reading the cloud's versions")
     def record_cloud_versions(self, interface: str = "public") -> dict[str, Any]:
-        """Reads each service's API version (and microversion range) from its version
-        document and publishes them as the run's ``environment`` record for the report.
+        """Reads each service's API version (and microversion range) from its version document.
+
+        Reads the endpoints of ``interface``; publishes the versions as the run's ``environment``
+        record for the sign-off report and returns it. Fails when the catalog has no endpoint of
+        ``interface``.
         """
         answers = self._probe_all(interface)
         return self._publish_environment(answers)
@@ -243,13 +282,14 @@ class HealthKeywords(Component):
     @api_call("Checking the cloud's health")
     def cloud_should_be_healthy(self, interface: str = "public", min_hypervisors: int = 1,
                                 disabled_ok: bool = False) -> None:
-        """The steady-state check before and after a destructive case.
+        """The steady-state check before and after a destructive case, in one keyword.
 
-        Checks, collecting every problem before failing: the catalog lists identity and
-        compute; every ``interface`` endpoint answers; every compute service is up; every
-        network agent is up (none is fine); every volume service is up when the cloud has
-        Cinder; at least ``min_hypervisors`` hypervisors are up. The first call also
-        publishes the ``environment`` record (see `Record Cloud Versions`).
+        Checks, collecting every problem before failing: the catalog lists identity and compute;
+        every ``interface`` endpoint answers; every compute service is up (``disabled_ok``
+        accepts disabled ones); every network agent is up (none is fine); every volume service is
+        up when the cloud has Cinder; at least ``min_hypervisors`` hypervisors are up. The first
+        call also publishes the ``environment`` record (see `Record Cloud Versions`). Fails
+        listing every check that failed and why.
 
         | `Cloud Should Be Healthy` |
         | Restart Service | nova-api |
