@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shlex
-from pathlib import Path
 
 import yaml
 
+from .. import datafiles
+from ..errors import ExtremeError
 from . import config, paths
 from . import topology as topo
+from .shell import LabError
 
 CLOUD = "extreme-lab"
 ENV_BMC = "EXTREME_LAB_BMC_PASSWORD"
@@ -26,14 +28,25 @@ def key_path() -> str:
 
 
 # The lab's own limits and known findings live beside the other target files, where QA
-# reads and edits them; `up` folds them into the target it writes.
-EXPECTATIONS = Path(__file__).resolve().parents[3] / "variables" / "lab-expectations.yaml"
+# reads and edits them (variables/ of the checkout, ExtremeTesting/variables when
+# installed); `up` folds them into the target it writes.
+EXPECTATIONS = "lab-expectations.yaml"
 
 
 def lab_expectations() -> dict:
-    if not EXPECTATIONS.is_file():
-        return {}
-    data = yaml.safe_load(EXPECTATIONS.read_text()) or {}
+    """The lab's probes, expectations and known findings; a missing or unreadable file
+    stops `up` with one line (a lab without its limits would judge nothing)."""
+    try:
+        path = datafiles.data_file("variables", EXPECTATIONS)
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except ExtremeError as error:
+        raise LabError(str(error)) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise LabError(f"The lab's defaults {EXPECTATIONS} cannot be read "
+                       f"({type(error).__name__}): restore the file.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), dict):
+        raise LabError(f"The lab's defaults {EXPECTATIONS} hold no 'expectations' mapping: "
+                       f"restore the file.")
     return {k: data[k] for k in ("probes", "expectations", "known_findings") if k in data}
 
 
