@@ -14,7 +14,7 @@ from . import connection as connection_module
 from . import health, logsafety
 from .apierrors import CloudNotConnected
 from .connection import ConnectionSettings, authenticate
-from .tracking import BASE_PREFIX, TAG, CleanupLevel, Tracked, Tracker, delete, new_run_id
+from .tracking import BASE_PREFIX, TAG, CleanupLevel, Tracked, Tracker, clean_up, new_run_id
 
 DEFAULT_WAIT = timedelta(minutes=5)
 
@@ -115,4 +115,4 @@ class CloudContext:
                        ) -> list[tuple[Tracked, str]]:
         if not resources:
             return []
-        return delete(self.conn, resources, timeout)
+        return clean_up(self.conn, resources, timeout)
