@@ -6,10 +6,19 @@ setup(
     description="Robot Framework keywords and suites that prove an OpenStack cloud "
     "survives destruction and concurrency",
     long_description=open("README.rst", encoding="utf-8").read(),
-    package_dir={"": "libraries"},
-    packages=find_packages("libraries"),
+    # The top-level resources/ and variables/ stay where QA edits them; the package
+    # carries them as ExtremeTesting/resources and ExtremeTesting/variables (see
+    # ExtremeTesting.datafiles), so `Resource  ExtremeTesting/resources/common.resource`
+    # works from an installed package and common.resource's `../variables/lab.py` too.
+    package_dir={"": "libraries", "ExtremeTesting.resources": "resources",
+                 "ExtremeTesting.variables": "variables"},
+    packages=find_packages("libraries") + ["ExtremeTesting.resources",
+                                           "ExtremeTesting.variables"],
     include_package_data=True,
-    package_data={"": ["*.j2", "*.css", "*.resource", "*.cfg"]},
+    package_data={"": ["*.j2", "*.css", "*.resource", "*.cfg"],
+                  "ExtremeTesting.report": ["templates/*"],
+                  "ExtremeTesting.resources": ["*.resource"],
+                  "ExtremeTesting.variables": ["*.yaml", "*.py"]},
     python_requires=">=3.11",
     install_requires=[
         "robotframework>=7.4",

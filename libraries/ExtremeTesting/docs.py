@@ -4,8 +4,9 @@
 
 Writes ``OUTDIR/<Library>.html`` for each ExtremeTesting library, ``OUTDIR/<name>.resource.html``
 for each ``*.resource`` under the resources folder (default: ``resources/`` of the
-checkout), and ``OUTDIR/index.html`` linking them. No cloud is needed: the libraries are
-documented against a small placeholder target file that is never reached.
+checkout, or the installed package's), and ``OUTDIR/index.html`` linking them. No cloud
+is needed: the libraries are documented against a small placeholder target file that is
+never reached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import html
 import sys
 import tempfile
 from pathlib import Path
+
+from . import datafiles
 
 LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load")
 # Enough for every library to import; nothing is ever sent to these names.
@@ -28,7 +31,7 @@ os_faults: {cloud_management: {driver: universal}}
 
 
 def default_resources() -> Path:
-    return Path(__file__).resolve().parents[2] / "resources"
+    return datafiles.folder("resources")
 
 
 def build(outdir: Path, resources: Path | None = None) -> list[Path]:

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from .errors import TargetError
+from . import datafiles
+from .errors import ExtremeError, TargetError
 
 ENV_TARGET = "EXTREME_TARGET"
 KNOWN_KEYS = {
@@ -27,7 +28,7 @@ KNOWN_KEYS = {
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
 # `extreme lab up` folded into the lab's target file.
-LAB_EXPECTATIONS = Path(__file__).resolve().parents[2] / "variables" / "lab-expectations.yaml"
+LAB_EXPECTATIONS = "lab-expectations.yaml"
 LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable")
 NOT_APPLICABLE_SHAPE = "[{test: <glob>, reason: <text>}]"
 
@@ -91,40 +92,134 @@ class Target:
         return nodes[name] or {}
 
 
+# The shape of each section: a mapping of named entries (each itself a mapping), a plain
+# mapping, a list, or a scalar. Checked once at load, so a keyword never meets a list where
+# it expects a mapping.
+ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
+MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab")
+SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
+EXAMPLE = "variables/example-3-controllers.yaml"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a text"  # the value itself is never echoed: a mistyped line may hold a secret
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """The first wrongly shaped section, in words with its fix; None when all are right."""
+    for key in ENTRY_SECTIONS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return (f"'{key}' must be a mapping of names to settings (e.g. '{key}:' then "
+                    f"'  ctl1: {{...}}'), got {_kind(value)}")
+        for name, entry in value.items():
+            if entry is not None and not isinstance(entry, dict):
+                return (f"'{key}.{name}' must be a mapping of settings, got {_kind(entry)}")
+    for key in MAPPING_SECTIONS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"'{key}' must be a mapping, got {_kind(value)}"
+    if data.get("os_faults") is not None and not isinstance(data["os_faults"], (str, dict)):
+        return ("'os_faults' must be a file name or a mapping (os-faults' config), got "
+                f"{_kind(data['os_faults'])}")
+    if data.get("known_findings") is not None and not isinstance(data["known_findings"], list):
+        return f"'known_findings' must be a list of {{id, test}} entries, got " \
+               f"{_kind(data['known_findings'])}"
+    for key in SCALAR_KEYS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, (str, int, float)):
+            return f"'{key}' must be a single value, got {_kind(value)}"
+    if "destructive" in data and not isinstance(data["destructive"], bool):
+        return "'destructive' must be true or false"
+    return None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line from PyYAML's multi-line message: what and where (1-based line, column)."""
+    mark = getattr(error, "problem_mark", None)
+    what = getattr(error, "problem", None) or getattr(error, "context", None) or "syntax error"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{what}{where}"
+
+
 def load(path: str | os.PathLike | None = None) -> Target:
-    """Read and check a target file; errors name the file and the fix."""
+    """Read and check a target file; every problem is one line naming the file and the fix."""
     target_path = Path(path) if path else default_target_path()
+    hint = ("Start the lab with 'extreme lab up', or pass a target file "
+            f"(library argument or ${ENV_TARGET}).")
+    if target_path.is_dir():
+        raise TargetError(f"Target file {target_path} is a folder, not a file. Give the "
+                          f"path of the target YAML file inside it.")
     if not target_path.is_file():
-        hint = ("Start the lab with 'extreme lab up', or pass a target file "
-                f"(library argument or ${ENV_TARGET}).")
         raise TargetError(f"Target file {target_path} does not exist. {hint}")
     try:
-        data = yaml.safe_load(target_path.read_text(encoding="utf-8")) or {}
+        text = target_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TargetError(f"Target file {target_path} is not a text file (not UTF-8). Give "
+                          f"the target YAML file (see {EXAMPLE}).") from None
+    except OSError as error:
+        raise TargetError(f"Target file {target_path} cannot be read: "
+                          f"{error.strerror or error}. Check its permissions.") from None
+    if "\x00" in text:
+        raise TargetError(f"Target file {target_path} is a binary file, not YAML. Give the "
+                          f"target YAML file (see {EXAMPLE}).")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise TargetError(f"Target file {target_path} is not valid YAML: {error}") from None
+        raise TargetError(f"Target file {target_path} is not valid YAML: "
+                          f"{_yaml_problem(error)}. Fix the file there.") from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise TargetError(f"Target file {target_path} must be a mapping of sections.")
-    unknown = sorted(set(data) - KNOWN_KEYS)
+        raise TargetError(f"Target file {target_path} must be a mapping of sections "
+                          f"(name:, nodes:, ...), got {_kind(data)}. Fix the file (see {EXAMPLE}).")
+    unknown = sorted(str(k) for k in set(data) - KNOWN_KEYS)
     if unknown:
         raise TargetError(f"Target file {target_path} has unknown sections: "
                           f"{', '.join(unknown)}. Known: {', '.join(sorted(KNOWN_KEYS))}.")
-    if "destructive" in data and not isinstance(data["destructive"], bool):
-        raise TargetError(f"Target file {target_path}: 'destructive' must be true or false.")
+    problem = _shape_problem(data)
+    if problem:
+        raise TargetError(f"Target file {target_path}: {problem}. Fix the file "
+                          f"(see {EXAMPLE}).")
     if data.get("name") == "lab" and isinstance(data.get("lab"), dict):
         data.update(lab_expectations())
     check_verdict_sections(data, f"Target file {target_path}")
     return Target(target_path, data)
 
 
+def load_if_any(path: str | os.PathLike | None = None) -> Target | None:
+    """The target, or None for a library that can work without one: no path given and
+    neither $EXTREME_TARGET's file nor the running lab's exists. A target given as an
+    argument, or a file that exists but is bad, still raises its one line."""
+    if not path and not default_target_path().exists():
+        return None
+    return load(path)
+
+
 def lab_expectations(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The sections of variables/lab-expectations.yaml (empty when it is not there)."""
-    source = Path(path) if path else LAB_EXPECTATIONS
-    if not source.is_file():
-        return {}
+    """The sections of the lab's expectations file (variables/lab-expectations.yaml of the
+    checkout, ExtremeTesting/variables/ when installed); a missing file is an error."""
     try:
+        source = Path(path) if path else datafiles.data_file("variables", LAB_EXPECTATIONS)
         data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise TargetError(f"{source} is not valid YAML: {error}") from None
+        raise TargetError(f"{source} is not valid YAML ({type(error).__name__}): fix "
+                          f"the file.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise TargetError(f"The lab's expectations cannot be read "
+                          f"({type(error).__name__}): restore the file.") from None
+    except ExtremeError as error:
+        raise TargetError(str(error)) from None
     if not isinstance(data, dict):
         raise TargetError(f"{source} must be a mapping of sections.")
     unknown = sorted(set(data) - set(LAB_SECTIONS))
@@ -150,8 +245,7 @@ def check_verdict_sections(data: dict[str, Any], where: str) -> None:
         if not isinstance(entry, dict) or set(entry) != {"test", "reason"} or not all(
                 isinstance(entry[k], str) and entry[k].strip() for k in ("test", "reason")):
             raise TargetError(f"{where}: not_applicable entry #{index} must be "
-                              f"{{test: <glob>, reason: <text>}} (both non-empty text), "
-                              f"got {entry!r}.")
+                              f"{{test: <glob>, reason: <text>}} (both non-empty text).")
 
 
 def secret_from_env(variable: str, what: str) -> str:

@@ -2,30 +2,19 @@
 
 Runs the operational suites the way the main job runs every suite (pabot, DEBUG log level,
 then the sign-off report), and scans every file written, the fault ledger, and the lab
-robot tests' results when they exist, for every secret of the lab.
+robot tests' results when they exist ($EXTREME_SCAN_ALSO, several paths separated by ':')
+with ExtremeTesting.lab.leakscan: every lab password, Keystone tokens, the lab's SSH
+private key and Basic-auth strings.
 """
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from ExtremeTesting.lab import paths
+from ExtremeTesting.lab import leakscan, paths
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def secrets() -> dict[str, str]:
-    return json.loads((paths.root() / "secrets.json").read_text())
-
-
-def files_under(*folders: Path):
-    for folder in folders:
-        if folder.is_file():
-            yield folder
-        elif folder.is_dir():
-            yield from (p for p in folder.rglob("*") if p.is_file())
 
 
 def test_main_job_outputs_hold_no_credential(running_lab, tmp_path):
@@ -45,15 +34,12 @@ def test_main_job_outputs_hold_no_credential(running_lab, tmp_path):
     scanned = [out, ROOT / ".pabotsuitenames", *paths.root().glob("*.ledger.jsonl")]
     extra = os.environ.get("EXTREME_SCAN_ALSO")
     if extra:
-        scanned.append(Path(extra))
-    files = list(files_under(*scanned))
+        scanned += [Path(p) for p in extra.split(os.pathsep) if p]
+    files = list(leakscan.files_under(scanned))
     assert any(f.name == "output.xml" for f in files) and any(
         f.name == "signoff.html" for f in files)
-    leaks = []
-    for path in files:
-        data = path.read_bytes()
-        for name, value in secrets().items():
-            if value.encode() in data:
-                leaks.append(f"{name} password in {path}")
+    secrets, key = leakscan.lab_credentials()
+    assert key, "the lab's SSH private key was not read: the scan would miss it"
+    count, leaks = leakscan.scan_files(scanned, secrets, key)
     assert not leaks, leaks
-    print(f"scanned {len(files)} files: no credential")
+    print(f"scanned {count} files: no credential")

@@ -44,7 +44,9 @@ Healthy Lab Shows No Outage
     Start Availability Monitor    probes=version-identity    rate=10
     Sleep    5 s    the measurement window
     Stop Availability Monitor
-    Outage Should Be Shorter Than    0.2 s
+    # No outage was measured here; one slow sample at 10/s would make ~0.1 s: 1 s keeps
+    # well over 3x that, and the planted 4 s outage below stays far beyond it.
+    Outage Should Be Shorter Than    1 s
 
 Keystone Down On Every Controller Is Measured
     [Documentation]    Keystone is killed on all controllers for about 4 s.

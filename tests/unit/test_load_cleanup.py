@@ -29,6 +29,7 @@ class FakeCloud:
         self.compute = SimpleNamespace(
             servers=lambda **kw: list(self.store["server"].values()),
             delete_server=lambda r, ignore_missing=True: self._delete("server", r),
+            find_server=lambda i, ignore_missing=True: self.store["server"].get(i),
             create_server=lambda **kw: self._create("server", **kw),
             wait_for_server=lambda server, **kw: self.calls.append("wait active"),
             wait_for_delete=lambda server, **kw: self.calls.append("wait gone"),
@@ -60,6 +61,9 @@ class FakeCloud:
         return resource
 
     def _delete(self, kind, resource):
+        resource = self.store[kind].get(getattr(resource, "id", resource))
+        if resource is None:
+            return
         if resource.name in self.fail_delete:
             raise RuntimeError(f"HTTP 409 deleting {resource.name}")
         self.store[kind].pop(resource.id, None)
@@ -78,7 +82,7 @@ def test_clean_up_deletes_only_the_prefix_in_dependency_order():
         cloud.add(kind, f"xload-ab12-1-{kind}-w0")
         cloud.add(kind, f"production-{kind}")
     cloud.calls.clear()
-    report = clean_up(cloud, "xload-ab12-1-", interval=0.01, wait=1)
+    report = clean_up(cloud, "xload-ab12-1-", wait=1)
     assert report.clean and report.count == 6
     assert [c for c in cloud.calls if c.startswith("delete")] == [
         "delete server", "delete port", "delete network", "delete image", "delete user",
@@ -92,7 +96,7 @@ def test_clean_up_reports_what_it_could_not_delete():
     cloud.add("network", "xload-ab12-2-net-a")
     cloud.add("network", "xload-ab12-2-net-b")
     cloud.fail_delete = {"xload-ab12-2-net-b"}
-    report = clean_up(cloud, "xload-ab12-2-", interval=0.01, wait=1)
+    report = clean_up(cloud, "xload-ab12-2-", wait=1)
     assert not report.clean
     assert report.deleted == {"network": ["xload-ab12-2-net-a"]}
     assert "HTTP 409" in report.failed["network xload-ab12-2-net-b"]
@@ -153,7 +157,7 @@ def test_a_half_done_iteration_is_found_by_the_clean_up():
     assert not sample.ok and "HTTP 500" in sample.error
     assert len(cloud.store["network"]) == 1
     cloud.network.delete_network = lambda r, ignore_missing=True: cloud._delete("network", r)
-    assert clean_up(cloud, "xload-ab12-3-", interval=0.01, wait=1).count == 1
+    assert clean_up(cloud, "xload-ab12-3-", wait=1).count == 1
     assert not cloud.store["network"]
 
 

@@ -52,6 +52,9 @@ def test_locust_constant_rate_returns_every_sample(tmp_path):
 
 def test_locust_constant_concurrency_and_credentials_stay_out_of_argv(tmp_path, monkeypatch):
     monkeypatch.setenv("OS_PASSWORD", "not-in-argv")
+    monkeypatch.setenv("EXTREME_LAB_BMC_PASSWORD", "bmc-not-for-locust")
+    monkeypatch.setenv("EXTREME_LAB_SWITCH_PASSWORD", "switch-not-for-locust")
+    monkeypatch.setenv("SOME_TOOL_TOKEN", "not-for-locust")
     with LocalServer() as server:
         plan = LoadPlan(workload="test_load_support:hit", concurrency=3, duration=2,
                         timeout=5, params={"url": server.url + "/?ms=50"})
@@ -59,7 +62,13 @@ def test_locust_constant_concurrency_and_credentials_stay_out_of_argv(tmp_path, 
                               workdir=tmp_path)
         assert "not-in-argv" not in " ".join(runner.command())
         assert "/x/clouds.yaml" not in " ".join(runner.command())
-        assert runner.environment()["OS_PASSWORD"] == "not-in-argv"
+        env = runner.environment()
+        assert env["OS_PASSWORD"] == "not-in-argv"
+        assert env["OS_CLIENT_CONFIG_FILE"] == "/x/clouds.yaml" or os.environ.get(
+            "OS_CLIENT_CONFIG_FILE")
+        assert "not-for-locust" not in " ".join(env.values())
+        assert not {"EXTREME_LAB_BMC_PASSWORD", "EXTREME_LAB_SWITCH_PASSWORD",
+                    "SOME_TOOL_TOKEN"} & set(env)
         outcome = runner.run()
     samples = outcome.samples
     # what the engine controls: never more than 3 iterations at once, every user ran

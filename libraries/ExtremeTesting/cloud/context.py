@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import target as target_module
-from ..errors import TargetError
 from . import connection as connection_module
 from . import health, logsafety
 from .apierrors import CloudNotConnected
 from .connection import ConnectionSettings, authenticate
-from .tracking import BASE_PREFIX, TAG, CleanupLevel, Tracked, Tracker, delete, new_run_id
+from .tracking import BASE_PREFIX, TAG, CleanupLevel, Tracked, Tracker, clean_up, new_run_id
 
 DEFAULT_WAIT = timedelta(minutes=5)
 
@@ -49,11 +48,9 @@ class CloudContext:
             return
         target = None
         if self.target_path or not self.settings.cloud:
-            try:
-                target = target_module.load(self.target_path)
-            except TargetError:
-                if self.target_path or not os.environ.get("OS_CLOUD"):
-                    raise
+            target = target_module.load_if_any(self.target_path)
+            if target is None and not os.environ.get("OS_CLOUD"):
+                target_module.load(self.target_path)  # raises: says there is no target
         if target is not None:
             self.settings.cloud = self.settings.cloud or target.data.get("cloud")
             if target.data.get("clouds_yaml") and not self.settings.clouds_yaml:
@@ -118,4 +115,4 @@ class CloudContext:
                        ) -> list[tuple[Tracked, str]]:
         if not resources:
             return []
-        return delete(self.conn, resources, timeout)
+        return clean_up(self.conn, resources, timeout)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .apierrors import CloudError, describe
-from .polling import wait_until
+from .apierrors import CloudError, CloudTimeout, describe
+from .polling import seconds, wait_until
 
 TAG = "extreme-testing"
 BASE_PREFIX = "xt-"
@@ -26,6 +26,8 @@ BASE_PREFIX = "xt-"
 # Deletion order: what uses a resource goes before it.
 KINDS = ("server", "volume", "port", "subnet", "network", "image", "keypair", "flavor",
          "user", "project")
+# How long a clean-up keeps asking while the cloud answers 5xx or times out.
+RETRY_FOR = timedelta(seconds=90)
 # Kinds whose deletion is asynchronous: wait until they are gone before deleting the rest.
 ASYNC_KINDS = ("server", "volume")
 
@@ -153,12 +155,20 @@ def delete(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
     Servers and volumes are awaited until gone before what they use is deleted. A
     resource already gone counts as deleted.
     """
+    return [(t, problem) for t, problem, _ in _delete_once(conn, resources, timeout, sleep,
+                                                         clock)]
+
+
+def _delete_once(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
+                 sleep: Callable[[float], None], clock: Callable[[], float]
+                 ) -> list[tuple[Tracked, str, bool]]:
+    """One pass of :func:`delete`: (resource, problem, worth retrying) for failures."""
     deleters = _deleters(conn)
     finders = _finders(conn)
     by_kind: dict[str, list[Tracked]] = {kind: [] for kind in KINDS}
     for tracked in resources:
         by_kind[tracked.kind].append(tracked)
-    problems: list[tuple[Tracked, str]] = []
+    problems: list[tuple[Tracked, str, bool]] = []
     for kind in KINDS:
         asked = []
         for tracked in by_kind[kind]:
@@ -166,7 +176,8 @@ def delete(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
                 deleters[kind](tracked.id)
                 asked.append(tracked)
             except Exception as error:  # noqa: BLE001 - every failure is reported
-                problems.append((tracked, _problem(error, f"Deleting {tracked}")))
+                problems.append((tracked, _problem(error, f"Deleting {tracked}"),
+                                 transient(error)))
         if kind in ASYNC_KINDS and asked:
             pending = list(asked)
 
@@ -177,10 +188,72 @@ def delete(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
             try:
                 wait_until(gone, timeout, f"every deleted {kind} is gone", sleep=sleep,
                            clock=clock)
-            except Exception as error:  # noqa: BLE001
-                problems.extend((t, _problem(error, f"Waiting for {t} to go"))
+            except Exception as error:  # noqa: BLE001 - still there: asked again next pass
+                problems.extend((t, _problem(error, f"Waiting for {t} to go"), True)
                                 for t in pending)
     return problems
+
+
+def transient(error: BaseException) -> bool:
+    """Worth asking again: the API answered 5xx, timed out or could not be reached."""
+    status = getattr(error, "status_code", None) or getattr(
+        getattr(error, "response", None), "status_code", None)
+    if isinstance(status, int):
+        return status >= 500
+    if isinstance(error, (TimeoutError, ConnectionError, CloudTimeout)):
+        return True
+    name = type(error).__name__
+    return any(word in name for word in ("Timeout", "ConnectFailure", "ConnectionError",
+                                         "ServiceUnavailable", "GatewayTimeout"))
+
+
+def clean_up(conn: Any, resources: Iterable[Tracked], timeout: timedelta,
+             retry_for: timedelta = RETRY_FOR, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> list[tuple[Tracked, str]]:
+    """:func:`delete`, asked again while the cloud answers 5xx or times out (a teardown
+    right after a fault meets a control plane still coming back), until ``retry_for``
+    has passed. Returns what is still left, each with its last problem."""
+    deadline = clock() + seconds(retry_for)
+    pending = list(resources)
+    delay = 1.0
+    while True:
+        problems = _delete_once(conn, pending, timeout, sleep, clock)
+        if not problems or not any(worth for _, _, worth in problems) \
+                or clock() + delay > deadline:
+            return [(t, problem) for t, problem, _ in problems]
+        sleep(delay)  # the cloud answered 5xx or timed out: ask again, bounded by deadline
+        delay = min(delay * 2, 10.0)
+        pending = [t for t, _, _ in problems]
+
+
+def _listed(lister: Callable[[], Iterable[Any]], what: str, retry_for: timedelta,
+            sleep: Callable[[float], None], clock: Callable[[], float]) -> list[Any]:
+    """A listing, asked again while the API answers 5xx or times out (bounded)."""
+    deadline = clock() + seconds(retry_for)
+    delay = 1.0
+    while True:
+        try:
+            return list(lister())
+        except Exception as error:  # noqa: BLE001
+            if not transient(error) or clock() + delay > deadline:
+                raise describe(error, what) from None
+        sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def purge(conn: Any, prefix: str, timeout: timedelta, kinds: Iterable[str] | None = None,
+          volumes: bool = True, exclude_prefix: str | None = None,
+          older_than: timedelta = timedelta(0), retry_for: timedelta = RETRY_FOR,
+          sleep: Callable[[float], None] = time.sleep,
+          clock: Callable[[], float] = time.monotonic
+          ) -> tuple[list[Tracked], list[tuple[Tracked, str]]]:
+    """Delete every resource named ``prefix*`` (whatever its state: a server stuck in
+    BUILD too); returns (what was found, what could not be deleted with its problem).
+    The one leftover clean-up: the Cloud library's `Purge Leftovers` and the Load
+    library's clean-up both use it."""
+    found = find_leftovers(conn, prefix, exclude_prefix, older_than, volumes, kinds=kinds,
+                           retry_for=retry_for, sleep=sleep, clock=clock)
+    return found, clean_up(conn, found, timeout, retry_for, sleep, clock)
 
 
 def _problem(error: Exception, action: str) -> str:
@@ -222,8 +295,13 @@ def _created(resource: Any) -> datetime | None:
 
 def find_leftovers(conn: Any, prefix: str = BASE_PREFIX, exclude_prefix: str | None = None,
                    older_than: timedelta = timedelta(0), volumes: bool = True,
-                   now: datetime | None = None) -> list[Tracked]:
-    """Resources whose name starts with *prefix* (but not *exclude_prefix*).
+                   now: datetime | None = None, kinds: Iterable[str] | None = None,
+                   retry_for: timedelta = RETRY_FOR,
+                   sleep: Callable[[float], None] = time.sleep,
+                   clock: Callable[[], float] = time.monotonic) -> list[Tracked]:
+    """Resources whose name starts with *prefix* (but not *exclude_prefix*), of *kinds*
+    (default: all), whatever their state. A listing answered 5xx or timed out is asked
+    again until *retry_for* has passed.
 
     With *older_than*, only resources created at least that long ago; resources whose
     API gives no creation time (flavors, users, projects) then are left alone.
@@ -233,11 +311,12 @@ def find_leftovers(conn: Any, prefix: str = BASE_PREFIX, exclude_prefix: str | N
                          "match every resource of the cloud. Give a prefix such as 'xt-'.")
     now = now or datetime.now(UTC)
     found = []
+    wanted = set(kinds) if kinds is not None else set(KINDS)
     for kind, lister in _listers(conn, volumes).items():
-        try:
-            items = list(lister())
-        except Exception as error:  # noqa: BLE001
-            raise describe(error, f"Listing {kind}s to find leftovers") from None
+        if kind not in wanted:
+            continue
+        items = _listed(lister, f"Listing {kind}s to find leftovers", retry_for, sleep,
+                        clock)
         for item in items:
             name = getattr(item, "name", None) or ""
             if not name.startswith(prefix):

@@ -162,15 +162,15 @@ def prepare_database(values: dict[str, str]) -> None:
 
 def sync_databases(values: dict[str, str]) -> None:
     ctl = node_pid("ctl1")
-    cell0 = f"mysql+pymysql://openstack:{values['db']}@db/nova_cell0"
 
     def keystone():
         in_node(ctl, ["keystone-manage", "db_sync"], user="keystone", timeout=300)
 
     def nova():
         in_node(ctl, ["nova-manage", "api_db", "sync"], user="nova", timeout=300)
-        in_node(ctl, ["nova-manage", "cell_v2", "map_cell0", "--database_connection", cell0],
-                user="nova")
+        # cell0's connection comes from nova.conf ([database] connection with "_cell0"
+        # added to the database name: nova_cell0), never from argv where `ps` shows it.
+        in_node(ctl, ["nova-manage", "cell_v2", "map_cell0"], user="nova")
         cells = in_node(ctl, ["nova-manage", "cell_v2", "list_cells"], user="nova").stdout
         if "cell1" not in cells:
             in_node(ctl, ["nova-manage", "cell_v2", "create_cell", "--name", "cell1"],

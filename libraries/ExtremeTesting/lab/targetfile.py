@@ -15,6 +15,7 @@ import yaml
 from .. import target as targets
 from . import config, paths
 from . import topology as topo
+from .shell import LabError
 
 CLOUD = "extreme-lab"
 ENV_BMC = "EXTREME_LAB_BMC_PASSWORD"
@@ -26,14 +27,21 @@ def key_path() -> str:
 
 
 # The lab's own limits and known findings live beside the other target files, where QA
-# reads and edits them. `up` folds a copy into the target it writes (for readers of the raw
-# YAML); ExtremeTesting.target.load reads the file again at every run and its sections win,
-# so an edit takes effect on the next run with the lab left up.
-EXPECTATIONS = targets.LAB_EXPECTATIONS
-
-
+# reads and edits them (variables/ of the checkout, ExtremeTesting/variables when
+# installed). `up` folds a copy into the target it writes (for readers of the raw YAML);
+# ExtremeTesting.target.load reads the file again at every run and its sections win, so an
+# edit takes effect on the next run with the lab left up.
 def lab_expectations() -> dict:
-    return targets.lab_expectations(EXPECTATIONS)
+    """The lab's probes, expectations and known findings; a missing or unreadable file
+    stops `up` with one line (a lab without its limits would judge nothing)."""
+    try:
+        data = targets.lab_expectations()
+    except targets.TargetError as error:
+        raise LabError(str(error)) from None
+    if not isinstance(data.get("expectations"), dict):
+        raise LabError(f"The lab's defaults {targets.LAB_EXPECTATIONS} hold no "
+                       f"'expectations' mapping: restore the file.")
+    return data
 
 
 def target(files: dict[str, str]) -> dict:

@@ -232,16 +232,13 @@ class Load:
     def _connection_spec(self) -> dict:
         if self._connection is None:
             cloud, clouds_yaml = self._cloud_arg or "", ""
-            try:
-                from ..target import load as load_target
+            from ..target import load_if_any
 
-                target = load_target(self._target_arg)
+            target = load_if_any(self._target_arg)
+            if target is not None:
                 cloud = cloud or str(target.data.get("cloud") or "")
                 if target.data.get("clouds_yaml"):
                     clouds_yaml = str(target.resolve(str(target.data["clouds_yaml"])))
-            except TargetError:
-                if self._target_arg:
-                    raise
             self._connection = {"cloud": cloud, "clouds_yaml": clouds_yaml,
                                 "timeout": self.request_timeout}
         return self._connection

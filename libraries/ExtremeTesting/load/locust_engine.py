@@ -2,9 +2,10 @@
 Robot process: shared/FINDINGS.md), and read its samples back.
 
 The plan goes to Locust as a JSON file named by ``$EXTREME_LOAD_SPEC``; credentials stay
-where openstacksdk finds them (clouds.yaml through OS_CLIENT_CONFIG_FILE and friends in the
-inherited environment) — never in argv. The process gets a hard timeout; it is killed
-(its whole process group) when the timeout passes or the run is stopped.
+where openstacksdk finds them (clouds.yaml through OS_CLIENT_CONFIG_FILE and friends) —
+never in argv — and the process inherits only the environment it needs (LOCUST_ENV).
+The process gets a hard timeout; it is killed (its whole process group) when the timeout
+passes or the run is stopped.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def locust_command() -> list[str]:
         raise LocustError("The 'locust' command was not found next to "
                           f"{sys.executable} nor on PATH. Install locust in this environment.")
     return [found]
+
+
+# The environment a Locust process gets (see LocustRunner.environment).
+LOCUST_ENV = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+              "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUNBUFFERED", "VIRTUAL_ENV",
+              "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+              "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+LOCUST_ENV_PREFIXES = ("OS_", "LC_")
+
+
+def _locust_needs(name: str) -> bool:
+    return name in LOCUST_ENV or name.startswith(LOCUST_ENV_PREFIXES)
 
 
 class LocustRunner:
@@ -86,7 +99,10 @@ class LocustRunner:
         return command
 
     def environment(self) -> dict:
-        env = dict(os.environ)
+        """Only what Locust and openstacksdk need: the process basics, the OS_* settings
+        that find the cloud and its credentials, TLS and proxy settings. Never the rest of
+        the Robot process's environment (BMC and switch passwords, other tools' tokens)."""
+        env = {k: v for k, v in os.environ.items() if _locust_needs(k)}
         env["EXTREME_LOAD_SPEC"] = str(self.spec_path)
         env.setdefault("PYTHONUNBUFFERED", "1")
         clouds_yaml = self.connection.get("clouds_yaml")

@@ -200,9 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     checker.add_argument("--suites", type=int, default=2)
     args = parser.parse_args(argv)
     if args.command == "valuesets":
+        from ..errors import ExtremeError
         from ..target import load
 
-        sys.stdout.write(value_sets(load(args.target).data))
+        try:
+            sys.stdout.write(value_sets(load(args.target).data))
+        except ExtremeError as error:
+            print(f"valuesets: {error}", file=sys.stderr)
+            return 2
         return 0
     try:
         windows = check(args.windows, args.suites)

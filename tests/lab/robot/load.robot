@@ -27,12 +27,14 @@ Constant-Rate Token Workload Meets Its SLA On A Healthy Lab
     [Tags]    workload:token
     ${load} =    Run Constant Rate Load    issue token    rate=${TOKEN_RATE}    duration=30 s
     ...    ramp_up=5 s    workers=8
-    Should Be True    ${load.summary.requests} >= 120
+    # 5/s for 30 s with a 5 s ramp is ~137 requests; achieved = requested in
+    # bench/load_rate.py (a few % short under load): the limits keep 3x that shortfall.
+    Should Be True    ${load.summary.requests} >= 100
     Load Error Rate Should Be Below    1%
     Load Percentile Should Be Below    p95    1 s
     Load Percentile Should Be Below    p99    2 s
     Load Max Duration Should Be Below    10 s
-    Load Achieved Rate Should Be At Least    90%
+    Load Achieved Rate Should Be At Least    75%
     Load Throughput Should Be At Least    3
 
 Token Workload Fails An SLA Set Below What The Lab Can Do, With The Figure
@@ -66,6 +68,8 @@ Token Workload Runs In Locust As Its Own Process
     ${load} =    Run Constant Rate Load    issue token    rate=${TOKEN_RATE}    duration=15 s
     ...    workers=4    engine=locust
     Should Be Equal    ${load.summary.engine}    locust
-    Should Be True    ${load.summary.requests} >= 60
+    # Locust reached 94 % of its rate in bench/load_rate.py and needs 2-5 s to start:
+    # 3x that shortfall is 18 %, plus the start-up in a 15 s run.
+    Should Be True    ${load.summary.requests} >= 45
     Load Error Rate Should Be Below    1%
-    Load Achieved Rate Should Be At Least    80%
+    Load Achieved Rate Should Be At Least    60%

@@ -1,0 +1,202 @@
+"""Restore under torture: kill a destructive run at a random moment, then `extreme recover`,
+and count what the lab still has broken (goal: 0).
+
+    flock /tmp/xt-lab.lock python bench/restore_torture.py [--runs 10] [--seed S]
+
+Each run starts a small suite (freeze nova-scheduler on ctl1, unplug glance-api on ctl2,
+power cmp1 off through its BMC, hold), SIGKILLs the whole robot process group at a random
+moment between 0.5 s and --kill-before s (so also in the middle of an injection), runs
+`extreme recover` and counts on the lab:
+  stopped  processes in state T (frozen) on any node
+  drops    iptables DROP rules in any node
+  off      nodes powered off
+  drained  HAProxy servers in MAINT or DRAIN
+  files    changed files: no fault changes files yet (issue 11), so not counted
+It prints one line a run and the totals, with the time recover took. Whatever recover
+left is then repaired (power on, SIGCONT, the DROP rules removed, servers enabled), so
+the lab stays healthy; that repair is counted, never hidden. Every step has a timeout:
+a run is bounded by --kill-before + recover's 300 s + 2 min of counting and repair.
+Needs the lab up and its environment ($EXTREME_TARGET etc.: read from `extreme lab env`
+when unset). Credentials are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ExtremeTesting.monitor import haproxy
+from ExtremeTesting.target import load
+
+SUITE = """\
+*** Settings ***
+Library    ExtremeTesting.Faults    ${TARGET}
+Library    ExtremeTesting.Power    ${TARGET}
+
+*** Test Cases ***
+Torture
+    Freeze Service    nova-scheduler    on=ctl1
+    Unplug Service    glance-api    on=ctl2
+    Power Off    cmp1
+    Sleep    120 s    hold every fault until killed
+"""
+NODES = ("lb", "ctl1", "ctl2", "db", "cmp1")
+
+
+def lab_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("EXTREME_TARGET") or not env.get("EXTREME_LAB_BMC_PASSWORD"):
+        exports = subprocess.run(["extreme", "lab", "env"], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout
+        for line in exports.splitlines():
+            if line.startswith("export "):
+                key, _, value = line[7:].partition("=")
+                env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+def lab_status() -> dict:
+    out = subprocess.run(["extreme", "lab", "status", "--json"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    return json.loads(out)
+
+
+def on_node(node: str, command: str, timeout: float = 20) -> str:
+    done = subprocess.run(["extreme", "lab", "ssh", node, command], capture_output=True,
+                          text=True, timeout=timeout)
+    return done.stdout
+
+
+def count(socket: str) -> dict[str, list[str]]:
+    """What the lab still has broken, by kind, as human-readable items."""
+    left: dict[str, list[str]] = {"stopped": [], "drops": [], "off": [], "drained": []}
+    powered = {n["name"]: n["power"] for n in lab_status()["nodes"]}
+    for node in NODES:
+        if powered.get(node) != "on":
+            left["off"].append(node)
+            continue
+        for line in on_node(node, "ps -eo pid=,stat=,comm=").splitlines():
+            parts = line.split(None, 2)
+            if len(parts) == 3 and parts[1].startswith("T"):
+                left["stopped"].append(f"{node}:{parts[0]}:{parts[2]}")
+        for line in on_node(node, "iptables -S").splitlines():
+            if "DROP" in line and not line.startswith("-P"):
+                left["drops"].append(f"{node}: {line}")
+    stat = haproxy.command(socket, "show stat", timeout=5)
+    lines = stat.splitlines()
+    header = lines[0].lstrip("# ").split(",") if lines else []
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        if row.get("svname") not in ("FRONTEND", "BACKEND") and any(
+                word in row.get("status", "") for word in ("MAINT", "DRAIN")):
+            left["drained"].append(f"{row['pxname']}/{row['svname']}")
+    return left
+
+
+def repair(left: dict[str, list[str]], socket: str) -> None:
+    """Put back what recover did not, so the lab stays healthy for the next run."""
+    for node in left["off"]:
+        subprocess.run(["extreme", "lab", "power", node, "on"], capture_output=True,
+                       timeout=120)
+    for item in left["stopped"]:
+        node, pid, _ = item.split(":", 2)
+        on_node(node, f"kill -CONT {pid}")
+    for item in left["drops"]:
+        node, rule = item.split(": ", 1)
+        on_node(node, "iptables " + rule.replace("-A ", "-D ", 1))
+    for item in left["drained"]:
+        backend, server = item.split("/", 1)
+        haproxy.command(socket, f"set server {backend}/{server} state ready", timeout=5)
+
+
+def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: Path,
+            socket: str) -> dict:
+    suite = workdir / "torture.robot"
+    suite.write_text(SUITE)
+    kill_at = rng.uniform(0.5, args.kill_before)
+    out = workdir / f"run{index}"
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "robot", "--outputdir", str(out), "--console", "none",
+         "--variable", f"TARGET:{env['EXTREME_TARGET']}", str(suite)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        process.wait(timeout=kill_at)
+    except subprocess.TimeoutExpired:
+        pass
+    killed = process.poll() is None
+    if killed:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole group: robot, ansible, ssh
+    process.wait(timeout=30)
+    begin = time.monotonic()
+    recover = subprocess.run(["extreme", "recover"], env=env, capture_output=True,
+                             text=True, timeout=300)
+    took = time.monotonic() - begin
+    left = count(socket)  # recover returns when its undo is done: nothing to wait for
+    repair(left, socket)
+    return {"run": index, "kill_at": round(kill_at, 2), "killed": killed,
+            "recover_rc": recover.returncode, "recover_s": round(took, 1),
+            "left": left, "elapsed": round(time.monotonic() - started, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--kill-before", type=float, default=12.0,
+                        help="latest kill moment, s after the start (default 12)")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    if lab_status().get("phase") != "up":
+        print("restore_torture: the lab is not up ('extreme lab status'); bring it up first.",
+              file=sys.stderr)
+        return 2
+    env = lab_environment()
+    target = load(env["EXTREME_TARGET"])
+    socket = str(target.resolve(target.section("lab")["haproxy_socket"]))
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    print(f"restore torture: {args.runs} runs, kill within {args.kill_before:g} s, "
+          f"seed {seed}")
+    before = count(socket)
+    if any(before.values()):
+        print(f"the lab is not clean before the first run: {before}; not starting.")
+        return 2
+    totals = {k: 0 for k in before}
+    recover_times = []
+    with tempfile.TemporaryDirectory(prefix="xt-torture-") as tmp:
+        for index in range(1, args.runs + 1):
+            result = one_run(index, rng, args, env, Path(tmp), socket)
+            left = result["left"]
+            for kind, items in left.items():
+                totals[kind] += len(items)
+            recover_times.append(result["recover_s"])
+            figures = " ".join(f"{k}={len(v)}" for k, v in left.items())
+            print(f"run {index}: killed at {result['kill_at']:5.2f} s"
+                  f"{'' if result['killed'] else ' (had ended)'}, recover rc "
+                  f"{result['recover_rc']} in {result['recover_s']} s; left: {figures} "
+                  f"files=n/a ({result['elapsed']} s)")
+            for kind, items in left.items():
+                for item in items:
+                    print(f"    left {kind}: {item}")
+    total = sum(totals.values())
+    print(f"total left after recover: {total} "
+          f"({', '.join(f'{k} {v}' for k, v in totals.items())}); goal 0")
+    print(f"recover took {min(recover_times)}–{max(recover_times)} s "
+          f"(median {sorted(recover_times)[len(recover_times) // 2]} s)")
+    after = count(socket)
+    print(f"lab after the bench: {'clean' if not any(after.values()) else after}")
+    return 0 if total == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
