@@ -20,7 +20,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from .. import __version__, events, results
-from ..errors import ExtremeError, TargetError
+from ..errors import ExtremeError
 from . import stats as load_stats
 from .cleanup import CleanupReport, clean_up, leftovers
 from .locust_engine import LocustRunner
