@@ -82,7 +82,7 @@ def test_report_verdicts_figures_and_known_findings(first_run, tmp_path, capsys)
     results = section(page, "Results by area")
     assert "8.50 s ± 50 ms" in results and "1.25 s ± 50 ms" in results
     assert "1 / 0 / 1" in results  # lost / duplicate / stuck of the RabbitMQ case
-    assert "7 %" in results  # its error rate
+    assert "28.3 %" in results  # its error rate: 8.5 s of the 30 s timeline
     assert "400 ms" in results  # recovery time
     assert "25 ms / 1.25 s / 27 ms" in results  # p95 before/during/after
     assert "2000, 3 failed (0.15 %)" in results and "33.3/s" in results
@@ -101,7 +101,8 @@ def test_report_verdicts_figures_and_known_findings(first_run, tmp_path, capsys)
     details = section(page, "Case details")
     assert "identity.token" in details and "compute.servers" in details
     assert "+12.40 s" in details and "+20.90 s" in details  # the outage window's edges
-    assert "probe_rate_hz" in details  # unknown monitor keys, shown generically
+    assert "lag_p99" in details and "overall.degradation.during_p99_ratio" in details  # \
+        # monitor keys without a table of their own, shown generically
     assert "widgets" in details and "nested.depth_s" in details  # an unknown kind
     assert "keystone on ctl1" in details  # a fault event
     assert "Object storage is not deployed on this target." in details  # a skip's reason
@@ -176,7 +177,7 @@ def test_report_reads_figures_from_nested_keywords(first_run):
     rabbit = next(c for c in run.cases if c.name == "RabbitMQ Outage Loses No Request")
     monitor = rabbit.figures_of("monitor")[0]
     assert monitor.keyword == "Publish Monitor Figures"
-    assert monitor.data["overall"]["lost"] == 1
+    assert len(monitor.data["writes"]["compute.servers"]["lost"]) == 1
     assert run.environment["services"] == {"compute": "2.95", "identity": "3.14"}
 
 

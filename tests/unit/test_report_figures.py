@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from ExtremeTesting.report import figures as fig
+import importlib.util
+from pathlib import Path
+
 import pytest
 from ExtremeTesting import findings, results
 from ExtremeTesting.errors import TargetError
+from ExtremeTesting.load.stats import LoadSummary
+from ExtremeTesting.report import figures as fig
 from ExtremeTesting.report.model import area_of
+
+_SPEC = importlib.util.spec_from_file_location(
+    "report_fixture_figures", Path(__file__).parent / "data" / "report" / "FixtureFigures.py")
+fixtures = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(fixtures)
 
 
 def test_durations_rates_and_counts_are_formatted_for_people():
@@ -34,26 +43,44 @@ def test_credentials_are_hidden_in_generic_tables():
     assert "s3cret" not in str(rows) and "gAAA" not in str(rows)
 
 
-def test_monitor_with_probes_as_a_list_and_figures_at_top_level():
-    data = {"probes": [{"name": "image.list", "outage_windows": [
-        {"start": 1.0, "end": 2.5, "duration": 1.5, "uncertainty": 0.1}], "error_rate": 0.2}],
-        "recovery_time": 0.7, "lost": [{"id": "x"}], "duplicates": 2, "stuck": 0,
-        "latency": {"before": {"p95": 0.02}, "during": {"p95": 1.5}, "after": {"p95": 0.03}},
-        "mystery": 42}
+def test_monitor_figures_as_the_monitor_publishes_them():
+    """The monitor's own analysis of a 20 Hz timeline with a planted 1.5 s outage, one lost
+    and one stuck write: every column of the tables comes from a key it writes."""
+    data = fixtures.monitor_result(outage=1.5, lost=1, stuck=1)
     view = fig.monitor_view(data)
     probe = view["probes"][0]
-    assert probe["name"] == "image.list" and probe["total_outage"] == "1.50 s ± 100 ms"
-    assert probe["error_rate"] == "20 %"
+    assert probe["name"] == "identity.token" and probe["total_outage"] == "1.50 s ± 50 ms"
+    assert probe["longest_outage"] == "1.50 s ± 50 ms" and probe["windows"] == 1
+    assert probe["error_rate"] == "5 %"  # 30 of 600 samples
     overall = view["overall"]
-    assert (overall["lost"], overall["duplicates"], overall["non_recoverable"]) == ("1", "2",
-                                                                                    "0")
-    assert overall["recovery_time"] == "700 ms"
-    assert view["windows"][0]["start"] == "+1.00 s" and view["windows"][0]["end"] == "+2.50 s"
-    assert ("mystery", "42") in view["extra"]
-    assert ("lost", "id=x") in view["requests"]
+    assert (overall["lost"], overall["duplicates"], overall["non_recoverable"]) == ("1", "0",
+                                                                                    "1")
+    assert overall["recovery_time"] == "400 ms ± 25 ms"
+    assert view["windows"][0]["start"] == "+12.40 s" and view["windows"][0]["end"] == "+13.90 s"
+    assert view["windows"][0]["detail"] == "HTTP 503 ×30"
+    assert ("lost", "name=extreme-mon-lost-0, request_id=req-extreme-mon-lost-0") in \
+        view["requests"]
+    assert ("non-recoverable", "name=extreme-mon-stuck-0, request_id=req-extreme-mon-stuck-0"
+            ) in view["requests"]
+    assert ("prefix", "extreme-mon-") in view["extra"]
     summary = dict(fig.monitor_summary(data))
-    assert summary["p95 b / d / a"] == "20 ms / 1.50 s / 30 ms"
-    assert summary["Lost / dup / stuck"] == "1 / 2 / 0"
+    assert summary["p95 b / d / a"] == "25 ms / 1.25 s / 27 ms"
+    assert summary["Lost / dup / stuck"] == "1 / 0 / 1"
+    assert summary["Error rate"] == "5 %, during 68.8 %"  # 22 of the 32 samples from
+    # the fault (+11.90 s) to its undo (+13.50 s)
+
+
+def test_keys_no_library_writes_are_not_read_as_figures():
+    """Old names (outage_windows, total_outage_s, recovery_time, stuck...) are not guessed:
+    they are not monitor figures and land under "other figures" like any unknown key."""
+    data = {"overall": {"outage_windows": [{"start": 1, "end": 2, "duration": 1}],
+                        "total_outage_s": 1.0, "recovery_time": 0.7, "stuck": 3}}
+    view = fig.monitor_view(data)
+    assert view["windows"] == [] and view["overall"]["total_outage"] == "—"
+    assert view["overall"]["recovery_time"] == "—"
+    assert view["overall"]["non_recoverable"] == "—"
+    assert {k for k, _ in view["extra"]} == {"overall.outage_windows", "overall.recovery_time",
+                                             "overall.stuck", "overall.total_outage_s"}
 
 
 def test_monitor_recovery_that_never_came_is_said_plainly():
@@ -68,15 +95,19 @@ def test_monitor_recovery_that_never_came_is_said_plainly():
                                             "timeout ×40")
 
 
-def test_load_figures_and_failure_rate_from_counts():
-    view = fig.load_view({"workload": "boot and delete", "requests": 200, "failures": 5,
-                          "latency": {"p50": 1.2, "p95": 3.4}, "throughput": 1.5,
-                          "concurrency": 5})
-    assert view["failure_rate"] == "2.50 %"
-    assert view["percentiles"]["p95"] == "3.40 s" and view["name"] == "boot and delete"
+def test_load_figures_as_a_load_keyword_publishes_them():
+    summary = LoadSummary(workload="boot and delete", engine="inprocess", mode="concurrency",
+                          requests=200, failures=5, failure_rate=0.025, p50=1.2, p90=2.0,
+                          p95=3.4, p99=4.0, max=5.0, mean=1.4, throughput=1.5,
+                          requested_rate=None, achieved_rate=1.6, concurrency=5,
+                          max_in_flight=5, elapsed=130.0)
+    data = summary.as_dict() | {"png": "", "name": "boot", "prefix": "xload-1-"}
+    view = fig.load_view(data)
+    assert view["failure_rate"] == "2.50 %" and view["requests"] == "200"
+    assert view["percentiles"]["p95"] == "3.40 s" and view["name"] == "boot (boot and delete)"
+    assert view["max"] == "5.00 s" and view["throughput"] == "1.5/s"
     assert ("concurrency", "5") in view["extra"]
-    assert dict(fig.load_summary({"requests": 10, "failures": 0}))["Requests"] == (
-        "10, 0 failed (0 %)")
+    assert dict(fig.load_summary(data))["Requests"] == "200, 5 failed (2.50 %)"
 
 
 def test_fault_events_and_expectations():

@@ -6,7 +6,8 @@ Undo actions other libraries own (the Switch library's ``switch port up``) are r
 the handlers those libraries register in ``lifecycle.registry`` at import: this module
 imports every library that changes the cloud, so they are all registered. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
-``--force``.
+``--force``. The private folders of dead runs (temporary files that may hold secrets, see
+``lifecycle.private``) are removed; a live run's never.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from .. import power, switch  # noqa: F401 - importing them registers their undo actions
 from ..errors import ExtremeError
+from ..lifecycle import private
 from ..lifecycle.ledger import Ledger, default_ledger_path, pid_alive
 from .errors import FaultError
 
@@ -103,6 +105,9 @@ def _recover(ledger: Ledger, target: str | None, *, dry_run: bool, force: bool, 
     entries = ledger.open_entries()
     if ledger.torn:
         out(f"warning: {ledger.torn}")
+    for folder in (private.dead_folders if dry_run else private.sweep)(ledger.path):
+        out(f"{'would remove' if dry_run else 'removed'} the private folder of a dead run: "
+            f"{folder}")
     live = [e for e in entries if not force and pid_alive(e.pid, e.host)]
     todo = [e for e in entries if e not in live]
     for entry in live:

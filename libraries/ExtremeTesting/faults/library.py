@@ -23,6 +23,7 @@ from ..lifecycle import (
     default_ledger_path,
     destructive_lock,
 )
+from ..lifecycle import private
 from ..power import osf_drivers
 from ..power.errors import PowerDriverConfigError
 from . import human, logs, osf
@@ -207,6 +208,7 @@ class Faults:
             topology = Topology.build(target.data, osf_config)
             ledger_path = (Path(self._ledger_arg) if self._ledger_arg
                            else default_ledger_path(target.path))
+            private.sweep(ledger_path)  # temporary files of runs that were killed
             engine = Engine(target, Ledger(ledger_path), self._connect, dry_run=self._dry_run,
                             log=logger.info, warn=logger.warn)
             engine.scope = self.scope
@@ -240,7 +242,8 @@ class Faults:
         if hasattr(cloud, "cloud_executor"):
             runner = BoundedAnsibleRunner(
                 timeout=self.action_timeout, port=self.target.section("ssh").get("port"),
-                host_label=self.topology.node_by_address, redact=logs.redact)
+                host_label=self.topology.node_by_address, redact=logs.redact,
+                private_dir=lambda: private.run_folder(self.engine.ledger.path))
             runner.default_host_vars = dict(getattr(cloud.cloud_executor,
                                                     "default_host_vars", {}) or {})
             cloud.cloud_executor = runner

@@ -9,7 +9,9 @@ only in its DEBUG log. :class:`BoundedAnsibleRunner` overrides ``_run_play`` and
 
 - a private (0700) temporary directory holds inventory, playbook and a generated
   ``ansible.cfg`` (port, interpreter, timeouts, no host key prompts), and is removed
-  after every play;
+  after every play; it is made inside the run's private folder (``private_dir``, see
+  :mod:`ExtremeTesting.lifecycle.private`), so a run killed mid-play leaves it only where
+  the next start of a library or ``extreme recover`` removes it;
 - ``ansible-playbook`` is the one next to this Python (the venv), with a minimal
   environment (PATH with the venv's bin, HOME, SSH_AUTH_SOCK, ANSIBLE_CONFIG);
 - every play has a deadline; past it, the whole process group is killed;
@@ -34,6 +36,7 @@ from typing import Any
 import yaml
 from os_faults.ansible import executor
 
+from ..lifecycle.private import write_private
 from .errors import ActionTimeoutError, FaultError, RemoteActionError, UnreachableError
 
 REASON_LIMIT = 600  # characters of remote output kept per node in a failure message
@@ -106,7 +109,8 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
                  connect_timeout: int = 10, interpreter: str = "/usr/bin/python3",
                  control_persist: int = 30, auth: dict | None = None,
                  host_label: Callable[[str], str] = str,
-                 redact: Callable[[str], str] = str, ansible_playbook: str | None = None):
+                 redact: Callable[[str], str] = str, ansible_playbook: str | None = None,
+                 private_dir: Callable[[], Path] | None = None):
         ensure_on_path()
         super().__init__(auth=auth)
         self.ansible = ansible_playbook or find_ansible_playbook()
@@ -118,6 +122,7 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
         self.control_persist = control_persist
         self.host_label = host_label
         self.redact = redact
+        self.private_dir = private_dir  # None: the system's temporary folder
         self.last_records: list[executor.AnsibleExecutionRecord] = []
         self.plays = 0
 
@@ -154,7 +159,8 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
                 merged["ansible_port"] = self.port
             inventory[host] = merged
         play = {"hosts": "all", "gather_facts": "no", "tasks": play_source["tasks"]}
-        with tempfile.TemporaryDirectory(prefix="extreme-osf-") as workdir:
+        parent = self.private_dir() if self.private_dir else None
+        with tempfile.TemporaryDirectory(prefix="extreme-osf-", dir=parent) as workdir:
             os.chmod(workdir, 0o700)
             files = {
                 "inventory": yaml.safe_dump({"all": {"hosts": inventory}},
@@ -166,9 +172,7 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
                     control_persist=self.control_persist),
             }
             for name, content in files.items():
-                fd = os.open(os.path.join(workdir, name), os.O_WRONLY | os.O_CREAT, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(content)
+                write_private(Path(workdir), name, content)
             cmd = [self.ansible, "--module-path", ":".join(self.options.module_path),
                    "-i", os.path.join(workdir, "inventory"), os.path.join(workdir, "playbook")]
             stdout, stderr = self._execute(cmd, workdir, remaining)

@@ -5,6 +5,8 @@
 - :mod:`.registry`: undo actions, registered by each library at import;
 - :mod:`.interlock`: nothing destructive against a target not marked ``destructive: true``;
 - :mod:`.scope`: which test and suite a change belongs to;
+- :mod:`.private`: the run's private (0700) folder for temporary files that may hold
+  secrets, removed at exit, or by the next start / ``extreme recover`` once its owner died;
 - :mod:`.tracker` and :mod:`.listener`: one library's pending changes, and the one
   listener that undoes them when their test or suite ends.
 

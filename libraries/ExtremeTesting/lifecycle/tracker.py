@@ -26,6 +26,7 @@ from .errors import UndoError
 from .interlock import require_destructive
 from .ledger import Entry, Ledger, Step, default_ledger_path
 from .locking import PabotLock, take_destructive_lock
+from .private import sweep
 from .registry import handler_for, registered
 from .scope import Scope
 
@@ -43,13 +44,18 @@ class Tracker:
         self.lock: PabotLock | None = None
         self.scope = Scope()
         self.pending: list[Entry] = []  # recorded here, not closed yet, oldest first
+        self._swept = False
 
     @property
     def target(self) -> Target:
         return self._target()
 
     def ledger(self) -> Ledger:
-        return Ledger(self._ledger_path or default_ledger_path(self.target.path))
+        ledger = Ledger(self._ledger_path or default_ledger_path(self.target.path))
+        if not self._swept:  # the library's start: temporary files of killed runs go
+            self._swept = True
+            sweep(ledger.path)
+        return ledger
 
     def require_destructive(self, action: str) -> None:
         """The interlock, then (under pabot) the cloud's destructive lock."""

@@ -1,19 +1,24 @@
 """Turn published figures into what the page shows: formatted values and tables.
 
-The kinds the report knows (others are shown generically as key/value tables):
+The kinds the report knows, read exactly as the libraries publish them (others are shown
+generically as key/value tables):
 
-``monitor``
-    per probe (``probes``: a mapping name -> figures, or a list of figures with ``name``)
-    and overall (``overall``, or the top-level keys): ``outages`` (or ``outage_windows``,
-    ``windows``) as ``[{start, end, duration, uncertainty}]``, ``total_outage``,
-    ``longest_outage``, ``recovery_time``, ``error_rate`` (a fraction, 0.05 = 5 %),
-    ``latency`` ``{before, during, after: {p50, p90, p95, p99}}``, ``lost``,
-    ``duplicates``, ``non_recoverable`` (counts, or lists of the requests), ``png``
-    (base64), ``events`` (fault events). Durations are seconds (keys ending ``_ms``:
-    milliseconds).
-``load``
+``monitor`` (``MonitorSession.snapshot``, figures from ``monitor.analysis.summarize``)
+    ``probes`` (name -> figures) and ``overall`` (the same figures of all probes together):
+    ``samples``, ``failed``, ``outages`` ``[{start, end, duration, uncertainty, errors,
+    open_start, open_end, ...}]``, ``total_outage`` (s), ``longest_outage`` (the longest
+    window, or None), ``recovery`` ``{seconds, uncertainty, recovered, reason}``,
+    ``error_rate`` ``{all, before, during, after}`` (fractions), ``latency``
+    ``{all, before, during, after: {count, p50, p90, p95, p99, max}}``; beside them
+    ``writes`` (probe -> reconciliation: ``lost``, ``duplicates``, ``non_recoverable``,
+    ``unconfirmed`` as lists of requests, ``error``), ``events`` (fault events on the
+    monitor's clock), ``fault`` ``{start, end}`` and the run's context. Durations are
+    seconds.
+``load`` (``LoadSummary.as_dict`` with ``name``, ``png``, ``prefix``)
     ``requests``, ``failures``, ``failure_rate`` (fraction), ``p50`` ... ``p99``, ``max``,
-    ``throughput`` (per second), ``png``; or the same under ``latency``.
+    ``throughput`` (per second), ``png`` (a file beside log.html), ``cleanup``, and
+    ``during_fault`` (the monitor's ``overall`` figures of the load's own samples) when a
+    fault fell in the load.
 ``environment``
     any key/values; nested mappings are flattened to dotted keys.
 ``fault``
@@ -40,8 +45,6 @@ EXPECTATION = results.EXPECTATION
 FAULT_DRY_RUN = results.FAULT_DRY_RUN
 _SENSITIVE = re.compile(r"pass(word|wd)?|secret|token_value|credential|private|api_?key|"
                         r"auth_?token|cookie", re.IGNORECASE)
-_WINDOW_KEYS = ("outages", "outage_windows", "windows")
-_LOSS_CONTAINERS = ("reconciliation", "requests_lost", "writes", "loss")
 HIDDEN = "(hidden)"
 
 
@@ -172,61 +175,28 @@ def flatten(data: Any, prefix: str = "", skip: tuple[str, ...] = ("png",)) -> li
 
 
 def _windows(figures: dict) -> list[dict]:
-    for key in _WINDOW_KEYS:
-        value = figures.get(key)
-        if isinstance(value, list):
-            return [w for w in value if isinstance(w, dict)]
-    return []
-
-
-def _loss(figures: dict, key: str, *aliases: str) -> Any:
-    for name in (key, *aliases):
-        if name in figures:
-            return figures[name]
-    for container in _LOSS_CONTAINERS:
-        inner = figures.get(container)
-        if isinstance(inner, dict):
-            for name in (key, *aliases):
-                if name in inner:
-                    return inner[name]
-    return None
+    value = figures.get("outages")
+    return [w for w in value if isinstance(w, dict)] if isinstance(value, list) else []
 
 
 def _uncertainty(figures: dict, key: str) -> Any:
-    for name in (f"{key}_uncertainty", "uncertainty" if key == "total_outage" else ""):
-        if name and is_number(figures.get(name)):
-            return figures[name]
-    value = figures.get(key)
-    if isinstance(value, dict) and is_number(value.get("uncertainty")):
-        return value["uncertainty"]
-    windows = _windows(figures)
-    spreads = [seconds(w.get("uncertainty")) for w in windows]
-    spreads = [s for s in spreads if s is not None]
-    if not spreads:
-        return None
+    """The uncertainty of ``total_outage`` (the sum of its windows') or ``longest_outage``
+    (that window's own)."""
     if key == "longest_outage":
-        longest = max(windows, key=lambda w: seconds(w.get("duration")) or 0)
-        return longest.get("uncertainty")
-    return sum(spreads)
+        longest = figures.get("longest_outage")
+        return longest.get("uncertainty") if isinstance(longest, dict) else None
+    spreads = [seconds(w.get("uncertainty")) for w in _windows(figures)]
+    spreads = [s for s in spreads if s is not None]
+    return sum(spreads) if spreads else None
 
 
 def _total_outage(figures: dict) -> Any:
-    for key in ("total_outage", "total_outage_s", "outage", "downtime"):
-        if key in figures:
-            return figures[key]
-    windows = _windows(figures)
-    if windows:
-        return sum(seconds(w.get("duration")) or 0 for w in windows)
-    return None
+    return figures.get("total_outage")
 
 
 def _longest_outage(figures: dict) -> Any:
-    for key in ("longest_outage", "longest_outage_s", "max_outage"):
-        if key in figures:
-            return figures[key]
-    durations = [seconds(w.get("duration")) for w in _windows(figures)]
-    durations = [d for d in durations if d is not None]
-    return max(durations) if durations else None
+    """The longest window (a mapping; :func:`seconds` reads its duration), or None."""
+    return figures.get("longest_outage")
 
 
 def _phase_values(value: Any) -> dict[str, Any]:
@@ -250,15 +220,9 @@ def _latency(figures: dict) -> dict[str, dict[str, Any]]:
 
 
 def _error_rate(figures: dict) -> tuple[Any, dict[str, Any]]:
-    """(the overall error rate, {phase: rate}) from a number or a per-phase mapping."""
-    value = figures.get("error_rate")
-    if isinstance(value, dict):
-        phases = _phase_values(value)
-        overall = phases.pop("all", None)
-        if overall is None and is_number(figures.get("samples")) and figures["samples"]:
-            overall = (figures.get("failed") or 0) / figures["samples"]
-        return overall, phases
-    return value, {}
+    """(the whole run's error rate, {phase: rate}) from the per-phase mapping."""
+    phases = _phase_values(figures.get("error_rate"))
+    return phases.pop("all", None), phases
 
 
 def fmt_error_rate(figures: dict) -> tuple[str, str]:
@@ -268,15 +232,13 @@ def fmt_error_rate(figures: dict) -> tuple[str, str]:
 
 
 def _recovery(figures: dict) -> str:
-    value = figures.get("recovery", figures.get("recovery_time",
-                                                 figures.get("recovery_time_s")))
-    if isinstance(value, dict):
-        if value.get("recovered") is False:
-            return "not recovered: " + str(value.get("reason") or "still failing")
-        if value.get("seconds") is None:
-            return "—"
-        return fmt_with_uncertainty(value.get("seconds"), value.get("uncertainty"))
-    return fmt_seconds(value)
+    value = figures.get("recovery")
+    if not isinstance(value, dict) or (value.get("seconds") is None
+                                       and value.get("recovered") is not False):
+        return "—"
+    if value.get("recovered") is False:
+        return "not recovered: " + str(value.get("reason") or "still failing")
+    return fmt_with_uncertainty(value.get("seconds"), value.get("uncertainty"))
 
 
 def _writes_of(data: dict, probe: str | None) -> list[dict]:
@@ -290,37 +252,24 @@ def _writes_of(data: dict, probe: str | None) -> list[dict]:
     return [w for w in writes.values() if isinstance(w, dict)]
 
 
-def _loss_count(figures: dict, writes: list[dict], key: str, *aliases: str) -> Any:
-    own = _loss(figures, key, *aliases)
-    if own is not None or not writes:
-        return own
-    counts = [count(_loss(w, key, *aliases)) for w in writes]
+def _loss_count(writes: list[dict], key: str) -> int | None:
+    """How many requests the write reconciliations put under ``key`` (``lost``,
+    ``duplicates``, ``non_recoverable``); None without a reconciliation."""
+    counts = [count(w.get(key)) for w in writes]
     counts = [c for c in counts if c is not None]
     return sum(counts) if counts else None
 
 
 def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
-    """(overall figures, [(probe name, its figures)]) whatever the layout."""
-    probes_raw = data.get("probes", data.get("per_probe"))
-    probes: list[tuple[str, dict]] = []
-    if isinstance(probes_raw, dict):
-        probes = [(str(k), v) for k, v in probes_raw.items() if isinstance(v, dict)]
-    elif isinstance(probes_raw, list):
-        probes = [(str(p.get("name", p.get("probe", f"probe {i + 1}"))), p)
-                  for i, p in enumerate(probes_raw) if isinstance(p, dict)]
-    overall = data.get("overall")
-    if not isinstance(overall, dict):
-        overall = {k: v for k, v in data.items() if k not in {"probes", "per_probe"}}
-    return overall, probes
+    """(overall figures, [(probe name, its figures)])."""
+    probes = data.get("probes") if isinstance(data.get("probes"), dict) else {}
+    overall = data.get("overall") if isinstance(data.get("overall"), dict) else {}
+    return overall, [(str(k), v) for k, v in probes.items() if isinstance(v, dict)]
 
 
-MONITOR_KEYS = {"outages", "outage_windows", "windows", "total_outage", "total_outage_s",
-                "outage", "downtime", "longest_outage", "longest_outage_s", "max_outage",
-                "recovery", "recovery_time", "recovery_time_s", "error_rate", "latency", "lost",
-                "duplicates", "duplicate", "non_recoverable", "stuck", "png", "probes",
-                "per_probe", "overall", "events", "total_outage_uncertainty",
-                "longest_outage_uncertainty", "uncertainty", "name", "probe", "samples",
-                "failed", "writes", "fault"}
+# the keys the monitor tables show; any other key is listed under "other figures"
+MONITOR_KEYS = {"samples", "failed", "outages", "total_outage", "longest_outage", "recovery",
+                "error_rate", "latency", "probes", "overall", "events", "writes", "fault"}
 CONTEXT_KEYS = ("monitor", "target", "started", "stopped", "duration", "cpu_share",
                 "logins")
 
@@ -342,20 +291,18 @@ def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> d
         "recovery_time": _recovery(figures),
         "error_rate": fmt_error_rate(figures)[0],
         "error_rate_during": fmt_error_rate(figures)[1],
-        "lost": fmt_count(_loss_count(figures, writes, "lost")),
-        "duplicates": fmt_count(_loss_count(figures, writes, "duplicates", "duplicate")),
-        "non_recoverable": fmt_count(_loss_count(figures, writes, "non_recoverable", "stuck")),
+        "lost": fmt_count(_loss_count(writes, "lost")),
+        "duplicates": fmt_count(_loss_count(writes, "duplicates")),
+        "non_recoverable": fmt_count(_loss_count(writes, "non_recoverable")),
         "latency": {phase: {p: fmt_seconds(values.get(p)) for p in (*PERCENTILES, "max")}
                     for phase, values in _latency(figures).items()},
     }
 
 
 def _window_detail(window: dict) -> str:
-    errors = window.get("errors", window.get("error", window.get("status")))
-    if isinstance(errors, dict):
-        text = ", ".join(f"{k} ×{v}" for k, v in errors.items())
-    else:
-        text = "" if errors is None else str(errors)
+    errors = window.get("errors")
+    text = ", ".join(f"{k} ×{v}" for k, v in errors.items()) if isinstance(errors, dict) \
+        else ""
     if window.get("open_end"):
         text = ("still failing when the monitor stopped; " + text).strip("; ")
     if window.get("open_start"):
@@ -376,12 +323,10 @@ def monitor_view(data: dict) -> dict[str, Any]:
                 "detail": _window_detail(window),
             })
     requests = []
-    for label, key, aliases in (("lost", "lost", ()),
-                                ("duplicate", "duplicates", ("duplicate",)),
-                                ("non-recoverable", "non_recoverable", ("stuck",)),
-                                ("unconfirmed", "unconfirmed", ())):
-        for source in [overall, *_writes_of(data, None)]:
-            value = _loss(source, key, *aliases)
+    for label, key in (("lost", "lost"), ("duplicate", "duplicates"),
+                       ("non-recoverable", "non_recoverable"), ("unconfirmed", "unconfirmed")):
+        for write in _writes_of(data, None):
+            value = write.get(key)
             if isinstance(value, list):
                 requests += [(label, item if isinstance(item, str) else
                               ", ".join(f"{k}={v}" for k, v in flatten(item)))
@@ -397,8 +342,7 @@ def monitor_view(data: dict) -> dict[str, Any]:
         context.append(("fault window", edges))
     top_extra = {k: v for k, v in data.items() if k not in MONITOR_KEYS
                  and k not in CONTEXT_KEYS and k not in {"origin_wall", "running"}}
-    if "overall" in data:
-        top_extra |= {f"overall.{k}": v for k, v in overall.items() if k not in MONITOR_KEYS}
+    top_extra |= {f"overall.{k}": v for k, v in overall.items() if k not in MONITOR_KEYS}
     probe_extra = []
     for name, figures in probes:
         rest = {k: v for k, v in figures.items() if k not in MONITOR_KEYS}
@@ -416,7 +360,7 @@ def monitor_view(data: dict) -> dict[str, Any]:
         "latency": {phase: {p: fmt_seconds(v.get(p)) for p in (*PERCENTILES, "max")}
                     for phase, v in latency.items()},
         "windows": windows,
-        "events": events_view(data.get("events") or overall.get("events") or []),
+        "events": events_view(data.get("events") or []),
         "requests": requests,
         "context": context,
         "extra": flatten(top_extra),
@@ -448,17 +392,13 @@ def monitor_summary(data: dict) -> list[tuple[str, str]]:
 
 # --- load ----------------------------------------------------------------------------------
 
-LOAD_KEYS = {"requests", "failures", "failure_rate", "max", "throughput", "png", "latency",
-             "name", "workload", "during_fault", *PERCENTILES}
+LOAD_KEYS = {"requests", "failures", "failure_rate", "max", "throughput", "png", "name",
+             "workload", "during_fault", *PERCENTILES}
 
 
 def load_view(data: dict) -> dict[str, Any]:
-    latency = data.get("latency") if isinstance(data.get("latency"), dict) else {}
-    percentiles = {p: fmt_seconds(data.get(p, latency.get(p))) for p in PERCENTILES}
-    failure_rate = data.get("failure_rate")
+    percentiles = {p: fmt_seconds(data.get(p)) for p in PERCENTILES}
     requests, failures = data.get("requests"), data.get("failures")
-    if failure_rate is None and is_number(requests) and is_number(failures) and requests:
-        failure_rate = failures / requests
     throughput = data.get("throughput")
     during = data.get("during_fault")
     name = str(data.get("name") or "")
@@ -470,9 +410,9 @@ def load_view(data: dict) -> dict[str, Any]:
         if isinstance(during, dict) else None,
         "requests": fmt_count(requests),
         "failures": fmt_count(failures),
-        "failure_rate": fmt_rate(failure_rate),
+        "failure_rate": fmt_rate(data.get("failure_rate")),
         "percentiles": percentiles,
-        "max": fmt_seconds(data.get("max", latency.get("max"))),
+        "max": fmt_seconds(data.get("max")),
         "throughput": f"{throughput:.1f}/s" if is_number(throughput) else fmt_value(
             "throughput", throughput),
         "extra": flatten({k: v for k, v in data.items() if k not in LOAD_KEYS}),
@@ -504,7 +444,7 @@ def events_view(data: Any) -> list[dict[str, str]]:
     for event in data if isinstance(data, list) else []:
         if not isinstance(event, dict):
             continue
-        wall = event.get("wall", event.get("time"))
+        wall = event.get("wall")
         when = event.get("t")  # seconds since the monitor started: the windows' clock
         if is_number(when):
             shown = fmt_time(when) + (f" ({fmt_time(wall)})" if is_number(wall) else "")

@@ -99,10 +99,9 @@ def _monitor(data: dict, label: str) -> list[Measure]:
         for phase, value in [("all", rate), *phases.items()]:
             if fig.is_number(value) and phase in ("all", "during"):
                 name = "error rate" if phase == "all" else "error rate during"
-                add(name, value * 100 if value <= 1 else value, None, "%")
-        for what, key, aliases in (("lost", "lost", ()),
-                                   ("duplicates", "duplicates", ("duplicate",))):
-            counted = fig.count(fig._loss_count(figures, writes, key, *aliases))
+                add(name, value * 100, None, "%")
+        for what in ("lost", "duplicates"):
+            counted = fig._loss_count(writes, what)
             if counted is not None:
                 found.append(Measure(f"{base} · {what}", what, subject, float(counted), 0.0,
                                      "count", LOWER, source="monitor"))
@@ -115,14 +114,10 @@ def _monitor(data: dict, label: str) -> list[Measure]:
 
 
 def _load(data: dict, label: str) -> list[Measure]:
-    latency = data.get("latency") if isinstance(data.get("latency"), dict) else {}
     rate = data.get("failure_rate")
-    requests, failures = data.get("requests"), data.get("failures")
-    if rate is None and fig.is_number(requests) and fig.is_number(failures) and requests:
-        rate = failures / requests
     subject = str(data.get("name") or data.get("workload") or label)
     rows = [("failure rate", rate * 100 if fig.is_number(rate) else None, "%", LOWER)]
-    rows += [(p, data.get(p, latency.get(p)), "s", LOWER) for p in ("p50", "p95", "p99", "max")]
+    rows += [(p, data.get(p), "s", LOWER) for p in ("p50", "p95", "p99", "max")]
     rows.append(("throughput", data.get("throughput"), "req/s", HIGHER))
     return [Measure(f"{label} · {subject} · {what}", what, subject, _number(value), None, unit,
                     better, source="load")

@@ -1,4 +1,5 @@
-"""A tiny test library that publishes synthetic figures the way the real libraries do."""
+"""A tiny test library that publishes figures in the real libraries' shapes: the monitor's
+through its own analysis (``monitor.analysis.analyze``) of synthetic timelines."""
 
 import base64
 import struct
@@ -40,67 +41,105 @@ class _Sample:
     latency: float = 0.02
 
 
+ORIGIN = 1000.0
+
+
+def _events(wall: float, *changes: tuple[str, float]) -> tuple[list[dict], list[dict]]:
+    """(the fault events as the monitor publishes them, as its analysis reads them)."""
+    raw = [{"phase": phase, "monotonic": ORIGIN + t} for phase, t in changes]
+    shown = [{"source": "faults", "phase": e["phase"], "action": "restart",
+              "target": "keystone on ctl1", "fault_id": "f1", "detail": "",
+              "monotonic": e["monotonic"], "wall": wall + e["monotonic"] - ORIGIN,
+              "t": round(e["monotonic"] - ORIGIN, 6),
+              "label": f"restart keystone on ctl1 ({e['phase']})"} for e in raw]
+    return shown, raw
+
+
+def _requests(prefix: str, n: int) -> list[dict]:
+    return [{"name": f"{prefix}{i}", "request_id": f"req-{prefix}{i}"} for i in range(n)]
+
+
+def _result(analysis: dict, events: list[dict], wall: float, writes: dict) -> dict:
+    """The rest of what `Stop Availability Monitor` publishes (MonitorSession.snapshot)."""
+    for name, figures in analysis["probes"].items():
+        figures["config"] = {"name": name, "rate": 20.0}
+        figures["counts"] = {"ok": figures["samples"] - figures["failed"],
+                             "failed": figures["failed"]}
+        figures["lag_p99"] = 0.002
+    return {
+        "monitor": "default", "target": "fixture-cloud", "running": False,
+        "started": "2026-01-01T00:00:00.000", "stopped": "2026-01-01T00:00:30.000",
+        "origin_wall": wall, "duration": 30.0, "prefix": "extreme-mon-", "events": events,
+        "fault": analysis["fault"], "probes": analysis["probes"],
+        "overall": analysis["overall"], "writes": writes,
+        "scheduling": {"lag_p99": 0.002}, "cpu_seconds": 0.6, "cpu_share": 0.02,
+        "logins": 1,
+    }
+
+
+def monitor_result(outage: float = 0.0, lost: int = 0, duplicates: int = 0,
+                   stuck: int = 0) -> dict:
+    """The Monitor library's result from its own analysis of a 20 Hz timeline of 30 s
+    (two probes, the same timeline) with an outage of ``outage`` s from +12.40 s: the
+    window is exactly ``outage`` ± 50 ms; requests answer in 25 ms before the fault,
+    1.25 s during it, 27 ms after; the fault is undone 400 ms before the outage ends."""
+    from ExtremeTesting.monitor.analysis import analyze
+
+    step, first = 0.05, 248  # sample i at (i + 0.5) * step: +12.40 s is between 247 and 248
+    failing = range(first, first + round(outage / step))
+    fault_from, fault_to = 12.4 - 0.5, 12.4 + outage - 0.4
+    timeline = []
+    for i in range(600):
+        t = (i + 0.5) * step
+        latency = 0.025 if t < fault_from else 1.25 if t <= fault_to else 0.027
+        timeline.append(_Sample(ORIGIN + t, i not in failing,
+                                "HTTP 503" if i in failing else "", latency))
+    wall = time.time() - 30
+    changes = [("in effect", fault_from), ("undone", fault_to)] if outage else []
+    events, raw = _events(wall, *changes)
+    analysis = analyze({"identity.token": timeline, "compute.servers": list(timeline)}, raw,
+                       ORIGIN)
+    writes = {"compute.servers": {
+        "checked": 40, "accepted": 40, "lost": _requests("extreme-mon-lost-", lost),
+        "duplicates": _requests("extreme-mon-dup-", duplicates),
+        "non_recoverable": _requests("extreme-mon-stuck-", stuck), "unconfirmed": [],
+        "error": "", "settled_after": 2.5, "clean": not (lost or duplicates or stuck),
+        "forgotten": 0, "cleanup_errors": [], "cleaned_up": 40 - lost}}
+    return _result(analysis, events, wall, writes)
+
+
 def analysed_monitor_result(outage_from: float, outage_to: float) -> dict:
     """A result shaped like the Monitor library's, from its own analysis of a synthetic
     10 Hz timeline with a planted outage (what `Stop Availability Monitor` publishes)."""
     from ExtremeTesting.monitor.analysis import analyze
 
-    origin = 1000.0
     timelines = {}
     for probe, offset in (("identity.version", 0.0), ("compute.servers", 0.05)):
         timelines[probe] = [
-            _Sample(origin + t, not (outage_from <= t < outage_to),
+            _Sample(ORIGIN + t, not (outage_from <= t < outage_to),
                     "" if not (outage_from <= t < outage_to) else "HTTP 503",
                     0.3 if outage_to <= t < outage_to + 1 else 0.02)
             for t in (i / 10 + offset for i in range(300))]
-    events = [{"phase": "in effect", "monotonic": origin + outage_from - 0.5},
-              {"phase": "undone", "monotonic": origin + outage_to - 0.2}]
-    analysis = analyze(timelines, events, origin)
     wall = time.time() - 30
-    return {
-        "monitor": "default", "target": "fixture-cloud", "running": False,
-        "started": "2026-01-01T00:00:00.000", "stopped": "2026-01-01T00:00:30.000",
-        "origin_wall": wall, "duration": 30.0, "prefix": "extreme-mon-",
-        "events": [{"source": "faults", "phase": e["phase"], "action": "restart",
-                    "target": "keystone on ctl1", "fault_id": "f1", "detail": "",
-                    "monotonic": e["monotonic"], "wall": wall + e["monotonic"] - origin,
-                    "t": round(e["monotonic"] - origin, 6),
-                    "label": f"restart keystone on ctl1 ({e['phase']})"} for e in events],
-        "fault": analysis["fault"], "probes": analysis["probes"],
-        "overall": analysis["overall"],
-        "writes": {"compute.servers": {
-            "checked": 40, "accepted": 40,
-            "lost": [{"name": "extreme-mon-17", "request_id": "req-17"}],
-            "duplicates": [], "non_recoverable": [], "unconfirmed": [], "error": "",
-            "settled_after": 2.5, "clean": False, "forgotten": 0, "cleanup_errors": [],
-            "cleaned_up": 39}},
-        "scheduling": {"lag_p99": 0.002}, "cpu_seconds": 0.6, "cpu_share": 0.02,
-        "logins": 1,
-    }
+    events, raw = _events(wall, ("in effect", outage_from - 0.5), ("undone", outage_to - 0.2))
+    analysis = analyze(timelines, raw, ORIGIN)
+    return _result(analysis, events, wall, {"compute.servers": {
+        "checked": 40, "accepted": 40,
+        "lost": [{"name": "extreme-mon-17", "request_id": "req-17"}],
+        "duplicates": [], "non_recoverable": [], "unconfirmed": [], "error": "",
+        "settled_after": 2.5, "clean": False, "forgotten": 0, "cleanup_errors": [],
+        "cleaned_up": 39}})
 
 
 @library(scope="GLOBAL")
 class FixtureFigures:
     @keyword
     def publish_monitor_figures(self, outage: float = 0.0, lost: int = 0,
-                                duplicates: int = 0, stuck: int = 0,
-                                error_rate: float = 0.0) -> None:
-        windows = ([{"start": 12.4, "end": 12.4 + outage, "duration": outage,
-                     "uncertainty": 0.05}] if outage else [])
-        probe = {"outages": windows, "total_outage": outage, "longest_outage": outage,
-                 "recovery_time": 0.4 if outage else 0.0, "error_rate": error_rate,
-                 "latency": {"before": {"p50": 0.012, "p90": 0.02, "p95": 0.025, "p99": 0.04},
-                             "during": {"p50": 0.3, "p90": 0.9, "p95": 1.25, "p99": 2.0},
-                             "after": {"p50": 0.013, "p90": 0.021, "p95": 0.027,
-                                       "p99": 0.05}},
-                 "samples": 1200}
-        data = {"probes": {"identity.token": probe, "compute.servers": dict(probe)},
-                "overall": dict(probe, lost=lost, duplicates=duplicates,
-                                non_recoverable=stuck, probe_rate_hz=10.0),
-                "events": [{"source": "power", "phase": "in effect", "action": "power off",
-                            "target": "ctl1", "wall": 1767225612.5}],
-                "png": tiny_png()}
-        results.publish("monitor", data, "<b>monitor summary</b>")
+                                duplicates: int = 0, stuck: int = 0) -> None:
+        """What `Stop Availability Monitor` publishes: see :func:`monitor_result`."""
+        picture = f'<img src="data:image/png;base64,{tiny_png()}" alt="timeline">'
+        results.publish("monitor", monitor_result(outage, lost, duplicates, stuck),
+                        "<b>monitor summary</b>" + picture)
 
     @keyword
     def publish_analysed_monitor_figures(self, outage_from: float = 10.0,
@@ -129,10 +168,16 @@ class FixtureFigures:
 
     @keyword
     def publish_load_figures(self, requests: int = 2000, failures: int = 0) -> None:
-        results.publish("load", {"name": "issue tokens", "requests": requests,
-                                 "failures": failures, "failure_rate": failures / requests,
-                                 "p50": 0.045, "p90": 0.08, "p95": 0.095, "p99": 0.21,
-                                 "max": 0.9, "throughput": 33.3, "png": tiny_png(200, 50)})
+        """What a load keyword publishes (LoadSummary.as_dict, name, png, prefix)."""
+        results.publish("load", {
+            "workload": "issue tokens", "engine": "inprocess", "mode": "concurrency",
+            "requests": requests, "failures": failures, "failure_rate": failures / requests,
+            "p50": 0.045, "p90": 0.08, "p95": 0.095, "p99": 0.21, "max": 0.9, "mean": 0.05,
+            "throughput": 33.3, "requested_rate": None, "achieved_rate": 33.4,
+            "concurrency": 4, "max_in_flight": 4, "elapsed": 60.0, "not_started": 0,
+            "unfinished": 0, "lag_p99": None, "errors": {"HTTP 503": failures} if failures
+            else {}, "png": "", "name": "issue tokens", "prefix": "xload-ab12-1-"},
+            f'<b>Load</b><br><img src="data:image/png;base64,{tiny_png(200, 50)}">')
 
     @keyword
     def publish_environment(self) -> None:

@@ -19,7 +19,7 @@ Controller Power Off Keeps APIs Serving
 RabbitMQ Outage Loses No Request
     [Documentation]    No request is lost while RabbitMQ is down.
     [Tags]    fault:service-kill    known:LAB-RABBIT-1
-    Publish Monitor Figures    outage=8.5    lost=1    stuck=1    error_rate=0.07
+    Publish Monitor Figures    outage=8.5    lost=1    stuck=1
     Fail    1 request lost: server srv-7 stayed in BUILD after RabbitMQ was back (outage 8.50 s from +12.40 s).
 
 Database Partition Does Not Hang
