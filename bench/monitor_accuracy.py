@@ -2,7 +2,7 @@
 
 Local (default): a fake cloud on 127.0.0.1 answers 503 for exactly the planted time.
 Lab (``--target FILE``, for the lead once the lab runs): both Keystone backends are
-disabled through HAProxy's admin socket (``lab.haproxy_socket`` in the target file) and
+disabled through HAProxy's admin socket (``load_balancer.admin_socket`` in the target file) and
 enabled again; probes are the target's identity version document and token validation.
 Target (issue 6): error <= 0.2 s at 10 probes/s.
 
@@ -28,7 +28,7 @@ def lab_planter(target_file: str, backend: str, servers: list[str]):
     from ExtremeTesting.target import load
 
     target = load(target_file)
-    socket_path = str(target.resolve(target.require("lab")["haproxy_socket"]))
+    socket_path = str(target.resolve(target.section("load_balancer")["admin_socket"]))
 
     def down() -> float:
         return set_servers(socket_path, backend, servers, False)

@@ -104,8 +104,9 @@ Restart HAProxy On All Nodes
 *** Keywords ***
 Service Should Recover From
     [Documentation]    ``action`` (restart, kill, freeze) of ``service`` on ``where`` (one,
-    ...    all) while the monitor measures; then the outage, the recovery and the service's
-    ...    processes are checked, and a server boots (the whole chain works again).
+    ...    all) while the monitor measures; then the outage and the recovery are checked,
+    ...    the hit instance serves again on its own node (its processes run, its API
+    ...    answers there), and a server boots (the whole chain works again).
     [Arguments]    ${action}    ${service}    ${where}
     ${limit} =    The Limit For ${action} Of ${service} On ${where}
     ${on} =    Where To Act    ${service}    ${where}
@@ -114,7 +115,7 @@ Service Should Recover From
     Keep The Fault For    ${limit}
     Stop Measuring Availability
     The Outage Should Stay Within    ${limit}
-    The Service Should Run Again    ${service}    ${on}
+    The Hit Instance Should Serve Again    ${service}    ${on}
     IF    not $services[$service].get('api')    A Server Should Still Boot
 
 A Server Should Still Boot
@@ -157,16 +158,3 @@ The Outage Should Stay Within
     The Longest Outage Should Be Shorter Than    ${limit}
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${limit}
-
-The Service Should Run Again
-    [Documentation]    Its processes run on every node it was hit on.
-    [Arguments]    ${service}    ${on}
-    IF    '${on}' == 'all'
-        ${hit} =    The Nodes That Run    ${service}
-    ELSE
-        VAR    @{hit} =    ${on}
-    END
-    FOR    ${node}    IN    @{hit}
-        Wait Until Keyword Succeeds    ${LIMITS.recovery}    1 s
-        ...    Processes Of ${service} Should Run On ${node}
-    END

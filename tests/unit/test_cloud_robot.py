@@ -59,6 +59,8 @@ def log_like_keystoneauth(secret):
 def fake(monkeypatch, tmp_path):
     cloud = FakeCloud()
     monkeypatch.setattr(connection, "connect", lambda settings, password: cloud)
+    # No target: the per-node checks skip, whatever lab runs on this machine.
+    monkeypatch.setenv("EXTREME_TARGET", str(tmp_path / "no-target.yaml"))
     (tmp_path / "FakeControl.py").write_text(CONTROL)
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     return cloud

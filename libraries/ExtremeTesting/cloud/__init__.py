@@ -12,7 +12,8 @@ from robotlibcore import DynamicCore
 from .. import __version__
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
-from .keywords import ConnectionKeywords, HealthKeywords, ResourceKeywords, TrackingKeywords
+from .keywords import (ConnectionKeywords, HealthKeywords, RedundancyKeywords,
+                       ResourceKeywords, TrackingKeywords)
 from .tracking import CleanupLevel, Tracked
 
 __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
@@ -53,6 +54,15 @@ class Cloud(DynamicCore):
     `All Network Agents Should Be Up` (no agents is not a failure),
     `All Volume Services Should Be Up` (skips without Cinder), `All Hypervisors Should Be Up`.
     `Wait Until Compute Services Are Up` and `Wait Until Compute Service Is Down` poll.
+
+    = Full redundancy =
+
+    The VIP hides a lost instance, so the steady state also asks each one: `Every API
+    Should Serve On Every Node` (the node's own address and the service's port, from the
+    target's ``services`` and ``nodes``), `Service Should Serve On Node` and `Wait Until
+    Service Serves On Node` for one instance (after a restart), and `Every Load Balancer
+    Backend Should Be Up` (HAProxy's view, from the target's ``load_balancer`` section:
+    its admin socket on its node over SSH, or its stats page; `Get Load Balancer Servers`).
 
     = Resources and clean-up =
 
@@ -112,7 +122,8 @@ class Cloud(DynamicCore):
         self.cleanup_timeout = cleanup_timeout
         self.ROBOT_LIBRARY_LISTENER = self
         super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
-                          ResourceKeywords(self.ctx), TrackingKeywords(self.ctx)])
+                          RedundancyKeywords(self.ctx), ResourceKeywords(self.ctx),
+                          TrackingKeywords(self.ctx)])
 
     # --- listener: clean-up at the end of each scope ------------------------------------
 

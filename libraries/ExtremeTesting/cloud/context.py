@@ -39,7 +39,31 @@ class CloudContext:
         self._conn: Any = None
         self._counter = itertools.count(1)
         self._catalog: list[dict[str, Any]] | None = None
+        self._target: target_module.Target | None = None
+        self._balancer: Any = None
         self.environment_published = False
+
+    # --- the target: where each service runs, the load balancer ------------------------
+
+    def target(self) -> target_module.Target | None:
+        """The target file, or None when the library was given none and there is none
+        to find (a cloud named only by $OS_CLOUD)."""
+        if self._target is None:
+            try:
+                self._target = target_module.load(self.target_path)
+            except TargetError:
+                if self.target_path:
+                    raise
+                return None
+        return self._target
+
+    def load_balancer(self) -> Any:
+        """The target's load balancer (loadbalancer.HAProxy), or None."""
+        if self._balancer is None and self.target() is not None:
+            from .. import loadbalancer
+
+            self._balancer = loadbalancer.from_target(self.target())
+        return self._balancer
 
     # --- connection -----------------------------------------------------------------
 

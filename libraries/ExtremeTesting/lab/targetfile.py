@@ -77,8 +77,11 @@ def target(files: dict[str, str]) -> dict:
             "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
             "username": "admin", "password_env": ENV_SWITCH,
             "ports": [n.name for n in topo.NODES]}},
-        "lab": {"dir": str(paths.root()),
-                "haproxy_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock")},
+        "load_balancer": {
+            "type": "haproxy", "node": "lb",
+            "admin_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock"),
+            "stats_url": f"http://{topo.node('lb').address}:8404/"},
+        "lab": {"dir": str(paths.root())},
         **lab_expectations(),
     }
 

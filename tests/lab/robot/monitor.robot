@@ -85,8 +85,8 @@ Read The Lab Target
     ${path}=    Evaluate    str(ExtremeTesting.target.default_target_path())
     ...    modules=ExtremeTesting.target
     ${target}=    Evaluate    ExtremeTesting.target.load($path)    modules=ExtremeTesting.target
-    ${lab}=    Evaluate    $target.section('lab')
-    ${socket}=    Evaluate    str($target.resolve($lab['haproxy_socket']))
+    ${balancer}=    Evaluate    $target.section('load_balancer')
+    ${socket}=    Evaluate    str($target.resolve($balancer['admin_socket']))
     VAR    ${HAPROXY_SOCKET}=    ${socket}    scope=SUITE    # robocop: off=VAR05
 
 Plant Keystone Outage

@@ -2,7 +2,9 @@
 
 from .connection import ConnectionKeywords
 from .health import HealthKeywords
+from .redundancy import RedundancyKeywords
 from .resources import ResourceKeywords
 from .tracking import TrackingKeywords
 
-__all__ = ["ConnectionKeywords", "HealthKeywords", "ResourceKeywords", "TrackingKeywords"]
+__all__ = ["ConnectionKeywords", "HealthKeywords", "RedundancyKeywords",
+           "ResourceKeywords", "TrackingKeywords"]

@@ -12,6 +12,7 @@ from .. import health
 from ..apierrors import CloudError, api_call, describe
 from ..polling import wait_until
 from .base import Component
+from .redundancy import RedundancyKeywords
 
 
 class HealthKeywords(Component):
@@ -284,18 +285,25 @@ class HealthKeywords(Component):
                                 disabled_ok: bool = False) -> None:
         """The steady-state check before and after a destructive case, in one keyword.
 
-        Checks, collecting every problem before failing: the catalog lists identity and compute;
-        every ``interface`` endpoint answers; every compute service is up (``disabled_ok``
-        accepts disabled ones); every network agent is up (none is fine); every volume service is
-        up when the cloud has Cinder; at least ``min_hypervisors`` hypervisors are up. The first
-        call also publishes the ``environment`` record (see `Record Cloud Versions`). Fails
-        listing every check that failed and why.
+        Checks, collecting every problem before failing: the catalog lists identity and
+        compute; every ``interface`` endpoint answers; every compute service is up
+        (``disabled_ok`` accepts disabled ones); every
+        network agent is up (none is fine); every volume service is up when the cloud has
+        Cinder; at least ``min_hypervisors`` hypervisors are up. Full redundancy too:
+        every API answers on every node the target places it on
+        (`Every API Should Serve On Every Node`) and, when the target names its
+        ``load_balancer``, every backend server is UP there
+        (`Every Load Balancer Backend Should Be Up`). The failure lists each problem:
+        the node, service, backend and state. The first call also publishes the
+        ``environment`` record (see `Record Cloud Versions`). Fails listing every check that
+        failed and why.
 
         | `Cloud Should Be Healthy` |
         | Restart Service | nova-api |
         | `Cloud Should Be Healthy` |
         """
         problems: list[str] = []
+        redundancy = RedundancyKeywords(self.ctx)
         checks = [
             ("catalog", lambda: self.service_catalog_should_contain("identity", "compute")),
             ("compute services",
@@ -304,6 +312,8 @@ class HealthKeywords(Component):
             ("volume services",
              lambda: self.all_volume_services_should_be_up(disabled_ok)),
             ("hypervisors", lambda: self.all_hypervisors_should_be_up(min_hypervisors)),
+            ("API instances", redundancy.every_api_should_serve_on_every_node),
+            ("load balancer", redundancy.every_load_balancer_backend_should_be_up),
         ]
         try:
             answers = self._probe_all(interface)
