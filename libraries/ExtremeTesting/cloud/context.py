@@ -49,12 +49,7 @@ class CloudContext:
         """The target file, or None when the library was given none and there is none
         to find (a cloud named only by $OS_CLOUD)."""
         if self._target is None:
-            try:
-                self._target = target_module.load(self.target_path)
-            except TargetError:
-                if self.target_path:
-                    raise
-                return None
+            self._target = target_module.load_if_any(self.target_path)
         return self._target
 
     def load_balancer(self) -> Any:

@@ -55,7 +55,8 @@ class RedundancyKeywords(Component):
     def service_should_serve_on_node(self, service: str, node: str,
                                      timeout: timedelta = INSTANCE_TIMEOUT) -> None:
         """The instance of API ``service`` on ``node`` answers there (status below 500
-        within ``timeout``), as in `Every API Should Serve On Every Node`.
+        within ``timeout``), as in `Every API Should Serve On Every Node`. Fails naming the
+        node, the service, its URL and what it answered (or that it did not answer).
 
         | `Service Should Serve On Node` | keystone | ctl1 |
         """
@@ -104,7 +105,8 @@ class RedundancyKeywords(Component):
         ``check``, ``sessions``.
 
         Read from HAProxy's admin socket on the target's ``load_balancer.node`` over SSH
-        (``show stat``), or from its ``stats_url``.
+        (``show stat``), or from its ``stats_url``. Fails when neither can be read; skips
+        the test when the target names no ``load_balancer``.
         """
         balancer = self._balancer()
         try:
