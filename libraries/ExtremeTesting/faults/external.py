@@ -24,7 +24,7 @@ from .ledger import Step
 LOG = logging.getLogger(__name__)
 UndoHandler = Callable[[Step, Target], None]
 # Libraries that register undo handlers (or os-faults drivers) when imported.
-EXTENSION_MODULES = ("ExtremeTesting.switch", "ExtremeTesting.power")
+EXTENSION_MODULES = ("ExtremeTesting.switch", "ExtremeTesting.power", "ExtremeTesting.changes")
 
 _HANDLERS: dict[str, UndoHandler] = {}
 
