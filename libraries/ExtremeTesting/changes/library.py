@@ -100,6 +100,7 @@ class Changes:
         self.lock_timeout = 15 * 60.0
         self._open: list[_Open] = []
         self._restarted: dict[tuple[str, str], float] = {}
+        self._survivors = None
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -461,6 +462,42 @@ class Changes:
                 events.publish(SOURCE, "mark", "up in load balancer", mark, rollout)
         finally:
             events.publish(SOURCE, "undone", "roll out", service, rollout, name)
+
+    # --- survivors --------------------------------------------------------------------
+    @keyword
+    def create_survivors(self, prefix: str = "survivor") -> dict:
+        """Creates, with the ExtremeTesting.Cloud library (which must be imported), a
+        server, a network with a subnet and a port, an image (its checksum recorded), a
+        key pair, a project and a user with a password kept in memory only; returns what
+        `Survivors Should Be Intact` checks. The Cloud library cleans them up."""
+        from . import survivors
+
+        self._survivors = survivors.create(self._cloud(), prefix)
+        logger.info(f"Survivors: {self._survivors.as_dict()}")
+        return self._survivors.as_dict()
+
+    @keyword
+    def survivors_should_be_intact(self) -> None:
+        """Fails unless each survivor of `Create Survivors` exists, unchanged and
+        usable: the server ACTIVE, the port on its network with its MAC, the image
+        downloading with the same checksum, the key pair's fingerprint, the user
+        getting a token."""
+        from . import survivors
+
+        if self._survivors is None:
+            raise ChangeError("No survivors: call `Create Survivors` before the change.")
+        wrong = survivors.problems(self._cloud(), self._survivors)
+        if wrong:
+            raise ChangeError("Survivors damaged by the change: " + "; ".join(wrong) + ".")
+        logger.info("Every survivor is intact.")
+
+    @staticmethod
+    def _cloud():
+        try:
+            return BuiltIn().get_library_instance("ExtremeTesting.Cloud")
+        except RuntimeError:
+            raise ChangeError("Survivors need the ExtremeTesting.Cloud library: import it "
+                              "in the suite.") from None
 
     # --- verdict ----------------------------------------------------------------------
     @keyword
