@@ -95,3 +95,41 @@ def _s(seconds):
     from datetime import timedelta
 
     return timedelta(seconds=seconds)
+
+
+def test_a_fernet_rotation_fails_no_validation(target):
+    import threading
+
+    import openstack
+
+    conn = openstack.connect(cloud=os.environ["OS_CLOUD"])
+    token = conn.session.get_token()
+    nodes = {"ctl1": "198.18.0.11", "ctl2": "198.18.0.12"}
+
+    def validate(address: str, subject: str) -> int:
+        return requests.get(f"http://{address}:5000/v3/auth/tokens", timeout=10,
+                            headers={"X-Auth-Token": token, "X-Subject-Token": subject}
+                            ).status_code
+
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def workload():
+        while not stop.is_set():
+            for address in nodes.values():
+                seen.append(validate(address, token))
+
+    worker = threading.Thread(target=workload)
+    worker.start()
+    try:
+        primary = Changes(str(target)).rotate_fernet_keys()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert len(seen) > 4 and set(seen) == {200}, f"validations: {sorted(set(seen))}"
+    assert int(primary) >= 2
+    # a token signed with the new primary on one node validates on the other
+    fresh = requests.post("http://198.18.0.11:5000/v3/auth/tokens", timeout=10, json={
+        "auth": {"identity": {"methods": ["token"], "token": {"id": token}}}})
+    assert fresh.status_code == 201
+    assert validate(nodes["ctl2"], fresh.headers["X-Subject-Token"]) == 200
