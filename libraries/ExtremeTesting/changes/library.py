@@ -277,6 +277,8 @@ class Changes:
             with os.fdopen(fd, "wb") as out:
                 out.write(original)
             backup = str(handle)
+        if isinstance(services, str):
+            services = [s.strip() for s in services.split(",") if s.strip()]
         args = {"file": path, "backup": backup, "services": list(services or [])}
         opened = self._record(Step("config", None, [node], {"file": path, "change": what}),
                               Step(undo.RESTORE_FILE, None, [node], args))
@@ -286,7 +288,7 @@ class Changes:
 
     @keyword
     def set_config_option(self, node: str, path: str, section: str, option: str, value: str,
-                          services: list[str] | None = None) -> None:
+                          services: list[str] | str | None = None) -> None:
         """Sets ``option = value`` in ``section`` of the INI file ``path`` on ``node``,
         keeping every comment and other line. The original is kept (0600) and put back
         when the test or suite ends (then ``services``, those that read the file, restart
@@ -301,7 +303,7 @@ class Changes:
 
     @keyword
     def remove_config_option(self, node: str, path: str, section: str, option: str,
-                             services: list[str] | None = None) -> None:
+                             services: list[str] | str | None = None) -> None:
         """Removes ``option`` from ``section`` of ``path`` on ``node`` (as
         `Set Config Option`, undone at scope end)."""
         ini.remove_option("", section, option)

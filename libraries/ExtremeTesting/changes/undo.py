@@ -31,8 +31,23 @@ def connect(target: Target, timeout: float = 60.0) -> Nodes:
 
 
 def restart_command(target: Target, service: str) -> str:
-    template = target.section("changes").get("restart", "systemctl restart {service}")
-    return str(template).format(service=shlex.quote(service))
+    """``changes.restart`` of the target, else the os-faults configuration's
+    ``restart_cmd`` of the service, else ``systemctl restart <service>``."""
+    template = target.section("changes").get("restart")
+    if template:
+        return str(template).format(service=shlex.quote(service))
+    if target.data.get("os_faults"):
+        import yaml
+
+        try:
+            config = yaml.safe_load(target.resolve(target.data["os_faults"]).read_text())
+            found = (((config.get("services") or {}).get(service) or {}).get("args")
+                     or {}).get("restart_cmd")
+        except (OSError, yaml.YAMLError, AttributeError):
+            found = None
+        if found:
+            return str(found)
+    return f"systemctl restart {shlex.quote(service)}"
 
 
 def restart(target: Target, nodes: Nodes, node: str, services: list[str]) -> None:
