@@ -16,7 +16,7 @@ Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 Test Template     Rolling Configuration Change Should Not Be Seen
 
-Test Tags         area:changes    change:configuration
+Test Tags         area:changes    change:configuration    fault:service
 
 
 *** Test Cases ***    SERVICE    FILE

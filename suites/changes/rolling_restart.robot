@@ -21,7 +21,7 @@ Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 Test Template     Rolling Restart With Drain Should Not Be Seen
 
-Test Tags         area:changes    change:restart
+Test Tags         area:changes    change:restart    fault:service
 
 
 *** Test Cases ***
