@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from ExtremeTesting.changes import Changes
-from ExtremeTesting.faults.ledger import Ledger
+from ExtremeTesting.lifecycle import Ledger
 
 EXTREME = [sys.executable, "-m", "ExtremeTesting.cli"]
 STATS = "http://198.18.0.10:8404/;csv"
@@ -50,11 +50,11 @@ def test_drain_and_return_are_seen_in_haproxys_statistics(target):
         assert stats_status("keystone", "ctl1") == "DRAIN"
         assert stats_status("keystone", "ctl2") == "UP"
         assert lib.wait_until_node_is_drained("ctl1", "keystone", timeout=_s(30)) < 30
-        assert len(lib.ledger().open_entries()) == 1
+        assert len(lib.changes.ledger().open_entries()) == 1
     finally:
         lib.return_node_to_load_balancer("ctl1", "keystone")
     assert stats_status("keystone", "ctl1") == "UP"
-    assert lib.ledger().open_entries() == []
+    assert lib.changes.ledger().open_entries() == []
 
 
 def test_a_config_change_is_undone_by_recover_after_sigkill(target, ssh):
