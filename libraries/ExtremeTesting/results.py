@@ -71,6 +71,7 @@ VERDICT_KEYWORDS = frozenset({
     "Load Max Duration Should Be Below", "Load Throughput Should Be At Least",
     "Load Achieved Rate Should Be At Least",
     "Wait Until Node Serves",
+    "Change Should Have Zero Impact",
 })
 
 

@@ -23,7 +23,8 @@ ENV_TARGET = "EXTREME_TARGET"
 KNOWN_KEYS = {
     "name", "description", "destructive", "cloud", "clouds_yaml", "os_faults", "ssh",
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
-    "expectations", "known_findings", "not_applicable", "lab", "load_balancer",
+    "expectations", "known_findings", "not_applicable", "lab", "load_balancer", "changes",
+    "personas", "policy_matrix",
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
@@ -96,7 +97,8 @@ class Target:
 # mapping, a list, or a scalar. Checked once at load, so a keyword never meets a list where
 # it expects a mapping.
 ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
-MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab")
+MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab", "load_balancer",
+                    "changes")
 SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
 EXAMPLE = "variables/example-3-controllers.yaml"
 

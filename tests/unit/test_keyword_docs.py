@@ -29,7 +29,7 @@ import ExtremeTesting
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "tests/unit/data/suites/lab/target.yaml"
-LIBRARIES = ("Faults", "Power", "Switch", "Cloud", "Monitor", "Load")
+LIBRARIES = ("Faults", "Power", "Switch", "Cloud", "Monitor", "Load", "Changes")
 FAILS = re.compile(r"\b(fail|fails|refuse|refuses)\b", re.IGNORECASE)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "libraries" / "ExtremeTesting"
-KEYWORD_LIBRARIES = ("faults", "power", "switch", "cloud", "monitor", "load", "report", "lab")
+KEYWORD_LIBRARIES = ("faults", "power", "switch", "cloud", "monitor", "load", "changes", "report",
+                     "lab")
 # lower layer -> the keyword libraries it must not import
 RULES = {
     "lifecycle": KEYWORD_LIBRARIES,

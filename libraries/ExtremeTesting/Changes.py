@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Changes`: see ExtremeTesting.changes."""
+
+from .changes import Changes
+
+__all__ = ["Changes"]

@@ -1,0 +1,123 @@
+"""Grenade's survivors on a live cloud: resources made before a change, checked after it.
+
+Created with the Cloud library's own keywords (so they are named, tagged and cleaned up
+as every resource of a run); checked here: each still exists, unchanged and usable.
+The survivor user's password is made here, kept in memory only and never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from robot.api.types import Secret
+
+from .errors import ChangeError
+
+
+@dataclass
+class Survivors:
+    server: str
+    network: str
+    port: str
+    port_mac: str
+    image: str
+    image_md5: str
+    keypair: str
+    keypair_fingerprint: str
+    project: str
+    user: str
+    _password: str = field(repr=False, default="")
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+def create(cloud, prefix: str = "survivor") -> Survivors:
+    """``cloud`` is the running ExtremeTesting.Cloud library."""
+    network = cloud.create_network(f"{prefix}-net")
+    cloud.create_subnet(network, name=f"{prefix}-subnet")
+    port = cloud.create_port(network, name=f"{prefix}-port")
+    content = secrets.token_bytes(4096)
+    image = cloud.create_image(f"{prefix}-image", size=len(content))
+    keypair = cloud.create_keypair(f"{prefix}-key")
+    project = cloud.create_project(f"{prefix}-project")
+    password = secrets.token_urlsafe(24)
+    user = cloud.create_user(f"{prefix}-user", project=project, password=Secret(password))
+    server = cloud.create_server(f"{prefix}-server")
+    conn = cloud.ctx.conn
+    return Survivors(server=server.id, network=network.id, port=port.id,
+                     port_mac=port.mac_address, image=image.id,
+                     image_md5=_image_md5(conn, image.id), keypair=keypair.name,
+                     keypair_fingerprint=keypair.fingerprint, project=project.id,
+                     user=user.id, _password=password)
+
+
+def _image_md5(conn, image_id: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for chunk in conn.image.download_image(image_id, stream=True).iter_content(65536):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def problems(cloud, found: Survivors) -> list[str]:
+    """What is wrong with the survivors; empty when each is intact and usable."""
+    conn = cloud.ctx.conn
+    wrong: list[str] = []
+
+    def check(what: str, test) -> None:
+        try:
+            problem = test()
+        except Exception as error:  # noqa: BLE001 - every failure is a finding to list
+            problem = f"{type(error).__name__}: {error}"
+        if problem:
+            wrong.append(f"{what}: {problem}")
+
+    def server():
+        status = conn.compute.get_server(found.server).status
+        return None if status == "ACTIVE" else f"status {status}, expected ACTIVE"
+
+    def network():
+        conn.network.get_network(found.network)
+        port = conn.network.get_port(found.port)
+        if port.network_id != found.network or port.mac_address != found.port_mac:
+            return f"port changed (network {port.network_id}, MAC {port.mac_address})"
+        return None
+
+    def image():
+        status = conn.image.get_image(found.image).status
+        if status != "active":
+            return f"status {status}, expected active"
+        md5 = _image_md5(conn, found.image)
+        return None if md5 == found.image_md5 else f"checksum {md5}, expected {found.image_md5}"
+
+    def keypair():
+        fingerprint = conn.compute.get_keypair(found.keypair).fingerprint
+        return None if fingerprint == found.keypair_fingerprint else "fingerprint changed"
+
+    def user():
+        conn.identity.get_project(found.project)
+        token(conn, found)
+        return None
+
+    check(f"server {found.server}", server)
+    check(f"network {found.network} / port {found.port}", network)
+    check(f"image {found.image}", image)
+    check(f"key pair {found.keypair}", keypair)
+    check(f"project {found.project} / user {found.user}", user)
+    return wrong
+
+
+def token(conn, found: Survivors) -> None:
+    """The survivor user gets a token from Keystone (an unscoped one: no role needed)."""
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3
+
+    auth_url = conn.config.get_auth_args()["auth_url"]
+    user = conn.identity.get_user(found.user)
+    auth = v3.Password(auth_url=auth_url, user_id=user.id, password=found._password)
+    session = ks_session.Session(auth=auth, verify=conn.config.config.get("verify", True),
+                                 timeout=30)
+    if not session.get_token():
+        raise ChangeError("Keystone gave no token.")

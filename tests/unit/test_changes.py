@@ -1,0 +1,432 @@
+"""The Changes library offline: INI editing, ledger entries and undo, with a fake node."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from ExtremeTesting.changes import Changes, fernet, haproxy, ini, packages, undo, verdict
+from ExtremeTesting.changes.errors import ChangeError
+from ExtremeTesting.changes.remote import Result
+from ExtremeTesting.errors import SafetyError
+from ExtremeTesting.lifecycle import Ledger, handler_for
+
+CONF = """\
+# Keystone, as Debian ships it
+[DEFAULT]
+# debug = false
+log_dir = /var/log/keystone
+
+[token]
+# provider = fernet
+expiration = 3600
+
+[cache]
+enabled = true
+"""
+
+STAT_HEADER = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,status"
+
+
+class FakeNodes:
+    """Files, packages, HAProxy servers and a command log of a few nodes."""
+
+    def __init__(self):
+        self.files: dict[tuple[str, str], bytes] = {}
+        self.versions: dict[tuple[str, str], str] = {}
+        self.servers: dict[tuple[str, str], list] = {}  # (backend, server) -> [status, scur]
+        self.commands: list[tuple[str, str]] = []
+
+    def run(self, node, command, check=True, stdin=b"", timeout=None):
+        self.commands.append((node, command))
+        out = ""
+        if "socat" in command:
+            out = self._haproxy(shlex.split(command.split("|")[0])[1])
+        elif command.startswith("dpkg-query"):
+            name = shlex.split(command)[-1]
+            if (node, name) not in self.versions:
+                return Result(1, "", "not installed")
+            out = self.versions[(node, name)]
+        elif "apt-get install" in command:
+            for spec in shlex.split(command.split("--force-confold", 1)[1]):
+                name, version = spec.split("=", 1)
+                self.versions[(node, name)] = version
+        elif command.startswith("rm -f"):
+            self.files.pop((node, shlex.split(command)[-1]), None)
+        return Result(0, out, "")
+
+    def _haproxy(self, text):
+        if text == "show stat":
+            rows = [STAT_HEADER] + [f"{b},{s},0,0,{scur},0,,0,0,0,{status}"
+                                    for (b, s), (status, scur) in self.servers.items()]
+            rows += ["keystone,BACKEND,0,0,0,0,,0,0,0,UP"]
+            return "\n".join(rows) + "\n"
+        match = re.fullmatch(r"set server (\S+)/(\S+) state (\w+)", text)
+        if not match or (match[1], match[2]) not in self.servers:
+            return "No such server."
+        self.servers[(match[1], match[2])][0] = {"drain": "DRAIN", "ready": "UP",
+                                                 "maint": "MAINT"}[match[3]]
+        return ""
+
+    def read_file(self, node, path):
+        return self.files.get((node, path))
+
+    def write_file(self, node, path, data):
+        self.files[(node, path)] = data
+
+    def close(self, node=None):
+        pass
+
+
+@pytest.fixture
+def target_file(tmp_path):
+    data = {
+        "name": "fake", "destructive": True,
+        "ssh": {"username": "root", "private_key_file": "key"},
+        "nodes": {"lb": {"address": "192.0.2.10", "roles": ["loadbalancer"]},
+                  "ctl1": {"address": "192.0.2.11", "services": ["keystone", "nova-api",
+                                                                 "nova-conductor"]},
+                  "ctl2": {"address": "192.0.2.12", "services": ["keystone"]}},
+        "services": {"keystone": {"nodes": ["ctl1", "ctl2"], "port": 5000, "api": "identity",
+                                  "packages": ["keystone", "python3-keystone"]},
+                     "nova-api": {"nodes": ["ctl1"], "port": 8774, "api": "compute",
+                                  "packages": ["nova-api", "python3-nova"]},
+                     "nova-conductor": {"nodes": ["ctl1"],
+                                        "packages": ["nova-conductor", "python3-nova"]}},
+        "load_balancer": {"type": "haproxy", "node": "lb", "admin_socket": "/run/haproxy.sock"},
+        "changes": {"restart": "service {service} restart"},
+        "expectations": {"rolling_changes": {"latency_factor": 2}},
+    }
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    nodes = FakeNodes()
+    monkeypatch.setattr(undo, "connect", lambda target, timeout=60.0: nodes)
+    return nodes
+
+
+def start_test(lib, name="Case"):
+    """What Robot tells the library's (the lifecycle's) listener when a test starts."""
+    listener = lib.ROBOT_LIBRARY_LISTENER
+    listener.start_suite(None, SimpleNamespace(name="Suite", full_name="Suite", parent=None))
+    listener.start_test(None, SimpleNamespace(name=name, full_name=f"Suite.{name}"))
+
+
+def end_test(lib, name="Case"):
+    """Ends the test as Robot does; returns its result (status, message)."""
+    result = SimpleNamespace(name=name, full_name=f"Suite.{name}", status="PASS", message="")
+    lib.ROBOT_LIBRARY_LISTENER.end_test(None, result)
+    return result
+
+
+def test_set_option_replaces_the_line_and_keeps_everything_else():
+    changed = ini.set_option(CONF, "token", "expiration", "7200")
+    assert changed == CONF.replace("expiration = 3600", "expiration = 7200")
+
+
+def test_set_option_appends_to_its_section_before_the_blank_line():
+    changed = ini.set_option(CONF, "token", "provider", "fernet")
+    assert "expiration = 3600\nprovider = fernet\n\n[cache]" in changed
+    assert "# provider = fernet" in changed  # a commented default is not the option
+    assert changed.count("\n") == CONF.count("\n") + 1
+
+
+def test_set_option_adds_a_missing_section_at_the_end():
+    changed = ini.set_option(CONF, "oslo_policy", "enforce_scope", "true")
+    assert changed == CONF + "\n[oslo_policy]\nenforce_scope = true\n"
+
+
+def test_default_section_before_any_header():
+    text = "debug = false\n\n[token]\nexpiration = 1\n"
+    assert ini.set_option(text, "DEFAULT", "debug", "true").startswith("debug = true\n\n[token]")
+    assert ini.get_option(text, "token", "expiration") == "1"
+    assert ini.get_option(text, "DEFAULT", "expiration") is None
+
+
+def test_remove_option_keeps_comments_and_other_sections():
+    changed, removed = ini.remove_option(CONF, "token", "expiration")
+    assert removed
+    assert changed == CONF.replace("expiration = 3600\n", "")
+    assert ini.remove_option(CONF, "token", "missing") == (CONF, False)
+    assert ini.remove_option(CONF, "cache", "log_dir") == (CONF, False)  # other section
+
+
+@pytest.mark.parametrize("section, option", [("a]b", "x"), ("s", "a=b"), ("s", ""),
+                                             ("s", " x"), ("s", "#x")])
+def test_bad_names_are_refused(section, option):
+    with pytest.raises(ini.IniError):
+        ini.set_option(CONF, section, option, "1")
+
+
+def test_config_change_is_kept_0600_in_the_ledgers_folder_and_undone_at_test_end(
+        target_file, fake):
+    fake.files[("ctl1", "/etc/keystone/keystone.conf")] = CONF.encode()
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.set_config_option("ctl1", "/etc/keystone/keystone.conf", "token", "expiration",
+                          "7200", services=["keystone"])
+    assert fake.files[("ctl1", "/etc/keystone/keystone.conf")] == \
+        CONF.replace("3600", "7200").encode()
+    [entry] = lib.changes.ledger().open_entries()
+    assert entry.undo.action == undo.RESTORE_FILE
+    backup = entry.undo.args["backup"]
+    folder = lib.changes.ledger().path.with_name("target.ledger.backups")
+    assert os.path.dirname(backup) == str(folder)
+    assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
+    assert open(backup, "rb").read() == CONF.encode()
+    assert end_test(lib).status == "PASS"
+    assert fake.files[("ctl1", "/etc/keystone/keystone.conf")] == CONF.encode()
+    assert not os.path.exists(backup)
+    assert lib.changes.ledger().open_entries() == []
+    assert ("ctl1", "service keystone restart") in fake.commands
+
+
+def test_a_crashed_runs_config_change_is_undone_through_the_registered_handler(
+        target_file, fake):
+    path = "/etc/nova/nova.conf"
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.set_config_option("ctl1", path, "api", "max_limit", "5")  # a file that did not exist
+    assert fake.files[("ctl1", path)] == b"[api]\nmax_limit = 5\n"
+    [entry] = Ledger(lib.changes.ledger().path).open_entries()
+    handler_for(entry.undo.action)(entry.undo, lib.target)  # what 'extreme recover' calls
+    assert ("ctl1", path) not in fake.files
+
+
+def test_drain_is_in_the_ledger_and_returned_at_test_end(target_file, fake):
+    fake.servers = {("keystone", "ctl1"): ["UP", 3], ("nova-api", "ctl1"): ["UP", 0]}
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.drain_node_from_load_balancer("ctl1")
+    assert fake.servers[("keystone", "ctl1")][0] == "DRAIN"
+    assert fake.servers[("nova-api", "ctl1")][0] == "DRAIN"
+    assert {e.undo.action for e in lib.changes.ledger().open_entries()} == {undo.LB_READY}
+    with pytest.raises(ChangeError, match="keystone DRAIN with 3 session"):
+        lib.wait_until_node_is_drained("ctl1", "keystone", timeout=_seconds(0.3))
+    fake.servers[("keystone", "ctl1")][1] = 0
+    assert lib.wait_until_node_is_drained("ctl1") < 1
+    assert end_test(lib).status == "PASS"
+    assert fake.servers[("keystone", "ctl1")][0] == "UP"
+    assert lib.changes.ledger().open_entries() == []
+
+
+def test_return_node_closes_its_drain(target_file, fake):
+    fake.servers = {("keystone", "ctl2"): ["UP", 0]}
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.drain_node_from_load_balancer("ctl2", "keystone")
+    lib.return_node_to_load_balancer("ctl2", "keystone")
+    assert fake.servers[("keystone", "ctl2")][0] == "UP"
+    assert lib.changes.ledger().open_entries() == []
+
+
+def test_packages_record_previous_versions_restart_their_services_and_go_back(
+        target_file, fake):
+    for name in ("nova-api", "python3-nova", "nova-conductor"):
+        fake.versions[("ctl1", name)] = "2:26.2.2-1~deb12u4"
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.upgrade_package("ctl1", "python3-nova=2:26.2.2-1~deb12u5",
+                        "nova-api=2:26.2.2-1~deb12u5")
+    assert fake.versions[("ctl1", "python3-nova")] == "2:26.2.2-1~deb12u5"
+    assert lib.get_package_version("ctl1", "nova-api") == "2:26.2.2-1~deb12u5"
+    restarts = [c for n, c in fake.commands if "restart" in c]
+    assert restarts == ["service nova-api restart", "service nova-conductor restart"]
+    [entry] = lib.changes.ledger().open_entries()
+    assert entry.undo.args["packages"] == {"python3-nova": "2:26.2.2-1~deb12u4",
+                                           "nova-api": "2:26.2.2-1~deb12u4"}
+    assert end_test(lib).status == "PASS"
+    assert fake.versions[("ctl1", "python3-nova")] == "2:26.2.2-1~deb12u4"
+    assert fake.versions[("ctl1", "nova-api")] == "2:26.2.2-1~deb12u4"
+    assert lib.changes.ledger().open_entries() == []
+
+
+@pytest.mark.parametrize("pairs", [(), ("keystone",), ("keystone=1 2",), ("=1",)])
+def test_bad_package_pairs_fail_before_anything(target_file, fake, pairs):
+    with pytest.raises(ChangeError, match="name=version"):
+        Changes(str(target_file)).upgrade_package("ctl1", *pairs)
+    assert fake.commands == []
+
+
+def test_a_target_not_marked_destructive_is_refused_before_anything(target_file, fake):
+    data = yaml.safe_load(target_file.read_text())
+    data["destructive"] = False
+    target_file.write_text(yaml.safe_dump(data))
+    fake.files[("ctl1", "/etc/x.conf")] = b""
+    lib = Changes(str(target_file))
+    start_test(lib)
+    with pytest.raises(SafetyError):
+        lib.set_config_option("ctl1", "/etc/x.conf", "a", "b", "c")
+    with pytest.raises(SafetyError):
+        lib.drain_node_from_load_balancer("ctl1")
+    assert fake.commands == []
+    assert fake.files[("ctl1", "/etc/x.conf")] == b""
+
+
+def test_dpkg_installs_from_the_deb_folder(target_file):
+    from ExtremeTesting import target as targets
+
+    data = yaml.safe_load(target_file.read_text())
+    data["changes"] = {"package_manager": "dpkg", "deb_dir": "/srv/debs",
+                       "package_env": {"RUNLEVEL": "1"}}
+    target_file.write_text(yaml.safe_dump(data))
+    command = packages.install_command(targets.load(target_file),
+                                       {"keystone": "2:22.0.2-0+deb12u3"}, True)
+    assert command == ("env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "
+                       "/srv/debs/keystone_2%3a22.0.2-0+deb12u3_*.deb")
+
+
+def test_the_lab_key_is_the_fallback_for_the_load_balancer(target_file):
+    from ExtremeTesting import target as targets
+
+    data = yaml.safe_load(target_file.read_text())
+    del data["load_balancer"]
+    data["lab"] = {"haproxy_socket": "/lab/lb/admin.sock"}
+    target_file.write_text(yaml.safe_dump(data))
+    assert haproxy.where(targets.load(target_file)) == ("lb", "/lab/lb/admin.sock")
+
+
+def test_fernet_primary_and_listing():
+    keys = fernet.keys_of("0\taaa\n1\tbbb\n12\tccc\n")
+    assert keys == {"0": "aaa", "1": "bbb", "12": "ccc"}
+    assert fernet.primary_of(keys) == "12"
+
+
+def test_zero_impact_figures():
+    ok = [SimpleNamespace(ok=True, latency=v / 100) for v in range(1, 101)]
+    figures = verdict.judge(ok, ok[:50] + [SimpleNamespace(ok=False, latency=0)], 2)
+    assert figures["failed_during"] == 1
+    assert figures["p95_before"] == pytest.approx(0.9505)
+    assert figures["ratio"] == pytest.approx(0.4755 / 0.9505)
+
+
+def _seconds(value):
+    from datetime import timedelta
+
+    return timedelta(seconds=value)
+
+
+def test_the_change_is_in_the_ledger_on_disk_before_it_is_made(target_file, fake):
+    fake.files[("ctl1", "/etc/x.conf")] = b"[a]\nb = 1\n"
+    lib = Changes(str(target_file))
+    start_test(lib)
+    seen = []
+    write = fake.write_file
+
+    def write_file(node, path, data):
+        seen.extend(Ledger(lib.changes.ledger().path).open_entries())  # read back from disk
+        write(node, path, data)
+
+    fake.write_file = write_file
+    lib.set_config_option("ctl1", "/etc/x.conf", "a", "b", "c")
+    assert [e.undo.action for e in seen] == [undo.RESTORE_FILE]
+    assert seen[0].test == "Suite.Case"
+    folder = lib.changes.ledger().path.with_name("target.ledger.backups")
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_an_undo_that_fails_fails_its_test_and_stays_for_recover(target_file, fake):
+    fake.files[("ctl1", "/etc/x.conf")] = b"[a]\nb = 1\n"
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.set_config_option("ctl1", "/etc/x.conf", "a", "b", "2", services="keystone")
+    run = fake.run
+
+    def broken_restart(node, command, **kwargs):
+        if "restart" in command:
+            raise ChangeError("'service keystone restart' failed on ctl1 (status 1): boom")
+        return run(node, command, **kwargs)
+
+    fake.run = broken_restart
+    result = end_test(lib)
+    assert result.status == "FAIL"
+    assert result.message.startswith("could not undo config ctl1 change=[a] b = 2 "
+                                     "file=/etc/x.conf: ")
+    assert "the cloud may be left broken — run `extreme recover`" in result.message
+    assert "boom" in result.message
+    [entry] = lib.changes.ledger().open_entries()
+    assert entry.failures and "boom" in entry.failures[0]
+    assert lib.changes.pending == []  # recover's now
+
+
+def test_extreme_recover_undoes_a_crashed_runs_changes(target_file, fake):
+    from ExtremeTesting.faults import cli
+
+    fake.files[("ctl1", "/etc/x.conf")] = b"[a]\nb = 1\n"
+    fake.servers = {("keystone", "ctl2"): ["UP", 0]}
+    lib = Changes(str(target_file))
+    lib.set_config_option("ctl1", "/etc/x.conf", "a", "b", "2")
+    lib.drain_node_from_load_balancer("ctl2", "keystone")
+    backup = Path(lib.changes.ledger().open_entries()[0].undo.args["backup"])
+    for entry in lib.changes.ledger().open_entries():  # as if the runner was killed
+        lib.changes.forget(entry)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ExtremeTesting.faults.cli.pid_alive", lambda pid, host: False)
+        said = []
+        assert cli.recover(str(target_file), None, out=said.append) == 0, said
+    assert fake.files[("ctl1", "/etc/x.conf")] == b"[a]\nb = 1\n"
+    assert fake.servers[("keystone", "ctl2")][0] == "UP"
+    assert not backup.exists()
+    assert lib.changes.ledger().open_entries() == []
+
+
+def test_recover_knows_every_undo_of_the_changes_library():
+    from ExtremeTesting.faults import cli  # noqa: F401 - what 'extreme recover' imports
+    from ExtremeTesting.lifecycle import registered
+
+    assert {undo.LB_READY, undo.RESTORE_FILE, undo.INSTALL_PACKAGES} <= set(registered())
+
+
+def test_a_restart_is_written_to_the_ledger_and_closed(target_file, fake):
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.restart_service_on_node("ctl1", "keystone")
+    [entry] = lib.changes.ledger().entries()
+    assert (entry.step.describe(), entry.closed) == ("restart keystone on ctl1", "completed")
+    assert ("ctl1", "service keystone restart") in fake.commands
+    assert end_test(lib).status == "PASS"
+
+
+def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
+    from ExtremeTesting import results, target
+
+    published = []
+    monkeypatch.setattr(results, "publish", lambda kind, data, *a, **k: published.append(
+        (kind, data)))
+
+    class Monitor:
+        def _result(self, name):
+            return {"events": [{"phase": "requested", "monotonic": 10.0},
+                               {"phase": "undone", "monotonic": 20.0}]}
+
+        def _session(self, name):
+            return name
+
+        def _probe_samples(self, session, probe):
+            fast = [SimpleNamespace(ok=True, latency=0.1, start=t, end=t + 0.1, monotonic=t)
+                    for t in range(0, 30)]
+            return fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5, end=15.6,
+                                           monotonic=15.5)]
+
+    monkeypatch.setattr(verdict.BuiltIn, "get_library_instance", lambda self, name: Monitor())
+    with pytest.raises(ChangeError, match="The change was seen: keystone: 1 failed"):
+        verdict.zero_impact_keyword(target.load(target_file), None, "keystone", "default")
+    records = results.expectation_records(published)
+    assert [(r["keyword"], r["what"], r["subject"], r["limit"], r["measured"], r["passed"])
+            for r in records] == [
+        ("Change Should Have Zero Impact", "failed samples during the change", "keystone",
+         0, 1, False),
+        ("Change Should Have Zero Impact", "p95 latency during / before the change",
+         "keystone", 2, 1.0, True)]
+    assert "Change Should Have Zero Impact" in results.VERDICT_KEYWORDS
