@@ -86,6 +86,33 @@ def test_dry_run_is_not_a_verdict(tmp_path, capsys):
     assert "DRY RUN — not a verdict" in page
 
 
+USER_KEYWORDS = """Outage Through A User Keyword
+    [Tags]    area:destructive
+    Set Tags    checked
+    Judge The Outage    1.0
+
+Only BuiltIn Keywords
+    [Tags]    area:operational
+    Should Be Equal    ${1}    ${1}
+
+*** Keywords ***
+Judge The Outage
+    [Arguments]    ${measured}
+    Run Keyword    Outage Should Be Shorter Than    5    ${measured}
+"""
+
+
+def test_dry_run_through_user_keywords_is_not_a_verdict_and_builtin_cases_are(tmp_path,
+                                                                              capsys):
+    # Dry run marks user keywords PASS and really runs Set Tags and Run Keyword: still
+    # nothing ran. The same suite run for real is a verdict, its BuiltIn-only case too.
+    rc, printed, _ = verdict(tmp_path, run(tmp_path / "dry", USER_KEYWORDS, "--dryrun"),
+                             capsys=capsys)
+    assert rc == 3 and printed.startswith("DRY RUN")
+    rc, printed, _ = verdict(tmp_path, run(tmp_path / "real", USER_KEYWORDS), capsys=capsys)
+    assert rc == 0 and printed.startswith("ACCEPTED: 2 passed"), printed
+
+
 def test_an_undeclared_skip_blocks_and_a_declared_one_prints_its_reason(tmp_path, capsys):
     output = run(tmp_path, PASSING + """Volume Case
     [Tags]    area:destructive
