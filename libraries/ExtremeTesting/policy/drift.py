@@ -1,0 +1,118 @@
+"""The deployed (effective) policy, read on a node with oslo.policy's own tools.
+
+For each API service on a node, ``oslopolicy-policy-generator`` writes the policy the
+service enforces (its defaults as configured, merged with the node's override files);
+oslo.policy's checker (``oslo_policy.shell.tool``, the code of ``oslopolicy-checker``)
+then evaluates each operation's rule for each persona's credentials. One SSH session per
+node runs :data:`REMOTE` with the questions on stdin and prints the answers as JSON.
+Comparing the answers with the written matrix gives the drift, named with its node.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+
+from .errors import PolicyError
+
+# service (API) -> (the target's service name, oslo.policy namespace)
+SOURCES = {"identity": ("keystone", "keystone"), "compute": ("nova-api", "nova"),
+           "image": ("glance-api", "glance"), "network": ("neutron-server", "neutron"),
+           "placement": ("placement", "placement")}
+
+REMOTE = r'''
+import contextlib, io, json, os, subprocess, sys, tempfile
+from oslo_policy import shell
+ask = json.load(sys.stdin)
+out = {"errors": {}, "results": []}
+work = tempfile.mkdtemp(prefix="xt-policy-")
+def write(name, data):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(data if isinstance(data, str) else json.dumps(data))
+    return path
+try:
+    policies = {}
+    for ns in ask["namespaces"]:
+        run = subprocess.run(["oslopolicy-policy-generator", "--namespace", ns],
+                             capture_output=True, text=True, timeout=120)
+        if run.returncode:
+            out["errors"][ns] = (run.stderr or run.stdout).strip()[-300:]
+        else:
+            policies[ns] = write(ns + ".yaml", run.stdout)
+    for case in ask["cases"]:
+        if case["namespace"] not in policies:
+            continue
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            try:
+                shell.tool(policies[case["namespace"]], write("a.json", case["access"]),
+                           case["rule"], False, write("t.json", case["target"]))
+            except KeyError:
+                print("missing: " + case["rule"])
+        out["results"].append({"id": case["id"], "said": buf.getvalue().strip()[-200:]})
+finally:
+    subprocess.run(["rm", "-rf", work], timeout=30)
+print(json.dumps(out))
+'''
+
+
+@dataclass
+class Answer:
+    node: str
+    persona: str
+    operation: str
+    rule: str
+    deployed: str      # allow, deny, or "unknown: ..." when the rule cannot be evaluated
+
+
+def access(user_id: str, roles: list[str], project_id: str | None) -> dict:
+    token: dict = {"roles": [{"name": r} for r in roles],
+                   "user": {"id": user_id, "domain": {"id": "default"}}}
+    if project_id:
+        token["project"] = {"id": project_id, "domain": {"id": "default"}}
+    else:
+        token["system"] = {"all": True}
+    return {"token": token}
+
+
+def target(project_id: str, user_id: str) -> dict:
+    return {"project_id": project_id, "tenant_id": project_id, "user_id": user_id,
+            "domain_id": "default", "target": {"project": {"id": project_id,
+                                                          "domain_id": "default"}}}
+
+
+def ask_node(address: str, ssh: dict, key_file: str | None, namespaces: list[str],
+             cases: list[dict], timeout: float = 300) -> dict:
+    """Run the generator and the checker on one node; its JSON answer."""
+    command = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+               "-o", "LogLevel=ERROR", "-p", str(ssh.get("port", 22))]
+    if key_file:
+        command += ["-i", key_file]
+    script = json.dumps({"namespaces": namespaces, "cases": cases})
+    remote = "python3 -c " + _quote(REMOTE)
+    try:
+        run = subprocess.run(command + [f"{ssh.get('username', 'root')}@{address}", remote],
+                             input=script, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise PolicyError(f"Reading the deployed policy on {address} took over {timeout:.0f} s;"
+                          " check the node answers SSH.") from None
+    if run.returncode:
+        raise PolicyError(f"Reading the deployed policy on {address} failed (rc {run.returncode}"
+                          f"): {run.stderr.strip()[-300:]}. Check SSH access and that "
+                          "python3-oslo.policy is installed there.")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def verdict_of(said: str) -> str:
+    if said.startswith("passed:"):
+        return "allow"
+    if said.startswith("failed:"):
+        return "deny"
+    return f"unknown: {said}"
