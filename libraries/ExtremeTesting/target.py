@@ -22,7 +22,7 @@ ENV_TARGET = "EXTREME_TARGET"
 KNOWN_KEYS = {
     "name", "description", "destructive", "cloud", "clouds_yaml", "os_faults", "ssh",
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
-    "expectations", "known_findings", "lab",
+    "expectations", "known_findings", "lab", "personas", "policy_matrix",
 }
 
 
