@@ -68,8 +68,16 @@ def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
     }
 
 
-# On two cores the policies of Zed with the admin role work with the legacy defaults.
-POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
+# New defaults (admin, member, reader), so the reader role means something, and scope
+# enforcement where Zed's rules let the lab's project-scoped admin and service users
+# work: Nova and Neutron (their Zed rules are project-scoped). Keystone and Glance get the
+# new defaults without scope enforcement (Glance of Zed has no scope support; Keystone's
+# was not tried: every library connects as a project-scoped admin). Placement keeps the
+# legacy defaults: its Zed rules are "role:admin and system_scope:all", which would refuse
+# nova's project-scoped service user (no boot, no compute report).
+POLICY = {"enforce_new_defaults": True, "enforce_scope": False}
+LEGACY_POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
+SCOPED_POLICY = {"enforce_new_defaults": True, "enforce_scope": True}
 
 
 def uwsgi_ini(name: str, address: str, port: int, wsgi_file: str, user: str,
@@ -118,7 +126,7 @@ def placement_conf(secrets: dict[str, str]) -> str:
                                "max_retries": -1},
         "api": {"auth_strategy": "keystone"},
         "keystone_authtoken": authtoken(secrets, "placement"),
-        "oslo_policy": POLICY,
+        "oslo_policy": LEGACY_POLICY,
     })
 
 
@@ -129,6 +137,8 @@ def glance_conf(secrets: dict[str, str], address: str) -> str:
             "bind_host": address, "bind_port": 9292, "workers": 0,
             "log_file": "/var/log/glance/glance-api.log",
             "enabled_backends": "fs:file",
+            # Glance refuses new defaults without its own switch set the same way.
+            "enforce_secure_rbac": True,
         },
         "database": {"connection": db_url(secrets, "glance"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "glance"),
@@ -169,7 +179,7 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
         "scheduler": {"workers": 1, "discover_hosts_in_cells_interval": 10},
         "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 30},
-        "oslo_policy": POLICY,
+        "oslo_policy": SCOPED_POLICY,
         "wsgi": {"api_paste_config": "/etc/nova/api-paste.ini"},
         "vnc": {"enabled": False},
         "cinder": {"os_region_name": REGION},
@@ -192,7 +202,7 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
         "database": {"connection": db_url(secrets, "neutron"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "neutron"),
         "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
-        "oslo_policy": POLICY,
+        "oslo_policy": SCOPED_POLICY,
     })
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from . import config, paths
+from . import personas as lab_personas
 from . import topology as topo
 
 CLOUD = "extreme-lab"
@@ -70,6 +71,8 @@ def target(files: dict[str, str]) -> dict:
             "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
             "username": "admin", "password_env": ENV_SWITCH,
             "ports": [n.name for n in topo.NODES]}},
+        "personas": lab_personas.target_section(CLOUD),
+        "policy_matrix": str(EXPECTATIONS.with_name("lab-policy.yaml")),
         "lab": {"dir": str(paths.root()),
                 "haproxy_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock")},
         **lab_expectations(),
@@ -100,7 +103,8 @@ def clouds() -> dict:
                  "project_name": "admin", "user_domain_name": "Default",
                  "project_domain_name": "Default"},
         "region_name": config.REGION, "identity_api_version": 3, "interface": "public",
-        "api_timeout": 30}}}
+        "api_timeout": 30},
+        **lab_personas.clouds(config.vip_url(5000, "/v3"))}}
 
 
 def write_yaml(path, data, mode=0o644) -> str:
@@ -110,12 +114,15 @@ def write_yaml(path, data, mode=0o644) -> str:
     return str(path)
 
 
-def write_all(values: dict[str, str]) -> dict[str, str]:
+def write_all(values: dict[str, str], personas: dict[str, str] | None = None
+              ) -> dict[str, str]:
     root = paths.root()
+    secure = {CLOUD: {"auth": {"password": values["admin"]}}}
+    secure.update({lab_personas.cloud_name(p): {"auth": {"password": password}}
+                   for p, password in (personas or {}).items()})
     files = {
         "clouds.yaml": write_yaml(root / "clouds.yaml", clouds()),
-        "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": {CLOUD: {"auth": {
-            "password": values["admin"]}}}}, mode=0o600),
+        "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": secure}, mode=0o600),
         "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
         "ssh key": key_path(),
     }
