@@ -3,7 +3,10 @@
 For each API service on a node, ``oslopolicy-policy-generator`` writes the policy the
 service enforces (its defaults as configured, merged with the node's override files);
 oslo.policy's checker (``oslo_policy.shell.tool``, the code of ``oslopolicy-checker``)
-then evaluates each operation's rule for each persona's credentials. One SSH session per
+then evaluates each operation's rule for each persona's credentials. The checker knows
+nothing of scope: where the service enforces scope (``[oslo_policy] enforce_scope``), a
+rule whose ``scope_types`` exclude the token's scope is a denial too (read from the same
+enforcer the generator uses). One SSH session per
 node runs :data:`REMOTE` with the questions on stdin and prints the answers as JSON.
 Comparing the answers with the written matrix gives the drift, named with its node.
 """
@@ -27,6 +30,14 @@ from oslo_policy import shell
 ask = json.load(sys.stdin)
 out = {"errors": {}, "results": []}
 work = tempfile.mkdtemp(prefix="xt-policy-")
+SCOPES = (
+    "import json, sys\n"
+    "from oslo_policy import generator\n"
+    "e = generator._get_enforcer(sys.argv[1])\n"
+    "e.load_rules()\n"
+    "print(json.dumps({'enforce': bool(e.conf.oslo_policy.enforce_scope),"
+    " 'scopes': {n: r.scope_types for n, r in e.registered_rules.items()}}))\n")
+scopes = {}
 def write(name, data):
     path = os.path.join(work, name)
     with open(path, "w") as f:
@@ -41,6 +52,10 @@ try:
             out["errors"][ns] = (run.stderr or run.stdout).strip()[-300:]
         else:
             policies[ns] = write(ns + ".yaml", run.stdout)
+            run = subprocess.run(["python3", "-c", SCOPES, ns], capture_output=True,
+                                 text=True, timeout=120)
+            if run.returncode == 0:
+                scopes[ns] = json.loads(run.stdout.strip().splitlines()[-1])
     for case in ask["cases"]:
         if case["namespace"] not in policies:
             continue
@@ -51,7 +66,15 @@ try:
                            case["rule"], False, write("t.json", case["target"]))
             except KeyError:
                 print("missing: " + case["rule"])
-        out["results"].append({"id": case["id"], "said": buf.getvalue().strip()[-200:]})
+        said = buf.getvalue().strip()[-200:]
+        token = case["access"]["token"]
+        scope = "system" if token.get("system") else "project"
+        known = scopes.get(case["namespace"], {})
+        allowed = (known.get("scopes") or {}).get(case["rule"]) or []
+        if said.startswith("passed") and known.get("enforce") and allowed \
+                and scope not in allowed:
+            said = "failed: %s (scope %s, the rule allows %s)" % (case["rule"], scope, allowed)
+        out["results"].append({"id": case["id"], "said": said})
 finally:
     subprocess.run(["rm", "-rf", work], timeout=30)
 print(json.dumps(out))
