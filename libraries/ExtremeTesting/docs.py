@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load")
+LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load", "Policy")
 # Enough for every library to import; nothing is ever sent to these names.
 PLACEHOLDER_TARGET = """\
 name: docs
