@@ -177,3 +177,47 @@ def test_run_cell_turns_preparation_failure_into_error_cell():
         raise PolicyError("Preparing as admin failed")
     result = verdict.run_cell("admin", operations.get("identity:list_users"), "allow", perform)
     assert result.got == "error" and result.mismatch and "Preparing" in result.message
+
+
+def test_check_policy_matrix_runs_every_cell_fails_once_and_publishes(tmp_path, monkeypatch):
+    from ExtremeTesting.policy import Policy
+
+    file = tmp_path / "m.yaml"
+    file.write_text("personas: [admin, reader]\noperations:\n"
+                    "  network:create_network: [allow, deny]\n"
+                    "  identity:list_users: [allow, deny]\n")
+    published = []
+    monkeypatch.setattr("ExtremeTesting.results.publish",
+                        lambda kind, data, html="": published.append((kind, data)))
+    admin = FakeConn({("POST", "networks"): FakeResponse(201, {"network": {"id": "a"}})})
+    # The reader is allowed to create networks (a drift) and denied users with a 404.
+    reader = FakeConn({("POST", "networks"): FakeResponse(201, {"network": {"id": "r"}}),
+                       ("GET", "users"): FakeResponse(404)})
+    for conn, project in ((admin, "pa"), (reader, "pr")):
+        conn.current_project_id, conn.current_user_id = project, "u"
+    library = Policy(target=str(tmp_path / "none.yaml"))
+    library._admin = admin
+    library._connections = {"admin": admin, "reader": reader}
+    library._other_project = ("elsewhere", "")
+    with pytest.raises(PolicyError) as error:
+        library.check_policy_matrix(str(file))
+    message = str(error.value)
+    assert message.count("do not match") == 1
+    assert "reader / network:create_network: expected deny, got allow (HTTP 201" in message
+    assert "reader / identity:list_users: HTTP 404, expected 403" in message
+    kinds = [(k, d.get("record")) for k, d in published]
+    assert kinds.count(("policy", "matrix")) == 1 and kinds.count(("policy", "mismatch")) == 1
+    assert [d for k, d in published if k == "expectation"][0]["measured"] == 2
+    assert ("DELETE", "/networks/r") in admin.log  # the reader's network was deleted again
+    only_deny = library.check_policy_matrix(str(file), expected="deny", check_codes=False,
+                                            operations=["identity:list_users"])
+    assert only_deny["cells"] == 1 and only_deny["mismatches"] == 0
+
+
+def test_drift_answers():
+    from ExtremeTesting.policy import drift
+
+    assert drift.verdict_of("passed: create_network") == "allow"
+    assert drift.verdict_of("failed: x (scope system, the rule allows ['project'])") == "deny"
+    assert drift.verdict_of("missing: x").startswith("unknown")
+    assert drift.access("u", ["reader"], None)["token"]["system"] == {"all": True}
