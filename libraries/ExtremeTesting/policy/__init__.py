@@ -214,8 +214,9 @@ class Policy:
 
     def _cell(self, persona: str, name: str, expected: str) -> Cell:
         operation = operations.get(name, self.catalogue)
+        has_project = bool(self._persona(persona).current_project_id)
         return run_cell(persona, operation, expected,
-                        lambda op: self._perform(persona, op))
+                        lambda op: self._perform(persona, op), has_project)
 
     def _matrix(self, path: str | None) -> matrix_module.Matrix:
         if path:

@@ -65,7 +65,7 @@ def get_own_project(ctx: OperationContext):
     return ctx.as_persona("identity", "GET", f"/projects/{ctx.project_id}")
 
 
-@operation("identity:get_project:other", rule="get_project", target=OTHER)
+@operation("identity:get_project:other", rule="identity:get_project", target=OTHER)
 def get_other_project(ctx: OperationContext):
     """Show a project the persona has no role in."""
     return ctx.as_persona("identity", "GET", f"/projects/{ctx.other_project_id}")
@@ -141,9 +141,14 @@ def list_servers(ctx: OperationContext):
 
 @operation("compute:servers:create", rule="os_compute_api:servers:create", target=OWN)
 def create_server(ctx: OperationContext):
-    """Boot a server without a network in the persona's project (deleted again)."""
+    """Boot a server without a network in the persona's project (deleted again). The
+    flavor has a disk: booting a zero-disk flavor from an image is a rule of its own
+    (``os_compute_api:servers:create:zero_disk_flavor``, admin only)."""
+    flavor = ctx.admin_create("compute", "/flavors", {"flavor": {
+        "name": ctx.name("flavor"), "ram": 64, "vcpus": 1, "disk": 1}},
+        "flavor", "/flavors/{id}")
     return ctx.as_persona("compute", "POST", "/servers", {"server": {
-        "name": ctx.name("server"), "flavorRef": ctx.fixture("flavor"),
+        "name": ctx.name("server"), "flavorRef": flavor["id"],
         "imageRef": ctx.fixture("image"), "networks": "none"}}, microversion="2.37",
         created=("server", "/servers/{id}"))
 
@@ -282,13 +287,13 @@ def create_public_image(ctx: OperationContext):
         "visibility": "public"}, created=(None, "/images/{id}"))
 
 
-@operation("image:get_image", target=OWN)
+@operation("image:get_image", target=OWN, hidden=404)
 def show_own_image(ctx: OperationContext):
     """Show a private image of the persona's project."""
     return ctx.as_persona("image", "GET", f"/images/{_image(ctx, ctx.project_id)['id']}")
 
 
-@operation("image:modify_image", target=OWN)
+@operation("image:modify_image", target=OWN, hidden=404)
 def rename_own_image(ctx: OperationContext):
     """Rename a private image of the persona's project."""
     image = _image(ctx, ctx.project_id)
@@ -297,7 +302,7 @@ def rename_own_image(ctx: OperationContext):
                           headers=JSON_PATCH)
 
 
-@operation("image:delete_image", target=OWN)
+@operation("image:delete_image", target=OWN, hidden=404)
 def delete_own_image(ctx: OperationContext):
     """Delete a private image of the persona's project."""
     return ctx.as_persona("image", "DELETE", f"/images/{_image(ctx, ctx.project_id)['id']}")
@@ -325,16 +330,16 @@ def _network(ctx: OperationContext, project: str) -> dict:
 
 @operation("network:get_network:list", rule="get_network", target=OWN)
 def list_networks(ctx: OperationContext):
-    """List the networks the persona can see."""
+    """List the networks the persona can see (Neutron filters a list, never denies it)."""
     return ctx.as_persona("network", "GET", "/networks")
 
 
 @operation("network:create_network", target=OWN)
 def create_network(ctx: OperationContext):
     """Create a network in the persona's project (deleted again)."""
-    return ctx.as_persona("network", "POST", "/networks",
-                          {"network": {"name": ctx.name("net")}},
-                          created=("network", "/networks/{id}"))
+    return ctx.as_persona("network", "POST", "/networks", {"network": {
+        "name": ctx.name("net"), "project_id": ctx.project_id}},
+        created=("network", "/networks/{id}"))
 
 
 @operation("network:create_network:provider:network_type",
@@ -342,18 +347,19 @@ def create_network(ctx: OperationContext):
 def create_provider_network(ctx: OperationContext):
     """Create a VLAN provider network (deleted again)."""
     return ctx.as_persona("network", "POST", "/networks", {"network": {
-        "name": ctx.name("net"), "provider:network_type": "vlan",
+        "name": ctx.name("net"), "project_id": ctx.project_id,
+        "provider:network_type": "vlan",
         "provider:physical_network": "physnet1"}}, created=("network", "/networks/{id}"))
 
 
-@operation("network:get_network", target=OWN)
+@operation("network:get_network", target=OWN, hidden=404)
 def show_own_network(ctx: OperationContext):
     """Show a network of the persona's project."""
     return ctx.as_persona("network", "GET",
                           f"/networks/{_network(ctx, ctx.project_id)['id']}")
 
 
-@operation("network:update_network", target=OWN)
+@operation("network:update_network", target=OWN, hidden=404)
 def update_own_network(ctx: OperationContext):
     """Change the description of a network of the persona's project."""
     network = _network(ctx, ctx.project_id)
@@ -361,7 +367,7 @@ def update_own_network(ctx: OperationContext):
                           {"network": {"description": "changed by a persona"}})
 
 
-@operation("network:delete_network", target=OWN)
+@operation("network:delete_network", target=OWN, hidden=404)
 def delete_own_network(ctx: OperationContext):
     """Delete a network of the persona's project."""
     return ctx.as_persona("network", "DELETE",
@@ -390,21 +396,23 @@ def delete_other_network(ctx: OperationContext):
                           f"/networks/{_network(ctx, ctx.other_project_id)['id']}")
 
 
-@operation("network:create_subnet", target=OWN)
+@operation("network:create_subnet", target=OWN, hidden=404)
 def create_subnet(ctx: OperationContext):
     """Add a subnet to a network of the persona's project."""
     network = _network(ctx, ctx.project_id)
     return ctx.as_persona("network", "POST", "/subnets", {"subnet": {
-        "network_id": network["id"], "ip_version": 4, "cidr": "10.250.0.0/24"}},
+        "network_id": network["id"], "ip_version": 4, "cidr": "10.250.0.0/24",
+        "project_id": ctx.project_id}},
         created=("subnet", "/subnets/{id}"))
 
 
-@operation("network:create_port", target=OWN)
+@operation("network:create_port", target=OWN, hidden=404)
 def create_port(ctx: OperationContext):
     """Create a port on a network of the persona's project."""
     network = _network(ctx, ctx.project_id)
     return ctx.as_persona("network", "POST", "/ports", {"port": {
-        "network_id": network["id"], "name": ctx.name("port")}},
+        "network_id": network["id"], "name": ctx.name("port"),
+        "project_id": ctx.project_id}},
         created=("port", "/ports/{id}"))
 
 
@@ -412,13 +420,16 @@ def create_port(ctx: OperationContext):
 def create_security_group(ctx: OperationContext):
     """Create a security group in the persona's project (deleted again)."""
     return ctx.as_persona("network", "POST", "/security-groups", {"security_group": {
-        "name": ctx.name("sg")}}, created=("security_group", "/security-groups/{id}"))
+        "name": ctx.name("sg"), "project_id": ctx.project_id}},
+        created=("security_group", "/security-groups/{id}"))
 
 
-@operation("network:get_agent", rule="get_agent")
-def list_network_agents(ctx: OperationContext):
-    """List the network agents."""
-    return ctx.as_persona("network", "GET", "/agents")
+@operation("network:create_network:shared", target=OWN)
+def create_shared_network(ctx: OperationContext):
+    """Create a network shared with every project (deleted again)."""
+    return ctx.as_persona("network", "POST", "/networks", {"network": {
+        "name": ctx.name("net"), "project_id": ctx.project_id, "shared": True}},
+        created=("network", "/networks/{id}"))
 
 
 @operation("network:get_quota:other", rule="get_quota", target=OTHER)

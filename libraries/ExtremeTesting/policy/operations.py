@@ -7,7 +7,9 @@ it whatever happened. The decorator says how the API denies the call:
 
 - ``deny=403``: the API answers Forbidden;
 - ``deny=404``: the API hides that the resource exists (Neutron and Glance do this for
-  another project's resources), so a denial is Not Found.
+  another project's resources), so a denial is Not Found;
+- ``hidden=404``: the code when an ``own`` operation is done by a persona without a
+  project (system scope), for whom the resource lies in a project it cannot see.
 
 ``target`` says whose resource the call touches, for the effective-policy check:
 ``own`` (the persona's project), ``other`` (a project the persona has no role in) or
@@ -37,6 +39,12 @@ class Operation:
     deny: int = 403
     rule: str = ""
     target: str = NONE
+    hidden: int = 403
+
+    def deny_code(self, has_project: bool) -> int:
+        """The denial code for a persona: an ``own`` operation done by a persona without
+        a project (system scope) touches a project it cannot see."""
+        return self.hidden if self.target == OWN and not has_project else self.deny
 
     @property
     def doc(self) -> str:
@@ -49,8 +57,11 @@ SERVICES = {"identity": "identity", "compute": "compute", "network": "network",
 
 
 def operation(name: str, deny: int = 403, rule: str | None = None, target: str = NONE,
-              catalogue: dict[str, Operation] | None = None):
-    """Register the decorated function as operation ``name`` (``service:rule``)."""
+              catalogue: dict[str, Operation] | None = None, hidden: int | None = None):
+    """Register the decorated function as operation ``name`` (``service:rule``).
+
+    ``hidden`` is the denial code when the resource lies in a project the persona cannot
+    see at all (default: ``deny``); Glance and Neutron answer 404 then."""
     if deny not in (403, 404):
         raise PolicyError(f"Operation {name}: deny must be 403 or 404, got {deny}.")
     if target not in (OWN, OTHER, NONE):
@@ -62,9 +73,17 @@ def operation(name: str, deny: int = 403, rule: str | None = None, target: str =
 
     def register(function: Callable[[OperationContext], Any]) -> Callable:
         (CATALOGUE if catalogue is None else catalogue)[name] = Operation(
-            name, service, function, deny, rule or name.split(":", 1)[1], target)
+            name, service, function, deny, rule or default_rule(name), target,
+            hidden or deny)
         return function
     return register
+
+
+def default_rule(name: str) -> str:
+    """Keystone and Placement name their rules ``identity:...``/``placement:...``;
+    Glance and Neutron use the bare name (``delete_image``, ``create_network``)."""
+    service, rest = name.split(":", 1)
+    return name if service in ("identity", "placement") else rest
 
 
 @dataclass

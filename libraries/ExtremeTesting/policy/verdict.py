@@ -47,7 +47,7 @@ class Cell:
 
 
 def run_cell(persona: str, operation: Operation, expected: str,
-             perform: Callable[[Operation], Outcome]) -> Cell:
+             perform: Callable[[Operation], Outcome], has_project: bool = True) -> Cell:
     started = time.monotonic()
     try:
         outcome = perform(operation)
@@ -55,7 +55,7 @@ def run_cell(persona: str, operation: Operation, expected: str,
         outcome = Outcome(None, "", str(error))
     cleanup = getattr(outcome, "cleanup", "")
     return Cell(persona, operation.name, expected, outcome.got, outcome.status,
-                outcome.request_id, operation.deny, outcome.message,
+                outcome.request_id, operation.deny_code(has_project), outcome.message,
                 round(time.monotonic() - started, 3), cleanup)
 
 

@@ -20,6 +20,7 @@ Test Tags         policy
 
 
 *** Variables ***
+${TARGET}      %{EXTREME_TARGET=/var/lib/extreme-lab/target.yaml}
 ${OVERRIDE}    /etc/neutron/policy.d/zz-xt-readers-create-networks.yaml
 
 
