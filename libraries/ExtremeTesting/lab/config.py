@@ -68,13 +68,15 @@ def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
     }
 
 
-# New defaults (admin, member, reader), so the reader role means something, and scope
-# enforcement where Zed's rules let the lab's project-scoped admin and service users
-# work: Nova and Neutron (their Zed rules are project-scoped). Keystone and Glance get the
-# new defaults without scope enforcement (Glance of Zed has no scope support; Keystone's
-# was not tried: every library connects as a project-scoped admin). Placement keeps the
-# legacy defaults: its Zed rules are "role:admin and system_scope:all", which would refuse
-# nova's project-scoped service user (no boot, no compute report).
+# New defaults (admin, member, reader), so the reader role means something. Scope
+# enforcement only on Nova (its Zed rules are project-scoped: the project admin and the
+# service users keep working). Not on Neutron: with it, Zed's Neutron no longer treats a
+# project-scoped admin as cloud admin (another project's network answers 404 to the lab's
+# admin, measured), which would break nova's port binding in users' projects. Not on
+# Glance (Zed's Glance has no scope support) nor Keystone (not tried: every library
+# connects as a project-scoped admin). Placement keeps the legacy defaults: its Zed rules
+# are "role:admin and system_scope:all", which would refuse nova's project-scoped
+# service user (no boot, no compute report).
 POLICY = {"enforce_new_defaults": True, "enforce_scope": False}
 LEGACY_POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
 SCOPED_POLICY = {"enforce_new_defaults": True, "enforce_scope": True}
@@ -202,7 +204,7 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
         "database": {"connection": db_url(secrets, "neutron"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "neutron"),
         "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
-        "oslo_policy": SCOPED_POLICY,
+        "oslo_policy": POLICY,
     })
 
 
