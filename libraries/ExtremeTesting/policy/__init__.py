@@ -349,7 +349,8 @@ class Policy:
             service_name, namespace = drift.SOURCES[op.service]
             hosts = (services.get(service_name) or {}).get("nodes") or []
             access, own, user = who[persona]
-            project = other if op.target == operations.OTHER else own
+            project = {operations.OTHER: other, operations.OWN: own}.get(
+                op.target, own if access["token"].get("project") else None)
             for node in hosts:
                 if nodes and node not in nodes:
                     continue

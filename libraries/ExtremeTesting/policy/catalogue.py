@@ -265,7 +265,7 @@ def _image(ctx: OperationContext, owner: str) -> dict:
         "visibility": "private", "owner": owner}, None, "/images/{id}")
 
 
-@operation("image:get_images", target=OWN)
+@operation("image:get_images")
 def list_images(ctx: OperationContext):
     """List the images the persona can see."""
     return ctx.as_persona("image", "GET", "/images")
@@ -328,7 +328,7 @@ def _network(ctx: OperationContext, project: str) -> dict:
         "name": ctx.name("net"), "project_id": project}}, "network", "/networks/{id}")
 
 
-@operation("network:get_network:list", rule="get_network", target=OWN)
+@operation("network:get_network:list", rule="get_network")
 def list_networks(ctx: OperationContext):
     """List the networks the persona can see (Neutron filters a list, never denies it)."""
     return ctx.as_persona("network", "GET", "/networks")

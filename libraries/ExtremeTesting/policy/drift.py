@@ -1,12 +1,14 @@
 """The deployed (effective) policy, read on a node with oslo.policy's own tools.
 
-For each API service on a node, ``oslopolicy-policy-generator`` writes the policy the
-service enforces (its defaults as configured, merged with the node's override files);
-oslo.policy's checker (``oslo_policy.shell.tool``, the code of ``oslopolicy-checker``)
-then evaluates each operation's rule for each persona's credentials. The checker knows
-nothing of scope: where the service enforces scope (``[oslo_policy] enforce_scope``), a
-rule whose ``scope_types`` exclude the token's scope is a denial too (read from the same
-enforcer the generator uses). One SSH session per
+For each API service on a node, the service's own enforcer (the one
+``oslopolicy-policy-generator`` loads, through the service's ``oslo.policy.enforcer``
+entry point) gives the rules it enforces: its defaults as configured, merged with the
+node's override files, and, where ``enforce_new_defaults`` is off, OR-ed with the
+deprecated rules (the generator's text output leaves that fallback out, so it would say
+"deny" where the service allows). oslo.policy's checker (``oslo_policy.shell.tool``, the
+code of ``oslopolicy-checker``) then evaluates each operation's rule for each persona's
+credentials. The checker knows nothing of scope: where the service enforces scope, a
+rule whose ``scope_types`` exclude the token's scope is a denial too. One SSH session per
 node runs :data:`REMOTE` with the questions on stdin and prints the answers as JSON.
 Comparing the answers with the written matrix gives the drift, named with its node.
 """
@@ -31,11 +33,12 @@ ask = json.load(sys.stdin)
 out = {"errors": {}, "results": []}
 work = tempfile.mkdtemp(prefix="xt-policy-")
 SCOPES = (
-    "import json, sys\n"
+    "import json, os\n"
     "from oslo_policy import generator\n"
-    "e = generator._get_enforcer(sys.argv[1])\n"
+    "e = generator._get_enforcer(os.environ['XT_NAMESPACE'])\n"
     "e.load_rules()\n"
     "print(json.dumps({'enforce': bool(e.conf.oslo_policy.enforce_scope),"
+    " 'rules': {n: str(r) for n, r in e.rules.items()},"
     " 'scopes': {n: r.scope_types for n, r in e.registered_rules.items()}}))\n")
 scopes = {}
 def write(name, data):
@@ -46,16 +49,14 @@ def write(name, data):
 try:
     policies = {}
     for ns in ask["namespaces"]:
-        run = subprocess.run(["oslopolicy-policy-generator", "--namespace", ns],
-                             capture_output=True, text=True, timeout=120)
+        # Neutron's enforcer parses sys.argv: the namespace goes by the environment.
+        run = subprocess.run([sys.executable, "-c", SCOPES], capture_output=True, text=True,
+                             timeout=120, env=dict(os.environ, XT_NAMESPACE=ns))
         if run.returncode:
             out["errors"][ns] = (run.stderr or run.stdout).strip()[-300:]
         else:
-            policies[ns] = write(ns + ".yaml", run.stdout)
-            run = subprocess.run(["python3", "-c", SCOPES, ns], capture_output=True,
-                                 text=True, timeout=120)
-            if run.returncode == 0:
-                scopes[ns] = json.loads(run.stdout.strip().splitlines()[-1])
+            scopes[ns] = json.loads(run.stdout.strip().splitlines()[-1])
+            policies[ns] = write(ns + ".json", scopes[ns]["rules"])
     for case in ask["cases"]:
         if case["namespace"] not in policies:
             continue
@@ -100,10 +101,14 @@ def access(user_id: str, roles: list[str], project_id: str | None) -> dict:
     return {"token": token}
 
 
-def target(project_id: str, user_id: str) -> dict:
+def target(project_id: str | None, user_id: str) -> dict:
+    """What the services put in a policy target for a resource of ``project_id`` (None:
+    a call on no project's resource by a persona without a project, as a list call's
+    target is the caller's project)."""
     return {"project_id": project_id, "tenant_id": project_id, "user_id": user_id,
-            "domain_id": "default", "target": {"project": {"id": project_id,
-                                                          "domain_id": "default"}}}
+            "owner": project_id, "network:tenant_id": project_id,
+            "network:project_id": project_id, "domain_id": "default",
+            "target": {"project": {"id": project_id, "domain_id": "default"}}}
 
 
 def ask_node(address: str, ssh: dict, key_file: str | None, namespaces: list[str],
