@@ -25,6 +25,13 @@ from .errors import PolicyError
 SOURCES = {"identity": ("keystone", "keystone"), "compute": ("nova-api", "nova"),
            "image": ("glance-api", "glance"), "network": ("neutron-server", "neutron"),
            "placement": ("placement", "placement")}
+# The configuration each API server reads. Glance's enforcer entry point reads only
+# glance.conf, where the API's [oslo_policy] is in glance-api.conf: without this, the
+# tools would judge Glance with the legacy defaults the API does not run.
+CONFIG_FILES = {"keystone": "/etc/keystone/keystone.conf", "nova": "/etc/nova/nova.conf",
+                "glance": "/etc/glance/glance-api.conf",
+                "neutron": "/etc/neutron/neutron.conf",
+                "placement": "/etc/placement/placement.conf"}
 
 REMOTE = r'''
 import contextlib, io, json, os, subprocess, sys, tempfile
@@ -34,6 +41,10 @@ out = {"errors": {}, "results": []}
 work = tempfile.mkdtemp(prefix="xt-policy-")
 SCOPES = (
     "import json, os\n"
+    "from oslo_config import cfg\n"
+    "files = [f for f in os.environ['XT_CONFIG'].split(':') if os.path.isfile(f)]\n"
+    "if files:\n"
+    "    cfg.find_config_files = lambda *args, **kwargs: files\n"
     "from oslo_policy import generator\n"
     "e = generator._get_enforcer(os.environ['XT_NAMESPACE'])\n"
     "e.load_rules()\n"
@@ -51,7 +62,8 @@ try:
     for ns in ask["namespaces"]:
         # Neutron's enforcer parses sys.argv: the namespace goes by the environment.
         run = subprocess.run([sys.executable, "-c", SCOPES], capture_output=True, text=True,
-                             timeout=120, env=dict(os.environ, XT_NAMESPACE=ns))
+                             timeout=120, env=dict(os.environ, XT_NAMESPACE=ns,
+                                                   XT_CONFIG=ask["config"].get(ns, "")))
         if run.returncode:
             out["errors"][ns] = (run.stderr or run.stdout).strip()[-300:]
         else:
@@ -92,8 +104,11 @@ class Answer:
 
 
 def access(user_id: str, roles: list[str], project_id: str | None) -> dict:
+    # The services' credentials always carry project_id and tenant_id (None for a system
+    # token: oslo.policy then compares "None" with "None", as the services do).
     token: dict = {"roles": [{"name": r} for r in roles],
-                   "user": {"id": user_id, "domain": {"id": "default"}}}
+                   "user": {"id": user_id, "domain": {"id": "default"}},
+                   "project_id": project_id, "tenant_id": project_id}
     if project_id:
         token["project"] = {"id": project_id, "domain": {"id": "default"}}
     else:
@@ -119,7 +134,7 @@ def ask_node(address: str, ssh: dict, key_file: str | None, namespaces: list[str
                "-o", "LogLevel=ERROR", "-p", str(ssh.get("port", 22))]
     if key_file:
         command += ["-i", key_file]
-    script = json.dumps({"namespaces": namespaces, "cases": cases})
+    script = json.dumps({"namespaces": namespaces, "cases": cases, "config": CONFIG_FILES})
     remote = "python3 -c " + _quote(REMOTE)
     try:
         run = subprocess.run(command + [f"{ssh.get('username', 'root')}@{address}", remote],
