@@ -68,8 +68,18 @@ def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
     }
 
 
-# On two cores the policies of Zed with the admin role work with the legacy defaults.
-POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
+# New defaults (admin, member, reader), so the reader role means something. Scope
+# enforcement only on Nova (its Zed rules are project-scoped: the project admin and the
+# service users keep working). Not on Neutron: with it, Zed's Neutron no longer treats a
+# project-scoped admin as cloud admin (another project's network answers 404 to the lab's
+# admin, measured), which would break nova's port binding in users' projects. Not on
+# Glance (Zed's Glance has no scope support) nor Keystone (not tried: every library
+# connects as a project-scoped admin). Placement keeps the legacy defaults: its Zed rules
+# are "role:admin and system_scope:all", which would refuse nova's project-scoped
+# service user (no boot, no compute report).
+POLICY = {"enforce_new_defaults": True, "enforce_scope": False}
+LEGACY_POLICY = {"enforce_new_defaults": False, "enforce_scope": False}
+SCOPED_POLICY = {"enforce_new_defaults": True, "enforce_scope": True}
 
 
 def uwsgi_ini(name: str, address: str, port: int, wsgi_file: str, user: str,
@@ -118,7 +128,7 @@ def placement_conf(secrets: dict[str, str]) -> str:
                                "max_retries": -1},
         "api": {"auth_strategy": "keystone"},
         "keystone_authtoken": authtoken(secrets, "placement"),
-        "oslo_policy": POLICY,
+        "oslo_policy": LEGACY_POLICY,
     })
 
 
@@ -129,6 +139,8 @@ def glance_conf(secrets: dict[str, str], address: str) -> str:
             "bind_host": address, "bind_port": 9292, "workers": 0,
             "log_file": "/var/log/glance/glance-api.log",
             "enabled_backends": "fs:file",
+            # Glance refuses new defaults without its own switch set the same way.
+            "enforce_secure_rbac": True,
         },
         "database": {"connection": db_url(secrets, "glance"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "glance"),
@@ -169,7 +181,7 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
         "scheduler": {"workers": 1, "discover_hosts_in_cells_interval": 10},
         "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 30},
-        "oslo_policy": POLICY,
+        "oslo_policy": SCOPED_POLICY,
         "wsgi": {"api_paste_config": "/etc/nova/api-paste.ini"},
         "vnc": {"enabled": False},
         "cinder": {"os_region_name": REGION},

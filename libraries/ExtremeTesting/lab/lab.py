@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import build, paths, targetfile
+from . import personas as lab_personas
 from . import topology as topo
 from .api import Api
 from .machine import Machine
@@ -265,13 +266,14 @@ def _up(started: float, verify: bool) -> dict:
     api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
     in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
     seeds = api.seed()
+    personas = lab_personas.create(api)
     if verify:
         took = api.server_lifecycle(seeds["flavor"], seeds["image"])
         say(f"a server reached ACTIVE on the fake hypervisor and was deleted ({took:.1f} s)")
     for name in ALL_NODES:
         build.set_autostart(name, True)
     bmcs = start_bmcs(values)
-    files = targetfile.write_all(values)
+    files = targetfile.write_all(values, personas)
     elapsed = time.monotonic() - started
     state = write_state(phase="up", up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds)

@@ -12,8 +12,10 @@ import shlex
 
 import yaml
 
+from .. import datafiles
 from .. import target as targets
 from . import config, paths
+from . import personas as lab_personas
 from . import topology as topo
 from .shell import LabError
 
@@ -81,6 +83,8 @@ def target(files: dict[str, str]) -> dict:
             "type": "haproxy", "node": "lb",
             "admin_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock"),
             "stats_url": f"http://{topo.node('lb').address}:8404/"},
+        "personas": lab_personas.target_section(CLOUD),
+        "policy_matrix": str(datafiles.data_file("variables", "lab-policy.yaml")),
         "lab": {"dir": str(paths.root())},
         **lab_expectations(),
     }
@@ -110,7 +114,8 @@ def clouds() -> dict:
                  "project_name": "admin", "user_domain_name": "Default",
                  "project_domain_name": "Default"},
         "region_name": config.REGION, "identity_api_version": 3, "interface": "public",
-        "api_timeout": 30}}}
+        "api_timeout": 30},
+        **lab_personas.clouds(config.vip_url(5000, "/v3"))}}
 
 
 def write_yaml(path, data, mode=0o644) -> str:
@@ -120,12 +125,15 @@ def write_yaml(path, data, mode=0o644) -> str:
     return str(path)
 
 
-def write_all(values: dict[str, str]) -> dict[str, str]:
+def write_all(values: dict[str, str], personas: dict[str, str] | None = None
+              ) -> dict[str, str]:
     root = paths.root()
+    secure = {CLOUD: {"auth": {"password": values["admin"]}}}
+    secure.update({lab_personas.cloud_name(p): {"auth": {"password": password}}
+                   for p, password in (personas or {}).items()})
     files = {
         "clouds.yaml": write_yaml(root / "clouds.yaml", clouds()),
-        "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": {CLOUD: {"auth": {
-            "password": values["admin"]}}}}, mode=0o600),
+        "secure.yaml": write_yaml(root / "secure.yaml", {"clouds": secure}, mode=0o600),
         "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
         "ssh key": key_path(),
     }

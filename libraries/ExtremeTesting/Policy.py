@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Policy`: see ExtremeTesting.policy."""
+
+from .policy import Policy
+
+__all__ = ["Policy"]
