@@ -223,3 +223,18 @@ def test_export_with_samples(tmp_path, cloud):
     assert written["monitor"] == "x"
     assert len(written["samples"]["v"]) >= 4
     assert {"t", "latency", "ok", "status", "request_id"} <= set(written["samples"]["v"][0])
+
+
+def test_start_returns_with_a_steady_state_before_any_fault(target, published):
+    # A fault injected right after the start must have a 'before' phase to judge: the
+    # keyword polls until every probe finished a sample (a slow write probe included).
+    library = Monitor(target)
+    library.start_availability_monitor(name="base", baseline=timedelta(milliseconds=200))
+    session = library._sessions["base"]
+    counts = {name: len(samples) for name, samples in session.run.samples().items()}
+    library.stop_availability_monitor("base")
+    assert counts and all(count >= 1 for count in counts.values()), counts
+    started = time.monotonic()
+    library.start_availability_monitor(name="now", baseline=timedelta(0))
+    assert time.monotonic() - started < 5  # no baseline: returns without waiting for one
+    library.stop_availability_monitor("now")

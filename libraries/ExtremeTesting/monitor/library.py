@@ -121,7 +121,8 @@ class Monitor:
                                    timeout: timedelta | None = None,
                                    writes: list[str] | str | None = None,
                                    settle: timedelta | None = None,
-                                   scope: Scope = "auto") -> str:
+                                   scope: Scope = "auto",
+                                   baseline: timedelta = timedelta(seconds=1)) -> str:
         """Starts monitor ``name`` in the background; returns its name.
 
         ``probes`` (a list, or names separated by commas) keeps only the named probes (e.g.
@@ -129,7 +130,10 @@ class Monitor:
         (samples/s per probe), ``timeout`` (per request), ``writes`` (``project``, ``network``)
         and ``settle`` override the target's ``probes`` section. ``scope`` says when the monitor
         stops if nobody stops it: ``auto`` at the end of the current test, or of the suite when
-        started in a suite setup; ``global`` when the run ends.
+        started in a suite setup; ``global`` when the run ends. ``baseline`` (default 1 s) is
+        how long the keyword waits, polling, until every probe has finished a sample, so that
+        a fault injected next always has a steady state "before" it to judge (``0`` returns at
+        once); a probe with no sample by then is logged as a warning.
 
         Fails, before starting, when a monitor of that ``name`` runs already, when a probe name
         is unknown, or when the target's ``probes`` or ``endpoints`` are wrong (the message names
@@ -175,6 +179,13 @@ class Monitor:
                 logger.warn(f"Monitor '{name}': {tokens.last_error}; authenticated probes "
                             f"fail until a login succeeds (retried every 10 s).")
         self._start_session(session, scope)
+        seconds = baseline.total_seconds()
+        if seconds > 0:
+            empty = session.wait_for_baseline(seconds, seconds + found.timeout + 5)
+            if empty:
+                logger.warn(f"Monitor '{name}': no sample of {', '.join(empty)} yet after "
+                            f"the {seconds:g} s baseline: the phase before a fault may be "
+                            f"empty for it.")
         rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>{p.rate:g}/s</td>"
                        f"<td>{p.timeout:g} s</td>"
                        f"<td>{html.escape(str(p.describe().get('url', '')))}</td></tr>"

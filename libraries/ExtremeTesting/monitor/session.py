@@ -38,6 +38,18 @@ class MonitorSession:
     def start(self) -> None:
         self.run.start()
 
+    def wait_for_baseline(self, seconds: float, deadline: float) -> list[str]:
+        """Polls until the monitor has run ``seconds`` and every probe has at least one
+        finished sample, so that a fault injected next has a steady state before it; gives
+        up after ``deadline`` seconds. Returns the probes still without a sample."""
+        started = time.monotonic()
+        while True:
+            empty = [name for name, samples in self.run.samples().items() if not samples]
+            elapsed = time.monotonic() - started
+            if (elapsed >= seconds and not empty) or elapsed >= deadline:
+                return empty
+            time.sleep(0.05)
+
     @property
     def running(self) -> bool:
         return self.run.running
