@@ -162,7 +162,7 @@ def main() -> int:
         return 2
     env = lab_environment()
     target = load(env["EXTREME_TARGET"])
-    socket = str(target.resolve(target.section("lab")["haproxy_socket"]))
+    socket = str(target.resolve(target.section("load_balancer")["admin_socket"]))
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"restore torture: {args.runs} runs, kill within {args.kill_before:g} s, "
