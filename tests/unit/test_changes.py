@@ -18,6 +18,7 @@ from ExtremeTesting.changes.errors import ChangeError
 from ExtremeTesting.changes.remote import Result
 from ExtremeTesting.errors import SafetyError, TargetError
 from ExtremeTesting.lifecycle import Ledger, handler_for
+from ExtremeTesting.monitor import analysis
 
 CONF = """\
 # Keystone, as Debian ships it
@@ -359,7 +360,9 @@ def test_fernet_primary_and_listing():
 
 def test_zero_impact_figures():
     ok = [SimpleNamespace(ok=True, latency=v / 100) for v in range(1, 101)]
-    figures = verdict.judge(ok, ok[:50] + [SimpleNamespace(ok=False, latency=0)], 2)
+    split = analysis.Phases(analysis.FaultWindow(0, 1), {
+        "before": ok, "during": ok[:50] + [SimpleNamespace(ok=False, latency=0)]})
+    figures = verdict.judge(split, 2)
     assert figures["failed_during"] == 1
     assert figures["p95_before"] == pytest.approx(0.9505)
     assert figures["ratio"] == pytest.approx(0.4755 / 0.9505)
@@ -459,19 +462,15 @@ def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
     monkeypatch.setattr(results, "publish", lambda kind, data, *a, **k: published.append(
         (kind, data)))
 
-    class Monitor:
-        def _result(self, name):
-            return {"events": [{"phase": "requested", "monotonic": 10.0},
-                               {"phase": "undone", "monotonic": 20.0}]}
-
-        def _session(self, name):
-            return name
-
-        def _probe_samples(self, session, probe):
+    class Monitor:  # the Monitor library's public view: its `phases`
+        def phases(self, probe, name):
+            assert (probe, name) == ("keystone", "default")
+            events = [{"phase": "requested", "monotonic": 10.0},
+                      {"phase": "undone", "monotonic": 20.0}]
             fast = [SimpleNamespace(ok=True, latency=0.1, start=t, end=t + 0.1, monotonic=t)
                     for t in range(0, 30)]
-            return fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5, end=15.6,
-                                           monotonic=15.5)]
+            return analysis.phases(fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5,
+                                                           end=15.6, monotonic=15.5)], events)
 
     monkeypatch.setattr(verdict.BuiltIn, "get_library_instance", lambda self, name: Monitor())
     with pytest.raises(ChangeError, match="The change was seen: keystone: 1 failed"):
