@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ExtremeTesting import loadbalancer
 from ExtremeTesting.monitor import haproxy
 from ExtremeTesting.target import load
 
@@ -91,14 +92,9 @@ def count(socket: str) -> dict[str, list[str]]:
         for line in on_node(node, "iptables -S").splitlines():
             if "DROP" in line and not line.startswith("-P"):
                 left["drops"].append(f"{node}: {line}")
-    stat = haproxy.command(socket, "show stat", timeout=5)
-    lines = stat.splitlines()
-    header = lines[0].lstrip("# ").split(",") if lines else []
-    for line in lines[1:]:
-        row = dict(zip(header, line.split(","), strict=False))
-        if row.get("svname") not in ("FRONTEND", "BACKEND") and any(
-                word in row.get("status", "") for word in ("MAINT", "DRAIN")):
-            left["drained"].append(f"{row['pxname']}/{row['svname']}")
+    for server in loadbalancer.parse_stat(haproxy.command(socket, "show stat", timeout=5)):
+        if any(word in server.status for word in ("MAINT", "DRAIN")):
+            left["drained"].append(f"{server.backend}/{server.name}")
     return left
 
 

@@ -7,11 +7,13 @@ The target's section (one for the steady-state check and for rolling changes)::
       node: lb                      # a node of the target's `nodes`, reached over SSH
       admin_socket: /run/haproxy/admin.sock   # HAProxy's stats socket on that node
       stats_url: http://lb:8404/    # optional: the stats page, read when there is no socket
+      backends: {nova-api: compute} # optional: a service's backend when not named after it
 
 HAProxy is asked as an operator would: ``show stat`` sent to its admin socket on the LB
 node over SSH (``socat``, else ``python3``, on the node), or the stats page's CSV export.
 The answers are parsed into one `Server` per backend server; `problems` says which are
-not in rotation.
+not in rotation. This is the one reader: the steady-state check (Cloud) and the Changes
+library (which adds drain/ready/maint on top, ExtremeTesting.changes.haproxy) both use it.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import csv
 import io
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import TargetError
 from .target import Target
 
 TYPES = ("haproxy",)
+KEYS = ("type", "node", "admin_socket", "stats_url", "backends")
 # The servers HAProxy sends requests to: checked and up, or not checked at all.
 IN_ROTATION = ("UP", "no check")
 # `show servers state`: srv_admin_state bits (haproxy/include/haproxy/server-t.h).
@@ -43,6 +46,11 @@ class LoadBalancerSpec:
     address: str
     admin_socket: str = ""
     stats_url: str = ""
+    backends: dict[str, str] = field(default_factory=dict)  # service -> backend
+
+    def backend(self, service: str) -> str:
+        """The backend serving ``service``: ``backends`` says, else the service's name."""
+        return self.backends.get(service, service)
 
     @property
     def label(self) -> str:
@@ -78,11 +86,11 @@ def spec_from_target(target: Target) -> LoadBalancerSpec | None:
         return None
     where = f"Target file {target.path}: load_balancer"
     if not isinstance(section, dict):
-        raise TargetError(f"{where} must be a mapping (type, node, admin_socket, stats_url).")
-    unknown = sorted(set(section) - {"type", "node", "admin_socket", "stats_url"})
+        raise TargetError(f"{where} must be a mapping ({', '.join(KEYS)}).")
+    unknown = sorted(set(section) - set(KEYS))
     if unknown:
-        raise TargetError(f"{where} has unknown keys {', '.join(unknown)}; known: type, "
-                          "node, admin_socket, stats_url.")
+        raise TargetError(f"{where} has unknown keys {', '.join(unknown)}; known: "
+                          f"{', '.join(KEYS)}.")
     kind = str(section.get("type", ""))
     if kind not in TYPES:
         raise TargetError(f"{where}.type is '{kind}'; supported: {', '.join(TYPES)}.")
@@ -94,7 +102,12 @@ def spec_from_target(target: Target) -> LoadBalancerSpec | None:
     if not socket and not url:
         raise TargetError(f"{where} needs admin_socket (HAProxy's stats socket on {node}) "
                           "or stats_url (its stats page).")
-    return LoadBalancerSpec(kind, node, address, socket, url)
+    backends = section.get("backends") or {}
+    if not isinstance(backends, dict):
+        raise TargetError(f"{where}.backends must be a mapping of service to backend name "
+                          "(e.g. {nova-api: compute}).")
+    return LoadBalancerSpec(kind, node, address, socket, url,
+                            {str(k): str(v) for k, v in backends.items()})
 
 
 # --- parsing HAProxy's answers -----------------------------------------------------------

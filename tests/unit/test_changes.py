@@ -12,11 +12,13 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from ExtremeTesting.changes import Changes, fernet, haproxy, ini, packages, undo, verdict
+from ExtremeTesting import loadbalancer
+from ExtremeTesting.changes import Changes, fernet, ini, packages, undo, verdict
 from ExtremeTesting.changes.errors import ChangeError
 from ExtremeTesting.changes.remote import Result
-from ExtremeTesting.errors import SafetyError
+from ExtremeTesting.errors import SafetyError, TargetError
 from ExtremeTesting.lifecycle import Ledger, handler_for
+from ExtremeTesting.monitor import analysis
 
 CONF = """\
 # Keystone, as Debian ships it
@@ -47,8 +49,8 @@ class FakeNodes:
     def run(self, node, command, check=True, stdin=b"", timeout=None):
         self.commands.append((node, command))
         out = ""
-        if "socat" in command:
-            out = self._haproxy(shlex.split(command.split("|")[0])[1])
+        if "socat" in command:  # loadbalancer.socket_command's line
+            out = self._haproxy(shlex.split(re.search(r"echo (.+?) \| socat", command)[1])[0])
         elif command.startswith("dpkg-query"):
             name = shlex.split(command)[-1]
             if (node, name) not in self.versions:
@@ -287,14 +289,67 @@ def test_dpkg_installs_from_the_deb_folder(target_file):
                        "/srv/debs/keystone_2%3a22.0.2-0+deb12u3_*.deb")
 
 
-def test_the_lab_key_is_the_fallback_for_the_load_balancer(target_file):
-    from ExtremeTesting import target as targets
-
+def test_the_old_lab_key_is_no_load_balancer_any_more(target_file, fake):
+    # the lab writes load_balancer now (lab/targetfile.py); lab.haproxy_socket is gone
     data = yaml.safe_load(target_file.read_text())
     del data["load_balancer"]
     data["lab"] = {"haproxy_socket": "/lab/lb/admin.sock"}
     target_file.write_text(yaml.safe_dump(data))
-    assert haproxy.where(targets.load(target_file)) == ("lb", "/lab/lb/admin.sock")
+    with pytest.raises(TargetError, match=r"needs 'load_balancer: \{type: haproxy") as error:
+        Changes(str(target_file)).drain_node_from_load_balancer("ctl1", "keystone")
+    assert "\n" not in str(error.value)
+    assert fake.commands == []
+
+
+def test_a_load_balancer_with_only_a_stats_page_cannot_be_changed(target_file, fake):
+    data = yaml.safe_load(target_file.read_text())
+    data["load_balancer"] = {"type": "haproxy", "node": "lb", "stats_url": "http://lb:8404/"}
+    target_file.write_text(yaml.safe_dump(data))
+    lib = Changes(str(target_file))
+    start_test(lib)
+    with pytest.raises(TargetError, match="admin_socket"):
+        lib.drain_node_from_load_balancer("ctl1", "keystone")
+    assert fake.commands == []
+    assert lib.changes.ledger().open_entries() == []
+
+
+def test_the_commands_go_to_the_admin_socket_on_the_load_balancer_node(target_file, fake):
+    fake.servers = {("keystone", "ctl1"): ["UP", 0]}
+    lib = Changes(str(target_file))
+    lib.return_node_to_load_balancer("ctl1", "keystone")
+    [(node, line)] = fake.commands
+    assert node == "lb"
+    assert line == loadbalancer.socket_command("/run/haproxy.sock",
+                                               "set server keystone/ctl1 state ready")
+
+
+def test_a_backend_named_otherwise_is_found_through_the_target(target_file, fake):
+    data = yaml.safe_load(target_file.read_text())
+    data["load_balancer"]["backends"] = {"nova-api": "compute"}
+    target_file.write_text(yaml.safe_dump(data))
+    fake.servers = {("compute", "ctl1"): ["UP", 0]}
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.drain_node_from_load_balancer("ctl1", "nova-api")
+    assert fake.servers[("compute", "ctl1")][0] == "DRAIN"
+    assert [s["status"] for s in lib.get_load_balancer_servers()
+            if (s["backend"], s["name"], s["node"]) == ("compute", "ctl1", "ctl1")] == ["DRAIN"]
+    with pytest.raises(ChangeError, match="compute DRAIN with 0 session"):
+        lib.wait_until_node_is_up_in_load_balancer("ctl1", "nova-api", timeout=_seconds(0.3))
+    assert end_test(lib).status == "PASS"
+    assert fake.servers[("compute", "ctl1")][0] == "UP"
+
+
+def test_haproxy_refusing_a_command_is_its_answer(target_file, fake):
+    lib = Changes(str(target_file))
+    start_test(lib)
+    with pytest.raises(ChangeError, match="refused 'set server keystone/ctl1 state drain': "
+                                          "No such server"):
+        lib.drain_node_from_load_balancer("ctl1", "keystone")
+    [entry] = lib.changes.ledger().entries()
+    assert entry.closed == "failed"
+    with pytest.raises(ChangeError, match="no server ctl1 in backend"):
+        lib.wait_until_node_is_drained("ctl1", "keystone", timeout=_seconds(1))
 
 
 def test_fernet_primary_and_listing():
@@ -305,7 +360,9 @@ def test_fernet_primary_and_listing():
 
 def test_zero_impact_figures():
     ok = [SimpleNamespace(ok=True, latency=v / 100) for v in range(1, 101)]
-    figures = verdict.judge(ok, ok[:50] + [SimpleNamespace(ok=False, latency=0)], 2)
+    split = analysis.Phases(analysis.FaultWindow(0, 1), {
+        "before": ok, "during": ok[:50] + [SimpleNamespace(ok=False, latency=0)]})
+    figures = verdict.judge(split, 2)
     assert figures["failed_during"] == 1
     assert figures["p95_before"] == pytest.approx(0.9505)
     assert figures["ratio"] == pytest.approx(0.4755 / 0.9505)
@@ -405,19 +462,15 @@ def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
     monkeypatch.setattr(results, "publish", lambda kind, data, *a, **k: published.append(
         (kind, data)))
 
-    class Monitor:
-        def _result(self, name):
-            return {"events": [{"phase": "requested", "monotonic": 10.0},
-                               {"phase": "undone", "monotonic": 20.0}]}
-
-        def _session(self, name):
-            return name
-
-        def _probe_samples(self, session, probe):
+    class Monitor:  # the Monitor library's public view: its `phases`
+        def phases(self, probe, name):
+            assert (probe, name) == ("keystone", "default")
+            events = [{"phase": "requested", "monotonic": 10.0},
+                      {"phase": "undone", "monotonic": 20.0}]
             fast = [SimpleNamespace(ok=True, latency=0.1, start=t, end=t + 0.1, monotonic=t)
                     for t in range(0, 30)]
-            return fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5, end=15.6,
-                                           monotonic=15.5)]
+            return analysis.phases(fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5,
+                                                           end=15.6, monotonic=15.5)], events)
 
     monkeypatch.setattr(verdict.BuiltIn, "get_library_instance", lambda self, name: Monitor())
     with pytest.raises(ChangeError, match="The change was seen: keystone: 1 failed"):

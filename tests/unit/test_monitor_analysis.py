@@ -122,6 +122,23 @@ def test_percentiles_and_phases():
     assert result["longest_outage"]["duration"] == pytest.approx(1.0)
 
 
+def test_phases_split_samples_at_the_fault_the_events_delimit():
+    samples = ([S(t, True, t + 0.01) for t in (0, 1, 2)]
+               + [S(t, t != 4, t + 0.5) for t in (3, 4, 5)]
+               + [S(t, True, t + 0.02) for t in (7, 8)])
+    events = [{"phase": "requested", "monotonic": 2.5}, {"phase": "undone", "monotonic": 6.0}]
+    split = analysis.phases(samples, events)
+    assert (split.fault.start, split.fault.end) == (2.5, 6.0)
+    assert [len(split.samples[p]) for p in ("before", "during", "after", "all")] == [3, 3, 2, 8]
+    assert (split.failed("before"), split.failed("during"), split.failed("all")) == (0, 1, 1)
+    assert split.ok_latencies("during") == pytest.approx([0.5, 0.5])
+    assert split.latency_percentile("before", 95) == pytest.approx(0.01)
+    assert split.latency_percentile("after", 50) == pytest.approx(0.02)
+    unmarked = analysis.phases(samples, [])
+    assert unmarked.fault.start is None and len(unmarked.samples["all"]) == 8
+    assert unmarked.samples["during"] == [] and unmarked.latency_percentile("during", 95) is None
+
+
 def test_analyze_shifts_times_to_the_origin():
     found = analysis.analyze({"p": timeline("..xx..", t0=50.0)},
                              [{"phase": "in effect", "monotonic": 50.15},

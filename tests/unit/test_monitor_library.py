@@ -206,6 +206,37 @@ def test_monitors_stop_at_the_end_of_their_test_suite_or_run(cloud, published):
     assert [data["monitor"] for _, data, _ in published] == ["t", "s", "g"]
 
 
+def test_phases_are_the_public_view_other_libraries_judge(target, cloud, published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="p", probes=["version-identity", "token"])
+    wait_samples(library, "p", 4)
+    library.mark_timeline("change", "fault start")
+    cloud.down("503")
+    deadline = time.monotonic() + 10
+    while not library.phases("token", "p").failed("during"):  # poll until a probe fails
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    cloud.up()
+    library.mark_timeline("changed", "fault end")
+    wait_samples(library, "p", 12)
+    running = library.phases(name="p")  # a running monitor: its figures so far
+    assert running.fault.start is not None and running.fault.end is not None
+    library.stop_availability_monitor("p")
+    token, overall = library.phases("token", "p"), library.phases(name="p")
+    assert token.failed("before") == 0 and token.failed("during") >= 1
+    assert len(overall.samples["all"]) == sum(
+        len(library.phases(probe, "p").samples["all"]) for probe in ("version-identity", "token"))
+    assert overall.latency_percentile("before", 95) is not None
+    result = library.get_monitor_result("p")
+    assert token.failed("all") == result["probes"]["token"]["failed"]
+    assert len(overall.samples["during"]) > 0
+    with pytest.raises(MonitorError, match="no probe 'nope'"):
+        library.phases("nope", "p")
+    with pytest.raises(MonitorError, match="No monitor named 'other'"):
+        library.phases(name="other")
+    assert not hasattr(Monitor.phases, "robot_name"), "plain Python, not a keyword"
+
+
 def test_unknown_probe_names_are_refused(target):
     with pytest.raises(MonitorError, match="Unknown probes"):
         Monitor(target).start_availability_monitor(probes=["version-compute"])

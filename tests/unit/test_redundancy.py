@@ -119,6 +119,20 @@ def test_a_bad_section_is_one_line_naming_the_fix(tmp_path, section, message):
     assert "\n" not in str(error.value)
 
 
+def test_a_backend_not_named_after_its_service_is_in_the_section(tmp_path, lab):
+    assert loadbalancer.spec_from_target(lab).backend("keystone") == "keystone"
+    data = yaml.safe_load(FIXTURE.read_text())
+    data["load_balancer"]["backends"] = {"nova-api": "compute"}
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(data))
+    spec = loadbalancer.spec_from_target(target.load(path))
+    assert (spec.backend("nova-api"), spec.backend("keystone")) == ("compute", "keystone")
+    data["load_balancer"]["backends"] = ["compute"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(TargetError, match="backends must be a mapping of service to backend"):
+        loadbalancer.spec_from_target(target.load(path))
+
+
 def test_no_section_means_no_load_balancer(tmp_path):
     data = yaml.safe_load(FIXTURE.read_text())
     del data["load_balancer"]

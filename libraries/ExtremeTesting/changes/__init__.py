@@ -2,10 +2,10 @@
 that always undo what they did.
 
 The Robot library is :class:`Changes`; the work lives in small modules usable without
-Robot: ``ini`` (INI editing that keeps comments), ``haproxy`` (the load balancer's admin
-socket over SSH), ``packages`` (apt/dnf/dpkg commands), ``fernet`` (key rotation across
-nodes), ``remote`` (SSH), ``undo`` (the undo actions, registered in one place),
-``verdict`` (the zero-impact verdict).
+Robot: ``ini`` (INI editing that keeps comments), ``haproxy`` (drain, ready, maint and the
+waits, on ExtremeTesting.loadbalancer's reader), ``packages`` (apt/dnf/dpkg commands),
+``fernet`` (key rotation across nodes), ``remote`` (SSH), ``undo`` (the undo actions,
+registered in one place), ``verdict`` (the zero-impact verdict).
 """
 
 from .library import Changes

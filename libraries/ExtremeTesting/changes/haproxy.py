@@ -1,23 +1,20 @@
-"""HAProxy's admin socket on the load balancer node, reached over SSH as an operator would.
+"""Changing the load balancer for a rolling change: a server set to drain, ready or maint,
+and the waits until a drained server has no session left or a returned one is UP again.
 
-The target's ``load_balancer`` section says where: ``{type: haproxy, node: lb,
-admin_socket: /run/haproxy/admin.sock}`` (optional ``backends: {<service>: <backend>}``
-when a backend is not named after its service; servers are named after their nodes).
-Until every target has that section, the lab's ``lab.haproxy_socket`` is read instead
-(its node: the node with the ``loadbalancer`` role).
-
-Commands go through ``socat`` on the load balancer node. Only what draining needs:
-``set server <backend>/<server> state ready|drain|maint`` and ``show stat``.
+Reading HAProxy is :mod:`ExtremeTesting.loadbalancer`'s (the one reader, also the steady
+state's): the target's ``load_balancer`` section, ``show stat`` through the admin socket on
+the load balancer node, its `Server` rows. Here it runs over the Changes library's SSH
+connections (:class:`.remote.Nodes`), and the commands need ``admin_socket``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import shlex
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 
+from .. import loadbalancer
 from ..errors import TargetError
+from ..loadbalancer import Server
 from ..target import Target
 from .errors import ChangeError
 from .remote import Nodes
@@ -25,85 +22,62 @@ from .remote import Nodes
 STATES = ("ready", "drain", "maint")
 
 
-@dataclass(frozen=True)
-class ServerStat:
-    backend: str
-    server: str
-    status: str  # "UP", "DOWN", "DRAIN", "MAINT", "UP 1/2", ...
-    sessions: int  # current sessions (scur)
+class HAProxy(loadbalancer.HAProxy):
+    """The target's HAProxy (see :func:`of`) with the commands a rolling change needs."""
 
-    @property
-    def up(self) -> bool:
-        return self.status.split(" ")[0] == "UP"
-
-
-def where(target: Target) -> tuple[str, str]:
-    """(load balancer node, admin socket path) from the target."""
-    section = target.section("load_balancer")
-    if section:
-        kind = section.get("type", "haproxy")
-        if kind != "haproxy":
-            raise TargetError(f"Target file {target.path}: load_balancer type '{kind}' is not "
-                              f"supported; only 'haproxy' is.")
-        if not section.get("node") or not section.get("admin_socket"):
-            raise TargetError(f"Target file {target.path}: load_balancer needs 'node' and "
-                              f"'admin_socket' (the HAProxy stats socket on that node).")
-        target.node(section["node"])
-        return str(section["node"]), str(section["admin_socket"])
-    socket_path = target.section("lab").get("haproxy_socket")
-    nodes = [n for n, d in target.section("nodes").items()
-             if "loadbalancer" in ((d or {}).get("roles") or [])]
-    if not socket_path or not nodes:
-        raise TargetError(f"Target file {target.path} names no load balancer: add "
-                          f"'load_balancer: {{type: haproxy, node: <node>, admin_socket: "
-                          f"<path>}}'.")
-    return nodes[0], str(socket_path)
-
-
-def backend_of(target: Target, service: str) -> str:
-    backends = target.section("load_balancer").get("backends") or {}
-    return str(backends.get(service, service))
-
-
-def parse_stat(text: str) -> list[ServerStat]:
-    """``show stat`` CSV (header line starts with ``# ``) to the servers' rows."""
-    lines = text.strip().splitlines()
-    if not lines or not lines[0].startswith("# "):
-        raise ChangeError(f"HAProxy's 'show stat' answered something else: "
-                          f"{text.strip()[:200]!r}.")
-    rows = csv.DictReader(io.StringIO(lines[0][2:] + "\n" + "\n".join(lines[1:])))
-    return [ServerStat(row["pxname"], row["svname"], row.get("status", ""),
-                       int(row.get("scur") or 0))
-            for row in rows if row.get("svname") not in ("FRONTEND", "BACKEND")]
-
-
-class HAProxy:
-    def __init__(self, target: Target, nodes: Nodes):
-        self.target = target
-        self.nodes = nodes
-        self.node, self.socket = where(target)
-
-    def command(self, text: str) -> str:
-        line = shlex.quote(text)
-        found = self.nodes.run(self.node, f"echo {line} | socat -t 5 stdio "
-                                          f"unix-connect:{shlex.quote(self.socket)}")
-        return found.out.strip()
+    def servers(self) -> list[Server]:
+        try:
+            return super().servers()
+        except ValueError as error:  # not show stat's CSV
+            raise ChangeError(f"HAProxy on {self.spec.node} answered something else: "
+                              f"{error}.") from None
 
     def set_state(self, backend: str, server: str, state: str) -> None:
+        """``set server <backend>/<server> state <state>``; fails with HAProxy's answer."""
         if state not in STATES:
             raise ChangeError(f"Unknown server state '{state}': one of {', '.join(STATES)}.")
-        answer = self.command(f"set server {backend}/{server} state {state}")
+        answer = self.command(f"set server {backend}/{server} state {state}").strip()
         if answer:
             raise ChangeError(f"HAProxy refused 'set server {backend}/{server} state "
                               f"{state}': {answer}. Check the backend and server names "
                               f"(Get Load Balancer Servers).")
 
-    def servers(self) -> list[ServerStat]:
-        return parse_stat(self.command("show stat"))
+    def wait_until(self, node: str, backends: list[str], done: Callable[[Server], bool],
+                   what: str, timeout: float, interval: float = 0.2) -> float:
+        """Polls ``show stat`` until ``done`` holds for ``node``'s server in each backend;
+        returns the seconds waited. Fails after ``timeout`` with what HAProxy shows, or at
+        once when a backend has no such server."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            seen = {s.backend: s for s in self.servers()
+                    if s.name == node and s.backend in backends}
+            missing = [b for b in backends if b not in seen]
+            if missing:
+                raise ChangeError(f"HAProxy has no server {node} in backend(s) "
+                                  f"{', '.join(missing)}.")
+            pending = [s for s in seen.values() if not done(s)]
+            if not pending:
+                return time.monotonic() - started
+            if time.monotonic() >= deadline:
+                raise ChangeError(
+                    f"{node} was not {what} within {timeout:g} s: "
+                    + ", ".join(f"{s.backend} {s.status} with {s.sessions} session(s)"
+                                for s in pending) + ".")
+            time.sleep(interval)
 
-    def server(self, backend: str, server: str) -> ServerStat:
-        for found in self.servers():
-            if found.backend == backend and found.server == server:
-                return found
-        raise ChangeError(f"HAProxy has no server {backend}/{server}. Check the target's "
-                          f"load_balancer.backends and the node name.")
+
+def of(target: Target, nodes: Nodes) -> HAProxy:
+    """The target's load balancer, its commands run on its node through ``nodes``. Fails
+    in one line when the target names none or gives no admin socket."""
+    spec = loadbalancer.spec_from_target(target)
+    if spec is None or not spec.admin_socket:
+        raise TargetError(f"Target file {target.path}: changing the load balancer needs "
+                          f"'load_balancer: {{type: haproxy, node: <node>, admin_socket: "
+                          f"<path>}}' (HAProxy's stats socket on that node).")
+
+    def run(_address: str, line: str, timeout: float) -> str:
+        # spec.address is spec.node's address: Nodes reaches it by its name
+        return nodes.run(spec.node, line, timeout=timeout).out
+
+    return HAProxy(spec, run, target.section("nodes"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,9 +19,8 @@ from .. import target as target_module
 from ..errors import TargetError
 from ..lifecycle import Entry, ScopeListener, Step, Tracker
 from ..target import Target
-from . import fernet, ini, packages, undo
+from . import fernet, haproxy, ini, packages, undo
 from .errors import ChangeError
-from .haproxy import HAProxy, backend_of
 from .remote import Nodes
 from .verdict import zero_impact_keyword
 
@@ -43,8 +43,9 @@ class Changes:
 
     = Where things are =
     The target file says where the load balancer is (``load_balancer: {type: haproxy,
-    node, admin_socket}``; until a target has it, the lab's ``lab.haproxy_socket``),
-    how to reach the nodes (``ssh``: key login only), which packages each service uses
+    node, admin_socket}``, optional ``backends: {<service>: <backend>}`` when a backend
+    is not named after its service; servers are named after their nodes), how to reach
+    the nodes (``ssh``: key login only), which packages each service uses
     (``services.<name>.packages``, default its own name) and, in ``changes``: the
     ``package_manager`` (``apt``, ``dnf`` or ``dpkg`` with ``deb_dir``), the ``restart``
     command (default: the os-faults configuration's ``restart_cmd`` of the service, then
@@ -123,8 +124,8 @@ class Changes:
             self._nodes = undo.connect(self.target, self.ssh_timeout)
         return self._nodes
 
-    def haproxy(self) -> HAProxy:
-        return HAProxy(self.target, self.nodes)
+    def haproxy(self) -> haproxy.HAProxy:
+        return haproxy.of(self.target, self.nodes)
 
     def backup_dir(self) -> Path:
         """Where changed files' originals wait for their undo: 0700, beside the ledger."""
@@ -201,7 +202,7 @@ class Changes:
         self._require_destructive(f"drain {node} from the load balancer")
         lb = self.haproxy()
         for name in services:
-            backend = backend_of(self.target, name)
+            backend = lb.spec.backend(name)
             if self._pending(undo.LB_READY, node, backend):
                 continue
             args = {"backend": backend, "server": node}
@@ -231,7 +232,7 @@ class Changes:
         services = self._lb_services(node, service)
         lb = self.haproxy()
         for name in services:
-            backend = backend_of(self.target, name)
+            backend = lb.spec.backend(name)
             lb.set_state(backend, node, "ready")
             for entry in self._pending(undo.LB_READY, node, backend):
                 self.changes.close(entry, "restored", "by Return Node To Load Balancer")
@@ -240,26 +241,10 @@ class Changes:
 
     def _wait_servers(self, node: str, service: str | None, timeout: timedelta,
                       done, what: str) -> float:
-        backends = [backend_of(self.target, s) for s in self._lb_services(node, service)]
+        services = self._lb_services(node, service)
         lb = self.haproxy()
-        started = time.monotonic()
-        deadline = started + timeout.total_seconds()
-        while True:
-            seen = {s.backend: s for s in lb.servers()
-                    if s.server == node and s.backend in backends}
-            missing = [b for b in backends if b not in seen]
-            if missing:
-                raise ChangeError(f"HAProxy has no server {node} in backend(s) "
-                                  f"{', '.join(missing)}.")
-            pending = [s for s in seen.values() if not done(s)]
-            if not pending:
-                return time.monotonic() - started
-            if time.monotonic() >= deadline:
-                raise ChangeError(
-                    f"{node} was not {what} within {timeout.total_seconds():g} s: "
-                    + ", ".join(f"{s.backend} {s.status} with {s.sessions} session(s)"
-                                for s in pending) + ".")
-            time.sleep(0.2)
+        return lb.wait_until(node, [lb.spec.backend(s) for s in services], done, what,
+                             timeout.total_seconds())
 
     @keyword
     def wait_until_node_is_drained(self, node: str, service: str | None = None,
@@ -292,11 +277,13 @@ class Changes:
     def get_load_balancer_servers(self) -> list[dict]:
         """Returns every load-balancer server as HAProxy's ``show stat`` reports it.
 
-        Each a dictionary with ``backend``, ``server``, ``status`` and ``sessions``;
-        changes nothing. Fails when the load balancer's node cannot be reached or HAProxy
-        does not answer.
+        Each a dictionary with ``backend``, ``name`` (the server), ``node`` (the target's
+        node it stands for), ``status`` (UP, DOWN, DRAIN, MAINT...), ``check``,
+        ``sessions`` and ``address``, as the Cloud library's keyword of the same name
+        gives; changes nothing. Fails when the load balancer's node cannot be reached or
+        HAProxy does not answer.
         """
-        return [s.__dict__.copy() for s in self.haproxy().servers()]
+        return [asdict(s) for s in self.haproxy().servers()]
 
     # --- configuration ----------------------------------------------------------------
     def _keep_original(self, node: str, path: str, original: bytes) -> str:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from ..lifecycle import Step, register_undo
 from ..target import Target
-from . import packages
+from . import haproxy, packages
 from .errors import ChangeError
-from .haproxy import HAProxy
 from .remote import Nodes
 
 LB_READY = "changes lb ready"
@@ -59,7 +58,8 @@ def restart(target: Target, nodes: Nodes, node: str, services: list[str]) -> Non
 def lb_ready(step: Step, target: Target, nodes: Nodes | None = None) -> None:
     """Return a drained server to its backend."""
     args = step.args or {}
-    HAProxy(target, nodes or connect(target)).set_state(args["backend"], args["server"], "ready")
+    haproxy.of(target, nodes or connect(target)).set_state(args["backend"], args["server"],
+                                                           "ready")
 
 
 def restore_file(step: Step, target: Target, nodes: Nodes | None = None) -> None:

@@ -1,9 +1,10 @@
 """The zero-impact verdict: a change rolled out should not be seen by the cloud's users.
 
-Judged on a Monitor's samples: no failed sample during the change, and p95 latency of
-successful samples during the change at most ``factor`` times the p95 before it. Each
-comparison is published as an expectation record (schema 1, ``results.publish_expectation``)
-for the sign-off report.
+Judged on a Monitor's samples, through its public ``phases`` (no private access across
+libraries): no failed sample during the change, and p95 latency of successful samples
+during the change at most ``factor`` times the p95 before it. Each comparison is published
+as an expectation record (schema 1, ``results.publish_expectation``) for the sign-off
+report.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn
 
 from .. import results
+from ..monitor.analysis import Phases
 from ..target import Target
 from .errors import ChangeError
 
@@ -19,20 +21,15 @@ EXPECTATION_SECTION = "rolling_changes"
 KEYWORD = "Change Should Have Zero Impact"  # in results.VERDICT_KEYWORDS
 
 
-def p95(values: list[float]) -> float | None:
-    from ..monitor.analysis import percentile
-
-    return percentile(values, 95)
-
-
-def judge(before: list, during: list, factor: float) -> dict:
-    """Figures of the verdict from samples (objects with ``ok`` and ``latency``)."""
-    before_p95 = p95([s.latency for s in before if s.ok])
-    during_p95 = p95([s.latency for s in during if s.ok])
-    failed = sum(1 for s in during if not s.ok)
+def judge(phases: Phases, factor: float) -> dict:
+    """Figures of the verdict from a probe's samples split at the change (the Monitor's
+    :meth:`Monitor.phases <ExtremeTesting.monitor.Monitor.phases>`)."""
+    before_p95 = phases.latency_percentile("before", 95)
+    during_p95 = phases.latency_percentile("during", 95)
     ratio = None if not before_p95 or during_p95 is None else during_p95 / before_p95
-    return {"failed_during": failed, "samples_during": len(during),
-            "samples_before": len(before), "p95_before": before_p95,
+    return {"failed_during": phases.failed("during"),
+            "samples_during": len(phases.samples["during"]),
+            "samples_before": len(phases.samples["before"]), "p95_before": before_p95,
             "p95_during": during_p95, "ratio": ratio, "factor": factor}
 
 
@@ -50,19 +47,13 @@ def factor_from(target: Target, factor: float | None) -> float:
 
 
 def zero_impact_keyword(target: Target, factor: float | None, probe: str, name: str) -> dict:
-    from ..monitor.analysis import by_phase, fault_window
-
     limit = factor_from(target, factor)
     monitor = BuiltIn().get_library_instance("ExtremeTesting.Monitor")
-    result = monitor._result(name)
-    samples = monitor._probe_samples(monitor._session(name), probe)
-    window = fault_window([{"phase": e["phase"], "monotonic": e["monotonic"]}
-                           for e in result["events"]])
-    if window.start is None:
+    phases = monitor.phases(probe, name)  # the Monitor's public view of its samples
+    if phases.fault.start is None:
         raise ChangeError(f"Monitor '{name}' saw no change on its timeline: run "
                           f"`Roll Out Change` while it runs.")
-    phases = by_phase(samples, window)
-    figures = judge(phases["before"], phases["during"], limit)
+    figures = judge(phases, limit)
     if not figures["samples_before"] or not figures["samples_during"]:
         raise ChangeError(f"Monitor '{name}' has {figures['samples_before']} samples of "
                           f"{probe} before the change and {figures['samples_during']} "

@@ -193,6 +193,34 @@ def by_phase(samples: Sequence[SampleLike], fault: FaultWindow) -> dict[str, lis
     return phases
 
 
+@dataclass
+class Phases:
+    """One probe's samples split at the fault: ``before``, ``during``, ``after`` and
+    ``all`` (only ``all`` is filled when no fault is on the timeline)."""
+
+    fault: FaultWindow
+    samples: dict[str, list]
+
+    def failed(self, phase: str) -> int:
+        """How many samples of ``phase`` failed."""
+        return sum(1 for s in self.samples[phase] if not s.ok)
+
+    def ok_latencies(self, phase: str) -> list[float]:
+        """The latencies of the successful samples of ``phase``."""
+        return [s.latency for s in self.samples[phase] if s.ok]
+
+    def latency_percentile(self, phase: str, q: float) -> float | None:
+        """The q-th percentile of successful samples' latency in ``phase``; None without."""
+        return percentile(self.ok_latencies(phase), q)
+
+
+def phases(samples: Sequence[SampleLike], events: Iterable) -> Phases:
+    """``samples`` split at the fault that ``events`` (dicts or objects with ``phase`` and
+    ``monotonic``) delimit."""
+    fault = fault_window(events)
+    return Phases(fault, by_phase(samples, fault))
+
+
 def degradation(latency: dict[str, dict]) -> dict:
     """How much slower successful requests were during and after the fault than before."""
     found = {}

@@ -17,6 +17,8 @@ from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
 from . import http
+from .analysis import Phases
+from .analysis import phases as split_phases
 from .config import build_probes, credentials, run_prefix, settings
 from .plot import img_html
 from .probes import TokenHolder
@@ -378,15 +380,10 @@ class Monitor:
 
         | `Latency Percentile Should Be Below` | 95 | 500ms | probe=read-servers | phase=after |
         """
-        from .analysis import by_phase, fault_window
         from .analysis import percentile as compute
 
         result = self._result(name)
-        session = self._session(name)
-        samples = self._probe_samples(session, probe)
-        fault = fault_window([{"phase": e["phase"], "monotonic": e["monotonic"]}
-                              for e in result["events"]])
-        members = [s.latency for s in by_phase(samples, fault)[phase] if s.ok]
+        members = self.phases(probe, name).ok_latencies(phase)
         value = compute(members, percentile)
         seconds = limit.total_seconds()
         _expect("Latency Percentile Should Be Below", f"p{percentile:g} latency ({phase})",
@@ -482,6 +479,24 @@ class Monitor:
             raise MonitorError(f"Could not delete {victim.name}: {errors[0]}")
         logger.info(f"Deleted {victim.name} behind monitor '{name}'.")
         return victim.name
+
+    # -- for other libraries' verdicts (plain Python, not keywords) --------------------
+
+    def phases(self, probe: str = "overall", name: str = "default") -> Phases:
+        """The samples of ``probe`` (``overall``: every probe's) of the monitor ``name``,
+        split at the fault on its timeline: ``.fault`` (its start and end, None when not
+        seen), ``.samples[phase]``, ``.failed(phase)``, ``.ok_latencies(phase)`` and
+        ``.latency_percentile(phase, q)`` for ``before``, ``during``, ``after`` and
+        ``all``. The monitor may be running or stopped.
+
+        Not a keyword: the public way for another library's verdict to judge what this
+        monitor saw (the Changes library's `Change Should Have Zero Impact`), e.g.
+        ``BuiltIn().get_library_instance("ExtremeTesting.Monitor").phases("keystone")``.
+        Fails like the keywords on an unknown monitor or probe.
+        """
+        events = [{"phase": e["phase"], "monotonic": e["monotonic"]}
+                  for e in self._result(name)["events"]]
+        return split_phases(self._probe_samples(self._session(name), probe), events)
 
     # -- listener: stop monitors at the end of their scope ------------------------------
 
