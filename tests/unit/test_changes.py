@@ -332,7 +332,7 @@ def test_a_backend_named_otherwise_is_found_through_the_target(target_file, fake
     start_test(lib)
     lib.drain_node_from_load_balancer("ctl1", "nova-api")
     assert fake.servers[("compute", "ctl1")][0] == "DRAIN"
-    assert [s["status"] for s in lib.get_load_balancer_servers()
+    assert [s["status"] for s in lib.load_balancer_servers()
             if (s["backend"], s["name"], s["node"]) == ("compute", "ctl1", "ctl1")] == ["DRAIN"]
     with pytest.raises(ChangeError, match="compute DRAIN with 0 session"):
         lib.wait_until_node_is_up_in_load_balancer("ctl1", "nova-api", timeout=_seconds(0.3))

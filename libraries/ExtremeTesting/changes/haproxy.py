@@ -40,7 +40,7 @@ class HAProxy(loadbalancer.HAProxy):
         if answer:
             raise ChangeError(f"HAProxy refused 'set server {backend}/{server} state "
                               f"{state}': {answer}. Check the backend and server names "
-                              f"(Get Load Balancer Servers).")
+                              f"(the Cloud library's Get Load Balancer Servers).")
 
     def wait_until(self, node: str, backends: list[str], done: Callable[[Server], bool],
                    what: str, timeout: float, interval: float = 0.2) -> float:

@@ -273,16 +273,10 @@ class Changes:
         """
         return self._wait_servers(node, service, timeout, lambda s: s.status == "UP", "up")
 
-    @keyword
-    def get_load_balancer_servers(self) -> list[dict]:
-        """Returns every load-balancer server as HAProxy's ``show stat`` reports it.
-
-        Each a dictionary with ``backend``, ``name`` (the server), ``node`` (the target's
-        node it stands for), ``status`` (UP, DOWN, DRAIN, MAINT...), ``check``,
-        ``sessions`` and ``address``, as the Cloud library's keyword of the same name
-        gives; changes nothing. Fails when the load balancer's node cannot be reached or
-        HAProxy does not answer.
-        """
+    def load_balancer_servers(self) -> list[dict]:
+        """Every load-balancer server as HAProxy's ``show stat`` reports it (plain Python,
+        not a keyword: suites use the Cloud library's `Get Load Balancer Servers`, one
+        name for one act)."""
         return [asdict(s) for s in self.haproxy().servers()]
 
     # --- configuration ----------------------------------------------------------------
