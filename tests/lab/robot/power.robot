@@ -23,6 +23,7 @@ Library          ExtremeTesting.Faults    ${TARGET}    power_protocol=redfish   
 Variables        ${TARGET}
 
 Suite Setup      Check Every BMC And Open A Session To The VIP
+Suite Teardown   Every API Of Ctl1 Answers Again
 Test Teardown    Make Sure Ctl1 Is On And Serves
 
 Test Tags        destructive    fault:power    node:ctl1
@@ -171,6 +172,14 @@ Make Sure Ctl1 Is On And Serves
     ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     IF    $state == 'off'    Power On    ${NODE}
     ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
+
+Every API Of Ctl1 Answers Again
+    [Documentation]    The next suite starts on a whole lab: every API port of ctl1 answers
+    ...    (the tests' own teardown waits for SSH and Keystone only).
+    ${ports} =    Evaluate
+    ...    [s['port'] for s in $services.values() if $NODE in s.get('nodes', ()) and s.get('api')]
+    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    @{ports}
+    ...    timeout=${BOOT TIMEOUT}
 
 Ctl1 Should Be Dead
     [Documentation]    No process in its namespace, no SSH, and Keystone answers via the VIP.
