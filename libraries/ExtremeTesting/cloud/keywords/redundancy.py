@@ -27,7 +27,7 @@ class RedundancyKeywords(Component):
                                 "which API, so the instances are not checked.")
         return api_instances(target.data, service, node)
 
-    @keyword
+    @keyword("Every API Should Serve On Every Node")
     def every_api_should_serve_on_every_node(self, timeout: timedelta = INSTANCE_TIMEOUT
                                              ) -> None:
         """Each instance of each API answers on its own node, not only through the VIP.
