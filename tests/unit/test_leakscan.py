@@ -26,7 +26,7 @@ def key(tmp_path_factory) -> bytes:
 PLANTED = {
     "auth_token.log": "DEBUG REQ: curl -g -i -X GET http://vip:5000/v3 -H \"X-Auth-Token: "
                       "3f1a9c0e8b7d4c2a9e6f5b4a3c2d1e0f\"\n",
-    "subject_token.json": '{"headers": {"X-Subject-Token": "abcdef0123456789abcdef"}}',
+    "subject_token.json": '{"headers": {"X-Subject-Token": "abcdef0123456789abcdef0123456789"}}',
     "fernet.xml": f"<msg>token is {FERNET}</msg>",
     "basic_header.txt": "GET /redfish/v1 HTTP/1.1\r\nAuthorization: Basic YWRtaW46eA==\r\n",
     "basic_secret.txt": "sent Basic " + base64.b64encode(b"admin:Bmc-pa55w0rd").decode(),
@@ -39,6 +39,9 @@ CLEAN = {
     "words.txt": "Basic health check passed; token validated; the Fernet keys rotate daily.",
     "basic_other.txt": "a Basic " + base64.b64encode(b"nothing to see here").decode(),
     "robot_var.robot": "    Set Headers    X-Auth-Token=${TOKEN}\n",
+    # a response's headers name the token header as a value, with no token in it
+    "vary.xml": "headers={'vary': 'X-Auth-Token', 'x-openstack-request-id': 'req-53a2bbbf-"
+                "e425-49f5-bfc2-8874bddfcdce'}",
 }
 
 
@@ -84,5 +87,5 @@ def test_cli_exit_codes(tmp_path, monkeypatch):
     monkeypatch.setattr(leakscan, "lab_credentials", lambda: (SECRETS, []))
     (tmp_path / "clean.txt").write_text("nothing")
     assert leakscan.main([str(tmp_path)]) == 0
-    (tmp_path / "leak.txt").write_text("X-Auth-Token: abcdefabcdef0123456789")
+    (tmp_path / "leak.txt").write_text("X-Auth-Token: abcdefabcdef0123456789abcdef0123")
     assert leakscan.main([str(tmp_path)]) == 1

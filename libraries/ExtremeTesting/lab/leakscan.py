@@ -27,8 +27,10 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+# A token is 32 characters (UUID) or more (Fernet: 180+): shorter values after the header's
+# name are other words ("'vary': 'X-Auth-Token', 'x-openstack-request-id'").
 TOKEN_HEADER = re.compile(
-    rb"X-(?:Auth|Subject)-Token[\"']?\s*[:=,]\s*[\"']?(?P<value>[^\s\"',;}<>\]]{8,})",
+    rb"X-(?:Auth|Subject)-Token[\"']?\s*[:=,]\s*[\"']?(?P<value>[A-Za-z0-9_\-+/=.%{}*$]{32,})",
     re.IGNORECASE)
 HARMLESS_TOKEN = re.compile(rb"^(?:\{SHA256\}|\*{3}|<redacted>|REDACTED|\$\{|%s)",
                             re.IGNORECASE)
