@@ -75,6 +75,9 @@ def test_sla_passes_on_a_generous_limit_and_fails_with_the_figure(library, publi
     with pytest.raises(SlaViolation, match=r"longest iteration took \d+ ms"):
         library.load_max_duration_should_be_below(timedelta(milliseconds=1))
     assert SlaViolation.ROBOT_CONTINUE_ON_FAILURE
+    # Records name the workload, not the run's load name: runs compare case by case.
+    subjects = {data["subject"] for kind, data, _ in published if kind == "expectation"}
+    assert subjects == {WORKLOAD}, subjects
 
 
 def test_failure_rate_fails_with_the_count(library, published):

@@ -120,7 +120,7 @@ def _expect(keyword_name: str, what: str, result: LoadResult, limit: float, comp
     if measured is not None and math.isnan(measured):
         measured = None
     results.publish_expectation(keyword_name, what, limit, comparison, measured, unit=unit,
-                                subject=result.name)
+                                subject=result.plan.workload)
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
