@@ -275,3 +275,24 @@ def test_zuul_playbook_checks_and_runs_the_dry_path_with_a_secret(tmp_path):
     assert (tmp_path / "results" / "history.html").is_file()
     assert not (tmp_path / "results" / ".secret" / "target.yaml").exists()
     assert files_holding(tmp_path / "results", FAKE_SECRET) == []
+
+
+def test_history_judges_each_run_with_the_target_as_its_report_did(five_runs, tmp_path,
+                                                                    capsys):
+    # "Extra Case" skips in these runs: without a target the skip blocks (NOT ACCEPTED);
+    # declared not applicable by the target, the runs read as their reports did.
+    runs, _ = history.read_runs(history.find_outputs([str(five_runs)]))
+    assert {r.verdict for r in runs if r.record_count} == {"NOT ACCEPTED"}
+    target = tmp_path / "target.yaml"
+    target.write_text("name: fixture\ncloud: fixture\nnot_applicable:\n"
+                      "  - {test: Extra Case, reason: only some runs have it}\n")
+    runs, _ = history.read_runs(history.find_outputs([str(five_runs)]),
+                                target={"not_applicable": [
+                                    {"test": "Extra Case", "reason": "only some runs"}]})
+    assert "NOT ACCEPTED" not in {r.verdict for r in runs if r.record_count}
+    out = tmp_path / "h.html"
+    assert history_cli.main([str(five_runs), "-o", str(out), "--target", str(target)]) == 0
+    capsys.readouterr()  # (the corrupt run is named on stderr)
+    assert history_cli.main([str(five_runs), "--target", str(tmp_path / "typo.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "typo.yaml" in err[0]

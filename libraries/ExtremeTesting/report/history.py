@@ -89,14 +89,18 @@ def measures_error(text: str) -> Exception:
     return ReportError(text)
 
 
-def read_runs(paths: list[Path], root_labels: bool = True) -> tuple[list[RunPoint],
-                                                                    list[tuple[str, str]]]:
+def read_runs(paths: list[Path], root_labels: bool = True, target: dict | None = None
+              ) -> tuple[list[RunPoint], list[tuple[str, str]]]:
+    """Each run judged as its sign-off report judged it: with the target's known findings
+    and not-applicable cases when a target is given."""
     from . import model
 
+    target = target or {}
     runs, skipped = [], []
     for path in paths:
         try:
-            run = model.read([path], [], path.parent)
+            run = model.read([path], target.get("known_findings") or [], path.parent,
+                             not_applicable=target.get("not_applicable") or [])
         except model.ReportError as error:
             skipped.append((str(path), one_line(str(error))))
             continue
@@ -202,12 +206,12 @@ def render(history: History, title: str = "Run history") -> str:
         generated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), esc=html.escape)
 
 
-def write(folders: list[str], out: Path) -> History:
+def write(folders: list[str], out: Path, target: dict | None = None) -> History:
     paths = find_outputs(folders)
     if not paths:
         raise measures_error(f"No output.xml under {', '.join(folders)}. Give the folder(s) "
                              f"where the runs wrote their results.")
-    runs, skipped = read_runs(paths)
+    runs, skipped = read_runs(paths, target=target)
     history = build(runs, skipped)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(history), encoding="utf-8")

@@ -29,15 +29,20 @@ def parser() -> argparse.ArgumentParser:
                    help="folders holding runs (each run's output.xml, at any depth)")
     p.add_argument("-o", "--output", metavar="HISTORY.html", default="history.html",
                    help="where to write the page (default: history.html)")
+    p.add_argument("--target", metavar="TARGET.yaml",
+                   help="the target file: each run's verdict then counts its known findings "
+                        "and not-applicable cases, as its sign-off report did")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from .. import target as targets
     from . import history
 
     try:
-        found = history.write(args.folders, Path(args.output))
+        target = targets.load(args.target).data if args.target else None
+        found = history.write(args.folders, Path(args.output), target)
     except ExtremeError as error:
         print(f"extreme history: {error}", file=sys.stderr)
         return 2
