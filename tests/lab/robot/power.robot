@@ -176,10 +176,13 @@ Make Sure Ctl1 Is On And Serves
 Every API Of Ctl1 Answers Again
     [Documentation]    The next suite starts on a whole lab: every API port of ctl1 answers
     ...    (the tests' own teardown waits for SSH and Keystone only).
-    ${ports} =    Evaluate
-    ...    [s['port'] for s in $services.values() if $NODE in s.get('nodes', ()) and s.get('api')]
-    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    @{ports}
-    ...    timeout=${BOOT TIMEOUT}
+    VAR    @{ports} =    22
+    FOR    ${spec}    IN    @{services.values()}
+        IF    $NODE in $spec.get('nodes', ()) and $spec.get('api')
+            Append To List    ${ports}    ${spec}[port]
+        END
+    END
+    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    @{ports}    timeout=${BOOT TIMEOUT}
 
 Ctl1 Should Be Dead
     [Documentation]    No process in its namespace, no SSH, and Keystone answers via the VIP.
