@@ -1,8 +1,5 @@
 """Planting outages through an admin socket (a fake HAProxy on a Unix socket)."""
 
-import socket
-import threading
-
 import pytest
 
 from ExtremeTesting import events
@@ -10,30 +7,8 @@ from ExtremeTesting.monitor import haproxy
 
 
 @pytest.fixture
-def admin_socket(tmp_path):
-    path = str(tmp_path / "admin.sock")
-    commands: list[str] = []
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(8)
-    server.settimeout(5)
-
-    def serve():
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                text = connection.recv(1024).decode().strip()
-                commands.append(text)
-                if "nosuch" in text:
-                    connection.sendall(b"No such backend.\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield path, commands
-    server.close()
+def admin_socket(haproxy_socket):
+    return haproxy_socket(lambda text: "No such backend.\n" if "nosuch" in text else "")
 
 
 def test_plant_disables_then_enables_and_marks_the_timeline(admin_socket):

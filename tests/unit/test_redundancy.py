@@ -3,9 +3,7 @@ per-node API instances and the keywords' verdicts, with small fakes (no lab)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -144,28 +142,9 @@ def test_no_section_means_no_load_balancer(tmp_path):
 # --- asking HAProxy ------------------------------------------------------------------------
 
 @pytest.fixture
-def fake_admin_socket(tmp_path):
-    """A Unix socket that answers 'show stat' like HAProxy, and records each command."""
-    path = str(tmp_path / "admin.sock")
-    commands: list[str] = []
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(4)
-    server.settimeout(10)
-
-    def serve():
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                commands.append(connection.recv(1024).decode().strip())
-                connection.sendall(STAT.encode())
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield path, commands
-    server.close()
+def fake_admin_socket(haproxy_socket):
+    """Answers 'show stat' like HAProxy, and records each command."""
+    return haproxy_socket(lambda text: STAT)
 
 
 @pytest.mark.parametrize("with_socat", [True, False])
