@@ -18,7 +18,7 @@ Resource          ../../resources/changes.resource
 Suite Setup       Use The Expectations Of    rolling_changes
 Suite Teardown    Close Every Node Connection
 Test Setup        Prepare A Destructive Case
-Test Teardown     Finish A Destructive Case
+Test Teardown     Finish A Change Case
 Test Template     Rolling Restart With Drain Should Not Be Seen
 
 Test Tags         area:changes    change:restart    fault:service

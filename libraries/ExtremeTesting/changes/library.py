@@ -17,7 +17,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from .. import __version__, events
 from .. import target as target_module
 from ..errors import TargetError
-from ..lifecycle import Entry, ScopeListener, Step, Tracker
+from ..lifecycle import Entry, ScopeListener, Step, Tracker, undo_entries
 from ..target import Target
 from . import fernet, haproxy, ini, packages, undo
 from .errors import ChangeError
@@ -171,6 +171,24 @@ class Changes:
     def _close_nodes(self) -> None:
         if self._nodes is not None:
             self._nodes.close()
+
+    @keyword
+    def undo_all_changes(self) -> None:
+        """Undoes, newest first, every change this library made and has not undone yet:
+        drained nodes return, changed files get their originals back, changed packages
+        their recorded versions (the services that use them restart).
+
+        Use it in test teardowns, before checking that the cloud is whole again (without
+        it, changes are undone when the test ends, after its teardown). Tries every undo,
+        then fails listing those that failed; ``extreme recover`` finishes the rest.
+
+        | ***** Settings *****
+        | Test Teardown    `Undo All Changes`
+        """
+        failures = undo_entries(self.changes, list(self.changes.pending), logger.error)
+        self.changes.release_lock_if_clean()
+        if failures:
+            raise ChangeError("\n".join(failures))
 
     # --- load balancer ----------------------------------------------------------------
     def _lb_services(self, node: str, service: str | None) -> list[str]:
@@ -440,7 +458,8 @@ class Changes:
             return
         services = packages.services_using(self.target, node, list(todo))
         text = ", ".join(f"{n} {before[n]} -> {v}" for n, v in todo.items())
-        entry = self.changes.record(
+        reverted = self._package_change_reverted_by(node, todo)
+        entry = reverted or self.changes.record(
             Step(verb, None, [node], {"packages": todo}),
             Step(undo.INSTALL_PACKAGES, None, [node],
                  {"packages": {n: before[n] for n in todo}, "services": services,
@@ -450,7 +469,19 @@ class Changes:
         undo.restart(self.target, self.nodes, node, services)
         for service in services:
             self._restarted[(node, service)] = time.monotonic()
+        if reverted:
+            # A rollback: the earlier change is undone, nothing is left to undo at scope end.
+            self.changes.close(reverted, "undone", f"rolled back: {text}")
         logger.info(f"{node}: {text}; restarted {', '.join(services) or 'no service'}.")
+
+    def _package_change_reverted_by(self, node: str, todo: dict[str, str]) -> Entry | None:
+        """The open package change on ``node`` that installing ``todo`` exactly undoes."""
+        for entry in reversed(self.changes.pending):
+            if (entry.undo is not None and entry.undo.action == undo.INSTALL_PACKAGES
+                    and entry.undo.nodes == [node]
+                    and entry.undo.args.get("packages") == todo):
+                return entry
+        return None
 
     @keyword
     def upgrade_package(self, node: str, *pairs: str) -> None:
@@ -479,6 +510,42 @@ class Changes:
         | `Downgrade Package`    ctl1    keystone=2:22.0.2-0+deb12u3
         """
         self._change_packages(node, pairs, downgrade=True)
+
+    @keyword
+    def get_upgrade_of(self, service: str) -> tuple[list[str], list[str]]:
+        """Returns the upgrade the target declares for ``service``: two lists of
+        ``name=version``, the packages before (``from``) and after (``to``).
+
+        Read from the target's ``changes.upgrades.<service>: {from: {package: version},
+        to: {package: version}}`` (the lab writes both Debian revisions of Keystone and of
+        Nova's API). Fails, naming the section, when the target declares none.
+
+        | ${from}    ${to} =    `Get Upgrade Of`    keystone
+        | `Roll Out Change`    keystone    `Upgrade Package`    @{to}
+        """
+        upgrades = self.target.section("changes").get("upgrades") or {}
+        spec = upgrades.get(service)
+        sides = [(spec or {}).get(side) for side in ("from", "to")]
+        if not all(isinstance(side, dict) and side for side in sides):
+            raise TargetError(
+                f"Target file {self.target.path} declares no upgrade of '{service}': add "
+                f"changes.upgrades.{service}: {{from: {{package: version}}, to: {{package: "
+                f"version}}}} (declared: {', '.join(sorted(upgrades)) or 'none'}).")
+        return tuple([f"{name}={version}" for name, version in side.items()] for side in sides)
+
+    @keyword
+    def packages_should_be_installed(self, node: str, *pairs: str) -> None:
+        """Fails unless ``node`` has each ``name=version`` of ``pairs`` installed, naming
+        every package that differs and the version found.
+
+        | `Packages Should Be Installed`    ctl1    keystone=2:22.0.2-0+deb12u3
+        """
+        wanted = packages.parse_pairs(pairs)
+        found = {name: self.get_package_version(node, name) for name in wanted}
+        wrong = [f"{n} {found[n]} (expected {v})" for n, v in wanted.items() if found[n] != v]
+        if wrong:
+            raise ChangeError(f"{node} runs {', '.join(wrong)}.")
+        logger.info(f"{node} runs {', '.join(pairs)}.")
 
     # --- keys -------------------------------------------------------------------------
     @keyword

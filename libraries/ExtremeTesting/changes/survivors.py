@@ -15,6 +15,8 @@ from robot.api.types import Secret
 
 from .errors import ChangeError
 
+MEMBER_ROLE = "member"
+
 
 @dataclass
 class Survivors:
@@ -45,8 +47,11 @@ def create(cloud, prefix: str = "survivor") -> Survivors:
     project = cloud.create_project(f"{prefix}-project")
     password = secrets.token_urlsafe(24)
     user = cloud.create_user(f"{prefix}-user", project=project, password=Secret(password))
-    server = cloud.create_server(f"{prefix}-server")
     conn = cloud.ctx.conn
+    # A member of its project: it gets a token scoped to it, and may read it back.
+    member = conn.identity.find_role(MEMBER_ROLE, ignore_missing=False)
+    conn.identity.assign_project_role_to_user(project, user, member)
+    server = cloud.create_server(f"{prefix}-server")
     return Survivors(server=server.id, network=network.id, port=port.id,
                      port_mac=port.mac_address, image=image.id,
                      image_md5=_image_md5(conn, image.id), keypair=keypair.name,
@@ -97,8 +102,13 @@ def problems(cloud, found: Survivors) -> list[str]:
         return None if fingerprint == found.keypair_fingerprint else "fingerprint changed"
 
     def user():
-        conn.identity.get_project(found.project)
-        token(conn, found)
+        # As the user (a project-scoped admin may not read other projects under the new
+        # default policies): a token scoped to its project, then the project itself.
+        session = user_session(conn, found)
+        response = session.get(f"/projects/{found.project}",
+                               endpoint_filter={"service_type": "identity"}, raise_exc=False)
+        if response.status_code != 200:
+            return f"the user's own project answered HTTP {response.status_code}"
         return None
 
     check(f"server {found.server}", server)
@@ -109,15 +119,17 @@ def problems(cloud, found: Survivors) -> list[str]:
     return wrong
 
 
-def token(conn, found: Survivors) -> None:
-    """The survivor user gets a token from Keystone (an unscoped one: no role needed)."""
+def user_session(conn, found: Survivors):
+    """A Keystone session of the survivor user, scoped to its project; fails when
+    Keystone gives it no token."""
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3
 
     auth_url = conn.config.get_auth_args()["auth_url"]
-    user = conn.identity.get_user(found.user)
-    auth = v3.Password(auth_url=auth_url, user_id=user.id, password=found._password)
+    auth = v3.Password(auth_url=auth_url, user_id=found.user, password=found._password,
+                       project_id=found.project)
     session = ks_session.Session(auth=auth, verify=conn.config.config.get("verify", True),
                                  timeout=30)
     if not session.get_token():
         raise ChangeError("Keystone gave no token.")
+    return session

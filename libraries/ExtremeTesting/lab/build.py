@@ -14,7 +14,7 @@ import secrets as random_secrets
 import shutil
 from pathlib import Path
 
-from . import config, paths
+from . import config, paths, releases
 from . import topology as topo
 from .shell import run
 
@@ -182,7 +182,9 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
         password_login=is_switch), mode=0o600)
     shutil.copy(Path(__file__).with_name("svcmgr.py"), home / "sbin" / "service")
     os.chmod(home / "sbin" / "service", 0o755)
-    mounts: list[list[str]] = [
+    # Overlays first: the binds below land on the node's own /etc and /usr.
+    mounts: list[list[str]] = [] if is_switch else releases.overlay_mounts(home)
+    mounts += [
         ["", "/run", "tmpfs"], ["", "/tmp", "tmpfs"],
         [str(home / "log"), "/var/log", "bind"],
         [str(lab / "hosts"), "/etc/hosts", "bind"],

@@ -22,6 +22,9 @@ def parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="install if needed, build the lab, wait until it serves")
     up.add_argument("--no-verify", action="store_true",
                     help="skip the server lifecycle check at the end")
+    up.add_argument("--old-release", action="store_true",
+                    help="run the older of the mirror's two Keystone and Nova revisions "
+                         "(for a rolling upgrade to the newer one)")
     sub.add_parser("down", help="remove every namespace, process, link and file of the lab")
     st = sub.add_parser("status", help="what runs where")
     st.add_argument("--json", action="store_true")
@@ -39,6 +42,9 @@ def print_status(data: dict) -> None:
     print(f"lab: {data['phase']}  (dir {data['dir']}, VIP {data['vip']})")
     if data.get("up_seconds"):
         print(f"came up in {data['up_seconds']} s")
+    if data.get("release"):
+        print(f"Keystone and Nova: the {data['release']} release "
+              f"({'--old-release' if data['release'] == 'old' else 'the newest'})")
     for node in data["nodes"]:
         services = ", ".join(f"{s['name']}:{s['state']}" for s in node["services"])
         print(f"  {node['name']:<5} {node['address']:<14} power {node['power']:<4} "
@@ -54,7 +60,7 @@ def main(argv: list[str]) -> int:
             lab.install()
         elif args.action == "up":
             lab.install()
-            lab.up(verify=not args.no_verify)
+            lab.up(verify=not args.no_verify, old_release=args.old_release)
         elif args.action == "down":
             lab.down()
         elif args.action == "status":

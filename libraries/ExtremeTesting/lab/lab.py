@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, paths, targetfile
+from . import build, paths, releases, targetfile
 from . import personas as lab_personas
 from . import topology as topo
 from .api import Api
@@ -58,6 +58,10 @@ def install() -> None:
     if not missing_binaries():
         say("Debian packages already installed")
         return
+    if read_state().get("phase") in ("up", "building"):
+        # Each node overlays the runner's /usr: changing it under them is undefined.
+        raise LabError("A lab is running on this machine's packages: run 'extreme lab down' "
+                       "before 'extreme lab install'")
     if os.geteuid() != 0:
         raise LabError("Installing packages needs root: run 'sudo extreme lab install'")
     policy = Path("/usr/sbin/policy-rc.d")
@@ -202,7 +206,7 @@ def bootstrap_keystone(values: dict[str, str]) -> None:
             user="keystone", timeout=120, env=env)
 
 
-def up(verify: bool = True) -> dict:
+def up(verify: bool = True, old_release: bool = False) -> dict:
     if os.geteuid() != 0:
         raise LabError("The lab needs root (namespaces, mounts): run it as root")
     missing = missing_binaries()
@@ -221,7 +225,7 @@ def up(verify: bool = True) -> dict:
     paths.root().mkdir(parents=True, mode=0o700)
     write_state(phase="building", started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     try:
-        return _up(started, verify)
+        return _up(started, verify, old_release)
     except BaseException as error:
         say(f"up failed: {error}; taking down what was made")
         keep = os.environ.get("EXTREME_LAB_KEEP_FAILED") == "1"
@@ -230,7 +234,20 @@ def up(verify: bool = True) -> dict:
         raise
 
 
-def _up(started: float, verify: bool) -> dict:
+def install_old_release(upgrades: dict) -> None:
+    """Keystone's and Nova's older revision inside every node that runs them."""
+    missing = [s for s in releases.SOURCES.values() if s not in upgrades]
+    if missing:
+        raise LabError(f"The Debian mirror offers no older revision of {', '.join(missing)} "
+                       f"than the one installed: run 'extreme lab up' without --old-release")
+    old = {name: version for upgrade in upgrades.values()
+           for name, version in upgrade["from"].items()}
+    nodes = releases.nodes_with_packages()
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        list(pool.map(lambda n: releases.install_in_node(node_pid(n.name), old), nodes))
+
+
+def _up(started: float, verify: bool, old_release: bool = False) -> dict:
     values = build.make_secrets()
     say(f"laying out files in {paths.root()}")
     build.lay_out(values)
@@ -242,11 +259,21 @@ def _up(started: float, verify: bool) -> dict:
         node = topo.node(name) if name != topo.SWITCH else None
         address = node.address if node else topo.SWITCH_MGMT_ADDRESS
         wait_port(address, 22, 30, f"sshd on {name}")
-    say("nodes booted; starting MariaDB, RabbitMQ, memcached on db")
-    prepare_database(values)
+    for node in releases.nodes_with_packages():
+        releases.preseed(node_pid(node.name), node)
+    say("nodes booted; starting MariaDB, RabbitMQ, memcached on db; "
+        "fetching both releases of Keystone and Nova")
+    with ThreadPoolExecutor(1) as pool:
+        fetched = pool.submit(releases.fetch_both)
+        prepare_database(values)
+        upgrades = fetched.result()
     service("lb", "haproxy")
     say(f"databases ready ({time.monotonic() - started:.0f} s); syncing schemas")
     sync_databases(values)
+    if old_release:
+        say("installing the older release of Keystone and Nova in "
+            + ", ".join(n.name for n in releases.nodes_with_packages()))
+        install_old_release(upgrades)
     bootstrap_keystone(values)
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda n: service(n, "keystone"), topo.CONTROLLERS))
@@ -273,10 +300,11 @@ def _up(started: float, verify: bool) -> dict:
     for name in ALL_NODES:
         build.set_autostart(name, True)
     bmcs = start_bmcs(values)
-    files = targetfile.write_all(values, personas)
+    files = targetfile.write_all(values, personas, upgrades)
     elapsed = time.monotonic() - started
     state = write_state(phase="up", up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds)
+                        up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds,
+                        release="old" if old_release else "new")
     say(f"the lab is up in {elapsed:.0f} s")
     for what, path in files.items():
         say(f"  {what:<12} {path}")
@@ -375,7 +403,8 @@ def status() -> dict:
     state = read_state()
     result = {"phase": state.get("phase", "down"), "vip": topo.VIP,
               "dir": str(paths.root()), "files": state.get("files", {}),
-              "up_seconds": state.get("up_seconds"), "nodes": []}
+              "up_seconds": state.get("up_seconds"), "release": state.get("release"),
+              "nodes": []}
     if not state:
         return result
     for name in ALL_NODES:

@@ -3,6 +3,7 @@
 
 Run with Debian's python3 and the standard library only. It makes the node look like a
 server: its own /run, /tmp and /var/log, its own /etc/<service> and /var/lib/<service>,
+its own package state (overlays of /usr, /etc, /var/lib/dpkg...),
 its hostname; then starts sshd (and keeps it running) and, when the node is set to
 autostart, its services in order (`service start-all`: one that fails or exits is started
 again for up to 3 min, as Debian's units do with Restart=on-failure). SIGTERM is a soft
@@ -28,6 +29,11 @@ def mount_all(mounts):
     for source, target, kind in mounts:
         if kind == "tmpfs":
             run("mount", "-t", "tmpfs", "-o", "mode=755,size=256m", "tmpfs", target)
+        elif kind == "overlay":
+            # The node's own package state: the runner's folder below, the node's changes
+            # in its folder above (kept across power cycles).
+            run("mount", "-t", "overlay", "overlay", "-o",
+                f"lowerdir={target},upperdir={source}/upper,workdir={source}/work", target)
         else:
             run("mount", "--bind", source, target)
 

@@ -14,7 +14,7 @@ import yaml
 
 from .. import datafiles
 from .. import target as targets
-from . import config, paths
+from . import config, paths, releases
 from . import personas as lab_personas
 from . import topology as topo
 from .shell import LabError
@@ -46,14 +46,16 @@ def lab_expectations() -> dict:
     return data
 
 
-def target(files: dict[str, str]) -> dict:
+def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
     nodes = {n.name: {"address": n.address, "roles": list(n.roles),
                       "services": [s.name for s in topo.services_of(n.name)]}
              for n in topo.NODES}
     services = {s.name: {"nodes": list(s.nodes), "grep": s.grep,
                          "expected_downtime": s.expected_downtime,
                          **({"port": s.port} if s.port else {}),
-                         **({"api": s.api} if s.api else {})}
+                         **({"api": s.api} if s.api else {}),
+                         **({"packages": releases.SERVICE_PACKAGES[s.name]}
+                            if s.name in releases.SERVICE_PACKAGES else {})}
                 for s in topo.SERVICES}
     bmcs = {n.name: {"protocol": "ipmi", "address": n.bmc_address, "port": 623,
                      "username": "admin", "password_env": ENV_BMC,
@@ -85,6 +87,7 @@ def target(files: dict[str, str]) -> dict:
             "stats_url": f"http://{topo.node('lb').address}:8404/"},
         "personas": lab_personas.target_section(CLOUD),
         "policy_matrix": str(datafiles.data_file("variables", "lab-policy.yaml")),
+        "changes": releases.target_section(upgrades or {}),
         "lab": {"dir": str(paths.root())},
         **lab_expectations(),
     }
@@ -125,8 +128,8 @@ def write_yaml(path, data, mode=0o644) -> str:
     return str(path)
 
 
-def write_all(values: dict[str, str], personas: dict[str, str] | None = None
-              ) -> dict[str, str]:
+def write_all(values: dict[str, str], personas: dict[str, str] | None = None,
+              upgrades: dict | None = None) -> dict[str, str]:
     root = paths.root()
     secure = {CLOUD: {"auth": {"password": values["admin"]}}}
     secure.update({lab_personas.cloud_name(p): {"auth": {"password": password}}
@@ -137,7 +140,7 @@ def write_all(values: dict[str, str], personas: dict[str, str] | None = None
         "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
         "ssh key": key_path(),
     }
-    files["target"] = write_yaml(root / "target.yaml", target(files))
+    files["target"] = write_yaml(root / "target.yaml", target(files, upgrades))
     return files
 
 
