@@ -176,6 +176,28 @@ def test_lost_and_duplicated_writes_are_reported(target, cloud, published):
     assert cloud.networks == {}
 
 
+def test_no_outage_at_all_publishes_a_record_that_agrees_with_its_verdict(target, cloud,
+                                                                          published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="calm", probes=["token"], rate=20)
+    wait_samples(library, "calm", 4)
+    library.stop_availability_monitor("calm")
+    library.outage_should_be_shorter_than(timedelta(0), probe="token", name="calm")
+    library.start_availability_monitor(name="cut", probes=["token"], rate=20)
+    wait_samples(library, "cut", 3)
+    cloud.down("503")
+    time.sleep(0.3)
+    cloud.up()
+    wait_samples(library, "cut", 12)
+    library.stop_availability_monitor("cut")
+    with pytest.raises(AvailabilityError):
+        library.outage_should_be_shorter_than(timedelta(0), probe="token", name="cut")
+    records = results.expectation_records((k, d) for k, d, _ in published)
+    assert [(r["what"], r["comparison"], r["limit"], r["passed"]) for r in records] == [
+        ("outages", "==", 0, True), ("outages", "==", 0, False)]
+    assert records[0]["measured"] == 0 and records[1]["measured"] >= 1
+
+
 def test_no_write_probes_cannot_pass_silently(target, published):
     library = Monitor(target)
     library.start_availability_monitor(name="reads", probes=["version-identity"])

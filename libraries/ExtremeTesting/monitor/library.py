@@ -282,9 +282,14 @@ class Monitor:
         result, figures = self._figures(name, probe)
         longest = figures["longest_outage"]
         seconds = limit.total_seconds()
-        _expect("Outage Should Be Shorter Than", "longest outage", probe, seconds, "<",
-                0.0 if longest is None else longest["duration"], "s",
-                None if longest is None else longest["uncertainty"])
+        if seconds == 0:
+            # "No outage at all": nothing is shorter than 0 s, so the record counts outages.
+            _expect("Outage Should Be Shorter Than", "outages", probe, 0, "==",
+                    len(figures["outages"]), "count")
+        else:
+            _expect("Outage Should Be Shorter Than", "longest outage", probe, seconds, "<",
+                    0.0 if longest is None else longest["duration"], "s",
+                    None if longest is None else longest["uncertainty"])
         if longest is not None and longest["duration"] >= seconds:
             raise AvailabilityError(
                 f"Longest outage of {probe} was {longest['duration']:.3f} s "
