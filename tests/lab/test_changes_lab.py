@@ -133,3 +133,38 @@ def test_a_fernet_rotation_fails_no_validation(target):
         "auth": {"identity": {"methods": ["token"], "token": {"id": token}}}})
     assert fresh.status_code == 201
     assert validate(nodes["ctl2"], fresh.headers["X-Subject-Token"]) == 200
+
+
+def test_a_package_upgraded_on_ctl1_only(target, ssh):
+    lib = Changes(str(target))
+    nodes = {"ctl1": "198.18.0.11", "ctl2": "198.18.0.12"}
+
+    def changelog_version(node: str) -> str:  # the files on disk, not only dpkg's database
+        out = ssh(nodes[node], "zcat /usr/share/doc/keystone/changelog.Debian.gz | head -1")
+        return out.stdout.split("(")[1].split(")")[0]
+
+    old, new = (dict(p.split("=", 1) for p in side) for side in lib.get_upgrade_of("keystone"))
+    start = lib.get_package_version("ctl1", "keystone")
+    # The lab runs the old release in CI (--old-release); on a newest-release lab, go down.
+    wanted = new if start == old["keystone"] else old
+    change = lib.upgrade_package if wanted is new else lib.downgrade_package
+    host = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "keystone"],
+                          capture_output=True, text=True, check=True).stdout
+    try:
+        change("ctl1", *[f"{n}={v}" for n, v in wanted.items()])
+        assert lib.get_package_version("ctl1", "keystone") == wanted["keystone"]
+        assert lib.get_package_version("ctl1", "python3-keystone") == wanted["python3-keystone"]
+        assert changelog_version("ctl1") == wanted["keystone"]
+        assert lib.get_package_version("ctl2", "keystone") == start
+        assert changelog_version("ctl2") == start
+        lib.wait_until_service_serves_on_node("ctl1", "keystone", timeout=_s(120))
+        [entry] = lib.changes.ledger().open_entries()
+        assert entry.undo.args["services"] == ["keystone"]
+    finally:
+        lib.undo_all_changes()
+    assert lib.get_package_version("ctl1", "keystone") == start
+    assert changelog_version("ctl1") == start
+    assert lib.changes.ledger().open_entries() == []
+    # the runner's own packages never changed
+    assert subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "keystone"],
+                          capture_output=True, text=True, check=True).stdout == host

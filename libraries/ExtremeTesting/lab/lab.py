@@ -214,6 +214,11 @@ def up(verify: bool = True, old_release: bool = False) -> dict:
         raise LabError(f"Debian's OpenStack packages are not installed ({missing[0]} missing): "
                        "run 'extreme lab install' first")
     state = read_state()
+    wanted = "old" if old_release else "new"
+    if state.get("phase") == "up" and state.get("release", "new") != wanted:
+        raise LabError(f"The lab is up with the {state.get('release', 'new')} release of "
+                       f"Keystone and Nova, not the {wanted} one asked for: 'extreme lab down', "
+                       f"then 'extreme lab up{' --old-release' if old_release else ''}'")
     if state.get("phase") == "up":
         say(f"The lab is already up (since {state.get('up_at')}): nothing to do. "
             "'extreme lab status' tells what runs; 'extreme lab down' removes it.")
