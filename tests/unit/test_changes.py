@@ -483,3 +483,84 @@ def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
         ("Change Should Have Zero Impact", "p95 latency during / before the change",
          "keystone", 2, 1.0, True)]
     assert "Change Should Have Zero Impact" in results.VERDICT_KEYWORDS
+
+
+OLD, NEW = "2:22.0.2-0+deb12u3", "2:22.0.2-0+deb12u6"
+
+
+def with_upgrade(target_file):
+    data = yaml.safe_load(target_file.read_text())
+    data["changes"]["upgrades"] = {"keystone": {
+        "from": {"keystone": OLD, "python3-keystone": OLD},
+        "to": {"keystone": NEW, "python3-keystone": NEW}}}
+    target_file.write_text(yaml.safe_dump(data))
+    return target_file
+
+
+def test_the_upgrade_of_a_service_comes_from_the_target(target_file):
+    lib = Changes(str(with_upgrade(target_file)))
+    assert lib.get_upgrade_of("keystone") == (
+        [f"keystone={OLD}", f"python3-keystone={OLD}"],
+        [f"keystone={NEW}", f"python3-keystone={NEW}"])
+    with pytest.raises(TargetError, match=r"no upgrade of 'nova-api'.*changes\.upgrades"
+                                          r"\.nova-api.*declared: keystone"):
+        lib.get_upgrade_of("nova-api")
+
+
+def test_installed_packages_are_checked_and_every_difference_named(target_file, fake):
+    fake.versions.update({("ctl1", "keystone"): OLD, ("ctl1", "python3-keystone"): NEW})
+    lib = Changes(str(target_file))
+    lib.packages_should_be_installed("ctl1", f"keystone={OLD}")
+    with pytest.raises(ChangeError, match=f"ctl1 runs python3-keystone {re.escape(NEW)} "
+                                          f"\\(expected {re.escape(OLD)}\\)"):
+        lib.packages_should_be_installed("ctl1", f"keystone={OLD}", f"python3-keystone={OLD}")
+    with pytest.raises(ChangeError, match="nova-api is not installed on ctl1"):
+        lib.packages_should_be_installed("ctl1", "nova-api=1")
+
+
+def test_a_rollback_closes_the_upgrade_it_reverts(target_file, fake):
+    for name in ("keystone", "python3-keystone"):
+        fake.versions[("ctl1", name)] = OLD
+    lib = Changes(str(with_upgrade(target_file)))
+    start_test(lib)
+    old, new = lib.get_upgrade_of("keystone")
+    lib.upgrade_package("ctl1", *new)
+    [upgrade] = lib.changes.ledger().open_entries()
+    lib.downgrade_package("ctl1", *old)
+    assert fake.versions[("ctl1", "keystone")] == OLD
+    assert lib.changes.ledger().open_entries() == []  # nothing left to undo: rolled back
+    closed = [r for r in lib.changes.ledger().records() if r.get("id") == upgrade.id
+              and r.get("op") != "inject"]
+    assert closed and "rolled back" in str(closed[-1])
+    installs = [c for _, c in fake.commands if "install" in c]
+    assert len(installs) == 2
+    assert end_test(lib).status == "PASS"
+    assert len([c for _, c in fake.commands if "install" in c]) == 2  # no undo at test end
+
+
+def test_a_partial_rollback_is_a_change_of_its_own(target_file, fake):
+    for name in ("keystone", "python3-keystone"):
+        fake.versions[("ctl1", name)] = OLD
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.upgrade_package("ctl1", f"keystone={NEW}", f"python3-keystone={NEW}")
+    lib.downgrade_package("ctl1", f"keystone={OLD}")
+    assert len(lib.changes.ledger().open_entries()) == 2
+    assert end_test(lib).status == "PASS"
+    assert {fake.versions[("ctl1", n)] for n in ("keystone", "python3-keystone")} == {OLD}
+
+
+def test_undo_all_changes_undoes_everything_before_the_test_ends(target_file, fake):
+    fake.servers[("keystone", "ctl1")] = ["UP", 0]
+    fake.versions[("ctl1", "keystone")] = OLD
+    lib = Changes(str(target_file))
+    start_test(lib)
+    lib.drain_node_from_load_balancer("ctl1", "keystone")
+    lib.upgrade_package("ctl1", f"keystone={NEW}")
+    lib.undo_all_changes()
+    assert fake.servers[("keystone", "ctl1")][0] == "UP"
+    assert fake.versions[("ctl1", "keystone")] == OLD
+    assert lib.changes.ledger().open_entries() == []
+    commands = len(fake.commands)
+    assert end_test(lib).status == "PASS"
+    assert len(fake.commands) == commands  # nothing left for the listener
