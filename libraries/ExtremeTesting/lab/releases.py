@@ -154,8 +154,10 @@ def deb_files(packages: dict[str, str]) -> list[str]:
 # ---------------------------------------------------------------- inside a node
 def preseed(init_pid: int, node: topo.Node) -> None:
     """The node's own debconf answers: nova-common writes nova/my-ip into nova.conf."""
+    # (man-db's index is not rebuilt on every package change: a node has no reader.)
     in_node(init_pid, ["debconf-set-selections"], timeout=60,
-            input=f"nova-common nova/my-ip string {node.address}\n")
+            input=f"nova-common nova/my-ip string {node.address}\n"
+                  "man-db man-db/auto-update boolean false\n")
 
 
 def install_in_node(init_pid: int, packages: dict[str, str]) -> None:
