@@ -144,7 +144,7 @@ def test_destructive_cases_take_the_lock_and_restore(parsed):
                         for t in test.tags):
             continue
         assert test.setup.name == "Prepare A Destructive Case", test.full_name
-        assert test.teardown.name in {"Finish A Destructive Case",
+        assert test.teardown.name in {"Finish A Destructive Case", "Finish A Change Case",
                                       "Finish And Delete The Requested Servers"}, \
             test.full_name
 
