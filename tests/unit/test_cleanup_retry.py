@@ -15,24 +15,9 @@ from ExtremeTesting.cloud.apierrors import CloudError
 from ExtremeTesting.load import cleanup as load_cleanup
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_cloud_fake import FakeCloud, http_error  # noqa: E402
+from test_cloud_fake import FakeCloud, FakeClock, http_error  # noqa: E402
 
 RUN1, RUN2 = "xt-101010aaaa-", "xt-202020bbbb-"
-
-
-class Clock:
-    """Time that passes only when the code under test sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def server(cloud: FakeCloud, name: str, status: str = "ACTIVE"):
@@ -45,7 +30,7 @@ def deletes(cloud: FakeCloud) -> int:
 
 
 def test_a_teardown_asks_again_while_the_api_answers_503():
-    cloud, clock = FakeCloud(), Clock()
+    cloud, clock = FakeCloud(), FakeClock()
     tracked = server(cloud, RUN1 + "vm-1")
     cloud.fail_on("compute", "delete_server", http_error(503, "Service Unavailable"), times=2)
     problems = tracking.clean_up(cloud, [tracked], timedelta(seconds=30),
@@ -58,7 +43,7 @@ def test_a_teardown_asks_again_while_the_api_answers_503():
 
 
 def test_what_is_still_left_at_the_deadline_is_named_and_the_next_purge_removes_it():
-    cloud, clock = FakeCloud(), Clock()
+    cloud, clock = FakeCloud(), FakeClock()
     stuck = server(cloud, RUN1 + "vm-stuck", status="BUILD")
     cloud.fail_on("compute", "delete_server", http_error(503, "Service Unavailable"))
     problems = tracking.clean_up(cloud, [stuck], timedelta(seconds=30),
@@ -77,7 +62,7 @@ def test_what_is_still_left_at_the_deadline_is_named_and_the_next_purge_removes_
 
 
 def test_a_client_error_is_not_retried():
-    cloud, clock = FakeCloud(), Clock()
+    cloud, clock = FakeCloud(), FakeClock()
     tracked = server(cloud, RUN1 + "vm-locked")
     cloud.fail_on("compute", "delete_server", http_error(409, "locked"))
     problems = tracking.clean_up(cloud, [tracked], timedelta(seconds=30),
@@ -86,7 +71,7 @@ def test_a_client_error_is_not_retried():
 
 
 def test_listing_leftovers_asks_again_on_5xx_and_timeouts_but_not_on_403():
-    cloud, clock = FakeCloud(), Clock()
+    cloud, clock = FakeCloud(), FakeClock()
     server(cloud, RUN1 + "vm-1", status="BUILD")
     cloud.fail_on("compute", "servers", http_error(503, "Service Unavailable"), times=1)
     cloud.fail_on("network", "networks", TimeoutError("read timed out"), times=1)
@@ -98,7 +83,7 @@ def test_listing_leftovers_asks_again_on_5xx_and_timeouts_but_not_on_403():
 
 
 def test_a_listing_that_stays_down_fails_at_the_deadline():
-    cloud, clock = FakeCloud(), Clock()
+    cloud, clock = FakeCloud(), FakeClock()
     cloud.fail_on("compute", "servers", http_error(503, "Service Unavailable"))
     with pytest.raises(CloudError, match="Listing servers"):
         tracking.find_leftovers(cloud, "xt-", retry_for=timedelta(seconds=15),

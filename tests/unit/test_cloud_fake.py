@@ -31,6 +31,21 @@ class Obj:
         return f"Obj({self.__dict__})"
 
 
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def http_error(status: int, message: str, request_id: str = "req-fake-1") -> sdk.HttpException:
     cls = {404: sdk.NotFoundException, 409: sdk.ConflictException}.get(status,
                                                                         sdk.HttpException)

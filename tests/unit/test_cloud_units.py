@@ -15,20 +15,7 @@ from keystoneauth1 import exceptions as ksa
 
 # The fake cloud lives beside this file; importable whether or not tests/unit is a package.
 sys.path.insert(0, str(Path(__file__).parent))
-from test_cloud_fake import FakeCloud, Obj, http_error
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from test_cloud_fake import FakeCloud, FakeClock, Obj, http_error
 
 
 # --- errors -------------------------------------------------------------------------
