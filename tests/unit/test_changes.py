@@ -285,8 +285,8 @@ def test_dpkg_installs_from_the_deb_folder(target_file):
     target_file.write_text(yaml.safe_dump(data))
     command = packages.install_command(targets.load(target_file),
                                        {"keystone": "2:22.0.2-0+deb12u3"}, True)
-    assert command == ("env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "
-                       "/srv/debs/keystone_2%3a22.0.2-0+deb12u3_*.deb")
+    assert command == ("env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 nice -n 10 dpkg -i "
+                       "--force-confold /srv/debs/keystone_2%3a22.0.2-0+deb12u3_*.deb")
 
 
 def test_the_old_lab_key_is_no_load_balancer_any_more(target_file, fake):
@@ -564,3 +564,29 @@ def test_undo_all_changes_undoes_everything_before_the_test_ends(target_file, fa
     commands = len(fake.commands)
     assert end_test(lib).status == "PASS"
     assert len(fake.commands) == commands  # nothing left for the listener
+
+
+class CpuNodes:
+    """A node whose CPU use (cores) is read from a list, one figure per measurement."""
+
+    def __init__(self, uses):
+        self.uses = list(uses)
+        self.calls = 0
+
+    def run(self, node, command, check=True, stdin=b"", timeout=None):
+        assert "SC_CLK_TCK" in command and node == "ctl1"
+        self.calls += 1
+        return Result(0, str(self.uses.pop(0)) if self.uses else "", "")
+
+
+def test_a_node_settles_when_its_cpu_use_is_back_near_before():
+    from ExtremeTesting.changes import settle
+
+    nodes = CpuNodes([1.7, 0.9, 0.35])
+    assert settle.wait_settled(nodes, "ctl1", 0.1, 0.3, 60)[:2] == (True, 0.35)
+    assert nodes.calls == 3
+    busy = CpuNodes([1.5] * 50)
+    settled, use, waited = settle.wait_settled(busy, "ctl1", 0.1, 0.3, 0)
+    assert (settled, use) == (False, 1.5) and busy.calls == 1
+    assert settle.wait_settled(CpuNodes([]), "ctl1", None, 0.3, 60) == (True, None, 0.0)
+    assert settle.cpu_use(CpuNodes(["no python3 here"]), "ctl1") is None

@@ -13,13 +13,14 @@ from pathlib import Path
 from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
+from robot.utils import timestr_to_secs
 
 from .. import __version__, events
 from .. import target as target_module
 from ..errors import TargetError
 from ..lifecycle import Entry, ScopeListener, Step, Tracker, undo_entries
 from ..target import Target
-from . import fernet, haproxy, ini, packages, undo
+from . import fernet, haproxy, ini, packages, settle, undo
 from .errors import ChangeError
 from .remote import Nodes
 from .verdict import zero_impact_keyword
@@ -618,6 +619,7 @@ class Changes:
                 mark = f"{service} on {node}"
                 self.drain_node_from_load_balancer(node, service)
                 self.wait_until_node_is_drained(node, service)
+                before = settle.cpu_use(self.nodes, node)
                 started = time.monotonic()
                 events.publish(SOURCE, "mark", f"apply {name}", mark, rollout)
                 builtin.run_keyword(name, node, *args, *[f"{k}={v}" for k, v in kwargs.items()])
@@ -625,11 +627,29 @@ class Changes:
                     self.restart_service_on_node(node, service)
                 self.wait_until_service_serves_on_node(node, service)
                 events.publish(SOURCE, "mark", "serves", mark, rollout)
+                self._wait_settled(node, before, mark, rollout)
                 self.return_node_to_load_balancer(node, service)
                 self.wait_until_node_is_up_in_load_balancer(node, service)
                 events.publish(SOURCE, "mark", "up in load balancer", mark, rollout)
         finally:
             events.publish(SOURCE, "undone", "roll out", service, rollout, name)
+
+    def _wait_settled(self, node: str, before: float | None, mark: str, rollout: str) -> None:
+        """Before a changed node goes back: its CPU use within ``settle_margin`` cores of
+        what it was drained, before the change (``expectations.rolling_changes``; the
+        start-up of the services a change restarted), at most ``settle_within``."""
+        limits = self.target.section("expectations").get("rolling_changes") or {}
+        margin = float(limits.get("settle_margin", 0.3))
+        within = timestr_to_secs(str(limits.get("settle_within", "60 s")))
+        settled, use, waited = settle.wait_settled(self.nodes, node, before, margin, within)
+        text = (f"{node}: {_cores(use)} used after the change, {_cores(before)} before it "
+                f"(margin {margin:g}), after {waited:.1f} s")
+        if settled:
+            events.publish(SOURCE, "mark", "settled", mark, rollout, text)
+            logger.info(f"Settled: {text}.")
+        else:
+            events.publish(SOURCE, "mark", "not settled", mark, rollout, text)
+            logger.warn(f"Returned to the load balancer without settling: {text}.")
 
     # --- survivors --------------------------------------------------------------------
     @keyword
@@ -694,3 +714,7 @@ class Changes:
         | `Change Should Have Zero Impact`    factor=1.5
         """
         zero_impact_keyword(self.target, factor, probe, name)
+
+
+def _cores(value: float | None) -> str:
+    return "? cores" if value is None else f"{value:.2f} cores"

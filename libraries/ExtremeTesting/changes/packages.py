@@ -3,7 +3,7 @@
 ``package_manager``: ``apt`` (default; the node reaches a mirror), ``dnf``, or ``dpkg``
 (the node has no route out: the .deb files of every version wait in ``deb_dir``, a folder
 the node sees, and are installed with ``dpkg -i``, as the lab does). ``package_env``
-adds environment variables to the install command.
+adds environment variables to the install command, which runs under ``nice -n 10``.
 """
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ def deb_file_glob(deb_dir: str, name: str, version: str) -> str:
 
 def install_command(target: Target, packages: dict[str, str], downgrade: bool) -> str:
     section = target.section("changes")
-    env = " ".join(f"{k}={shlex.quote(str(v))}"
-                   for k, v in (section.get("package_env") or {}).items())
     chosen = manager(target)
+    env = {} if chosen == "dnf" else {"DEBIAN_FRONTEND": "noninteractive"}
+    env.update(section.get("package_env") or {})
     if chosen == "apt":
         specs = " ".join(shlex.quote(f"{n}={v}") for n, v in packages.items())
-        command = ("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "
+        command = ("apt-get install -y -q --allow-downgrades "
                    f"-o Dpkg::Options::=--force-confold {specs}")
     elif chosen == "dnf":
         specs = " ".join(shlex.quote(f"{n}-{v}") for n, v in packages.items())
@@ -72,8 +72,11 @@ def install_command(target: Target, packages: dict[str, str], downgrade: bool) -
             raise ChangeError(f"Target file {target.path}: package_manager dpkg needs "
                               f"changes.deb_dir, the folder of .deb files on the nodes.")
         files = " ".join(deb_file_glob(str(deb_dir), n, v) for n, v in packages.items())
-        command = f"DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold {files}"
-    return f"env {env} {command}" if env else command
+        command = f"dpkg -i --force-confold {files}"
+    # Niced, as on a live node: the install's own work (unpacking, byte-compiling, the
+    # packages' scripts) yields to the services still serving there and on its neighbours.
+    variables = "".join(f"{k}={shlex.quote(str(v))} " for k, v in env.items())
+    return f"env {variables}nice -n 10 {command}"
 
 
 def services_using(target: Target, node: str, changed: list[str]) -> list[str]:
