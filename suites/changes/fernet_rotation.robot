@@ -17,6 +17,12 @@ Documentation     Fernet key rotation under a token workload: zero failed valida
 ...               default): a token outlives one rotation but not two, so the clients log in
 ...               again well within ``between``, as an operator's rotation period must
 ...               exceed the tokens' lifetime.
+...
+...               A Keystone that caches token validations (the lab: memcache shared by
+...               both nodes, a token cached when issued) answers from the cache, and a
+...               missing or dropped key goes unseen: with ``uncached: true`` the case first
+...               turns the token cache off node by node (drained; put back when it ends),
+...               so that every validation decrypts the token with the node's own keys.
 Metadata          Requirement    Keystone's keys rotate without invalidating a token in use
 Metadata          Scenario    Rotate the Fernet keys several times under a token workload
 
@@ -34,6 +40,9 @@ Test Tags         area:changes    change:keys    fault:service    service:keysto
 *** Test Cases ***
 Rotating The Fernet Keys Fails No Token Validation
     [Documentation]    Tokens issued before a rotation are validated after it, on either node.
+    IF    ${LIMITS.fernet_rotation.uncached}
+        Keystone Validates Every Token Itself
+    END
     Start Validating Tokens Through The Load Balancer
     Rotate The Fernet Keys While Tokens Are Validated
     ${load} =    Stop The Background Requests
@@ -41,6 +50,12 @@ Rotating The Fernet Keys Fails No Token Validation
 
 
 *** Keywords ***
+Keystone Validates Every Token Itself
+    [Documentation]    Keystone's token cache off on each node in turn (drained, restarted,
+    ...    returned); the original file comes back when the case ends.
+    Roll Out Change    keystone    Set Config Option    /etc/keystone/keystone.conf
+    ...    token    caching    false    services=keystone
+
 Start Validating Tokens Through The Load Balancer
     [Documentation]    The token workload at the target's rate, in the background; it runs
     ...    ``between`` before the first rotation so that tokens in use predate it.
