@@ -67,7 +67,7 @@ VERDICT_KEYWORDS = frozenset({
     "No Requests Should Be Lost", "Cloud Should Recover Within",
     "Latency Percentile Should Be Below",
     "Load Error Rate Should Be Below", "Load Failure Rate Should Be Below",  # old name, deprecated
-    "Load Percentile Should Be Below",
+    "Load Percentile Should Be Below", "Load Failed Iterations Should Be At Most",
     "Load Max Duration Should Be Below", "Load Throughput Should Be At Least",
     "Load Achieved Rate Should Be At Least",
     "Wait Until Node Serves",

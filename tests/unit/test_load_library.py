@@ -137,3 +137,38 @@ def test_auto_engine_picks_locust_above_the_threshold(library):
     assert library._engine(None, small, 1) is Engine.inprocess
     assert library._engine(None, small, 2) is Engine.locust
     assert small.prefix.startswith("xload-") and small.prefix != plan.prefix
+
+
+def test_failed_iterations_judges_a_count_and_publishes_it(library, published):
+    with LocalServer() as server:
+        ok = library.run_constant_concurrency_load(WORKLOAD, concurrency=1, iterations=5,
+                                                   engine=Engine.inprocess, url=server.url)
+        failing = library.run_constant_concurrency_load(WORKLOAD, concurrency=1, iterations=3,
+                                                        engine=Engine.inprocess,
+                                                        url=server.url + "/fail")
+    assert library.load_failed_iterations_should_be_at_most(0, result=ok) == 0
+    with pytest.raises(SlaViolation, match=r"3 of 3 iterations failed, expected at most 0 "
+                                           r"\(WorkloadError: HTTP 503 x3\)"):
+        library.load_failed_iterations_should_be_at_most(0, result=failing)
+    assert library.load_failed_iterations_should_be_at_most(3) == 3  # the last load
+    records = [data for kind, data, _ in published if kind == "expectation"]
+    assert [(r["limit"], r["comparison"], r["measured"], r["unit"], r["passed"])
+            for r in records] == [(0, "<=", 0, "count", True), (0, "<=", 3, "count", False),
+                                  (3, "<=", 3, "count", True)]
+    assert {r["keyword"] for r in records} == {"Load Failed Iterations Should Be At Most"}
+    assert {r["what"] for r in records} == {"failed iterations"}
+    assert "Load Failed Iterations Should Be At Most" in results.VERDICT_KEYWORDS
+
+
+def test_failed_iterations_refuses_a_load_that_ran_nothing(library, published):
+    from ExtremeTesting.load.runners import LoadPlan, RunOutcome
+
+    plan = LoadPlan(workload="issue token", mode="rate", concurrency=1, rate=1.0,
+                    duration=1.0, prefix="xload-t-1-").check()
+    nothing = library._finish(plan, Engine.inprocess,
+                              RunOutcome(samples=[], started=0.0, ended=1.0, wall_started=0.0),
+                              clean=False)
+    with pytest.raises(SlaViolation, match="no iteration ran"):
+        library.load_failed_iterations_should_be_at_most(0, result=nothing)
+    record = [data for kind, data, _ in published if kind == "expectation"][-1]
+    assert record["measured"] is None and record["passed"] is False

@@ -171,6 +171,7 @@ class Load:
     Each assertion fails with the figure it measured, and continues the test so that
     every limit is reported:
     | `Load Error Rate Should Be Below`     | 1%     |
+    | `Load Failed Iterations Should Be At Most` | 0 |
     | `Load Percentile Should Be Below`     | p95    | 800 ms |
     | `Load Max Duration Should Be Below`   | 5 s    |
     | `Load Throughput Should Be At Least`  | 20     |
@@ -607,6 +608,32 @@ class Load:
                                      f"{r.summary.requests}), expected below {bound:.2%}")
         logger.info(f"Failure rate {seen:.2%} < {bound:.2%}.")
         return seen
+
+    @keyword
+    def load_failed_iterations_should_be_at_most(self, count: int = 0,
+                                                 result: LoadResult | None = None) -> int:
+        """Checks that at most ``count`` iterations of a load failed; returns how many did.
+
+        ``count`` defaults to 0: not one failed iteration (a rate cannot say "none": use this
+        where every request must succeed). ``result`` is a load's result (default: the last
+        load that ended). Fails with the number failed, of how many, and the errors seen (the
+        failure continues the test, so that every limit is reported), and when no iteration
+        ran.
+
+        | `Load Failed Iterations Should Be At Most`    0    result=${load}
+        """
+        r = self._result(result)
+        s = r.summary
+        _expect("Load Failed Iterations Should Be At Most", "failed iterations", r, count, "<=",
+                s.failures if s.requests else None, "count")
+        if s.requests == 0:
+            raise self._violation(r, "no iteration ran, so none can be judged")
+        if s.failures > count:
+            errors = "; ".join(f"{error} x{n}" for error, n in s.errors.items())
+            raise self._violation(r, f"{s.failures} of {s.requests} iterations failed, "
+                                     f"expected at most {count} ({errors})")
+        logger.info(f"{s.failures} of {s.requests} iterations failed (at most {count}).")
+        return s.failures
 
     @keyword("Load Failure Rate Should Be Below")
     def load_failure_rate_should_be_below_deprecated(self, limit: str,
