@@ -75,7 +75,7 @@ Change Each Node Without Draining While Measuring
     ${nodes} =    The Nodes That Run    ${SERVICE}
     FOR    ${node}    IN    @{nodes}
         Run Keyword    ${keyword}    ${node}    @{packages}
-        ExtremeTesting.Changes.Wait Until Service Serves On Node    ${node}    ${SERVICE}
+        Wait Until Service Serves On Node    ${SERVICE}    ${node}
         Wait Until Node Is Up In Load Balancer    ${node}    ${SERVICE}
     END
     Mark Timeline    ${what} of ${SERVICE} done    fault end

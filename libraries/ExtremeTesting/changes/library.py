@@ -399,7 +399,6 @@ class Changes:
                         lambda: undo.restart(self.target, self.nodes, node, [service]))
         self._restarted[(node, service)] = time.monotonic()
 
-    @keyword
     def wait_until_service_serves_on_node(self, node: str, service: str,
                                           timeout: timedelta = timedelta(minutes=2)) -> float:
         """Waits until ``service`` answers HTTP on ``node``'s own address and port.
@@ -408,8 +407,9 @@ class Changes:
         Returns the seconds waited. Fails after ``timeout`` with the last answer, or when
         the target has no address for the node or no port for the service.
 
-        | `Wait Until Service Serves On Node`    ctl1    keystone    timeout=1 min
-        """
+        Not a keyword (`Roll Out Change` uses it): suites use the Cloud library's
+        ``Wait Until Service Serves On Node    <service>    <node>``, one keyword of
+        that name."""
         import requests
 
         address = self.target.node(node).get("address")
