@@ -23,11 +23,12 @@ Documentation     What the monitor sees when a service is upgraded, then rolled 
 ...               Run it on the lab brought up with ``extreme lab up --old-release``, under
 ...               the lab's lock (another service: ``-v SERVICE:nova-api``):
 ...
+...               | eval "$(extreme lab env)"
 ...               | flock /tmp/xt-lab.lock robot --outputdir /tmp/no-drain bench/rolling_upgrade_without_drain.robot
 ...
-...               Every change is undone when the test ends (the Changes library's ledger:
-...               the recorded versions installed again); `Finish A Destructive Case` then
-...               waits until every backend is UP and the cloud is healthy.
+...               Every change is undone by the teardown (`Finish A Change Case`: the
+...               recorded versions installed again), which then waits until every backend
+...               is UP and the cloud is healthy.
 Metadata          Requirement    Shows why a rolling change drains each node first
 Metadata          Scenario    Upgrade and roll back node by node without draining
 
@@ -36,7 +37,7 @@ Resource          ../resources/changes.resource
 Suite Setup       Use The Expectations Of    rolling_changes
 Suite Teardown    Close Every Node Connection
 Test Setup        Prepare A Destructive Case
-Test Teardown     Finish A Destructive Case
+Test Teardown     Finish A Change Case
 
 Test Tags         area:changes    change:upgrade    fault:service    demonstration
 
