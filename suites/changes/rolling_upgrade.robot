@@ -42,7 +42,7 @@ Rolling Upgrade And Rollback Should Not Be Seen
     ${from}    ${to} =    Get Upgrade Of    ${service}
     Every Node Of ${service} Should Run    @{from}
     Create Survivors
-    Start Measuring Availability With Writes
+    Start Measuring Before The Roll-Out
     Roll Out The Upgrade And Its Rollback    ${service}    ${from}    ${to}
     Stop Measuring Availability
     Every Node Of ${service} Should Run    @{from}
