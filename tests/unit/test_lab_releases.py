@@ -117,3 +117,15 @@ def test_up_with_the_other_release_than_the_running_labs_says_so(monkeypatch):
     monkeypatch.setattr(lab, "read_state", lambda: {"phase": "up", "release": "new"})
     with pytest.raises(LabError, match="up with the new release.*--old-release"):
         lab.up(old_release=True)
+
+
+def test_old_release_without_an_older_revision_fails_before_anything_is_made(lab_dir,
+                                                                              monkeypatch):
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(lab, "missing_binaries", lambda: [])
+    monkeypatch.setattr(lab, "read_state", lambda: {})
+    monkeypatch.setattr(lab, "leftover_namespaces", lambda: [])
+    monkeypatch.setattr(releases, "plan", lambda: {"keystone": {"from": {}, "to": {}}})
+    with pytest.raises(LabError, match="no older revision of nova-api"):
+        lab.up(old_release=True)
+    assert not lab_dir.exists()

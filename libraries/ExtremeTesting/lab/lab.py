@@ -226,11 +226,14 @@ def up(verify: bool = True, old_release: bool = False) -> dict:
     if paths.root().exists() or leftover_namespaces():
         raise LabError(f"A half-made lab is in the way (phase '{state.get('phase', '?')}', "
                        f"{paths.root()}): run 'extreme lab down' first")
+    upgrades = releases.plan()  # local apt lists only: a wrong ask fails before anything
+    if old_release:
+        missing_older(upgrades)
     started = time.monotonic()
     paths.root().mkdir(parents=True, mode=0o700)
     write_state(phase="building", started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     try:
-        return _up(started, verify, old_release)
+        return _up(started, verify, old_release, upgrades)
     except BaseException as error:
         say(f"up failed: {error}; taking down what was made")
         keep = os.environ.get("EXTREME_LAB_KEEP_FAILED") == "1"
@@ -239,12 +242,16 @@ def up(verify: bool = True, old_release: bool = False) -> dict:
         raise
 
 
-def install_old_release(upgrades: dict) -> None:
-    """Keystone's and Nova's older revision inside every node that runs them."""
+def missing_older(upgrades: dict) -> None:
     missing = [s for s in releases.SOURCES.values() if s not in upgrades]
     if missing:
         raise LabError(f"The Debian mirror offers no older revision of {', '.join(missing)} "
                        f"than the one installed: run 'extreme lab up' without --old-release")
+
+
+def install_old_release(upgrades: dict) -> None:
+    """Keystone's and Nova's older revision inside every node that runs them."""
+    missing_older(upgrades)
     old = {name: version for upgrade in upgrades.values()
            for name, version in upgrade["from"].items()}
     nodes = releases.nodes_with_packages()
@@ -252,7 +259,8 @@ def install_old_release(upgrades: dict) -> None:
         list(pool.map(lambda n: releases.install_in_node(node_pid(n.name), old), nodes))
 
 
-def _up(started: float, verify: bool, old_release: bool = False) -> dict:
+def _up(started: float, verify: bool, old_release: bool = False,
+        upgrades: dict | None = None) -> dict:
     values = build.make_secrets()
     say(f"laying out files in {paths.root()}")
     build.lay_out(values)
@@ -269,10 +277,10 @@ def _up(started: float, verify: bool, old_release: bool = False) -> dict:
     say("nodes booted; starting MariaDB, RabbitMQ, memcached on db; "
         "fetching both releases of Keystone and Nova")
     with ThreadPoolExecutor(1) as pool:
-        fetched = pool.submit(releases.fetch_both)
+        fetched = pool.submit(releases.fetch, upgrades or {})
         prepare_database(values)
         try:
-            upgrades = fetched.result()
+            fetched.result()
         except LabError as error:
             if old_release:
                 raise

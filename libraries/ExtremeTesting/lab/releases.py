@@ -132,13 +132,6 @@ def fetch(upgrades: dict) -> Path:
     return target
 
 
-def fetch_both() -> dict:
-    """The upgrades the mirror offers, their .debs fetched."""
-    upgrades = plan()
-    fetch(upgrades)
-    return upgrades
-
-
 def deb_files(packages: dict[str, str]) -> list[str]:
     files = []
     for name, version in packages.items():
