@@ -140,10 +140,11 @@ class Changes:
         # the interlock, then under pabot the cloud's lock: one destructive test at once
         self.changes.require_destructive(what)
 
-    def _pending(self, action: str, node: str, backend: str) -> list[Entry]:
+    def _pending(self, action: str, node: str, **args) -> list[Entry]:
+        """Open entries of this library whose undo is ``action`` on ``node`` with ``args``."""
         return [e for e in self.changes.pending if e.undo is not None
                 and e.undo.action == action and e.undo.nodes == [node]
-                and e.undo.args.get("backend") == backend]
+                and all(e.undo.args.get(k) == v for k, v in args.items())]
 
     def _undo_entry(self, entry: Entry) -> None:
         """Undo one change with the connections this library holds (the same handler
@@ -222,7 +223,7 @@ class Changes:
         lb = self.haproxy()
         for name in services:
             backend = lb.spec.backend(name)
-            if self._pending(undo.LB_READY, node, backend):
+            if self._pending(undo.LB_READY, node, backend=backend):
                 continue
             args = {"backend": backend, "server": node}
             entry = self.changes.record(Step("drain", name, [node], args),
@@ -253,7 +254,7 @@ class Changes:
         for name in services:
             backend = lb.spec.backend(name)
             lb.set_state(backend, node, "ready")
-            for entry in self._pending(undo.LB_READY, node, backend):
+            for entry in self._pending(undo.LB_READY, node, backend=backend):
                 self.changes.close(entry, "restored", "by Return Node To Load Balancer")
                 events.publish(SOURCE, "undone", "drain", f"{name} on {node}", entry.id)
             logger.info(f"Returned {backend}/{node} to the load balancer.")
@@ -459,7 +460,9 @@ class Changes:
             return
         services = packages.services_using(self.target, node, list(todo))
         text = ", ".join(f"{n} {before[n]} -> {v}" for n, v in todo.items())
-        reverted = self._package_change_reverted_by(node, todo)
+        # A rollback: exactly what an open package change of this node recorded as before.
+        reverted = next(reversed(self._pending(undo.INSTALL_PACKAGES, node, packages=todo)),
+                        None)
         entry = reverted or self.changes.record(
             Step(verb, None, [node], {"packages": todo}),
             Step(undo.INSTALL_PACKAGES, None, [node],
@@ -474,15 +477,6 @@ class Changes:
             # A rollback: the earlier change is undone, nothing is left to undo at scope end.
             self.changes.close(reverted, "undone", f"rolled back: {text}")
         logger.info(f"{node}: {text}; restarted {', '.join(services) or 'no service'}.")
-
-    def _package_change_reverted_by(self, node: str, todo: dict[str, str]) -> Entry | None:
-        """The open package change on ``node`` that installing ``todo`` exactly undoes."""
-        for entry in reversed(self.changes.pending):
-            if (entry.undo is not None and entry.undo.action == undo.INSTALL_PACKAGES
-                    and entry.undo.nodes == [node]
-                    and entry.undo.args.get("packages") == todo):
-                return entry
-        return None
 
     @keyword
     def upgrade_package(self, node: str, *pairs: str) -> None:

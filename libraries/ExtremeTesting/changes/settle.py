@@ -52,10 +52,9 @@ def wait_settled(nodes: Nodes, node: str, before: float | None, margin: float,
     """Polls until the node uses at most ``before + margin`` cores; returns (settled,
     last use, seconds waited). Without a ``before`` figure there is nothing to compare:
     settled at once."""
-    started = time.monotonic()
-    last = None
     if before is None:
         return True, None, 0.0
+    started = time.monotonic()
     while True:
         last = cpu_use(nodes, node)
         waited = time.monotonic() - started

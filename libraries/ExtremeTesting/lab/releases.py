@@ -134,6 +134,8 @@ def fetch(upgrades: dict) -> Path:
 def deb_files(packages: dict[str, str]) -> list[str]:
     files = []
     for name, version in packages.items():
+        # apt-get download's name (the epoch's ':' as %3a), as changes.packages globs it;
+        # the lab, a lower layer, does not import the Changes library.
         stem = f"{name}_{version.replace(':', '%3a')}_"
         match = sorted(p for p in folder().glob("*.deb") if p.name.startswith(stem))
         if not match:
@@ -166,6 +168,4 @@ def nodes_with_packages() -> list[topo.Node]:
 
 def target_section(upgrades: dict) -> dict:
     """The target file's ``changes`` section for the lab."""
-    return {"package_manager": "dpkg", "deb_dir": str(folder()),
-            "package_env": {"DEBIAN_FRONTEND": "noninteractive"},
-            "upgrades": upgrades}
+    return {"package_manager": "dpkg", "deb_dir": str(folder()), "upgrades": upgrades}
