@@ -60,7 +60,7 @@ def test_monitor_figures_as_the_monitor_publishes_them():
     assert view["windows"][0]["detail"] == "HTTP 503 ×30"
     assert ("lost", "name=extreme-mon-lost-0, request_id=req-extreme-mon-lost-0") in \
         view["requests"]
-    assert ("non-recoverable", "name=extreme-mon-stuck-0, request_id=req-extreme-mon-stuck-0"
+    assert ("stuck", "name=extreme-mon-stuck-0, request_id=req-extreme-mon-stuck-0"
             ) in view["requests"]
     assert ("prefix", "extreme-mon-") in view["extra"]
     summary = dict(fig.monitor_summary(data))

@@ -25,6 +25,9 @@ class FakeCloud:
         self.password = "fake-secret"
         self.logins = 0
         self.requests = 0
+        # As a load balancer that re-sends a request after a timeout: each DELETE of a
+        # network is applied twice, the client getting the second answer (404).
+        self.resend_deletes = False
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._ids = itertools.count(1)
@@ -125,7 +128,14 @@ class FakeCloud:
             network_id = path.rsplit("/", 1)[1]
             with self._lock:
                 found = self.networks.pop(network_id, None)
+                if self.resend_deletes:
+                    found = self.networks.pop(network_id, None)
             return self._send(request, 204 if found else 404, None)
+        if "/v2.0/networks/" in path:
+            with self._lock:
+                item = self.networks.get(path.rsplit("/", 1)[1])
+            return self._send(request, 200 if item else 404,
+                              {"network": item} if item else {"error": "not found"})
         with self._lock:
             items = list(self.networks.values())
         return self._send(request, 200, {"networks": items})

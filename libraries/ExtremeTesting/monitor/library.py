@@ -22,13 +22,15 @@ from .analysis import phases as split_phases
 from .config import build_probes, credentials, run_prefix, settings
 from .plot import img_html
 from .probes import TokenHolder
+from .reconcile import KINDS
 from .session import MonitorSession
 
 Phase = Literal["all", "before", "during", "after"]
 MarkKind = Literal["mark", "fault start", "fault end"]
 Scope = Literal["auto", "test", "suite", "global"]
+# Each kind of write gone wrong: its figure's name in the expectation record.
 WRITE_FIGURES = {"lost": "lost writes", "duplicates": "duplicated writes",
-                 "non_recoverable": "non-recoverable writes"}
+                 "deleted_twice": "writes deleted twice", "non_recoverable": "stuck writes"}
 MARK_PHASES = {"mark": "mark", "fault start": "in effect", "fault end": "undone"}
 
 
@@ -72,8 +74,11 @@ class Monitor:
     recover after the fault ended (the last ``undone`` fault event, or a `Mark Timeline`
     ``fault end``); error rate and latency percentiles ``before``, ``during`` and ``after``
     the fault (first ``requested``/``in effect`` event to last ``undone``), and the
-    degradation. Writes: lost (accepted but gone), duplicated, non-recoverable (left in a
-    transitional or error state after the settling time), unconfirmed (failed yet done).
+    degradation. Writes, each kind its own figure: lost (accepted, then gone without a
+    delete of ours), duplicated (two resources for one request of ours), deleted twice
+    (our DELETE answered 404 although the resource was there just before it: an earlier
+    attempt of it, re-sent on the way, had deleted it), stuck (left in a transitional or
+    error state after the settling time); and unconfirmed (failed yet done).
 
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
@@ -408,10 +413,13 @@ class Monitor:
     def no_requests_should_be_lost(self, name: str = "default") -> None:
         """Checks that every write the monitor sent and the cloud accepted exists once and settled.
 
-        ``name`` picks the monitor (default ``default``). Fails naming every write lost (accepted
-        but gone), duplicated, left non-recoverable (transitional or error state after
-        ``settle``) or that could not be reconciled; fails too when the monitor still runs or ran
-        no write probe.
+        ``name`` picks the monitor (default ``default``). Judges each kind on its own (one
+        expectation record each) and fails naming every write, with its request ids, that
+        was *lost* (accepted, then gone without a delete of ours), *duplicated* (two
+        resources for one request of ours), *deleted twice* (our DELETE answered 404 while
+        the resource was there just before it: a re-sent request, nothing lost) or *stuck*
+        (transitional or error state after ``settle``), or that could not be reconciled;
+        fails too when the monitor still runs or ran no write probe.
 
         | `Start Availability Monitor`    writes=network
         | `Stop Availability Monitor`
@@ -428,14 +436,16 @@ class Monitor:
                                f"in the target's probes).")
         problems = []
         for probe, found in writes.items():
-            for key in ("lost", "duplicates", "non_recoverable"):
+            for key, words in KINDS.items():
+                items = found.get(key) or []
                 _expect("No Requests Should Be Lost", WRITE_FIGURES[key], probe, 0, "==",
-                        None if found["error"] else len(found[key]), "count")
-                if found[key]:
-                    items = "; ".join(f"{i['name']} ({i.get('why') or i.get('status')})"
-                                      for i in found[key][:5])
-                    problems.append(f"{probe}: {len(found[key])} {key.replace('_', '-')}: "
-                                    f"{items}")
+                        None if found["error"] else len(items), "count")
+                if items:
+                    listed = "; ".join(
+                        f"{i['name']} ({i.get('why') or i.get('status')}; "
+                        f"{i.get('request_ids') or 'no request id'})" for i in items[:5])
+                    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+                    problems.append(f"{probe}: {len(items)} {words}: {listed}{more}")
             if found["error"]:
                 problems.append(f"{probe}: {found['error']}")
         result = session.result
@@ -668,7 +678,8 @@ def _summary_html(result: dict) -> str:
             f"<td>{seconds(figures['latency']['all']['p99'])}</td></tr>")
     writes = "".join(
         f"<p>{html.escape(name)}: {f['checked']} writes, {len(f['lost'])} lost, "
-        f"{len(f['duplicates'])} duplicated, {len(f['non_recoverable'])} non-recoverable, "
+        f"{len(f['duplicates'])} duplicated, {len(f.get('deleted_twice') or [])} deleted "
+        f"twice, {len(f['non_recoverable'])} stuck, "
         f"{len(f['unconfirmed'])} unconfirmed{', ' + html.escape(f['error']) if f['error'] else ''}"
         f"</p>" for name, f in result["writes"].items())
     sched = result["scheduling"]

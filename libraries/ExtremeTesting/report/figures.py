@@ -254,7 +254,8 @@ def _writes_of(data: dict, probe: str | None) -> list[dict]:
 
 def _loss_count(writes: list[dict], key: str) -> int | None:
     """How many requests the write reconciliations put under ``key`` (``lost``,
-    ``duplicates``, ``non_recoverable``); None without a reconciliation."""
+    ``duplicates``, ``deleted_twice``, ``non_recoverable``); None without a
+    reconciliation."""
     counts = [count(w.get(key)) for w in writes]
     counts = [c for c in counts if c is not None]
     return sum(counts) if counts else None
@@ -293,6 +294,7 @@ def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> d
         "error_rate_during": fmt_error_rate(figures)[1],
         "lost": fmt_count(_loss_count(writes, "lost")),
         "duplicates": fmt_count(_loss_count(writes, "duplicates")),
+        "deleted_twice": fmt_count(_loss_count(writes, "deleted_twice")),
         "non_recoverable": fmt_count(_loss_count(writes, "non_recoverable")),
         "latency": {phase: {p: fmt_seconds(values.get(p)) for p in (*PERCENTILES, "max")}
                     for phase, values in _latency(figures).items()},
@@ -324,7 +326,8 @@ def monitor_view(data: dict) -> dict[str, Any]:
             })
     requests = []
     for label, key in (("lost", "lost"), ("duplicate", "duplicates"),
-                       ("non-recoverable", "non_recoverable"), ("unconfirmed", "unconfirmed")):
+                       ("deleted twice", "deleted_twice"), ("stuck", "non_recoverable"),
+                       ("unconfirmed", "unconfirmed")):
         for write in _writes_of(data, None):
             value = write.get(key)
             if isinstance(value, list):
@@ -380,6 +383,8 @@ def monitor_summary(data: dict) -> list[tuple[str, str]]:
     lines += [("Error rate", row["error_rate"] + during),
               ("Lost / dup / stuck",
                f"{row['lost']} / {row['duplicates']} / {row['non_recoverable']}"),
+              ("Deleted twice", row["deleted_twice"] if row["deleted_twice"] not in
+               ("0", "—") else "—"),
               ("Recovery", row["recovery_time"])]
     latency = view["latency"]
     phases = [p for p in PHASES if p in latency] or [p for p in ALL_PHASES if p in latency]

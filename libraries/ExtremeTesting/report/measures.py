@@ -100,7 +100,7 @@ def _monitor(data: dict, label: str) -> list[Measure]:
             if fig.is_number(value) and phase in ("all", "during"):
                 name = "error rate" if phase == "all" else "error rate during"
                 add(name, value * 100, None, "%")
-        for what in ("lost", "duplicates"):
+        for what in ("lost", "duplicates", "deleted_twice", "non_recoverable"):
             counted = fig._loss_count(writes, what)
             if counted is not None:
                 found.append(Measure(f"{base} · {what}", what, subject, float(counted), 0.0,
