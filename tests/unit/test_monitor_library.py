@@ -176,6 +176,42 @@ def test_lost_and_duplicated_writes_are_reported(target, cloud, published):
     assert cloud.networks == {}
 
 
+def test_a_black_holed_backend_still_in_rotation_fails_the_partial_outage(target, cloud,
+                                                                          published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="half", probes=["version-identity"], rate=20)
+    wait_samples(library, "half", 5)
+    library.mark_timeline("black-hole one backend", "fault start")
+    cloud.down("every other hangs")
+    time.sleep(2.0)
+    cloud.up()
+    library.mark_timeline("backend back", "fault end")
+    wait_samples(library, "half", 80)
+    library.stop_availability_monitor("half")
+    # The longest outage is about one sample: that verdict passes.
+    library.outage_should_be_shorter_than(timedelta(seconds=0.5), name="half")
+    with pytest.raises(AvailabilityError) as failure:
+        library.partial_outage_should_stay_within(10, timedelta(seconds=0.5), name="half")
+    message = str(failure.value)
+    assert message.startswith("Partial outage during (from ")
+    assert "version-identity (identity)" in message and "requests failed (" in message
+    assert "limit 10 %" in message and "timeout" in message
+    records = [r for r in results.expectation_records((k, d) for k, d, _ in published)
+               if r["keyword"] == "Partial Outage Should Stay Within"]
+    share, seconds = records
+    assert (share["what"], share["unit"], share["subject"], share["passed"]) == (
+        "failed share (during)", "%", "version-identity", False)
+    assert 30 <= share["measured"] <= 70  # every other request, about
+    assert seconds["what"] == "failing time (during)" and seconds["unit"] == "s"
+    assert 0.6 <= seconds["measured"] <= 1.6 and seconds["uncertainty"] > 0
+    assert not seconds["passed"]
+    # Generous limits pass; nothing failed after the recovery.
+    library.partial_outage_should_stay_within(80, timedelta(seconds=3), name="half")
+    library.partial_outage_should_stay_within(0, timedelta(0), phase="after recovery",
+                                              probe="version-identity", name="half")
+    assert "Partial Outage Should Stay Within" in results.VERDICT_KEYWORDS
+
+
 def test_a_delete_re_sent_on_the_way_is_deleted_twice_not_lost(target, cloud, published):
     # As a load balancer that re-sends requests: each DELETE is applied twice and the
     # monitor gets the second answer, 404. Nothing was lost.

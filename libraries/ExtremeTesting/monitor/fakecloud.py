@@ -2,7 +2,8 @@
 
 For the monitor's own tests and benchmarks, not for testing clouds: it answers version
 documents, Keystone token issue/validate, and create/list/delete of networks, and can
-answer 503 (or hang) between :meth:`FakeCloud.down` and :meth:`FakeCloud.up`, recording
+answer 503 (or hang, or hang every other request: one backend of two black-holed and
+still in rotation) between :meth:`FakeCloud.down` and :meth:`FakeCloud.up`, recording
 the monotonic times it switched so a test knows the planted outage exactly.
 """
 
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeCloud:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.mode = "up"  # "up", "503", "hang"
+        self.mode = "up"  # "up", "503", "hang", "every other hangs"
         self.switches: list[tuple[str, float]] = []
         self.networks: dict[str, dict] = {}
         self.token = uuid.uuid4().hex
@@ -89,6 +90,10 @@ class FakeCloud:
         length = int(request.headers.get("Content-Length") or 0)
         body = json.loads(request.rfile.read(length) or b"{}") if length else {}
         mode = self.mode
+        if mode == "every other hangs":
+            with self._lock:
+                self._turn = not getattr(self, "_turn", False)
+                mode = "hang" if self._turn else "up"
         if mode == "hang":
             self._released.wait(30)
         if mode == "503":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import threading
+from collections import Counter
 from datetime import timedelta
 from typing import Literal
 
@@ -26,6 +27,7 @@ from .reconcile import KINDS
 from .session import MonitorSession
 
 Phase = Literal["all", "before", "during", "after"]
+PartialPhase = Literal["during", "after recovery", "after", "before", "all"]
 MarkKind = Literal["mark", "fault start", "fault end"]
 Scope = Literal["auto", "test", "suite", "global"]
 # Each kind of write gone wrong: its figure's name in the expectation record.
@@ -339,6 +341,81 @@ class Monitor:
         logger.info(f"Error rate of {probe} {phase}: {rate * 100:.2f} % (limit {percent:g} %).")
 
     @keyword
+    def partial_outage_should_stay_within(self, failed_share: float, failing_time: timedelta,
+                                          phase: PartialPhase = "during",
+                                          probe: str = "each", name: str = "default") -> None:
+        """Checks, for each probe, the share of its requests that failed in ``phase`` and how
+        long it was failing then (the sum of its outages): at most ``failed_share`` percent
+        and at most ``failing_time``.
+
+        A failure is partial as often as total: with one backend of two black-holed while
+        the load balancer keeps it, every other request fails and the longest outage is one
+        sample long; `Outage Should Be Shorter Than` cannot see it, this does. ``phase``:
+        ``during`` the fault (default), ``after recovery`` (from the end of the outage that
+        outlived the fault: for a fault meant to take a service fully down, whose outage
+        and recovery are judged on their own), ``after``, ``before`` or ``all``. ``probe``:
+        ``each`` (default) judges every probe on its own, or one probe's name, or
+        ``overall``. ``name`` picks the monitor (default ``default``).
+
+        Publishes two expectation records per probe (failed share, failing time with its
+        uncertainty). Fails naming each probe, its service, the share, the failing time
+        and the errors seen; fails too when a probe has no sample in ``phase`` (but in
+        ``after recovery``, empty when the probe served again only as the monitor stopped:
+        nothing failed after it, and the recovery has its own verdict).
+
+        | `Partial Outage Should Stay Within`    5    2 s
+        | `Partial Outage Should Stay Within`    1    1 s    phase=after recovery
+        """
+        result = self._result(name)
+        judged = (sorted(result["probes"]) if probe == "each" else [probe])
+        limit = failing_time.total_seconds()
+        problems = []
+        for each in judged:
+            _, figures = self._figures(name, each)
+            found = figures["partial"][phase]
+            share, seconds = found["failed_share"], found["failing_time"]
+            if share is None and phase == "after recovery" and figures["samples"]:
+                # It served again only as the monitor stopped: nothing failed after that
+                # (whether it recovered in time is `Cloud Should Recover Within`'s verdict).
+                share = 0.0
+            _expect("Partial Outage Should Stay Within", f"failed share ({phase})", each,
+                    failed_share, "<=", share, "%")
+            _expect("Partial Outage Should Stay Within", f"failing time ({phase})", each,
+                    limit, "<=", None if share is None else seconds, "s",
+                    found["uncertainty"])
+            about = f"{each} ({self._service_of(result, each)})"
+            if share is None:
+                problems.append(f"{about}: no sample {phase} "
+                                f"{self._phase_window(result, phase)}")
+            elif share > failed_share or seconds > limit:
+                errors = Counter()
+                for outage in figures["outages"]:
+                    errors.update(outage["errors"])
+                problems.append(
+                    f"{about}: {found['failed']} of {found['samples']} requests failed "
+                    f"({share:.2f} %, limit {failed_share:g} %), failing {seconds:.3f} s "
+                    f"(± {found['uncertainty']:.3f} s) in {found['outages']} outage(s) "
+                    f"(limit {limit:g} s); errors {dict(errors.most_common(3))}")
+        if problems:
+            raise AvailabilityError(
+                f"Partial outage {phase} {self._phase_window(result, phase)}: "
+                + " | ".join(problems) + ".")
+        logger.info(f"Partial outage {phase} of {', '.join(judged)}: within {failed_share:g} %"
+                    f" and {limit:g} s.")
+
+    def _service_of(self, result: dict, probe: str) -> str:
+        """The probe's API and the target's services that serve it: ``identity: keystone``."""
+        api = ((result["probes"].get(probe) or {}).get("config") or {}).get("service", "")
+        if not api:
+            return "every service" if probe == "overall" else "service unknown"
+        try:
+            services = self._load_target().section("services")
+        except Exception:  # noqa: BLE001 - a name for a message, never a reason to fail
+            services = {}
+        names = sorted(n for n, spec in services.items() if (spec or {}).get("api") == api)
+        return f"{api}: {', '.join(names)}" if names else api
+
+    @keyword
     def cloud_should_recover_within(self, limit: timedelta, probe: str = "overall",
                                     name: str = "default") -> None:
         """Checks that ``probe`` (default ``overall``) served again at most ``limit`` after the
@@ -618,8 +695,11 @@ class Monitor:
         elif phase == "during":
             start = fault["start"] if fault["start"] is not None else start
             end = fault["end"] if fault["end"] is not None else end
-        elif phase == "after" and fault["end"] is not None:
+        elif phase in ("after", "after recovery") and fault["end"] is not None:
             start = fault["end"]
+            if phase == "after recovery":
+                recovery = result["overall"]["recovery"].get("seconds")
+                start += recovery or 0.0
         return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
 
 

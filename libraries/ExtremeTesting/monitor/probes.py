@@ -42,6 +42,7 @@ class Probe:
     kind: str = "get"
     rate: float = 10.0  # samples per second
     timeout: float = 1.0  # seconds, per request
+    service: str = ""  # the API's service type it exercises (identity, compute...)
 
     @property
     def period(self) -> float:
@@ -61,7 +62,7 @@ class Probe:
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "rate": self.rate,
-                "timeout": self.timeout}
+                "timeout": self.timeout, "service": self.service}
 
 
 @dataclass
