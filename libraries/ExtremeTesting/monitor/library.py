@@ -17,7 +17,7 @@ from .. import __version__, results
 from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
-from . import http
+from . import http, lbwatch
 from .analysis import Phases
 from .analysis import phases as split_phases
 from .config import build_probes, credentials, run_prefix, settings
@@ -131,7 +131,8 @@ class Monitor:
                                    writes: list[str] | str | None = None,
                                    settle: timedelta | None = None,
                                    scope: Scope = "auto",
-                                   baseline: timedelta = timedelta(seconds=1)) -> str:
+                                   baseline: timedelta = timedelta(seconds=1),
+                                   watch_load_balancer: bool = True) -> str:
         """Starts monitor ``name`` in the background; returns its name.
 
         ``probes`` (a list, or names separated by commas) keeps only the named probes (e.g.
@@ -143,6 +144,12 @@ class Monitor:
         how long the keyword waits, polling, until every probe has finished a sample, so that
         a fault injected next always has a steady state "before" it to judge (``0`` returns at
         once); a probe with no sample by then is logged as a warning.
+
+        When the target names its ``load_balancer``, its servers are read in the background
+        too (the stats page 4 times a second, else the admin socket over SSH once a
+        second; ``watch_load_balancer=False`` turns it off): the result's
+        ``load_balancer.removals`` give, for each server marked DOWN, the seconds from the
+        first failed request of its service to the balancer taking it out of rotation.
 
         Fails, before starting, when a monitor of that ``name`` runs already, when a probe name
         is unknown, or when the target's ``probes`` or ``endpoints`` are wrong (the message names
@@ -180,8 +187,10 @@ class Monitor:
                 raise MonitorError(f"Unknown probes {unknown}. This target's probes: "
                                    f"{', '.join(sorted(known))}.")
             built = [p for p in built if p.name in probes]
+        watch = lbwatch.from_target(target, {p.service for p in built}) if watch_load_balancer \
+            else None
         session = MonitorSession(name, built, found.sample_cap, found.settle, tokens,
-                                 target.name, prefix)
+                                 target.name, prefix, watch)
         if tokens is not None:
             tokens.token()  # log in now rather than inside the first samples
             if tokens.last_error:
@@ -762,6 +771,16 @@ def _summary_html(result: dict) -> str:
         f"twice, {len(f['non_recoverable'])} stuck, "
         f"{len(f['unconfirmed'])} unconfirmed{', ' + html.escape(f['error']) if f['error'] else ''}"
         f"</p>" for name, f in result["writes"].items())
+    balancer = result.get("load_balancer") or {}
+    writes += "".join(
+        f"<p>Load balancer took {html.escape(r['backend'])}/{html.escape(r['server'])} out "
+        f"of rotation {r['seconds']:.3f} s (± {r['uncertainty']:.3f} s) after the first "
+        f"failed request of {html.escape(r['service'])}"
+        f"{' (before any failed)' if r['before_any_failure'] else ''}.</p>"
+        for r in balancer.get("removals") or [])
+    if balancer.get("errors"):
+        writes += (f"<p>Load balancer: {balancer['errors']} of its reads failed "
+                   f"({html.escape(balancer['last_error'])}).</p>")
     sched = result["scheduling"]
     return (f"<p>Monitor <b>{html.escape(result['monitor'])}</b>: {result['duration']:.1f} s, "
             f"fault {result['fault']}, lag p99 {seconds(sched['lag_p99'])}, "

@@ -110,6 +110,19 @@ def _monitor(data: dict, label: str) -> list[Measure]:
                 continue
             for p in ("p50", "p95", "p99"):
                 add(f"{p} {phase}", values.get(p), None, "s")
+        partial = figures.get("partial")
+        during = partial.get("during") if isinstance(partial, dict) else None
+        if isinstance(during, dict) and during.get("samples"):
+            add("failing time during", during.get("failing_time"), during.get("uncertainty"),
+                "s")
+    balancer = data.get("load_balancer")
+    for removal in (balancer.get("removals") or []) if isinstance(balancer, dict) else []:
+        if isinstance(removal, dict) and fig.is_number(removal.get("seconds")):
+            where = f"{removal.get('backend')}/{removal.get('server')}"
+            found.append(Measure(f"{label} · {where} · out of rotation after",
+                                 "out of rotation after", where, float(removal["seconds"]),
+                                 _number(removal.get("uncertainty")), "s", LOWER,
+                                 source="monitor"))
     return found
 
 
