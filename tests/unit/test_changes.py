@@ -157,6 +157,16 @@ def test_default_section_before_any_header():
     assert ini.get_option(text, "DEFAULT", "expiration") is None
 
 
+def test_an_explicit_default_header_is_the_default_section():
+    # keystone.conf and nova.conf begin with [DEFAULT]: its options are found and set there
+    text = "[DEFAULT]\ndebug = false\n\n[token]\nexpiration = 1\n"
+    assert ini.get_option(text, "DEFAULT", "debug") == "false"
+    changed = ini.set_option(text, "DEFAULT", "debug", "true")
+    assert changed == "[DEFAULT]\ndebug = true\n\n[token]\nexpiration = 1\n"
+    added = ini.set_option(text, "DEFAULT", "verbose", "true")
+    assert added == "[DEFAULT]\ndebug = false\nverbose = true\n\n[token]\nexpiration = 1\n"
+
+
 def test_remove_option_keeps_comments_and_other_sections():
     changed, removed = ini.remove_option(CONF, "token", "expiration")
     assert removed
