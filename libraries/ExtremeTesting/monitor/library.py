@@ -82,6 +82,13 @@ class Monitor:
     attempt of it, re-sent on the way, had deleted it), stuck (left in a transitional or
     error state after the settling time); and unconfirmed (failed yet done).
 
+    A failure is partial as often as total (one backend of two black-holed fails every
+    other request): per phase, the share of failed samples and the failing time (the sum
+    of the outages in the phase; ``after recovery`` starts where the outage that outlived
+    the fault ends), judged by `Partial Outage Should Stay Within`. With a
+    ``load_balancer`` in the target: how long it took to take each failing server out of
+    rotation, from the first failed request of its service (``load_balancer.removals``).
+
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
     endpoints from ``endpoints``, credentials from clouds.yaml/secure.yaml for ``cloud``.
