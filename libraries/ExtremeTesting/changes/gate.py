@@ -142,15 +142,32 @@ def run(probes: list[Probe], result: GateResult, interval: float = INTERVAL,
     return result
 
 
-def check(target: Target, node: str, service: str, window: float | None = None
-          ) -> GateResult | None:
-    """Send the service's real requests to the node for the window; None when the service
+@dataclass
+class Gate:
+    """The gate of one service on one node, ready to run: its probes (logged in)."""
+
+    result: GateResult
+    probes: list[Probe]
+
+    def run(self) -> GateResult:
+        return run(self.probes, self.result)
+
+
+def prepare(target: Target, node: str, service: str, window: float | None = None
+            ) -> Gate | None:
+    """The gate's probes for ``service`` on ``node``, logged in now: before the node is
+    back in rotation, so that the login goes to a node that serves. None when the service
     has no API (nothing to send)."""
     url, probes = node_probes(target, node, service)
     if not probes:
         return None
+    for probe in probes:
+        tokens = getattr(probe, "tokens", None)
+        if tokens is not None:
+            tokens.token()
+            break
     found = GateResult(node, service, url, window_of(target) if window is None else window)
-    return run(probes, found)
+    return Gate(found, probes)
 
 
 def _kind(item) -> str:

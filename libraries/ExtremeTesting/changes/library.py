@@ -111,7 +111,7 @@ class Changes:
         self._nodes: Nodes | None = None  # tests give a fake
         self._restarted: dict[tuple[str, str], float] = {}
         self._survivors = None
-        self.gate_check = gate.check  # (target, node, service) -> GateResult | None
+        self.gate = gate.prepare  # (target, node, service) -> gate.Gate | None
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -261,6 +261,8 @@ class Changes:
         """
         services = self._lb_services(node, service)
         lb = self.haproxy()
+        # The gates log in first, while the node is still out of rotation.
+        gates = {name: self._prepare_gate(node, name) for name in services} if gate else {}
         for name in services:
             backend = lb.spec.backend(name)
             lb.set_state(backend, node, "ready")
@@ -268,20 +270,21 @@ class Changes:
                 self.changes.close(entry, "restored", "by Return Node To Load Balancer")
                 events.publish(SOURCE, "undone", "drain", f"{name} on {node}", entry.id)
             logger.info(f"Returned {backend}/{node} to the load balancer.")
-        if gate:
-            for name in services:
-                self._gate(node, name)
+        for name, prepared in gates.items():
+            if prepared is not None:
+                self._gate(node, name, prepared)
 
-    def _gate(self, node: str, service: str) -> None:
-        """The gate of `Return Node To Load Balancer`: real requests to the node, or the
-        node out of rotation again, its changes undone and a `GateError`."""
+    def _prepare_gate(self, node: str, service: str) -> gate.Gate | None:
         if not self.target.data.get("cloud"):
             logger.warn(f"No 'cloud' in target file {self.target.path}: the gate cannot "
                         f"send real requests to {service} on {node} (not checked).")
-            return
-        found = self.gate_check(self.target, node, service)
-        if found is None:
-            return
+            return None
+        return self.gate(self.target, node, service)
+
+    def _gate(self, node: str, service: str, prepared: gate.Gate) -> None:
+        """The gate of `Return Node To Load Balancer`: real requests to the node, or the
+        node out of rotation again, its changes undone and a `GateError`."""
+        found = prepared.run()
         mark = f"{service} on {node}"
         if found.ok:
             events.publish(SOURCE, "mark", "serves real requests", mark, "",
