@@ -321,3 +321,11 @@ def test_history_judges_each_run_with_the_target_as_its_report_did(five_runs, tm
     assert history_cli.main([str(five_runs), "--target", str(tmp_path / "typo.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "typo.yaml" in err[0]
+
+
+def test_partial_outage_records_propose_the_scenario_keys():
+    from ExtremeTesting.report import proposals
+
+    assert proposals.key_of("failed share (during)") == "failed_share"
+    assert proposals.key_of("failing time (after recovery)") == "failing_time"
+    assert proposals.key_of("longest outage") == "max_outage"
