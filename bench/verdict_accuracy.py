@@ -53,6 +53,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "libraries"))
 
@@ -179,8 +181,8 @@ def plant(lab: Lab, name: str, resend_after: float) -> None:
     elif name == "policy":
         node = lab.node_of("neutron-server", 1)
         lab.record(name, lab.keep_file(node, NEUTRON_POLICY))
-        lab.edit(node, NEUTRON_POLICY, lambda text: text.rstrip("\n") +
-                 '\n"create_network": ""\n')
+        lab.edit(node, NEUTRON_POLICY, lambda text: yaml.safe_dump(
+            {**(yaml.safe_load(text) or {}), "create_network": ""}))  # anyone may
     elif name == "resend":
         node = lab.lb.spec.node
         lab.record(name, lab.keep_file(node, HAPROXY_CFG))
