@@ -116,10 +116,13 @@ def _monitor(data: dict, label: str) -> list[Measure]:
             add("failing time during", during.get("failing_time"), during.get("uncertainty"),
                 "s")
     balancer = data.get("load_balancer")
+    seen: dict[str, int] = {}
     for removal in (balancer.get("removals") or []) if isinstance(balancer, dict) else []:
         if isinstance(removal, dict) and fig.is_number(removal.get("seconds")):
             where = f"{removal.get('backend')}/{removal.get('server')}"
-            found.append(Measure(f"{label} · {where} · out of rotation after",
+            seen[where] = seen.get(where, 0) + 1
+            nth = f" ({seen[where]})" if seen[where] > 1 else ""  # taken out again
+            found.append(Measure(f"{label} · {where} · out of rotation after{nth}",
                                  "out of rotation after", where, float(removal["seconds"]),
                                  _number(removal.get("uncertainty")), "s", LOWER,
                                  source="monitor"))
