@@ -14,10 +14,10 @@ Run by hand on the lab (not in CI): it breaks the lab on purpose. The plants are
   off (HAProxy ``disable health``), so the case "Freeze Keystone On One Node" leaves a
   frozen backend in rotation for the whole hold: every other request hangs. Expected:
   FAIL, the partial outage of the identity probes.
-- ``rollout``: Keystone on its first node given a Fernet key repository that does not
-  exist (it takes effect at the roll-out's restart): the node answers its health URL and
-  fails every token request (HTTP 500). "Rolling Restart Of Keystone With Drain" must stop
-  at that node. Expected: FAIL, the roll-out stopped at it, the next node not touched.
+- ``rollout``: Keystone on its first node given Fernet keys of its own (they take effect
+  at the roll-out's restart): the node answers its health URL and rejects every token the
+  other nodes issued (HTTP 401/404). "Rolling Restart Of Keystone With Drain" must stop at
+  that node. Expected: FAIL, the roll-out stopped at it, the next node not touched.
 - ``policy``: Neutron's policy on the second controller lets anyone create networks.
   Expected: FAIL of "The Deployed Policy Says What The Matrix Says", naming that node.
 - ``resend``: HAProxy re-sends Neutron's requests, writes included, after a short server
@@ -30,7 +30,8 @@ Run by hand on the lab (not in CI): it breaks the lab on purpose. The plants are
 
 Before each plant the lab must pass the steady-state check (else the plant is skipped
 and its row says so). What a plant changed is written to a ledger (0600, beside the
-target file) before it is changed, and undone: as soon as the case's teardown starts
+target file; an option's old value or a file without secrets, never a whole service
+configuration) before it is changed, and undone: as soon as the case's teardown starts
 (the bench is also the case's Robot listener), again when the case ends (try/finally,
 SIGTERM and SIGINT included), and at the next start of the bench when a run was killed
 with SIGKILL. Prints one table row per plant and run: plant, expected verdict and
@@ -44,6 +45,7 @@ import base64
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -66,6 +68,7 @@ SUITES = REPO / "suites"
 KEYSTONE_CONF = "/etc/keystone/keystone.conf"
 NEUTRON_POLICY = "/etc/neutron/policy.yaml"
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+OWN_KEYS = "/etc/keystone/xt-bench-fernet-keys"  # the rollout plant's keys of its own
 CASE_TIMEOUT = 20 * 60  # s: the longest a case may run before the bench stops it
 
 
@@ -75,7 +78,8 @@ class Plant:
     suite: str  # under suites/
     test: str
     expected: str  # in words, for the table
-    finding: str  # a regular expression the failure message must match
+    finding: str  # a regular expression the failure message must match ({node}: the
+    # first node of Keystone)
     absent: str = ""  # ... and one it must not match ("" for none)
 
 
@@ -94,7 +98,8 @@ PLANTS = [
           r"write-network: \d+ (duplicated|deleted twice)", r"write-network: \d+ lost"),
     Plant("not-back", "destructive/service_restart.robot", "Restart Keystone On One Node",
           "FAIL: keystone on the first node did not serve again",
-          r"keystone on \w+ did not serve again|No process of keystone runs on \w+"),
+          r"keystone on {node} did not serve again|No process of keystone runs on {node}"
+          r"|(?i:keystone\b.*\b{node}\b|\b{node}\b.*\bkeystone)"),
 ]
 
 
@@ -155,6 +160,12 @@ class Lab:
             self.nodes.write_file(kept["node"], kept["path"],
                                   base64.b64decode(kept["original"]))
 
+    def option(self, node: str, path: str, section: str, option: str) -> str | None:
+        """An INI option's value on the node (the plants keep values, never whole
+        configuration files: those hold passwords)."""
+        found = self.nodes.read_file(node, path)
+        return None if found is None else ini.get_option(found.decode(), section, option)
+
     def edit(self, node: str, path: str, change: Callable[[str], str]) -> None:
         found = self.nodes.read_file(node, path)
         self.nodes.write_file(node, path, change("" if found is None else found.decode())
@@ -169,15 +180,30 @@ def plant(lab: Lab, name: str, resend_after: float) -> None:
         backend = lab.lb.spec.backend("keystone")
         lab.record(name, {"backend": backend, "server": node})
         _admin(lab, f"disable health {backend}/{node}")
-    elif name in ("rollout", "not-back"):
+    elif name == "rollout":
+        # Keys of its own (Keystone refuses to start without any): the node answers its
+        # health URL, issues its own tokens, and rejects every token the others issued.
         node = lab.node_of("keystone", 0)
-        lab.record(name, lab.keep_file(node, KEYSTONE_CONF))
-        if name == "rollout":  # served at GET /v3; every token request fails (HTTP 500)
-            lab.edit(node, KEYSTONE_CONF, lambda text: ini.set_option(
-                text, "fernet_tokens", "key_repository", "/nonexistent/xt-bench-keys"))
-        else:  # a value oslo.config cannot read: Keystone does not come back
-            lab.edit(node, KEYSTONE_CONF, lambda text: ini.set_option(
-                text, "DEFAULT", "debug", "not-a-boolean"))
+        original = lab.option(node, KEYSTONE_CONF, "fernet_tokens", "key_repository")
+        lab.record(name, {"node": node, "path": KEYSTONE_CONF, "section": "fernet_tokens",
+                          "option": "key_repository", "original": original,
+                          "created": OWN_KEYS})
+        reference = shlex.quote(original or "/etc/keystone/fernet-keys")
+        keys = shlex.quote(OWN_KEYS)
+        new_key = ("python3 -c 'import base64, os; "
+                   "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'")
+        lab.nodes.run(node, f"mkdir -p {keys} && for i in 0 1; do {new_key} > {keys}/$i; "
+                            f"done && chown -R --reference={reference} {keys} && "
+                            f"chmod 700 {keys} && chmod 600 {keys}/*")
+        lab.edit(node, KEYSTONE_CONF, lambda text: ini.set_option(
+            text, "fernet_tokens", "key_repository", OWN_KEYS))
+    elif name == "not-back":  # a value oslo.config cannot read: Keystone does not start
+        node = lab.node_of("keystone", 0)
+        lab.record(name, {"node": node, "path": KEYSTONE_CONF, "section": "DEFAULT",
+                          "option": "debug",
+                          "original": lab.option(node, KEYSTONE_CONF, "DEFAULT", "debug")})
+        lab.edit(node, KEYSTONE_CONF, lambda text: ini.set_option(
+            text, "DEFAULT", "debug", "not-a-boolean"))
     elif name == "policy":
         node = lab.node_of("neutron-server", 1)
         lab.record(name, lab.keep_file(node, NEUTRON_POLICY))
@@ -200,11 +226,17 @@ def undo_plant(lab: Lab, name: str) -> None:
         return
     if name == "black-hole":
         _admin(lab, f"enable health {state['backend']}/{state['server']}")
+    elif name in ("rollout", "not-back"):
+        section, option, original = state["section"], state["option"], state["original"]
+        lab.edit(state["node"], state["path"], lambda text: (
+            ini.remove_option(text, section, option)[0] if original is None
+            else ini.set_option(text, section, option, original)))
+        lab.restart(state["node"], "keystone")
+        if state.get("created"):
+            lab.nodes.run(state["node"], f"rm -rf {shlex.quote(state['created'])}")
     else:
         lab.put_back(state)
-        if name in ("rollout", "not-back"):
-            lab.restart(state["node"], "keystone")
-        elif name == "resend":
+        if name == "resend":
             lab.restart(state["node"], "haproxy")
     lab.forget(name)
 
@@ -307,7 +339,8 @@ def run_plant(lab: Lab, chosen: Plant, outdir: Path, resend_after: float) -> dic
     finally:
         undo_plant(lab, chosen.name)
     status, message = verdict_of(output, chosen.test)
-    agrees = status == "FAIL" and bool(re.search(chosen.finding, message)) and not (
+    finding = chosen.finding.replace("{node}", re.escape(lab.node_of("keystone", 0)))
+    agrees = status == "FAIL" and bool(re.search(finding, message)) and not (
         chosen.absent and re.search(chosen.absent, message))
     return {**row, "seen": status, "finding": message[:400], "agrees": agrees}
 

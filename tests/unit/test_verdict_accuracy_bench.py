@@ -37,7 +37,9 @@ def lab(bench, tmp_path):
         """The bench's Lab (its ledger and file keeping) over dicts instead of SSH."""
 
         def __init__(self):
-            self.files = {("ctl1", bench.KEYSTONE_CONF): b"[DEFAULT]\ndebug = false\n"}
+            self.files = {("ctl1", bench.KEYSTONE_CONF): (
+                b"[DEFAULT]\ndebug = false\n\n[fernet_tokens]\n"
+                b"key_repository = /etc/keystone/fernet-keys\n")}  # as the lab writes it
             self.commands, self.admin = [], []
             self.ledger = tmp_path / "verdict-accuracy.ledger.json"
             lab = self
@@ -76,7 +78,9 @@ def test_a_config_plant_is_in_the_ledger_before_and_undone_exactly(bench, lab):
     original = lab.files[("ctl1", bench.KEYSTONE_CONF)]
     bench.plant(lab, "not-back", 0.15)
     assert stat.S_IMODE(lab.ledger.stat().st_mode) == 0o600
-    assert set(lab.entries()) == {"not-back"}
+    assert lab.entries() == {"not-back": {
+        "node": "ctl1", "path": bench.KEYSTONE_CONF, "section": "DEFAULT",
+        "option": "debug", "original": "false"}}  # the option's value, never the file
     changed = lab.files[("ctl1", bench.KEYSTONE_CONF)].decode()
     assert ini.get_option(changed, "DEFAULT", "debug") == "not-a-boolean"
     bench.undo_plant(lab, "not-back")
@@ -85,6 +89,19 @@ def test_a_config_plant_is_in_the_ledger_before_and_undone_exactly(bench, lab):
     assert not lab.ledger.exists()
     bench.undo_plant(lab, "not-back")  # nothing left: nothing done
     assert len(lab.commands) == 1
+
+
+def test_the_rollout_plant_gives_the_node_keys_of_its_own_and_takes_them_back(bench, lab):
+    original = lab.files[("ctl1", bench.KEYSTONE_CONF)]
+    bench.plant(lab, "rollout", 0.15)
+    changed = lab.files[("ctl1", bench.KEYSTONE_CONF)].decode()
+    assert ini.get_option(changed, "fernet_tokens", "key_repository") == bench.OWN_KEYS
+    assert lab.commands[0][0] == "ctl1" and "mkdir -p " + bench.OWN_KEYS in lab.commands[0][1]
+    assert "--reference=/etc/keystone/fernet-keys" in lab.commands[0][1]
+    bench.undo_all(lab)
+    assert lab.files[("ctl1", bench.KEYSTONE_CONF)] == original
+    assert lab.commands[-2:] == [("ctl1", "restart keystone"),
+                                 ("ctl1", f"rm -rf {bench.OWN_KEYS}")]
 
 
 def test_a_killed_runs_plants_are_undone_at_the_next_start(bench, lab):
