@@ -84,8 +84,8 @@ def test_failure_rate_fails_with_the_count(library, published):
     with LocalServer() as server:
         library.run_constant_concurrency_load(WORKLOAD, concurrency=1, iterations=4,
                                               engine=Engine.inprocess, url=server.url + "/fail")
-    with pytest.raises(SlaViolation, match=r"failure rate was 100.00% \(4 of 4\), expected "
-                                           r"below 5.00%"):
+    with pytest.raises(SlaViolation, match=r"failure rate was 100.00 % \(4 of 4\), expected "
+                                           r"below 5 %"):
         library.load_failure_rate_should_be_below("5%")
     assert published[0][1]["errors"] == {"WorkloadError: HTTP 503": 4}
 

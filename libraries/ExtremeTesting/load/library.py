@@ -20,6 +20,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from .. import __version__, events, results
+from .. import vocabulary
 from ..errors import ExtremeError
 from . import stats as load_stats
 from .cleanup import CleanupReport, clean_up, leftovers
@@ -93,25 +94,6 @@ def _ms(seconds: float | None) -> str:
     if seconds is None or math.isnan(seconds):
         return "n/a"
     return f"{seconds * 1000:.0f} ms"
-
-
-def _fraction(limit: str | float) -> float:
-    """'1%', '1 %', '0.01' -> 0.01."""
-    text = str(limit).strip()
-    if text.endswith("%"):
-        return float(text[:-1].strip()) / 100.0
-    value = float(text)
-    if value > 1:
-        raise ValueError(f"Limit {text} is above 1: write a percentage as '{text}%'.")
-    return value
-
-
-def _percentile(name: str | int) -> float:
-    text = str(name).strip().lower().lstrip("p").rstrip("%").strip()
-    value = float(text)
-    if not 0 < value <= 100:
-        raise ValueError(f"Percentile must be between 0 and 100, got {name}.")
-    return value
 
 
 def _expect(keyword_name: str, what: str, result: LoadResult, limit: float, comparison: str,
@@ -587,9 +569,10 @@ class Load:
                                           result: LoadResult | None = None) -> float:
         """Checks that the share of failed iterations of a load is below ``limit``; returns it.
 
-        ``limit``: ``1%`` or ``0.01``; ``result`` is a load's result (default: the last load that
-        ended). Fails with the rate and the counts measured (the failure continues the test, so
-        that every limit is reported), and when no iteration ran.
+        ``limit`` is a percentage: ``1`` and ``1%`` both mean one percent (above 0, at most
+        100: the rule of every rate in every library). ``result`` is a load's result (default:
+        the last load that ended). Fails with the rate and the counts measured (the failure
+        continues the test, so that every limit is reported), and when no iteration ran.
 
         This judges the iterations of one workload; to judge the availability monitor's probes
         before, during or after a fault, use the Monitor's `Error Rate Should Be Below`.
@@ -597,16 +580,18 @@ class Load:
         | `Load Error Rate Should Be Below`    1%
         | `Load Error Rate Should Be Below`    0.5%    result=${load}
         """
+        bound = vocabulary.rate(limit, "error rate")
         r = self._result(result)
-        bound, seen = _fraction(limit), r.summary.failure_rate
-        _expect("Load Error Rate Should Be Below", "failure rate", r, bound * 100, "<",
+        seen = r.summary.failure_rate
+        _expect("Load Error Rate Should Be Below", "failure rate", r, bound, "<",
                 seen * 100 if r.summary.requests else None, "%")
         if r.summary.requests == 0:
             raise self._violation(r, "no iteration ran, so no failure rate can be measured")
-        if not seen < bound:
-            raise self._violation(r, f"failure rate was {seen:.2%} ({r.summary.failures} of "
-                                     f"{r.summary.requests}), expected below {bound:.2%}")
-        logger.info(f"Failure rate {seen:.2%} < {bound:.2%}.")
+        if not seen * 100 < bound:
+            raise self._violation(r, f"failure rate was {seen * 100:.2f} % "
+                                     f"({r.summary.failures} of {r.summary.requests}), "
+                                     f"expected below {bound:g} %")
+        logger.info(f"Failure rate {seen * 100:.2f} % < {bound:g} %.")
         return seen
 
     @keyword
@@ -657,8 +642,8 @@ class Load:
 
         | `Load Percentile Should Be Below`    p95    800 ms    result=${load}
         """
+        p = vocabulary.percentile(percentile)
         r = self._result(result)
-        p = _percentile(percentile)
         seen = load_stats.percentile([s.duration for s in r.samples], p)
         bound = limit.total_seconds()
         _expect("Load Percentile Should Be Below", f"p{p:g} duration", r, bound, "<", seen, "s")
@@ -716,19 +701,21 @@ class Load:
                                               result: LoadResult | None = None) -> float:
         """Checks that a constant-rate load started at least ``share`` of its requested rate.
 
-        Counts after the ramp-up: the runner, and the cloud, kept up. ``share``: ``90%``
-        (default) or ``0.9``; ``result`` is a load's result (default: the last load that ended).
+        Counts after the ramp-up: the runner, and the cloud, kept up. ``share`` is a
+        percentage: ``90%`` (default) or ``90``, the rule of every rate; ``result`` is a
+        load's result (default: the last load that ended).
         Returns the achieved rate. Fails with the rate achieved and how many iterations were not
         started (the failure continues the test, so that every limit is reported), and when the
         load was not a constant-rate one.
 
         | `Load Achieved Rate Should Be At Least`    95%    result=${load}
         """
+        percent = vocabulary.rate(share, "share")
         r = self._result(result)
         s = r.summary
         if not s.requested_rate:
             raise NoLoadResult(f"Load {r.name} was not a constant-rate load.")
-        bound = _fraction(share) * s.requested_rate
+        bound = percent / 100 * s.requested_rate
         _expect("Load Achieved Rate Should Be At Least", "achieved rate", r, bound, ">=",
                 s.achieved_rate, "req/s")
         if s.achieved_rate < bound:

@@ -13,7 +13,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from .. import events as fault_events
-from .. import __version__, results
+from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
@@ -324,12 +324,13 @@ class Monitor:
                     f"(limit {seconds:g} s).")
 
     @keyword
-    def error_rate_should_be_below(self, percent: float, probe: str = "overall",
+    def error_rate_should_be_below(self, percent: str, probe: str = "overall",
                                    phase: Phase = "all", name: str = "default") -> None:
         """Checks that the share of failed samples of the monitor's ``probe`` in ``phase`` stays
         below ``percent``.
 
-        ``percent`` is a percentage (``1`` means 1 %, ``0.1`` means 0.1 %). ``phase``:
+        ``percent`` is a percentage: ``1`` and ``1%`` both mean one percent (above 0, at most
+        100: the rule of every rate in every library). ``phase``:
         ``before``, ``during`` or ``after`` the fault, or ``all`` (default). ``probe`` defaults
         to ``overall``; ``name`` picks the monitor (default ``default``). Fails when the rate
         reaches ``percent`` (with the rate and the phase's window), and when the phase has no
@@ -341,6 +342,7 @@ class Monitor:
         | `Error Rate Should Be Below`    1    phase=after
         | `Error Rate Should Be Below`    0.1    probe=token    phase=before
         """
+        percent = vocabulary.rate(percent, "error rate")
         result, figures = self._figures(name, probe)
         rate = figures["error_rate"][phase]
         _expect("Error Rate Should Be Below", f"error rate ({phase})", probe, percent, "<",
@@ -357,12 +359,13 @@ class Monitor:
         logger.info(f"Error rate of {probe} {phase}: {rate * 100:.2f} % (limit {percent:g} %).")
 
     @keyword
-    def partial_outage_should_stay_within(self, failed_share: float, failing_time: timedelta,
+    def partial_outage_should_stay_within(self, failed_share: str, failing_time: timedelta,
                                           phase: PartialPhase = "during",
                                           probe: str = "each", name: str = "default") -> None:
         """Checks, for each probe, the share of its requests that failed in ``phase`` and how
         long it was failing then (the sum of its outages): at most ``failed_share`` percent
-        and at most ``failing_time``.
+        (``5`` and ``5%`` both mean five percent, as every rate in every library) and at
+        most ``failing_time``.
 
         A failure is partial as often as total: with one backend of two black-holed while
         the load balancer keeps it, every other request fails and the longest outage is one
@@ -382,6 +385,7 @@ class Monitor:
         | `Partial Outage Should Stay Within`    5    2 s
         | `Partial Outage Should Stay Within`    1    1 s    phase=after recovery
         """
+        failed_share = vocabulary.rate(failed_share, "failed share")
         result = self._result(name)
         judged = (sorted(result["probes"]) if probe == "each" else [probe])
         limit = failing_time.total_seconds()
@@ -471,11 +475,11 @@ class Monitor:
                     f"(limit {seconds:g} s).")
 
     @keyword
-    def latency_percentile_should_be_below(self, percentile: float, limit: timedelta,
+    def latency_percentile_should_be_below(self, percentile: str, limit: timedelta,
                                            probe: str = "overall", phase: Phase = "all",
                                            name: str = "default") -> None:
-        """Checks that the ``percentile`` (e.g. 99) of OK samples' latency of ``probe`` in ``phase``
-        is below ``limit``.
+        """Checks that the ``percentile`` (``p95`` or ``95``, as in every library) of OK samples'
+        latency of ``probe`` in ``phase`` is below ``limit``.
 
         ``phase`` and ``probe`` as in `Error Rate Should Be Below`; ``name`` picks the monitor
         (default ``default``). Fails when the percentile reaches ``limit``, and when the phase
@@ -485,6 +489,7 @@ class Monitor:
         """
         from .analysis import percentile as compute
 
+        percentile = vocabulary.percentile(percentile)
         result = self._result(name)
         members = self.phases(probe, name).ok_latencies(phase)
         value = compute(members, percentile)
