@@ -20,6 +20,7 @@ import pytest
 import yaml
 from robot.api import ExecutionResult, ResultVisitor
 from robot.api import TestSuite as RobotSuite
+from ExtremeTesting.report.model import AREAS as REPORT_AREAS
 from robot.result import TestCase as RobotCase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ SUITES = ROOT / "suites"
 RESOURCES = ROOT / "resources"
 VARIABLES = ROOT / "variables"
 FIXTURE = ROOT / "tests" / "unit" / "data" / "suites" / "lab" / "target.yaml"
-AREAS = {"destructive", "concurrent", "operational"}
+AREAS = set(REPORT_AREAS)
 FAULTS = {"power", "switch", "service", "database", "messaging", "network", "none"}
 
 sys.path.insert(0, str(VARIABLES))
@@ -61,6 +62,11 @@ def _tests(suite: RobotSuite):
 def test_every_area_has_suites():
     for area in AREAS:
         assert list((SUITES / area).glob("*.robot")), f"no suite in suites/{area}"
+
+
+def test_every_suite_folder_is_a_report_area():
+    folders = {path.name for path in SUITES.iterdir() if path.is_dir()}
+    assert folders == AREAS, f"suites/ folders {sorted(folders)}, report areas {sorted(AREAS)}"
 
 
 def test_dry_run_of_every_suite_passes_without_errors(tmp_path):

@@ -15,6 +15,7 @@ from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
 from robot.utils import timestr_to_secs
 
+from ..results import verdict
 from .. import __version__, events
 from .. import target as target_module
 from ..errors import TargetError
@@ -749,7 +750,7 @@ class Changes:
                               "in the suite.") from None
 
     # --- verdict ----------------------------------------------------------------------
-    @keyword
+    @verdict
     def change_should_have_zero_impact(self, factor: float | None = None,
                                        probe: str = "overall", name: str = "default") -> None:
         """Checks that users did not see the change, on the monitor ``name``'s samples.

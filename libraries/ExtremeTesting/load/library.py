@@ -19,6 +19,7 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 
+from ..results import verdict
 from .. import __version__, events, results
 from .. import vocabulary
 from ..errors import ExtremeError
@@ -564,7 +565,7 @@ class Load:
                    f"{s.throughput:.1f}/s, {s.failures} failed; see {result.png or 'the log'})")
         return SlaViolation(f"Load {result.name}: {what} {context}.")
 
-    @keyword("Load Error Rate Should Be Below")
+    @verdict("Load Error Rate Should Be Below")
     def load_failure_rate_should_be_below(self, limit: str,
                                           result: LoadResult | None = None) -> float:
         """Checks that the share of failed iterations of a load is below ``limit``; returns it.
@@ -594,7 +595,7 @@ class Load:
         logger.info(f"Failure rate {seen * 100:.2f} % < {bound:g} %.")
         return seen
 
-    @keyword
+    @verdict
     def load_failed_iterations_should_be_at_most(self, count: int = 0,
                                                  result: LoadResult | None = None) -> int:
         """Checks that at most ``count`` iterations of a load failed; returns how many did.
@@ -620,7 +621,7 @@ class Load:
         logger.info(f"{s.failures} of {s.requests} iterations failed (at most {count}).")
         return s.failures
 
-    @keyword("Load Failure Rate Should Be Below")
+    @verdict("Load Failure Rate Should Be Below")
     def load_failure_rate_should_be_below_deprecated(self, limit: str,
                                                      result: LoadResult | None = None) -> float:
         """*DEPRECATED until 1.0.* Use `Load Error Rate Should Be Below`, its new name.
@@ -629,7 +630,7 @@ class Load:
         """
         return self.load_failure_rate_should_be_below(limit, result)
 
-    @keyword
+    @verdict
     def load_percentile_should_be_below(self, percentile: str, limit: timedelta,
                                         result: LoadResult | None = None) -> float:
         """Checks that the ``percentile`` (``p95``, ``99``...) of iteration durations is below
@@ -655,7 +656,7 @@ class Load:
         logger.info(f"p{p:g} {_ms(seen)} < {_ms(bound)}.")
         return seen
 
-    @keyword
+    @verdict
     def load_max_duration_should_be_below(self, limit: timedelta,
                                           result: LoadResult | None = None) -> float:
         """Checks that the longest iteration of a load took less than ``limit``; returns it.
@@ -675,7 +676,7 @@ class Load:
         logger.info(f"max {_ms(seen)} < {_ms(bound)}.")
         return seen
 
-    @keyword
+    @verdict
     def load_throughput_should_be_at_least(self, per_second: float,
                                            result: LoadResult | None = None) -> float:
         """Checks that iterations completed per second, over the whole load, reached ``per_second``.
@@ -696,7 +697,7 @@ class Load:
         logger.info(f"throughput {seen:.2f}/s >= {per_second:g}/s.")
         return seen
 
-    @keyword
+    @verdict
     def load_achieved_rate_should_be_at_least(self, share: str = "90%",
                                               result: LoadResult | None = None) -> float:
         """Checks that a constant-rate load started at least ``share`` of its requested rate.

@@ -12,6 +12,7 @@ from typing import Literal
 from robot.api import logger
 from robot.api.deco import keyword, library
 
+from ..results import verdict
 from .. import events as fault_events
 from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
@@ -288,7 +289,7 @@ class Monitor:
         result = session.result or session.snapshot()
         logger.info(img_html(session.draw(result)), html=True)
 
-    @keyword
+    @verdict
     def outage_should_be_shorter_than(self, limit: timedelta, probe: str = "overall",
                                       name: str = "default") -> None:
         """Checks that the longest outage of ``probe`` (default ``overall``) was shorter than
@@ -323,7 +324,7 @@ class Monitor:
                     f"{0 if longest is None else longest['duration']:.3f} s "
                     f"(limit {seconds:g} s).")
 
-    @keyword
+    @verdict
     def error_rate_should_be_below(self, percent: str, probe: str = "overall",
                                    phase: Phase = "all", name: str = "default") -> None:
         """Checks that the share of failed samples of the monitor's ``probe`` in ``phase`` stays
@@ -358,7 +359,7 @@ class Monitor:
                 f"Outages: {len(figures['outages'])}, {figures['total_outage']:.3f} s.")
         logger.info(f"Error rate of {probe} {phase}: {rate * 100:.2f} % (limit {percent:g} %).")
 
-    @keyword
+    @verdict
     def partial_outage_should_stay_within(self, failed_share: str, failing_time: timedelta,
                                           phase: PartialPhase = "during",
                                           probe: str = "each", name: str = "default") -> None:
@@ -435,7 +436,7 @@ class Monitor:
         names = sorted(n for n, spec in services.items() if (spec or {}).get("api") == api)
         return f"{api}: {', '.join(names)}" if names else api
 
-    @keyword
+    @verdict
     def cloud_should_recover_within(self, limit: timedelta, probe: str = "overall",
                                     name: str = "default") -> None:
         """Checks that ``probe`` (default ``overall``) served again at most ``limit`` after the
@@ -474,7 +475,7 @@ class Monitor:
         logger.info(f"{probe} recovered {found['seconds']:.3f} s after the fault ended "
                     f"(limit {seconds:g} s).")
 
-    @keyword
+    @verdict
     def latency_percentile_should_be_below(self, percentile: str, limit: timedelta,
                                            probe: str = "overall", phase: Phase = "all",
                                            name: str = "default") -> None:
@@ -507,7 +508,7 @@ class Monitor:
         logger.info(f"p{percentile:g} latency of {probe} {phase}: {value:.3f} s "
                     f"(limit {seconds:g} s).")
 
-    @keyword
+    @verdict
     def no_requests_should_be_lost(self, name: str = "default") -> None:
         """Checks that every write the monitor sent and the cloud accepted exists once and settled.
 

@@ -235,7 +235,7 @@ class Policy:
         return matrix
 
     # ---------------------------------------------------------------- keywords
-    @keyword
+    @results.verdict
     def persona_should_be_allowed_to(self, persona: str, operation: str) -> None:
         """Performs ``operation`` as ``persona`` and fails unless the API allowed it.
 
@@ -243,7 +243,7 @@ class Policy:
         """
         self._single(persona, operation, ALLOW)
 
-    @keyword
+    @results.verdict
     def persona_should_be_denied(self, persona: str, operation: str) -> None:
         """Performs ``operation`` as ``persona`` and fails unless the API denied it with
         the code the catalogue names (403, or 404 where the API hides existence)."""
@@ -274,7 +274,7 @@ class Policy:
         operations.get(operation, self.catalogue)
         self._table.append((persona, operation, expected))
 
-    @keyword
+    @results.verdict
     def check_policy_matrix(self, matrix: str | None = None,
                             expected: Literal["all", "allow", "deny"] = "all",
                             personas: list[str] | None = None,
@@ -316,7 +316,7 @@ class Policy:
             raise PolicyError(message)
         return record
 
-    @keyword
+    @results.verdict
     def deployed_policy_should_match_matrix(self, matrix: str | None = None,
                                             nodes: list[str] | None = None,
                                             timeout: timedelta = timedelta(minutes=5)) -> list:
@@ -411,24 +411,7 @@ class Policy:
         return sorted(n for n, op in self.catalogue.items()
                       if service is None or op.service == service)
 
-    def _publish_expectation(self, keyword_name: str, subject: str, measured: int) -> None:
-        from robot.libraries.BuiltIn import BuiltIn
-
-        try:
-            case = BuiltIn().get_variable_value("${TEST NAME}", "") or ""
-            suite = BuiltIn().get_variable_value("${SUITE NAME}", "") or ""
-            case = f"{suite}.{case}" if case else ""
-        except Exception:  # noqa: BLE001 - outside a Robot run
-            case = ""
-        record = {"schema": 1, "case": case, "keyword": keyword_name,
-                  "what": "policy mismatches", "subject": subject, "limit": 0,
-                  "comparison": "<=", "measured": measured, "uncertainty": None,
-                  "unit": "count", "passed": measured == 0}
-        publisher = getattr(results, "publish_expectation", None)
-        if publisher is not None:
-            try:
-                publisher(**{k: v for k, v in record.items() if k != "schema"})
-                return
-            except TypeError:
-                pass
-        results.publish("expectation", record)
+    @staticmethod
+    def _publish_expectation(keyword_name: str, subject: str, measured: int) -> None:
+        results.publish_expectation(keyword_name, "policy mismatches", 0, "<=", measured,
+                                    unit="count", subject=subject)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from robot.api import logger
 from robot.api.deco import keyword, library
 
+from ..results import verdict
 from .. import __version__, events, results
 from .. import target as target_module
 from ..errors import TargetError
@@ -384,7 +385,7 @@ class Power:
         self._restored(off.node, "undone", "powered on when its scope ended")
         logger.info(f"Powered {off.node} on again (fault {entry.id}).")
 
-    @keyword
+    @verdict
     def wait_until_node_serves(self, node: str, *ports: int,
                                timeout: timedelta = timedelta(minutes=5),
                                poll: timedelta = timedelta(seconds=1)) -> float:

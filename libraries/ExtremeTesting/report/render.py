@@ -12,15 +12,11 @@ from typing import Any
 import jinja2
 
 from . import figures as fig
+from .model import AREA_TITLES as _AREA_TITLES
 from .model import AREAS, OTHER_AREA, REQUIREMENT_TAG_PREFIXES, VERDICTS, Case, Run
 
 TEMPLATES = Path(__file__).with_name("templates")
-AREA_TITLES = {
-    "destructive": "Destructive: the cloud survives faults",
-    "concurrent": "Concurrent: the cloud serves many clients at once",
-    "operational": "Operational: the baseline the cloud must meet",
-    OTHER_AREA: "Other cases",
-}
+AREA_TITLES = {**_AREA_TITLES, OTHER_AREA: "Other cases"}
 VERDICT_TEXT = {
     "ACCEPTED": "Every case passed.",
     "ACCEPTED WITH KNOWN FINDINGS": "Every failure is a known finding listed for this target; "
