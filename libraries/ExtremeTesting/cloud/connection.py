@@ -1,6 +1,9 @@
-"""Open an openstacksdk connection from a clouds.yaml entry, with a timeout on every call.
+"""Which cloud every library connects to, and an openstacksdk connection to it with a timeout
+on every call: the one module that decides it (Cloud, Load, Monitor, Policy, Changes).
 
-Where the configuration comes from, first found wins:
+Which cloud (:func:`settings_for`), first given wins: the library's ``cloud`` argument (the
+import argument, or `Connect To Cloud`'s), then the target file's ``cloud``, then
+``$OS_CLOUD``. Where its configuration comes from, first found wins:
 ``$OS_CLIENT_CONFIG_FILE`` / ``$OS_CLIENT_SECURE_FILE`` (openstacksdk's own variables),
 then the target file's ``clouds_yaml`` (with a ``secure.yaml`` beside it), then
 openstacksdk's usual search path. A password given as a Secret overrides the file's.
@@ -18,6 +21,7 @@ from . import logsafety
 from .apierrors import CloudError, CloudNotConnected, describe
 
 DEFAULT_API_TIMEOUT = timedelta(seconds=30)
+CLOUD_RULE = ("the library's cloud argument, else the target file's 'cloud', else $OS_CLOUD")
 
 
 @dataclass
@@ -27,6 +31,19 @@ class ConnectionSettings:
     api_timeout: timedelta = DEFAULT_API_TIMEOUT
     region: str | None = None
     http_debug: bool = False
+
+
+def settings_for(target: Any, cloud: str | None = None, **options: Any) -> ConnectionSettings:
+    """The connection settings of every library: the cloud by :data:`CLOUD_RULE` (None when
+    none is named anywhere), the target's ``clouds_yaml`` (resolved beside the target file)
+    if it has one; ``target`` is a ``target.Target`` or None, ``options`` the other
+    :class:`ConnectionSettings` fields."""
+    data = target.data if target is not None else {}
+    clouds_yaml = data.get("clouds_yaml")
+    chosen = cloud or data.get("cloud") or os.environ.get("OS_CLOUD") or None
+    return ConnectionSettings(cloud=str(chosen) if chosen else None,
+                              clouds_yaml=Path(target.resolve(str(clouds_yaml)))
+                              if clouds_yaml else None, **options)
 
 
 def config_files(settings: ConnectionSettings) -> tuple[list[str] | None, list[str] | None]:

@@ -6,7 +6,6 @@ import itertools
 import os
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from .. import target as target_module
@@ -70,11 +69,9 @@ class CloudContext:
             target = target_module.load_if_any(self.target_path)
             if target is None and not os.environ.get("OS_CLOUD"):
                 target_module.load(self.target_path)  # raises: says there is no target
-        if target is not None:
-            self.settings.cloud = self.settings.cloud or target.data.get("cloud")
-            if target.data.get("clouds_yaml") and not self.settings.clouds_yaml:
-                self.settings.clouds_yaml = Path(target.resolve(target.data["clouds_yaml"]))
-        self.settings.cloud = self.settings.cloud or os.environ.get("OS_CLOUD")
+        chosen = connection_module.settings_for(target, self.settings.cloud)
+        self.settings.cloud = chosen.cloud
+        self.settings.clouds_yaml = self.settings.clouds_yaml or chosen.clouds_yaml
         if not self.settings.cloud:
             raise CloudNotConnected(
                 "No cloud to connect to: the target file has no 'cloud' key, no cloud was "

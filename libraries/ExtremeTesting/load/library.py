@@ -215,15 +215,12 @@ class Load:
     # --- connection -------------------------------------------------------------------
     def _connection_spec(self) -> dict:
         if self._connection is None:
-            cloud, clouds_yaml = self._cloud_arg or "", ""
+            from ..cloud.connection import settings_for
             from ..target import load_if_any
 
-            target = load_if_any(self._target_arg)
-            if target is not None:
-                cloud = cloud or str(target.data.get("cloud") or "")
-                if target.data.get("clouds_yaml"):
-                    clouds_yaml = str(target.resolve(str(target.data["clouds_yaml"])))
-            self._connection = {"cloud": cloud, "clouds_yaml": clouds_yaml,
+            chosen = settings_for(load_if_any(self._target_arg), self._cloud_arg)
+            self._connection = {"cloud": chosen.cloud or "",
+                                "clouds_yaml": str(chosen.clouds_yaml or ""),
                                 "timeout": self.request_timeout}
         return self._connection
 
@@ -231,8 +228,7 @@ class Load:
         if self.connect_factory is not None:
             return self.connect_factory
         spec = self._connection_spec()
-        if not spec["cloud"] and not os.environ.get("OS_CLOUD") \
-                and not os.environ.get("OS_AUTH_URL"):
+        if not spec["cloud"] and not os.environ.get("OS_AUTH_URL"):
             return None
         return ConnectionSpec(**spec).connect
 

@@ -22,6 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from ..errors import ExtremeError
@@ -42,20 +44,20 @@ class WorkloadError(ExtremeError):
 
 @dataclass
 class ConnectionSpec:
-    """How a worker reaches the cloud. Credentials stay in clouds.yaml/secure.yaml,
-    found through OS_CLIENT_CONFIG_FILE / OS_CLIENT_SECURE_FILE in the environment."""
+    """How a worker reaches the cloud: the cloud and clouds.yaml chosen by the one rule of
+    ``cloud.connection`` (credentials stay in clouds.yaml/secure.yaml); the process
+    environment is never changed."""
 
     cloud: str = ""
     timeout: float = 30.0
     clouds_yaml: str = ""
 
     def connect(self) -> Any:
-        import openstack
+        from ..cloud.connection import ConnectionSettings, connect
 
-        if self.clouds_yaml and not os.environ.get("OS_CLIENT_CONFIG_FILE"):
-            os.environ["OS_CLIENT_CONFIG_FILE"] = self.clouds_yaml
-        conn = openstack.connect(cloud=self.cloud or None, api_timeout=self.timeout)
-        return conn
+        return connect(ConnectionSettings(
+            cloud=self.cloud or None, api_timeout=timedelta(seconds=self.timeout),
+            clouds_yaml=Path(self.clouds_yaml) if self.clouds_yaml else None))
 
 
 @dataclass

@@ -20,11 +20,9 @@ Each list item is a name or a mapping ``{kind: network, rate: 2, timeout: 2, nam
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,15 +132,16 @@ def credentials(target: Target) -> Credentials:
     import openstack.config
     import openstack.exceptions
 
-    kwargs: dict[str, Any] = {}
-    clouds_yaml = target.data.get("clouds_yaml")
-    if clouds_yaml and not os.environ.get("OS_CLIENT_CONFIG_FILE"):
-        path = target.resolve(str(clouds_yaml))
-        kwargs["config_files"] = [str(path)]
-        secure = Path(path).with_name("secure.yaml")
-        if secure.is_file() and not os.environ.get("OS_CLIENT_SECURE_FILE"):
-            kwargs["secure_files"] = [str(secure)]
-    cloud = target.require("cloud")
+    from ..cloud.connection import CLOUD_RULE, config_files, settings_for
+
+    settings = settings_for(target)
+    cloud = settings.cloud
+    if not cloud:
+        raise TargetError(f"Target file {target.path} names no cloud for the monitor: "
+                          f"{CLOUD_RULE}. Add 'cloud: NAME' (a clouds.yaml entry) to it.")
+    clouds, secure = config_files(settings)
+    kwargs: dict[str, Any] = ({"config_files": clouds, "secure_files": secure}
+                              if clouds is not None else {})
     try:
         region = openstack.config.OpenStackConfig(**kwargs).get_one(cloud=cloud)
     except openstack.exceptions.ConfigException as error:

@@ -14,7 +14,7 @@ from robot.api.deco import keyword, library
 from .. import results
 from .. import target as target_module
 from ..cloud import logsafety
-from ..cloud.connection import ConnectionSettings, authenticate, connect
+from ..cloud.connection import CLOUD_RULE, ConnectionSettings, authenticate, connect, settings_for
 from ..cloud.tracking import BASE_PREFIX, new_run_id
 from . import calls, drift, operations, personas
 from . import matrix as matrix_module
@@ -129,11 +129,8 @@ class Policy:
             self._target = target_module.load(self.target_path)
         return self._target
 
-    def _settings(self, cloud: str) -> ConnectionSettings:
-        clouds_yaml = self.target.data.get("clouds_yaml")
-        return ConnectionSettings(cloud=cloud, api_timeout=self.api_timeout,
-                                  clouds_yaml=Path(self.target.resolve(clouds_yaml))
-                                  if clouds_yaml else None)
+    def _settings(self, cloud: str | None) -> ConnectionSettings:
+        return settings_for(self.target, cloud, api_timeout=self.api_timeout)
 
     def _cloud(self, cloud: str) -> Any:
         conn = connect(self._settings(cloud))
@@ -143,10 +140,11 @@ class Policy:
     @property
     def admin(self) -> Any:
         if self._admin is None:
-            cloud = self.target.data.get("cloud")
+            cloud = self._settings(None).cloud
             if not cloud:
-                raise PolicyError(f"Target file {self.target.path} has no 'cloud' (the admin "
-                                  "that prepares and cleans up); add it.")
+                raise PolicyError(f"Target file {self.target.path} names no cloud for the "
+                                  f"admin that prepares and cleans up ({CLOUD_RULE}); add "
+                                  "'cloud: NAME' to it.")
             self._admin = self._cloud(cloud)
         return self._admin
 
