@@ -10,7 +10,16 @@ import sys
 from collections.abc import Callable
 
 
+LAB_EXTRA = "pip install 'openstack-extreme-testing[lab]'"
+
+
 def _lab(args: list[str]) -> int:
+    import importlib.util
+
+    if args[:1] == ["up"] and importlib.util.find_spec("sushy_tools") is None:
+        print(f"extreme lab up: the lab's BMC emulator (sushy-tools) is not installed: "
+              f"install the lab extra, {LAB_EXTRA} (./run does).", file=sys.stderr)
+        return 2
     from .lab import cli
 
     return cli.main(args)

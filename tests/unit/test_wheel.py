@@ -68,6 +68,15 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
                    *(f"ExtremeTesting/resources/{p.name}"
                      for p in (ROOT / "resources").glob("*.resource"))):
         assert needed in names, f"{needed} is not in the wheel"
+    # Test fakes stay out of the wheel; the lab's emulators are the `lab` extra.
+    assert "ExtremeTesting/monitor/fakecloud.py" not in names
+    assert "ExtremeTesting/monitor/library.py" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA")))
+    requires = [line for line in metadata.decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    assert "Requires-Dist: sushy-tools; extra == \"lab\"" in requires, requires
+    assert not [r for r in requires if r.startswith("Requires-Dist: sushy-tools")
+                and "extra ==" not in r], requires
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)])
     bindir = venv / "bin"
