@@ -47,7 +47,9 @@ def test_planted_one_second_outage_is_measured():
     assert outage["failed_samples"] >= 3  # about 10 on an idle host
     probe = result["probes"]["version"]
     assert 15 <= probe["counts"]["samples"] <= 10 * elapsed + 1  # never above the rate
-    assert result["scheduling"]["lag_p99"] >= 0
+    # the scheduler kept time: a lag measured in seconds, and within the 0.5 s band the
+    # outage's edges are held to above (bench/monitor_capacity.py: p99 3.9 ms at 500/s)
+    assert 0 <= result["scheduling"]["lag_p99"] < 0.5, result["scheduling"]
 
 
 def test_healthy_period_shows_no_outage_and_request_ids():

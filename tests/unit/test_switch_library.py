@@ -127,7 +127,8 @@ def test_restart_then_wait_until_back(library, lab_switch):
     assert set(lab_switch.ports.values()) == {"down"}
     seconds = library.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
                                                 poll=timedelta(milliseconds=10))
-    assert seconds >= 0 and set(lab_switch.ports.values()) == {"up"}
+    # back on the second status poll: after one 10 ms poll, long before the timeout
+    assert 0.01 <= seconds < 5 and set(lab_switch.ports.values()) == {"up"}
     assert lab_switch.commands.count("switch status --json") == 2
     assert lab_switch.disconnects == lab_switch.connections  # no session left open
     phases = [(e.phase, e.action, e.target) for e in events.between(0) if e.source == "switch"]
@@ -357,19 +358,34 @@ def test_restart_not_waited_for_ends_on_the_timeline_when_its_down_time_is_over(
     assert fault_window(events.between(0)).end == end.monotonic
 
 
+def _timers(library) -> list:
+    """The down-time timers of the restarts the library still expects to end."""
+    with library._ending_lock:
+        return [f.timer for f in library._ending if f.timer is not None]
+
+
 def test_restart_waited_for_ends_once(library):
     library.restart_switch("sw1", down_duration=timedelta(seconds=1))
+    (timer,) = _timers(library)
     library.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
                                       poll=timedelta(milliseconds=10))
-    time.sleep(1.2)  # past the down time: its timer must not publish a second end
+    # Its down-time timer was cancelled, not left to publish a second end: joined, not slept.
+    assert timer.finished.is_set()
+    timer.join(5)
+    assert not timer.is_alive()
     assert [p for p, *_ in switch_events()] == ["requested", "in effect", "undone"]
     assert events.between(0)[-1].detail.startswith("back after")
 
 
 def test_a_second_restart_ends_both_when_it_is_over(library):
     library.restart_switch("sw1", down_duration=timedelta(seconds=1))
-    library.restart_switch("sw1", down_duration=timedelta(seconds=2))
-    time.sleep(1.3)  # the first restart's down time is over, but the second replaced it
+    (first_timer,) = _timers(library)
+    library.restart_switch("sw1", down_duration=timedelta(seconds=60))
+    # The second replaced the first: the first's timer is cancelled and, once its thread has
+    # ended (joined, no sleep), nothing has ended on the timeline.
+    assert first_timer.finished.is_set()
+    first_timer.join(5)
+    assert not first_timer.is_alive()
     assert "undone" not in [p for p, *_ in switch_events()]
     library.wait_until_switch_is_back("sw1", timeout=timedelta(seconds=5),
                                       poll=timedelta(milliseconds=10))

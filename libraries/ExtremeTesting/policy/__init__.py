@@ -53,8 +53,8 @@ class Policy:
 
     The operator's YAML file (the target's ``policy_matrix``, or a path given to the
     keyword): persona x operation -> allow / deny. A suite may add or replace cells with
-    a template table of `Expect Policy`; where both name a cell, the suite's table wins
-    (the log says which cells).
+    `Expect Policy` in its setup; where both name a cell, the suite's cells win (the log
+    says which cells).
 
     | *** Test Cases ***
     | Readers Cannot Create Networks
@@ -262,12 +262,12 @@ class Policy:
     @keyword
     def expect_policy(self, persona: str, operation: str, expected: Literal["allow", "deny"]
                       ) -> None:
-        """One row of a suite's template table: adds or replaces a cell of the matrix for
-        this suite (the table wins over the file where both name the cell).
+        """Adds or replaces a cell of the matrix for this suite (the suite's cell wins over
+        the file's where both name it). Use it in the suite's setup: it checks nothing
+        itself, `Check Policy Matrix` does.
 
-        | *** Test Cases ***    PERSONA    OPERATION                 EXPECTED
-        | Suite Rows            [Template]    Expect Policy
-        |                       reader     network:create_network    deny
+        | *** Settings ***
+        | Suite Setup    `Expect Policy`    reader    network:create_network    deny
         """
         operations.get(operation, self.catalogue)
         self._table.append((persona, operation, expected))
