@@ -11,7 +11,7 @@ from typing import Any, Literal
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .. import results
+from .. import __version__, results
 from .. import target as target_module
 from ..cloud import logsafety
 from ..cloud.connection import CLOUD_RULE, ConnectionSettings, authenticate, connect, settings_for
@@ -26,9 +26,18 @@ __all__ = ["MatrixError", "Policy", "PolicyError"]
 KIND = "policy"
 
 
-@library(scope="GLOBAL", auto_keywords=False, listener="SELF")
+@library(scope="GLOBAL", auto_keywords=False, listener="SELF", version=__version__)
 class Policy:
     """Authorisation acceptance: personas, an operation catalogue and matrix verdicts.
+
+    %TOC%
+
+    = Importing =
+    | ***** Settings *****
+    | Library    ExtremeTesting.Policy    ${TARGET}
+
+    ``target`` is the target file (default ``$EXTREME_TARGET``, then the running lab's);
+    ``api_timeout`` bounds every API call; ``prefix`` names what the library creates.
 
     = Personas =
 
@@ -71,6 +80,14 @@ class Policy:
     mismatch; tag the tests ``area:policy``). `Deployed Policy Should Match Matrix` reads
     the effective policy on each API node with oslo.policy's own tools and reports where
     it disagrees with the matrix, naming the node.
+
+    = What it never does =
+    - It never keeps a persona it created: each is deleted when the suite that first used
+      it ends, whatever happens, and at the latest when the run ends.
+    - It never writes a created persona's password anywhere: it is generated and kept in
+      this process's memory only.
+    - It never changes the deployed policy: `Deployed Policy Should Match Matrix` only
+      reads it; each operation cleans up what it prepared.
     """
 
     ROBOT_LISTENER_API_VERSION = 3
@@ -263,8 +280,10 @@ class Policy:
     def expect_policy(self, persona: str, operation: str, expected: Literal["allow", "deny"]
                       ) -> None:
         """Adds or replaces a cell of the matrix for this suite (the suite's cell wins over
-        the file's where both name it). Use it in the suite's setup: it checks nothing
-        itself, `Check Policy Matrix` does.
+        the file's where both name it): ``persona`` may (``expected`` ``allow``) or may not
+        (``deny``) perform ``operation``. Use it in the suite's setup: it checks nothing
+        itself, `Check Policy Matrix` does. Fails when the catalogue has no such
+        operation.
 
         | *** Settings ***
         | Suite Setup    `Expect Policy`    reader    network:create_network    deny
@@ -320,7 +339,9 @@ class Policy:
                                             timeout: timedelta = timedelta(minutes=5)) -> list:
         """Reads the effective policy on every node that serves each API (or ``nodes``)
         with oslo.policy's tools and fails listing every cell where the deployed policy
-        disagrees with the matrix, naming the node. Needs SSH keys (the target's ``ssh``).
+        disagrees with the matrix, naming the node. Needs SSH keys (the target's ``ssh``);
+        ``timeout`` bounds the reading on each node. ``matrix`` as in `Check Policy
+        Matrix`.
 
         The check evaluates each operation's rule for each persona's roles and scope; it
         does not run the API, so a drift shows even where a load balancer hides it.
@@ -392,8 +413,16 @@ class Policy:
     def register_operation(self, name: str, function: str,
                            deny: Literal[403, 404] = 403, rule: str | None = None,
                            target: Literal["own", "other", "none"] = "none") -> None:
-        """Adds a suite's own operation: ``function`` is ``module.function`` taking an
-        operation context (see ExtremeTesting.policy.catalogue for examples)."""
+        """Adds a suite's own operation to the catalogue under ``name``.
+
+        ``function`` is ``module.function`` taking an operation context (see
+        ExtremeTesting.policy.catalogue for examples); ``deny`` is the code its API denies
+        with (403, or 404 where the API hides existence); ``rule`` the policy rule it
+        exercises (default: from ``name``, as the API names its rules); ``target`` whose
+        resource it acts on (``own`` project's, ``other`` project's or ``none``). Fails
+        when ``function`` cannot be imported, and when ``name`` does not start with a
+        service of the catalogue and a colon.
+        """
         module_name, _, attr = function.rpartition(".")
         try:
             func = getattr(importlib.import_module(module_name), attr)
@@ -404,8 +433,8 @@ class Policy:
 
     @keyword
     def get_operations(self, service: str | None = None) -> list[str]:
-        """The catalogue's operation names (of one ``service``: identity, compute,
-        image, network, placement)."""
+        """Returns the catalogue's operation names (of one ``service``: identity, compute,
+        image, network, placement). Never fails: an unknown service has none."""
         return sorted(n for n, op in self.catalogue.items()
                       if service is None or op.service == service)
 
