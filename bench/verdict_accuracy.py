@@ -14,10 +14,11 @@ Run by hand on the lab (not in CI): it breaks the lab on purpose. The plants are
   off (HAProxy ``disable health``), so the case "Freeze Keystone On One Node" leaves a
   frozen backend in rotation for the whole hold: every other request hangs. Expected:
   FAIL, the partial outage of the identity probes.
-- ``rollout``: Keystone on its first node given Fernet keys of its own (they take effect
-  at the roll-out's restart): the node answers its health URL and rejects every token the
-  other nodes issued (HTTP 401/404). "Rolling Restart Of Keystone With Drain" must stop at
-  that node. Expected: FAIL, the roll-out stopped at it, the next node not touched.
+- ``rollout``: Keystone on its first node given a policy file of its own (read at the
+  roll-out's restart) that denies token validation and project listing: the node answers
+  its health URL and fails every real request (HTTP 403). "Rolling Restart Of Keystone
+  With Drain" must stop at that node. Expected: FAIL, the roll-out stopped at it, the
+  next node not touched.
 - ``policy``: Neutron's policy on the second controller lets anyone create networks.
   Expected: FAIL of "The Deployed Policy Says What The Matrix Says", naming that node.
 - ``resend``: HAProxy re-sends Neutron's requests, writes included, after a short server
@@ -68,7 +69,7 @@ SUITES = REPO / "suites"
 KEYSTONE_CONF = "/etc/keystone/keystone.conf"
 NEUTRON_POLICY = "/etc/neutron/policy.yaml"
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
-OWN_KEYS = "/etc/keystone/xt-bench-fernet-keys"  # the rollout plant's keys of its own
+OWN_POLICY = "/etc/keystone/xt-bench-policy.yaml"  # the rollout plant's policy
 CASE_TIMEOUT = 20 * 60  # s: the longest a case may run before the bench stops it
 
 
@@ -88,7 +89,7 @@ PLANTS = [
           "FAIL: partial outage of identity (keystone)",
           r"Partial outage during .*\(identity: keystone\)"),
     Plant("rollout", "changes/rolling_restart.robot", "Rolling Restart Of Keystone With Drain",
-          "FAIL: roll-out stopped at the first node, HTTP 500 named, next node untouched",
+          "FAIL: roll-out stopped at the first node, its statuses named, next untouched",
           r"Roll-out of keystone stopped at \w+: .*HTTP [45]\d\d.* not touched"),
     Plant("policy", "policy/policy_matrix.robot", "The Deployed Policy Says What The Matrix Says",
           "FAIL: drift on the second controller, network:create_network",
@@ -181,22 +182,21 @@ def plant(lab: Lab, name: str, resend_after: float) -> None:
         lab.record(name, {"backend": backend, "server": node})
         _admin(lab, f"disable health {backend}/{node}")
     elif name == "rollout":
-        # Keys of its own (Keystone refuses to start without any): the node answers its
-        # health URL, issues its own tokens, and rejects every token the others issued.
+        # A policy file of its own, read at the roll-out's restart: the node answers its
+        # health URL (GET /v3) and denies every token validation and project listing
+        # (HTTP 403). (Fernet keys of its own were not enough: the lab's shared memcache
+        # answers validations for every node.)
         node = lab.node_of("keystone", 0)
-        original = lab.option(node, KEYSTONE_CONF, "fernet_tokens", "key_repository")
-        lab.record(name, {"node": node, "path": KEYSTONE_CONF, "section": "fernet_tokens",
-                          "option": "key_repository", "original": original,
-                          "created": OWN_KEYS})
-        reference = shlex.quote(original or "/etc/keystone/fernet-keys")
-        keys = shlex.quote(OWN_KEYS)
-        new_key = ("python3 -c 'import base64, os; "
-                   "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'")
-        lab.nodes.run(node, f"mkdir -p {keys} && for i in 0 1; do {new_key} > {keys}/$i; "
-                            f"done && chown -R --reference={reference} {keys} && "
-                            f"chmod 700 {keys} && chmod 600 {keys}/*")
+        lab.record(name, {"node": node, "path": KEYSTONE_CONF, "section": "oslo_policy",
+                          "option": "policy_file",
+                          "original": lab.option(node, KEYSTONE_CONF, "oslo_policy",
+                                                 "policy_file"),
+                          "created": OWN_POLICY})
+        lab.nodes.write_file(node, OWN_POLICY, yaml.safe_dump(
+            {"identity:validate_token": "!", "identity:get_auth_projects": "!"}).encode())
+        lab.nodes.run(node, f"chmod 644 {shlex.quote(OWN_POLICY)}")
         lab.edit(node, KEYSTONE_CONF, lambda text: ini.set_option(
-            text, "fernet_tokens", "key_repository", OWN_KEYS))
+            text, "oslo_policy", "policy_file", OWN_POLICY))
     elif name == "not-back":  # a value oslo.config cannot read: Keystone does not start
         node = lab.node_of("keystone", 0)
         lab.record(name, {"node": node, "path": KEYSTONE_CONF, "section": "DEFAULT",

@@ -91,17 +91,20 @@ def test_a_config_plant_is_in_the_ledger_before_and_undone_exactly(bench, lab):
     assert len(lab.commands) == 1
 
 
-def test_the_rollout_plant_gives_the_node_keys_of_its_own_and_takes_them_back(bench, lab):
+def test_the_rollout_plant_gives_the_node_a_policy_of_its_own_and_takes_it_back(bench, lab):
     original = lab.files[("ctl1", bench.KEYSTONE_CONF)]
     bench.plant(lab, "rollout", 0.15)
     changed = lab.files[("ctl1", bench.KEYSTONE_CONF)].decode()
-    assert ini.get_option(changed, "fernet_tokens", "key_repository") == bench.OWN_KEYS
-    assert lab.commands[0][0] == "ctl1" and "mkdir -p " + bench.OWN_KEYS in lab.commands[0][1]
-    assert "--reference=/etc/keystone/fernet-keys" in lab.commands[0][1]
+    assert ini.get_option(changed, "oslo_policy", "policy_file") == bench.OWN_POLICY
+    assert yaml.safe_load(lab.files[("ctl1", bench.OWN_POLICY)]) == {
+        "identity:validate_token": "!", "identity:get_auth_projects": "!"}
+    assert lab.entries()["rollout"]["original"] is None
     bench.undo_all(lab)
-    assert lab.files[("ctl1", bench.KEYSTONE_CONF)] == original
+    restored = lab.files[("ctl1", bench.KEYSTONE_CONF)].decode()
+    assert ini.get_option(restored, "oslo_policy", "policy_file") is None
+    assert restored.startswith(original.decode())  # (an empty [oslo_policy] stays)
     assert lab.commands[-2:] == [("ctl1", "restart keystone"),
-                                 ("ctl1", f"rm -rf {bench.OWN_KEYS}")]
+                                 ("ctl1", f"rm -rf {bench.OWN_POLICY}")]
 
 
 def test_a_killed_runs_plants_are_undone_at_the_next_start(bench, lab):
