@@ -72,6 +72,7 @@ VERDICT_KEYWORDS = frozenset({
     "Load Achieved Rate Should Be At Least",
     "Wait Until Node Serves",
     "Change Should Have Zero Impact",
+    "Cluster Should Be Whole Within",
 })
 
 

@@ -27,6 +27,7 @@ from ..lifecycle import private
 from ..power import osf_drivers
 from ..power.errors import PowerDriverConfigError
 from . import human, logs, osf
+from .cluster_keywords import ClusterFaultKeywords
 from .engine import ACTIONS, Engine
 from .errors import FaultError, OsFaultsConfigError, UndoError
 from .runner import BoundedAnsibleRunner
@@ -92,7 +93,7 @@ class _LazyEngine:
 
 
 @library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT", version=__version__)
-class Faults:
+class Faults(ClusterFaultKeywords):
     """Break an OpenStack cloud on purpose, through os-faults, and always put it back.
 
     %TOC%
@@ -141,6 +142,27 @@ class Faults:
     only logs what it would do. Under pabot, the first fault of a test takes the pabot lock
     ``destructive:<target name>`` (run pabot with ``--pabotlib``) and releases it when the
     test's faults are undone, so two processes never break one cloud at once.
+
+    = Clusters =
+
+    The target's ``clusters:`` section (see variables/example-3-controllers.yaml) names each
+    database or message-bus cluster, its members and ports. The cluster keywords act on its
+    members over SSH as root, each fault in the ledger first with its undo:
+
+    | `Kill Cluster Member`      | database  | ctl2 |      | # SIGKILL; undo: start it |
+    | `Stop Cluster Member`      | database  | ctl2 |      | # a clean leave |
+    | `Freeze Cluster Member`    | messaging | db   |      | # SIGSTOP; undo: SIGCONT |
+    | `Stop Cluster Members`     | database  | ctl1 | ctl2 | allow_quorum_loss=True |
+    | `Partition Cluster Member` | messaging | db   | from the others |
+    | `Stop Whole Cluster`       | database  |      |      | # undo: bootstrap, then all |
+    | `Cluster Should Be Whole Within` | database | 60 s | | # recovery, a verdict |
+
+    A fault that would leave fewer than a majority of a cluster's members in (members
+    already out by an open fault count) is refused before anything is touched, naming the
+    members that would be left, unless the keyword gets ``allow_quorum_loss=True``.
+    Partition rules carry the comment ``extreme-fault-<fault id>`` and their undo removes
+    exactly those. SSH and the APIs are never blocked: the target's ports for them cannot
+    be cluster ports.
 
     = Faults or Power? =
 
@@ -261,10 +283,14 @@ class Faults:
         except PowerDriverConfigError as error:
             raise OsFaultsConfigError(str(error)) from None
 
-    def _act(self, step: Step) -> list[str]:
-        if (ACTIONS[step.action].destructive and not self.engine.dry_run
-                and self.engine.lock is None and self.target.destructive):
+    def _take_lock(self) -> None:
+        """Under pabot, the cloud's destructive lock, at the first fault."""
+        if not self.engine.dry_run and self.engine.lock is None and self.target.destructive:
             self.engine.lock = destructive_lock(self.target.name, self.lock_timeout)
+
+    def _act(self, step: Step) -> list[str]:
+        if ACTIONS[step.action].destructive:
+            self._take_lock()
         self.engine.perform(step)
         if self.engine.dry_run:
             _mark_dry_run(step.describe())
