@@ -490,3 +490,27 @@ def test_recover_replays_a_partition_written_by_another_process(tmp_path, world)
     assert cli.recover(None, str(ledger.path), out=out.append) == 0
     assert world.rules["db"] == [UNRELATED_RULE]
     assert ledger.open_entries() == []
+
+
+def test_start_whole_cluster_closes_kills_of_every_member(lib, world):
+    lib.stop_cluster_members("database", "ctl1", "ctl2", "db", how="kill",
+                             allow_quorum_loss=True)
+    world.recovered.update({"ctl1": 1510, "ctl2": 1509, "db": 1508})
+    lib.start_whole_cluster("database")
+    assert world.bootstrapped == ["ctl1"] and world.up("mariadb") == MEMBERS
+    assert open_entries(lib) == [] and lib.engine.mine == []
+
+
+def test_the_cluster_of_a_service(lib):
+    assert lib.get_cluster_of_service("mariadb") == "database"
+    assert lib.get_cluster_of_service("rabbitmq") == "messaging"
+    assert lib.get_cluster_of_service("keystone") == ""
+
+
+def test_freezing_two_of_three_is_undone_by_sigcont(lib, world):
+    lib.stop_cluster_members("messaging", "ctl2", "db", how="freeze", allow_quorum_loss=True)
+    assert world.procs[("rabbitmq", "ctl2")] == "frozen" == world.procs[("rabbitmq", "db")]
+    assert open_entries(lib)[0].undo.action == ops.UNFREEZE_MEMBER
+    assert lib.engine.undo_test("Suite.Test") == []
+    assert world.up("rabbitmq") == MEMBERS
+    assert all(world.procs[("rabbitmq", m)] == "running" for m in MEMBERS)

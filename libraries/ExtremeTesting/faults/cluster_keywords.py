@@ -13,7 +13,7 @@ from robot.api.deco import keyword
 
 from .. import results
 from ..clusters import galera, read_cluster
-from ..clusters.spec import ClusterSpec, cluster_of
+from ..clusters.spec import ClusterSpec, cluster_of, clusters_of
 from ..errors import TargetError
 from ..lifecycle import Entry, Step
 from ..lifecycle.ledger import new_id
@@ -26,11 +26,13 @@ OUT_OF_CLUSTER = ("cluster kill", "cluster stop", "cluster freeze", "cluster par
 
 
 class StopHow(Enum):
-    """How `Stop Cluster Members` stops them: ``stop`` (the service's stop command, a
-    clean leave) or ``kill`` (SIGKILL, a crash)."""
+    """How `Stop Cluster Members` takes them out: ``stop`` (the service's stop command, a
+    clean leave), ``kill`` (SIGKILL, a crash) or ``freeze`` (SIGSTOP: they hang, and come
+    back as they were when resumed)."""
 
     stop = "stop"
     kill = "kill"
+    freeze = "freeze"
 
 
 class ClusterFaultKeywords:
@@ -167,15 +169,17 @@ class ClusterFaultKeywords:
     @keyword
     def stop_cluster_members(self, cluster: str, *members: str, how: StopHow = StopHow.stop,
                              allow_quorum_loss: bool = False) -> list[str]:
-        """Stops several ``members`` of ``cluster`` at once (``how``: ``stop`` or
-        ``kill``), e.g. two of three: quorum lost.
+        """Stops several ``members`` of ``cluster`` at once (``how``: ``stop``, ``kill``
+        or ``freeze``), e.g. two of three: quorum lost.
 
         Refuses, before anything is touched and naming the members that would be left,
         when fewer than a majority would be left in, unless ``allow_quorum_loss=True``;
         fails as `Kill Cluster Member` does. Undo:
         start them again; a Galera cluster left without a Primary component is first
         given one back (``pc.bootstrap`` on the most advanced running member), one with
-        no member running is bootstrapped (see `Start Whole Cluster`).
+        no member running is bootstrapped (see `Start Whole Cluster`); frozen ones are
+        resumed (SIGCONT), and a cluster that keeps its last Primary component's members
+        forms it again by itself.
 
         | `Stop Cluster Members` | database | ctl1 | ctl2 | how=kill | allow_quorum_loss=True |
         """
@@ -199,16 +203,18 @@ class ClusterFaultKeywords:
         return started
 
     @keyword
-    def unfreeze_cluster_member(self, cluster: str, member: str) -> None:
-        """Resumes (SIGCONT) the cluster service on ``member`` of ``cluster`` and closes
-        its freeze. Fails naming the member when SSH or the signal fails.
+    def unfreeze_cluster_member(self, cluster: str, *members: str) -> None:
+        """Resumes (SIGCONT) the cluster service on ``members`` of ``cluster`` and closes
+        their freezes. Fails naming the member when SSH or the signal fails.
 
         | `Unfreeze Cluster Member` | messaging | db |
         """
         spec = self._cluster(cluster)
-        chosen = self._members(spec, [member])
+        chosen = self._members(spec, members)
         if not self.engine.dry_run:
-            self._operator().unfreeze(spec, chosen[0])
+            operator = self._operator()
+            for member in chosen:
+                operator.unfreeze(spec, member)
         self.engine.close_restored(Step(ops.UNFREEZE_MEMBER, spec.service, chosen))
 
     # -- partitions
@@ -297,22 +303,38 @@ class ClusterFaultKeywords:
 
     @keyword
     def start_whole_cluster(self, cluster: str) -> None:
-        """Starts a stopped ``cluster`` again as the undo of `Stop Whole Cluster` does
-        (Galera: bootstrap from the right member, then the others), and closes that fault.
+        """Starts every stopped member of ``cluster`` again as the undo of
+        `Stop Whole Cluster` does (Galera: bootstrap from the right member, then the
+        others), and closes the open stops and kills of its members.
         Fails naming the member whose bootstrap or start failed, or when no member knows
         its position.
 
         | `Start Whole Cluster` | database |
         """
         spec = self._cluster(cluster)
-        open_stops = [e for e in self.engine.mine if e.undo is not None
-                      and e.undo.action == ops.START_WHOLE
-                      and e.undo.args.get("cluster") == cluster]
-        if open_stops:
-            for entry in reversed(open_stops):
-                self.engine.undo(entry)
-        elif not self.engine.dry_run:
-            self._operator().start_whole(spec, list(spec.members))
+        stops = [e for e in self.engine.mine if e.undo is not None
+                 and e.undo.action in (ops.START_WHOLE, ops.START_MEMBERS)
+                 and e.undo.args.get("cluster") == cluster]
+        if not self.engine.dry_run:
+            self._operator().start_whole(spec, next(
+                (list(e.undo.args.get("order") or []) for e in reversed(stops)
+                 if e.undo.action == ops.START_WHOLE), list(spec.members)))
+        for entry in reversed(stops):
+            self.engine.undo(entry)  # every member runs: closes it
+
+    @keyword
+    def get_cluster_of_service(self, service: str) -> str:
+        """The name of the target's cluster whose members run ``service`` (``mariadb`` ->
+        ``database``), or an empty string when no cluster of the target runs it. Never
+        fails on a known target.
+
+        | ${cluster} = | `Get Cluster Of Service` | mariadb |
+        """
+        try:
+            found = clusters_of(self.target)
+        except TargetError as error:
+            raise FaultError(str(error)) from None
+        return next((name for name, spec in found.items() if spec.service == service), "")
 
     # -- reading and the verdict
     @keyword

@@ -400,6 +400,9 @@ class Faults(ClusterFaultKeywords):
 
         Closes the unplugs it undoes; returns the nodes. Fails on an unknown service or node, or
         naming the node where iptables failed.
+
+        | `Unplug Service`    mariadb    on=all
+        | `Plug Service`      mariadb    on=all
         """
         return self._service("plug", service, on)
 
