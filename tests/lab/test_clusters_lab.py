@@ -5,7 +5,6 @@ recover``, and the steady state names a member that is not Synced."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -75,23 +74,14 @@ def test_stopping_two_of_three_is_refused_on_the_lab(faults):
     assert faults.get_cluster_problems("database") == []
 
 
-def test_a_partition_left_by_a_killed_run_is_undone_by_recover(target, ssh, tmp_path):
+def test_a_partition_left_by_a_killed_run_is_undone_by_recover(target, ssh, tmp_path,
+                                                               robot_until):
     ledger = tmp_path / "ledger.jsonl"
     suite = tmp_path / "partition.robot"
     suite.write_text(SUITE.format(target=target.path, ledger=ledger))
     assert rules_on(ssh, target, "db") == []
-    proc = subprocess.Popen([sys.executable, "-m", "robot", "--outputdir", str(tmp_path),
-                             str(suite)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    try:
-        deadline, line = time.monotonic() + 120, ""
-        while "PARTITIONED" not in line:
-            assert time.monotonic() < deadline, "no partition within 120 s"
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "robot ended before partitioning"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    with robot_until(suite, tmp_path, "PARTITIONED"):
+        pass
     spec = clusters_of(target)["messaging"]
     rules = rules_on(ssh, target, "db")
     assert len(rules) == 2 * len(spec.others("db")) * len(spec.ports), rules

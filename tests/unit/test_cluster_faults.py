@@ -514,3 +514,62 @@ def test_freezing_two_of_three_is_undone_by_sigcont(lib, world):
     assert lib.engine.undo_test("Suite.Test") == []
     assert world.up("rabbitmq") == MEMBERS
     assert all(world.procs[("rabbitmq", m)] == "running" for m in MEMBERS)
+
+
+def test_dry_run_touches_nothing_writes_nothing_and_marks_the_case(tmp_path, world,
+                                                                   monkeypatch):
+    marked = []
+    monkeypatch.setattr(results, "publish", lambda kind, data, *a, **k: marked.append(
+        (kind, data)))
+    library = Faults(str(write_target(tmp_path)), dry_run=True)
+    assert library.kill_cluster_member("database", "db") == ["db"]
+    library.partition_cluster_member("messaging", "db")
+    library.stop_whole_cluster("database")
+    assert world.lines == [] and library.engine.ledger.entries() == []
+    assert [k for k, _ in marked] == [results.FAULT_DRY_RUN] * 3
+    assert marked[0][1]["action"] == "cluster kill member mariadb on db cluster=database"
+
+
+ROBOT_SUITE = """\
+*** Settings ***
+Library    ExtremeTesting.Faults    {target}
+
+*** Test Cases ***
+Cluster Faults Read As Sentences And Are Undone When The Test Ends
+    Kill Cluster Member    database    ctl2
+    Partition Cluster Member    messaging    db    from the others
+    ${{problems}} =    Get Cluster Problems    messaging
+    Should Not Be Empty    ${{problems}}
+    Run Keyword And Expect Error    *would be left with no member*allow_quorum_loss=True*
+    ...    Stop Cluster Members    database    ctl1    db
+    Stop Cluster Members    database    ctl1    how=kill    allow_quorum_loss=${{TRUE}}
+    Run Keyword And Expect Error    Expected cluster 'messaging' whole within 0.1 s*
+    ...    Cluster Should Be Whole Within    messaging    0.1 s
+
+Whole Again After The Undo
+    Cluster Should Be Whole Within    messaging    5 s
+    Cluster Should Be Whole Within    database    5 s
+"""
+
+
+def test_robot_run_undoes_every_cluster_fault_at_test_end(tmp_path, world):
+    import robot
+
+    target = write_target(tmp_path)
+    suite = tmp_path / "clusters.robot"
+    suite.write_text(ROBOT_SUITE.format(target=target))
+    rc = robot.run(str(suite), outputdir=str(tmp_path / "out"), console="none")
+    output = tmp_path / "out" / "output.xml"
+    assert rc == 0, _failures(output)
+    assert world.rules["db"] == [] and world.up("mariadb") == MEMBERS
+    assert Ledger(tmp_path / "cloud" / "target.ledger.jsonl").open_entries() == []
+    records = results.read_expectations(output)
+    assert [(r["subject"], r["passed"]) for r in records] == [
+        ("messaging", False), ("messaging", True), ("database", True)]
+
+
+def _failures(output):
+    from robot.api import ExecutionResult
+
+    result = ExecutionResult(str(output))
+    return [(t.name, t.message) for t in result.suite.all_tests if t.status != "PASS"]

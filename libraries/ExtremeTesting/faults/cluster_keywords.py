@@ -18,6 +18,7 @@ from ..errors import TargetError
 from ..lifecycle import Entry, Step
 from ..lifecycle.ledger import new_id
 from . import clusters as ops
+from .dryrun import mark_dry_run
 from .errors import FaultError
 
 WHOLE_POLL = 2.0  # s between two readings of a cluster that is not whole yet
@@ -91,6 +92,8 @@ class ClusterFaultKeywords:
         if not self.engine.dry_run:
             self._take_lock()
         self.engine.inject(step, undo, act, past, entry_id=entry_id)
+        if self.engine.dry_run:
+            mark_dry_run(step.describe())
         return list(members)
 
     def _require_running(self, operator: ops.Operator, spec: ClusterSpec,

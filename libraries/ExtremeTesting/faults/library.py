@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 from datetime import timedelta
 from enum import Enum
@@ -13,7 +12,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from .. import __version__, results
+from .. import __version__
 from ..lifecycle import (
     Entry,
     Ledger,
@@ -28,6 +27,7 @@ from ..power import osf_drivers
 from ..power.errors import PowerDriverConfigError
 from . import human, logs, osf
 from .cluster_keywords import ClusterFaultKeywords
+from .dryrun import mark_dry_run
 from .engine import ACTIONS, Engine
 from .errors import FaultError, OsFaultsConfigError, UndoError
 from .runner import BoundedAnsibleRunner
@@ -293,7 +293,7 @@ class Faults(ClusterFaultKeywords):
             self._take_lock()
         self.engine.perform(step)
         if self.engine.dry_run:
-            _mark_dry_run(step.describe())
+            mark_dry_run(step.describe())
         return list(step.nodes)
 
     def _service(self, action: str, service: str, on: str, **args: Any) -> list[str]:
@@ -579,7 +579,7 @@ class Faults(ClusterFaultKeywords):
         nodes = self.topology.select(on, service)
         if self.engine.dry_run:
             logger.info(f"DRY RUN: would check {service} on {', '.join(nodes)}.")
-            _mark_dry_run(f"check {service} on {', '.join(nodes)}")
+            mark_dry_run(f"check {service} on {', '.join(nodes)}")
             return
         try:
             state = self.engine.backend.running(service, nodes)
@@ -591,9 +591,3 @@ class Faults(ClusterFaultKeywords):
                              f"{', '.join(nodes)}; it is {'not running' if expected else 'running'}"
                              f" on {', '.join(wrong)}.")
 
-
-def _mark_dry_run(action: str) -> None:
-    """The report's marker: a case whose faults were only pretended is not a verdict
-    (logged at WARN, so ``--loglevel WARN`` keeps it)."""
-    results.publish(results.FAULT_DRY_RUN, {"action": action, "case": results.current_case()},
-                    f"DRY RUN: {html.escape(action)} was not done", level="WARN")
