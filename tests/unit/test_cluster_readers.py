@@ -446,3 +446,38 @@ def test_the_example_target_documents_a_3_controller_cluster_pair():
     assert found["database"].members == ("ctl1", "ctl2", "ctl3")
     assert found["database"].type == "galera" and found["messaging"].type == "rabbitmq"
     assert found["messaging"].ports == (5672, 25672, 4369)
+
+
+# -- output captured from the real MariaDB/Galera and RabbitMQ of this machine (data/clusters)
+def captured(name):
+    from pathlib import Path
+
+    return (Path(__file__).parent / "data" / "clusters" / name).read_text()
+
+
+def test_captured_galera_member_of_one():
+    status = galera.parse_status(captured("galera-status-one-member.txt"))
+    assert galera.member_problems(status, 1) == []
+    assert galera.member_problems(status, 3) == ["wsrep_cluster_size=1, expected 3"]
+    assert status["wsrep_evs_delayed"] == "" and status["wsrep_last_committed"] == "1"
+
+
+def test_captured_grastate_and_recovered_position():
+    clean = galera.parse_grastate(captured("galera-grastate-clean.dat"))
+    killed = galera.parse_grastate(captured("galera-grastate-killed.dat"))
+    assert (clean.seqno, clean.safe_to_bootstrap) == (4, True)
+    assert (killed.seqno, killed.safe_to_bootstrap) == (-1, True)
+    assert galera.parse_recovered(captured("galera-wsrep-recover.log")) == (
+        "0a73650c-f166-11f1-8ef2-4adc0149b0cf", 6)
+
+
+def test_captured_rabbitmq_status_and_queues():
+    status = rabbitmq.parse_cluster_status(captured("rabbitmq-cluster-status.json"))
+    assert status.running_nodes == ["xtfh@localhost"] and status.partitions == {}
+    assert rabbitmq.member_problems(status, ["xtfh@localhost"]) == []
+    queues = rabbitmq.parse_queues(captured("rabbitmq-list-queues.json"))
+    assert [(q.name, q.type, q.leader) for q in queues] == [
+        ("qq-test", "quorum", "xtfh@localhost"), ("classic-test", "classic", "")]
+    assert rabbitmq.queue_problems(queues, status.running_nodes) == []
+    assert rabbitmq.queue_problems(queues, []) == [
+        "1 quorum queue(s) without a leader: qq-test"]
