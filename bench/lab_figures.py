@@ -1,9 +1,10 @@
 """Figures of the lab: time to a serving cloud, memory, idle CPU.
 
-    python bench/lab_figures.py            # memory and idle CPU of the running lab
-    python bench/lab_figures.py --up       # also: down, then time `extreme lab up`
+    python bench/lab_figures.py                       # memory and idle CPU of the running lab
+    python bench/lab_figures.py --up --old-release    # also: down, then time `extreme lab up`
 
-Targets (issue 2): up <= 120 s with packages installed, total RSS <= 4 GB.
+Targets (issue 21, the clustered lab): `up --old-release` <= 120 s with packages installed,
+total RSS <= 4.5 GiB.
 Memory is summed over every process inside the lab's namespaces plus its BMCs;
 PSS (proportional set size) counts shared pages once, RSS counts them in every process.
 """
@@ -59,22 +60,25 @@ def cpu_seconds(pids: list[int]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--up", action="store_true", help="take the lab down and time 'up'")
+    parser.add_argument("--old-release", action="store_true",
+                        help="with --up: 'extreme lab up --old-release' (as ./run does)")
     parser.add_argument("--idle-seconds", type=float, default=30)
     args = parser.parse_args()
     extreme = [sys.executable, "-m", "ExtremeTesting.cli"]
     if args.up:
         subprocess.run([*extreme, "lab", "down"], check=True)
         start = time.monotonic()
-        subprocess.run([*extreme, "lab", "up"], check=True, stdout=subprocess.DEVNULL)
-        print(f"extreme lab up, to a serving cloud: {time.monotonic() - start:.1f} s "
-              f"(target <= 120 s)")
+        up = [*extreme, "lab", "up"] + (["--old-release"] if args.old_release else [])
+        subprocess.run(up, check=True, stdout=subprocess.DEVNULL)
+        print(f"{' '.join(['extreme'] + up[3:])}, to a serving cloud: "
+              f"{time.monotonic() - start:.1f} s (target <= 120 s)")
     if lab.read_state().get("phase") != "up":
         print("the lab is not up: run 'extreme lab up' (or pass --up)")
         return 1
     pids = lab_pids()
     rss, pss = memory(pids)
     print(f"lab processes: {len(pids)}")
-    print(f"total RSS: {rss / 2**30:.2f} GiB (target <= 4 GB); total PSS: {pss / 2**30:.2f} GiB")
+    print(f"total RSS: {rss / 2**30:.2f} GiB (target <= 4.5 GiB); total PSS: {pss / 2**30:.2f} GiB")
     before, start = cpu_seconds(pids), time.monotonic()
     time.sleep(args.idle_seconds)
     used = cpu_seconds(lab_pids()) - before

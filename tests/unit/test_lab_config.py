@@ -57,7 +57,11 @@ def test_nova_can_delete_servers_and_uses_the_fake_driver():
     assert nova["DEFAULT"]["compute_driver"] == "fake.FakeDriver"
     assert nova["neutron"]["auth_type"] == "password"
     assert nova["neutron"]["password"] == "S-pw"
-    assert nova["DEFAULT"]["transport_url"] == "rabbit://openstack:R-pw@db:5672/"
+    # every RabbitMQ member, by address
+    assert nova["DEFAULT"]["transport_url"] == (
+        "rabbit://openstack:R-pw@198.18.0.11:5672,openstack:R-pw@198.18.0.12:5672,"
+        "openstack:R-pw@198.18.0.20:5672/")
+    assert nova["oslo_messaging_rabbit"]["rabbit_quorum_queue"] == "true"
     assert nova["conductor"]["workers"] == "1"
 
 

@@ -42,7 +42,8 @@ def test_overlays_come_before_the_binds_that_land_on_them(lab_dir, monkeypatch):
     (lab_dir / "nodes" / "ctl1" / "etc" / "placement").mkdir(parents=True)
     (lab_dir / "nodes" / "ctl1" / "etc" / "glance").mkdir(parents=True)
     (lab_dir / "nodes" / "ctl1" / "etc" / "neutron").mkdir(parents=True)
-    build.lay_out_node(node, {}, {"fernet-keys": {}, "credential-keys": {}}, lab_dir / "img")
+    build.lay_out_node(node, {"erlang_cookie": "c"}, {"fernet-keys": {}, "credential-keys": {}},
+                       lab_dir / "img")
     mounts = json.loads((lab_dir / "nodes" / "ctl1" / "node.json").read_text())["mounts"]
     kinds = [kind for _, _, kind in mounts]
     assert kinds[:5] == ["overlay"] * 5 and "overlay" not in kinds[5:]

@@ -184,3 +184,115 @@ def test_boot_gives_up_after_its_window_and_names_what_is_still_stopped(tmp_path
         assert bad.returncode == 2 and "WINDOW and SETTLE" in bad.stderr
     finally:
         call("scheduler", "stop")
+
+
+def stubborn(marker, tmp_path, stop_timeout, term_exit_after=None, child=False):
+    """A "service" that ignores SIGTERM (or exits ``term_exit_after`` s after it), like
+    neutron-server waiting on a worker; with ``child``, its work runs in a forked child
+    whose command line does not carry the marker (found only as a descendant)."""
+    on_term = "''" if term_exit_after is None else f"'sleep {term_exit_after}; exit 0'"
+    body = f"trap {on_term} TERM; while true; do sleep 0.2; done"
+    if child:
+        worker = f"xt-worker-of-{marker[-8:]}"
+        body = f"trap '' TERM; (trap '' TERM; exec -a {worker} sleep 300) & {body}"
+    spec = sleeper(marker, tmp_path)
+    spec.update(command=["/bin/bash", "-c", f"exec -a {marker} /bin/bash -c \"{body}\""],
+                stop_timeout=stop_timeout)
+    return spec
+
+
+def test_a_restart_waits_for_a_service_that_ignores_sigterm_and_starts_a_new_one(tmp_path):
+    marker = f"xt-svcmgr-stubborn-{uuid.uuid4().hex[:8]}"
+    call = install(tmp_path, {"demo": stubborn(marker, tmp_path, stop_timeout=1)})
+    try:
+        assert call("demo", "start").returncode == 0
+        first = pids_of(marker)
+        result = call("demo", "restart")
+        assert result.returncode == 0, result.stderr
+        assert "restarted" in result.stdout
+        second = pids_of(marker)
+        assert second and not set(first) & set(second), (first, second)
+        assert call("demo", "status").returncode == 0
+    finally:
+        call("demo", "stop")
+    assert pids_of(marker) == []
+
+
+def test_stop_waits_for_the_services_children_too(tmp_path):
+    marker = f"xt-svcmgr-parent-{uuid.uuid4().hex[:8]}"
+    worker = f"xt-worker-of-{marker[-8:]}"
+    call = install(tmp_path, {"demo": stubborn(marker, tmp_path, stop_timeout=1, child=True)})
+    try:
+        assert call("demo", "start").returncode == 0
+        for _ in range(50):
+            if pids_of(worker):
+                break
+            time.sleep(0.1)
+        assert pids_of(worker), "the worker child never started"
+        stopped = call("demo", "stop")
+        assert stopped.returncode == 0 and "SIGKILL after 1 s" in stopped.stdout
+        # the child does not match the pattern: it is found as the main process's child
+        assert pids_of(worker) == [] and pids_of(marker) == []
+    finally:
+        call("demo", "stop")
+        for pid in pids_of(worker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_stop_timeout_of_the_service_is_honoured(tmp_path):
+    marker = f"xt-svcmgr-graceful-{uuid.uuid4().hex[:8]}"
+    call = install(tmp_path, {"demo": stubborn(marker, tmp_path, stop_timeout=20,
+                                               term_exit_after=2)})
+    try:
+        call("demo", "start")
+        started = time.monotonic()
+        stopped = call("demo", "stop")
+        took = time.monotonic() - started
+        # a graceful stop of ~2 s, never cut at the old 15 s nor killed
+        assert stopped.stdout.strip() == "demo stopped", stopped.stdout
+        assert 1.5 < took < 15, took
+        assert pids_of(marker) == []
+    finally:
+        call("demo", "stop")
+
+
+def test_a_start_that_does_not_end_running_exits_non_zero(tmp_path):
+    marker = f"xt-svcmgr-dies-{uuid.uuid4().hex[:8]}"
+    call = install(tmp_path, {"demo": sleeper(marker, tmp_path, "sleep 0.3; false")})
+    result = call("demo", "start")
+    assert result.returncode == 1
+    assert "demo exited while starting" in result.stderr
+    restarted = call("demo", "restart")
+    assert restarted.returncode == 1 and "exited while starting" in restarted.stderr
+
+
+def test_start_waits_for_processes_still_dying_from_a_kill(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("svcmgr_dying", SCRIPT)
+    svcmgr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(svcmgr)
+    marker = f"xt-svcmgr-dying-{uuid.uuid4().hex[:8]}"
+    service = sleeper(marker, tmp_path)
+    monkeypatch.setattr(svcmgr, "PID_DIR", str(tmp_path / "run"))
+    old = subprocess.Popen(["/bin/bash", "-c", f"exec -a {marker} sleep 300"])
+    try:
+        # The old process reads as killed (a SIGKILL pending) for 1 s, then goes: start
+        # must wait for it, then start a new one, never answer "already running".
+        real = svcmgr.killed_pids
+        until = time.monotonic() + 1
+
+        def dying(pids):
+            if time.monotonic() < until:
+                return [old.pid] if old.pid in pids else []
+            return real(pids)
+
+        monkeypatch.setattr(svcmgr, "killed_pids", dying)
+        threading.Timer(1.0, old.kill).start()
+        assert svcmgr.start("demo", service) == "demo started"
+        assert old.poll() is not None
+        assert len(pids_of(marker)) == 1
+    finally:
+        old.kill()
+        old.wait()
+        svcmgr.stop("demo", service)

@@ -19,11 +19,12 @@ from . import topology as topo
 from .shell import run
 
 HERE = Path(__file__).resolve().parent
-SECRET_NAMES = ("admin", "service", "db", "rabbit", "bmc", "switch")
+SECRET_NAMES = ("admin", "service", "db", "rabbit", "bmc", "switch", "erlang_cookie")
 
 # service -> (package folder under /etc and /var/lib, user the service runs as)
 PACKAGE = {
-    "mariadb": ("mysql", "mysql"), "rabbitmq": ("rabbitmq", "rabbitmq"),
+    "mariadb": ("mysql", "mysql"), "clustercheck": (None, "root"),
+    "rabbitmq": ("rabbitmq", "rabbitmq"),
     "memcached": (None, "memcache"), "keystone": ("keystone", "keystone"),
     "placement": ("placement", "placement"), "glance-api": ("glance", "glance"),
     "nova-api": ("nova", "nova"), "nova-conductor": ("nova", "nova"),
@@ -69,9 +70,12 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
     ready = f"http://{address}:{service.port}{READY_PATH.get(service.api, '/')}" \
         if service.api else None
     spec: dict = {"user": user, "grep": service.grep, "ready": ready, "rundirs": [],
-                  "log": f"{log_dir}/{service.name}.out", "chdir": "/"}
+                  "log": f"{log_dir}/{service.name}.out", "chdir": "/",
+                  "stop_timeout": service.stop_timeout}
     commands = {
         "mariadb": ["/usr/sbin/mariadbd", "--defaults-file=/etc/mysql/my.cnf"],
+        "clustercheck": ["/usr/bin/python3", "/usr/local/sbin/clustercheck", "--address",
+                         address, "--port", str(topo.CLUSTERCHECK_PORT)],
         "rabbitmq": ["/usr/lib/rabbitmq/bin/rabbitmq-server"],
         "memcached": ["/usr/bin/memcached", "-l", address, "-p", "11211", "-m", "64",
                       "-U", "0", "-c", "4096"],
@@ -89,7 +93,12 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
     }
     spec["command"] = commands[service.name]
     if service.name == "mariadb":
-        spec.update(ready=f"{address}:3306", rundirs=["/run/mysqld"])
+        # `service mariadb bootstrap` starts a new cluster from this member, as
+        # galera_new_cluster does; `start` joins the members it reaches (IST or SST).
+        spec.update(ready=f"{address}:3306", rundirs=["/run/mysqld"],
+                    bootstrap=["--wsrep-new-cluster"])
+    elif service.name == "clustercheck":
+        spec.update(ready=f"{address}:{topo.CLUSTERCHECK_PORT}")
     elif service.name == "rabbitmq":
         spec.update(ready=f"{address}:5672", chdir="/var/lib/rabbitmq",
                     env={"HOME": "/var/lib/rabbitmq"})
@@ -109,20 +118,21 @@ def node_config_files(node: topo.Node, values: dict[str, str]) -> dict[str, tupl
     address = node.address
     lab = paths.root()
     if "mariadb" in names:
-        files["mysql/my.cnf"] = (config.my_cnf(), "mysql")
+        files["mysql/my.cnf"] = (config.my_cnf(node.name), "mysql")
     if "rabbitmq" in names:
-        files["rabbitmq/rabbitmq.conf"] = (config.rabbitmq_conf(values), "rabbitmq")
-        files["rabbitmq/rabbitmq-env.conf"] = (config.rabbitmq_env(), "rabbitmq")
+        files["rabbitmq/rabbitmq.conf"] = (config.rabbitmq_conf(values, node.name), "rabbitmq")
+        files["rabbitmq/rabbitmq-env.conf"] = (config.rabbitmq_env(node.name), "rabbitmq")
     if "keystone" in names:
         files["keystone/keystone.conf"] = (config.keystone_conf(values), "keystone")
         files["keystone/keystone-uwsgi.ini"] = (config.uwsgi_ini(
             "keystone-uwsgi", address, 5000, "/usr/bin/keystone-wsgi-public", "keystone",
-            "/var/log/keystone/keystone-uwsgi.log", threads=4), "keystone")
+            "/var/log/keystone/keystone-uwsgi.log", threads=config.API_THREADS), "keystone")
     if "placement" in names:
         files["placement/placement.conf"] = (config.placement_conf(values), "placement")
         files["placement/placement-uwsgi.ini"] = (config.uwsgi_ini(
             "placement-uwsgi", address, 8778, "/usr/bin/placement-api", "placement",
-            "/var/log/placement/placement-uwsgi.log"), "placement")
+            "/var/log/placement/placement-uwsgi.log", threads=config.API_THREADS),
+            "placement")
     if "glance-api" in names:
         files["glance/glance-api.conf"] = (config.glance_conf(values, address), "glance")
     if "nova-api" in names or "nova-compute" in names:
@@ -130,7 +140,7 @@ def node_config_files(node: topo.Node, values: dict[str, str]) -> dict[str, tupl
     if "nova-api" in names:
         files["nova/nova-api-uwsgi.ini"] = (config.uwsgi_ini(
             "nova-api-uwsgi", address, 8774, "/usr/bin/nova-api-wsgi", "nova",
-            "/var/log/nova/nova-api-uwsgi.log"), "nova")
+            "/var/log/nova/nova-api-uwsgi.log", processes=config.NOVA_API_PROCESSES), "nova")
     if "neutron-server" in names:
         files["neutron/neutron.conf"] = (config.neutron_conf(values, address), "neutron")
         files["neutron/plugins/ml2/ml2_conf.ini"] = (config.ml2_conf(), "neutron")
@@ -182,6 +192,9 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
         password_login=is_switch), mode=0o600)
     shutil.copy(Path(__file__).with_name("svcmgr.py"), home / "sbin" / "service")
     os.chmod(home / "sbin" / "service", 0o755)
+    if node.name in topo.MEMBERS:
+        shutil.copy(HERE / "clustercheck.py", home / "sbin" / "clustercheck")
+        os.chmod(home / "sbin" / "clustercheck", 0o755)
     # Overlays first: the binds below land on the node's own /etc and /usr.
     mounts: list[list[str]] = [] if is_switch else releases.overlay_mounts(home)
     mounts += [
@@ -228,6 +241,11 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
                 write(repo / index, key, "keystone", 0o600)
     if "haproxy" in folders:
         (home / "haproxy").mkdir(exist_ok=True)
+    if "rabbitmq" in folders:
+        # One Erlang cookie for the three members (and rabbitmqctl, which runs as the
+        # rabbitmq user with this home): they cluster only if theirs match.
+        write(home / "lib" / "rabbitmq" / ".erlang.cookie", values["erlang_cookie"],
+              "rabbitmq", 0o400)
     if is_switch:
         mounts += switch_accounts(home, values["switch"])
     for relative, (content, owner) in node_config_files(node, values).items():

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from . import topology as topo
 
-DB_HOST = "db"
+# Every service reaches MariaDB through HAProxy on the VIP: one Galera member writes at a
+# time (the first of topology.MEMBERS), the others are HAProxy backups.
+DB_HOST = topo.VIP
 REGION = "RegionOne"
+# API concurrency. nova-api runs under uwsgi with one thread per process (as Debian and
+# Kolla run it: nova is eventlet-patched), so one process serves one request at a time:
+# it gets the 2 processes Kolla gives a 2-core controller (openstack_service_workers),
+# so that one request waiting on RPC (a stopped nova-compute) does not stop the API.
+# Keystone and placement (plain WSGI) serve from 4 threads of one process; glance-api
+# and neutron-server serve from eventlet's green threads in their main process. More
+# processes do not fit the lab's memory budget (RSS <= 4.5 GiB; each API process is
+# 100-160 MB).
+NOVA_API_PROCESSES = 2
+API_THREADS = 4
 SERVICE_USERS = ("nova", "placement", "glance", "neutron")
 
 
@@ -37,7 +49,21 @@ def db_url(secrets: dict[str, str], database: str) -> str:
 
 
 def transport_url(secrets: dict[str, str]) -> str:
-    return f"rabbit://openstack:{secrets['rabbit']}@{DB_HOST}:5672/"
+    """Every RabbitMQ member: oslo.messaging fails over from one to the next."""
+    hosts = ",".join(f"openstack:{secrets['rabbit']}@{topo.node(n).address}:5672"
+                     for n in topo.MEMBERS)
+    return f"rabbit://{hosts}/"
+
+
+def memcached_servers() -> str:
+    """Keystone's cache and keystonemiddleware's token cache: memcached on each controller."""
+    return ",".join(f"{topo.node(n).address}:11211" for n in topo.CONTROLLERS)
+
+
+# oslo.messaging: quorum queues (Zed's oslo.messaging 14 has rabbit_quorum_queue): a
+# queue survives the loss of a RabbitMQ member while a majority holds it. Replies and
+# fanouts stay classic (oslo.messaging declares those itself).
+MESSAGING = {"heartbeat_timeout_threshold": 30, "rabbit_quorum_queue": True}
 
 
 def service_auth(secrets: dict[str, str], user: str) -> dict[str, object]:
@@ -60,7 +86,7 @@ def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
     return {
         **service_auth(secrets, user),
         "www_authenticate_uri": vip_url(5000),
-        "memcached_servers": f"{DB_HOST}:11211",
+        "memcached_servers": memcached_servers(),
         # Tokens validated once are cached: a token probe must not cost a DB round trip.
         "token_cache_time": 300,
         "http_connect_timeout": 5,
@@ -113,7 +139,7 @@ def keystone_conf(secrets: dict[str, str]) -> str:
         # Without a cache each token validation costs ~0.2 s of CPU on the 2-core lab (DB
         # lookups, role resolution): a monitor's token probe would saturate Keystone.
         "cache": {"enabled": True, "backend": "oslo_cache.memcache_pool",
-                  "memcache_servers": f"{DB_HOST}:11211", "memcache_socket_timeout": 1,
+                  "memcache_servers": memcached_servers(), "memcache_socket_timeout": 1,
                   "memcache_pool_connection_get_timeout": 1, "memcache_dead_retry": 10},
         "fernet_tokens": {"key_repository": "/etc/keystone/fernet-keys"},
         "credential": {"key_repository": "/etc/keystone/credential-keys"},
@@ -162,7 +188,7 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
             "state_path": "/var/lib/nova",
             "log_dir": "/var/log/nova",
             "enabled_apis": "osapi_compute",
-            "osapi_compute_workers": 1,
+            "osapi_compute_workers": NOVA_API_PROCESSES,
             "compute_driver": "fake.FakeDriver",
             # The fake hypervisor reports itself quickly after a reboot of cmp1.
             "report_interval": 5,
@@ -180,7 +206,7 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
         "conductor": {"workers": 1},
         "scheduler": {"workers": 1, "discover_hosts_in_cells_interval": 10},
         "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
-        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 30},
+        "oslo_messaging_rabbit": MESSAGING,
         "oslo_policy": SCOPED_POLICY,
         "wsgi": {"api_paste_config": "/etc/nova/api-paste.ini"},
         "vnc": {"enabled": False},
@@ -195,7 +221,8 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
             "core_plugin": "ml2", "service_plugins": "",
             "auth_strategy": "keystone",
             "transport_url": transport_url(secrets),
-            # API in the main process, no RPC workers: the lab has no agents to serve.
+            # API in the main process (green threads), no extra RPC workers (neutron
+            # still forks its rpc and periodic workers): the lab has no agents to serve.
             "api_workers": 0, "rpc_workers": 0, "rpc_state_report_workers": 0,
             "log_dir": "/var/log/neutron",
             "notify_nova_on_port_status_changes": False,
@@ -203,7 +230,11 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
         },
         "database": {"connection": db_url(secrets, "neutron"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "neutron"),
+        # The segments plugin's placement client (without it: MissingAuthPlugin
+        # tracebacks in neutron-server's log at every start).
+        "placement": service_auth(secrets, "neutron"),
         "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
+        "oslo_messaging_rabbit": MESSAGING,
         "oslo_policy": POLICY,
     })
 
@@ -219,37 +250,64 @@ def ml2_conf() -> str:
     })
 
 
-def my_cnf() -> str:
-    address = topo.node("db").address
+def galera_address() -> str:
+    return "gcomm://" + ",".join(topo.node(n).address for n in topo.MEMBERS)
+
+
+def my_cnf(node: str) -> str:
+    """One Galera member: MariaDB 10.11 with galera-4, state transfers (SST) by rsync,
+    every cluster port on the member's own lab address."""
+    address = topo.node(node).address
     return ini({
         "mysqld": {
             "user": "mysql", "datadir": "/var/lib/mysql",
             "socket": "/run/mysqld/mysqld.sock", "pid-file": "/run/mysqld/mysqld.pid",
             "bind-address": address, "port": 3306,
             "skip-name-resolve": True, "max_connections": 1000,
-            "innodb_buffer_pool_size": "128M", "innodb_log_file_size": "32M",
+            # Small caches: three members must fit the lab's memory budget.
+            "innodb_buffer_pool_size": "32M", "innodb_log_file_size": "32M",
+            "innodb_log_buffer_size": "4M", "key_buffer_size": "8M",
+            "aria_pagecache_buffer_size": "8M",
             "innodb_flush_log_at_trx_commit": 2, "performance_schema": "off",
             "character-set-server": "utf8mb3", "collation-server": "utf8mb3_general_ci",
             "log-error": "/var/log/mysql/error.log",
+            # Galera: row-based replication of InnoDB tables, interleaved auto-increments.
+            "binlog_format": "ROW", "default_storage_engine": "InnoDB",
+            "innodb_autoinc_lock_mode": 2,
+            "wsrep_on": "ON", "wsrep_provider": "/usr/lib/galera/libgalera_smm.so",
+            "wsrep_cluster_name": topo.CLUSTER_NAME,
+            "wsrep_cluster_address": galera_address(),
+            "wsrep_node_name": node, "wsrep_node_address": address,
+            "wsrep_sst_method": "rsync", "wsrep_sst_receive_address": f"{address}:4444",
+            # gcache small (the lab's writes are small): a member back within minutes
+            # still catches up by IST (port 4568), else it gets a full SST (rsync, 4444).
+            "wsrep_provider_options": (
+                f'"gmcast.listen_addr=tcp://{address}:4567; ist.recv_addr={address}:4568; '
+                'gcache.size=32M; pc.recovery=TRUE"'),
         },
         "client": {"socket": "/run/mysqld/mysqld.sock"},
     }).replace("skip-name-resolve = true", "skip-name-resolve")
 
 
-def rabbitmq_conf(secrets: dict[str, str]) -> str:
-    address = topo.node("db").address
+def rabbitmq_conf(secrets: dict[str, str], node: str) -> str:
+    address = topo.node(node).address
     return "\n".join([
         f"listeners.tcp.1 = {address}:5672",
         "default_user = openstack",
         f"default_pass = {secrets['rabbit']}",
         "loopback_users = none",
         "log.file.level = info",
+        f"cluster_name = {topo.CLUSTER_NAME}",
+        # The minority side of a partition pauses and resumes once it sees the majority
+        # again (Kolla's default): a healed partition never leaves two clusters.
+        "cluster_partition_handling = pause_minority",
         "",
     ])
 
 
-def rabbitmq_env() -> str:
-    return "NODENAME=rabbit@db\nNODE_IP_ADDRESS=\n"
+def rabbitmq_env(node: str) -> str:
+    # The node name's host part resolves through the lab's /etc/hosts on every member.
+    return f"NODENAME=rabbit@{node}\nNODE_IP_ADDRESS=\n"
 
 
 def haproxy_cfg(admin_socket: str) -> str:
@@ -280,6 +338,7 @@ def haproxy_cfg(admin_socket: str) -> str:
     ]
     checks = {"identity": "GET /v3", "placement": "GET /", "image": "GET /versions",
               "compute": "GET /", "network": "GET /"}
+    lines += mariadb_listen()
     for service in topo.api_services():
         lines += [
             f"frontend {service.name}",
@@ -295,6 +354,31 @@ def haproxy_cfg(admin_socket: str) -> str:
             lines.append(f"    server {node} {topo.node(node).address}:{service.port} check")
         lines.append("")
     return "\n".join(lines)
+
+
+def mariadb_listen() -> list[str]:
+    """MariaDB on the VIP, as Kolla fronts Galera: TCP, one member active and the others
+    backups (one writer at a time: no certification conflicts between writers), each
+    checked by its clustercheck (HTTP 200 only when Synced and Primary). A member marked
+    down has its connections cut, so clients reconnect to the next one at once."""
+    lines = [
+        "listen mariadb",
+        f"    bind {topo.VIP}:3306",
+        "    mode tcp",
+        "    option tcpka",
+        "    option httpchk GET /",
+        "    http-check expect status 200",
+        # Pooled connections idle for long: no cut after the API's 120 s.
+        "    timeout client 3600s",
+        "    timeout server 3600s",
+        "    timeout check 3s",
+        f"    default-server port {topo.CLUSTERCHECK_PORT} inter 1s fastinter 500ms "
+        "downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
+    ]
+    for index, name in enumerate(topo.MEMBERS):
+        lines.append(f"    server {name} {topo.node(name).address}:3306 check"
+                     + (" backup" if index else ""))
+    return lines + [""]
 
 
 def sshd_config(address: str, host_key: str, authorized_keys: str,

@@ -35,9 +35,12 @@ DEBIAN_PACKAGES = (
     "nova-scheduler", "nova-compute", "nova-compute-ironic", "placement-api", "glance-api",
     "neutron-server", "uwsgi", "uwsgi-plugin-python3", "iproute2", "iptables", "ipmitool",
     "procps", "psmisc", "python3-pymysql", "python3-memcache", "util-linux", "openssl",
+    # Galera: the replication library and the tool of its state transfers (SST by rsync).
+    "galera-4", "rsync",
 )
 REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
                      "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/uwsgi",
+                     "/usr/lib/galera/libgalera_smm.so", "/usr/bin/rsync",
                      "/usr/bin/keystone-manage", "/usr/bin/nova-manage",
                      "/usr/bin/glance-api", "/usr/bin/neutron-server",
                      "/usr/bin/placement-api", "/usr/sbin/haproxy", "/usr/bin/memcached")
@@ -153,16 +156,100 @@ def service(node: str, name: str, action: str = "start", timeout: float = 120) -
 
 
 def prepare_database(values: dict[str, str]) -> None:
-    db = node_pid("db")
-    in_node(db, ["mariadb-install-db", "--defaults-file=/etc/mysql/my.cnf", "--user=mysql",
-                 "--auth-root-authentication-method=socket", "--skip-test-db"], timeout=120)
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda s: service("db", s), ["mariadb", "rabbitmq", "memcached"]))
+    """The clusters: Galera bootstrapped from the first member, the others joining it (a
+    state transfer by rsync), RabbitMQ's members joined to the first one's cluster,
+    memcached on the controllers; then the databases and their user."""
+    first = topo.MEMBERS[0]
+    with ThreadPoolExecutor(len(topo.MEMBERS)) as pool:
+        list(pool.map(lambda n: in_node(node_pid(n), [
+            "mariadb-install-db", "--defaults-file=/etc/mysql/my.cnf", "--user=mysql",
+            "--auth-root-authentication-method=socket", "--skip-test-db"], timeout=120),
+            topo.MEMBERS))
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [pool.submit(member_start, first, "mariadb", "bootstrap")]
+        jobs += [pool.submit(member_start, n, "rabbitmq") for n in topo.MEMBERS]
+        jobs += [pool.submit(service, n, "memcached") for n in topo.CONTROLLERS]
+        for job in jobs:
+            job.result()
+    with ThreadPoolExecutor(len(topo.MEMBERS)) as pool:
+        jobs = [pool.submit(member_start, n, "mariadb") for n in topo.MEMBERS[1:]]
+        # One RabbitMQ node joins at a time: two joining at once left one unable to start
+        # (mnesia_app failed on start_app).
+        jobs.append(pool.submit(lambda: [join_rabbitmq(n) for n in topo.MEMBERS[1:]]))
+        for job in jobs:
+            job.result()
+    with ThreadPoolExecutor(len(topo.MEMBERS)) as pool:
+        list(pool.map(lambda n: member_start(n, "clustercheck"), topo.MEMBERS))
+    check_clusters()
     names = ["keystone", "placement", "glance", "nova_api", "nova", "nova_cell0", "neutron"]
     sql = "".join(f"CREATE DATABASE IF NOT EXISTS {n};" for n in names)
     sql += (f"CREATE USER IF NOT EXISTS 'openstack'@'%' IDENTIFIED BY '{values['db']}';"
             "GRANT ALL PRIVILEGES ON *.* TO 'openstack'@'%'; FLUSH PRIVILEGES;")
-    in_node(db, ["mysql", "--defaults-file=/etc/mysql/my.cnf"], input=sql)
+    in_node(node_pid(first), ["mysql"], input=sql)
+
+
+CLUSTER_OF = {"mariadb": "Galera", "clustercheck": "Galera", "rabbitmq": "RabbitMQ"}
+
+
+def member_start(node: str, name: str, action: str = "start") -> None:
+    """Starts a cluster member's service; a failure names the member in one line."""
+    try:
+        service(node, name, action)
+    except LabError as error:
+        last = str(error).strip().splitlines()[-1]
+        raise LabError(f"{CLUSTER_OF[name]} member {node} could not start or join its "
+                       f"cluster ({name} {action}): {last}") from None
+
+
+def join_rabbitmq(node: str) -> None:
+    """A fresh RabbitMQ node joins the first member's cluster, as an operator does it."""
+    pid, seed = node_pid(node), f"rabbit@{topo.MEMBERS[0]}"
+    try:
+        for step in (["stop_app"], ["join_cluster", seed], ["start_app"]):
+            in_node(pid, ["rabbitmqctl", *step], timeout=120)
+    except LabError as error:
+        last = str(error).strip().splitlines()[-1]
+        raise LabError(f"RabbitMQ member {node} could not join {seed}: {last}") from None
+
+
+def galera_status(node: str) -> dict[str, str]:
+    out = in_node(node_pid(node), ["mysql", "-N", "-B", "-e",
+                                   "SHOW GLOBAL STATUS LIKE 'wsrep_%'"], timeout=30).stdout
+    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+
+def rabbitmq_running_nodes(node: str) -> list[str]:
+    out = in_node(node_pid(node), ["rabbitmqctl", "cluster_status", "--formatter", "json"],
+                  timeout=60).stdout
+    return list(json.loads(out).get("running_nodes") or [])
+
+
+def check_clusters(timeout: float = 60) -> None:
+    """Every member in its cluster: Galera Synced in a Primary component of all members,
+    RabbitMQ running on all. Fails with one line naming the first member that is not."""
+    size = str(len(topo.MEMBERS))
+    wanted = {f"rabbit@{n}" for n in topo.MEMBERS}
+    deadline = time.monotonic() + timeout
+    while True:
+        problem = None
+        for node in topo.MEMBERS:
+            status = galera_status(node)
+            seen = (status.get("wsrep_local_state_comment"), status.get("wsrep_cluster_status"),
+                    status.get("wsrep_cluster_size"))
+            if seen != ("Synced", "Primary", size):
+                problem = (f"Galera member {node} is not in the cluster: state {seen[0]}, "
+                           f"status {seen[1]}, cluster size {seen[2]} of {size}")
+                break
+        if problem is None:
+            missing = wanted - set(rabbitmq_running_nodes(topo.MEMBERS[0]))
+            if missing:
+                problem = (f"RabbitMQ member {', '.join(sorted(missing))} is not running in "
+                           f"the cluster of rabbit@{topo.MEMBERS[0]}")
+        if problem is None:
+            return
+        if time.monotonic() >= deadline:
+            raise LabError(problem)
+        time.sleep(1)
 
 
 def sync_databases(values: dict[str, str]) -> None:
@@ -274,7 +361,8 @@ def _up(started: float, verify: bool, old_release: bool = False,
         wait_port(address, 22, 30, f"sshd on {name}")
     for node in releases.nodes_with_packages():
         releases.preseed(node_pid(node.name), node)
-    say("nodes booted; starting MariaDB, RabbitMQ, memcached on db; "
+    say(f"nodes booted; forming the Galera and RabbitMQ clusters on "
+        f"{', '.join(topo.MEMBERS)}, memcached on the controllers; "
         "fetching both releases of Keystone and Nova")
     with ThreadPoolExecutor(1) as pool:
         fetched = pool.submit(releases.fetch, upgrades or {})
@@ -306,7 +394,8 @@ def _up(started: float, verify: bool, old_release: bool = False,
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda n: service(n, "placement"), topo.CONTROLLERS))
     rest = [(n, s.name) for n in topo.CONTROLLERS for s in topo.services_of(n)
-            if s.name not in ("keystone", "placement")] + [("cmp1", "nova-compute")]
+            if s.name not in ("keystone", "placement", "memcached", *CLUSTER_OF)]
+    rest += [("cmp1", "nova-compute")]
     with ThreadPoolExecutor(len(rest)) as pool:
         list(pool.map(lambda pair: service(*pair), rest))
     say(f"every service runs ({time.monotonic() - started:.0f} s); mapping cmp1 to cell1")
@@ -319,17 +408,40 @@ def _up(started: float, verify: bool, old_release: bool = False,
         say(f"a server reached ACTIVE on the fake hypervisor and was deleted ({took:.1f} s)")
     for name in ALL_NODES:
         build.set_autostart(name, True)
+    tracebacks = logged_tracebacks()
+    say("services that logged a traceback while starting: "
+        + ("; ".join(f"{where} ({what})" for where, what in tracebacks.items()) or "none"))
     bmcs = start_bmcs(values)
     files = targetfile.write_all(values, personas, upgrades)
     elapsed = time.monotonic() - started
     state = write_state(phase="up", up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds,
+                        tracebacks=tracebacks,
                         release="old" if old_release else "new")
     say(f"the lab is up in {elapsed:.0f} s")
     for what, path in files.items():
         say(f"  {what:<12} {path}")
     say("  credentials: eval \"$(extreme lab env)\"")
     return state
+
+
+def logged_tracebacks() -> dict[str, str]:
+    """{"node log/file": "N tracebacks, first at line L"} for every log file of the lab's
+    nodes holding a Python traceback: a healthy start logs none."""
+    found = {}
+    for node in topo.NODES:
+        logs = paths.node_dir(node.name) / "log"
+        for path in sorted(p for p in logs.rglob("*") if p.is_file()):
+            try:
+                lines = path.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            at = [i + 1 for i, line in enumerate(lines)
+                  if "Traceback (most recent call last)" in line]
+            if at:
+                found[f"{node.name} {path.relative_to(logs)}"] = (
+                    f"{len(at)} traceback{'s' if len(at) > 1 else ''}, first at line {at[0]}")
+    return found
 
 
 # ---------------------------------------------------------------- BMCs

@@ -4,9 +4,16 @@
 Runs inside a lab node (Debian's python3, standard library only), where it is installed
 as /usr/local/sbin/service, so os-faults' service drivers and a person over SSH act on
 one service of one node as on a server. It reads the node's services from
-services.json beside it: {"order": [...], "services": {name: {command, user,
-grep, ready, env, rundirs, log}}}. The node has its own pid namespace, so everything it
-finds or kills belongs to this node only.
+services.json beside it (or the file $EXTREME_LAB_SERVICES names): {"order": [...],
+"services": {name: {command, user, grep, ready, env, rundirs, log, stop_timeout}}}. The
+node has its own pid namespace, so everything it finds or kills belongs to this node only.
+
+Like systemd with a unit's cgroup, a service is its main process, everything that
+process started and every process its pattern finds: `stop` sends SIGTERM, waits the
+service's stop timeout (systemd's default 90 s, as Debian's units leave it), SIGKILLs
+what is left and returns only once all of it is gone; `start` first waits for processes
+still dying from a kill. A `start` or `restart` that does not end with the service
+running exits non-zero and says why.
 """
 
 import json
@@ -20,16 +27,20 @@ import urllib.error
 import urllib.request
 
 # Beside this script: /usr/local/sbin/services.json inside the node.
-CONFIG = os.path.join(os.path.dirname(os.path.realpath(__file__)), "services.json")
+CONFIG = os.environ.get("EXTREME_LAB_SERVICES") or os.path.join(
+    os.path.dirname(os.path.realpath(__file__)), "services.json")
 PID_DIR = os.environ.get("EXTREME_LAB_PID_DIR", "/run/extreme-lab")
-STOP_TIMEOUT = 15.0
+STOP_TIMEOUT = 90.0  # systemd's DefaultTimeoutStopSec; a service's stop_timeout wins
+KILL_WAIT = 30.0  # how long processes may take to disappear after SIGKILL
 READY_TIMEOUT = 90.0
+# A service without a readiness check must still run this long after it was started.
+SETTLE = 1.0
 # Boot (start-all) restarts a service that fails or exits, as Debian's units do with
 # Restart=on-failure, until every service has run for BOOT_SETTLE s or BOOT_WINDOW s passed.
 BOOT_WINDOW = 180.0
 BOOT_SETTLE = 10.0
 BOOT_PAUSE = 2.0
-USAGE = ("usage: service NAME start|stop|restart|status\n"
+USAGE = ("usage: service NAME start|stop|restart|status|bootstrap\n"
          "       service --status-all | list [--json] | start-all [WINDOW SETTLE] | stop-all")
 
 
@@ -87,6 +98,91 @@ def matching_pids(pattern):
     return found
 
 
+def parents():
+    """{pid: parent pid} of every live process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            found[int(entry)] = int(fields[1])
+    return found
+
+
+def start_time(pid):
+    """The process's start time in clock ticks: a PID reused later has another."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def group_of(name, spec):
+    """The service's processes, as systemd's cgroup holds them: its main process and all
+    its descendants, and whatever its pattern finds. {pid: start time}."""
+    tree = parents()
+    members = set(matching_pids(spec["grep"]))
+    main = read_pid(name)
+    if main in tree:
+        members.add(main)
+    grown = True
+    while grown:
+        children = {pid for pid, parent in tree.items() if parent in members} - members
+        grown = bool(children)
+        members |= children
+    members -= own_lineage()
+    return {pid: start_time(pid) for pid in members}
+
+
+def alive(group):
+    """The processes of a group (from group_of) that still exist (not zombies)."""
+    return [pid for pid, started in group.items()
+            if proc_state(pid) not in (None, "Z") and start_time(pid) == started]
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def wait_gone(group, timeout):
+    """Waits until no process of the group exists; returns those left."""
+    deadline = time.monotonic() + timeout
+    left = alive(group)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = alive(group)
+    return left
+
+
+def killed_pids(pids):
+    """Those of the pids with a SIGKILL pending: dying, not running."""
+    dying = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+                masks = [int(line.split()[1], 16) for line in handle
+                         if line.startswith(("SigPnd:", "ShdPnd:"))]
+        except (OSError, ValueError, IndexError):
+            continue
+        if any(mask & (1 << (signal.SIGKILL - 1)) for mask in masks):
+            dying.append(pid)
+    return dying
+
+
+def stop_timeout(spec):
+    return float(spec.get("stop_timeout") or STOP_TIMEOUT)
+
+
 def status_of(name, spec):
     pid = read_pid(name)
     pids = matching_pids(spec["grep"])
@@ -102,13 +198,14 @@ def status_of(name, spec):
 def wait_ready(name, spec, timeout=READY_TIMEOUT):
     ready = spec.get("ready")
     deadline = time.monotonic() + timeout
+    settled = time.monotonic() + SETTLE
     while time.monotonic() < deadline:
         state, _ = status_of(name, spec)
         if state != "running":
             raise RuntimeError(f"{name} exited while starting; see {spec['log']}")
-        if not ready:
+        if ready and serves(ready):
             return
-        if serves(ready):
+        if not ready and time.monotonic() >= settled:
             return
         time.sleep(0.2)
     raise RuntimeError(f"{name} did not accept connections on {ready} within {timeout:.0f} s")
@@ -134,7 +231,18 @@ def serves(ready):
         return False
 
 
-def start(name, spec, wait=True):
+def wait_dying(name, spec):
+    """Processes of the service killed but not gone yet (a SIGKILL pending) are waited
+    for: they would read as running, and nothing would be started."""
+    group = group_of(name, spec)
+    dying = {pid: group[pid] for pid in killed_pids(group)}
+    if dying and wait_gone(dying, KILL_WAIT):
+        raise RuntimeError(f"{name}: processes {' '.join(map(str, alive(dying)))} were killed "
+                           f"but still exist after {KILL_WAIT:.0f} s; nothing started")
+
+
+def start(name, spec, wait=True, extra=()):
+    wait_dying(name, spec)
     state, _ = status_of(name, spec)
     if state == "running":
         return f"{name} is already running"
@@ -157,7 +265,7 @@ def start(name, spec, wait=True):
            "--chdir", spec.get("chdir", "/")]
     if user != "root":
         cmd += ["--chuid", user]
-    cmd += ["--startas", spec["command"][0], "--"] + spec["command"][1:]
+    cmd += ["--startas", spec["command"][0], "--"] + spec["command"][1:] + list(extra)
     subprocess.run(cmd, check=True, env=env)
     if wait:
         wait_ready(name, spec)
@@ -190,30 +298,35 @@ def start_all(config, window=BOOT_WINDOW, settle=BOOT_SETTLE):
 
 
 def stop(name, spec):
-    state, pids = status_of(name, spec)
-    if state == "stopped":
+    """SIGTERM to the main process (to every process when there is none), the stop
+    timeout, then SIGKILL to all that is left; returns once every process of the service
+    is gone, or raises naming those that are not."""
+    state, _ = status_of(name, spec)
+    group = group_of(name, spec)
+    if state == "stopped" and not group:
         return f"{name} is not running"
     main = read_pid(name)
-    for pid in ([main] if main in pids else pids):
-        # A frozen service must be woken to receive SIGTERM.
-        for sig in (signal.SIGTERM, signal.SIGCONT):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and matching_pids(spec["grep"]):
-        time.sleep(0.1)
-    for pid in matching_pids(spec["grep"]):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    targets = [main] if main in group else list(group)
+    signal_all(targets, signal.SIGTERM)
+    signal_all(group, signal.SIGCONT)  # a frozen service must wake to receive SIGTERM
+    timeout = stop_timeout(spec)
+    left = wait_gone(group, timeout)
+    # Whatever the pattern finds now (a child that was forked meanwhile) belongs too.
+    group.update(group_of(name, spec))
+    left = alive(group)
+    how = "stopped"
+    if left:
+        signal_all(left, signal.SIGKILL)
+        how = f"stopped (SIGKILL after {timeout:.0f} s: {len(left)} process(es) ignored SIGTERM)"
+        left = wait_gone(group, KILL_WAIT)
+    if left:
+        raise RuntimeError(f"{name}: processes {' '.join(map(str, left))} still exist "
+                           f"{KILL_WAIT:.0f} s after SIGKILL")
     try:
         os.unlink(pidfile(name))
     except FileNotFoundError:
         pass
-    return f"{name} stopped"
+    return f"{name} {how}"
 
 
 def table(config):
@@ -270,7 +383,15 @@ def main(argv):
             print(stop(name, spec))
         elif action == "restart":
             stop(name, spec)
-            print(start(name, spec).replace("started", "restarted"))
+            started = start(name, spec)
+            if not started.endswith("started"):  # it must be a new instance: never "already"
+                raise RuntimeError(f"restart did not start {name}: {started}")
+            print(started.replace("started", "restarted"))
+        elif action == "bootstrap" and spec.get("bootstrap"):
+            # A new cluster from this member (Galera: --wsrep-new-cluster, as
+            # galera_new_cluster); only while no member of it runs anywhere.
+            print(start(name, spec, extra=spec["bootstrap"]).replace("started",
+                                                                      "bootstrapped"))
         elif action == "status":
             state, pids = status_of(name, spec)
             print(f"{name} is {state}" + (f" (pids {' '.join(map(str, pids))})" if pids else ""))

@@ -77,6 +77,8 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "nodes": nodes,
         "services": services,
         "bmcs": bmcs,
+        # The database and the message bus: 3-member clusters (readers and faults).
+        "clusters": topo.CLUSTERS,
         "switches": {topo.SWITCH: {
             "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
             "username": "admin", "password_env": ENV_SWITCH,
