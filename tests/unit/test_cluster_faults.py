@@ -115,13 +115,13 @@ class FakeClusters:
                 elif sig == "CONT":
                     self.procs[(service, member)] = "running"
             return ""
-        if line.startswith("service "):
+        if line.startswith("service ") and not line.endswith(" bootstrap"):
             _, name, verb = line.split()
             if verb == "stop":
                 self._stop(name, member, graceful=True)
                 return f"{name} stopped"
             return self._start(name, member)
-        if line.startswith("galera_new_cluster"):
+        if line.startswith("galera_new_cluster") or line == "service mariadb bootstrap":
             seqno, safe = self.grastate[member]
             if not safe:
                 raise RuntimeError("galera_new_cluster exited 1: It may not be safe to "
@@ -403,7 +403,7 @@ def test_crashed_galera_is_bootstrapped_from_the_highest_recovered_seqno(lib, wo
     assert world.bootstrapped == ["ctl2"]
     # marked safe to bootstrap first (galera_new_cluster refuses otherwise)
     sed = [i for i, (m, line) in enumerate(world.lines) if line.startswith("sed -i")]
-    boot = [i for i, (m, line) in enumerate(world.lines) if line == "galera_new_cluster"]
+    boot = [i for i, (m, line) in enumerate(world.lines) if line == "service mariadb bootstrap"]
     assert world.lines[sed[0]][0] == "ctl2" and sed[0] < boot[0]
     assert world.up("mariadb") == MEMBERS
 
@@ -573,3 +573,11 @@ def _failures(output):
 
     result = ExecutionResult(str(output))
     return [(t.name, t.message) for t in result.suite.all_tests if t.status != "PASS"]
+
+
+def test_bootstrap_command_default_follows_how_members_start(tmp_path, world):
+    sysv = ops.Operator(Faults(str(write_target(tmp_path))).target)
+    assert sysv.bootstrap_command(sysv.spec("database")) == "service mariadb bootstrap"
+    systemd = ops.Operator(Faults(str(write_target(tmp_path,
+                                                   start="systemctl start mariadb"))).target)
+    assert systemd.bootstrap_command(systemd.spec("database")) == "galera_new_cluster"

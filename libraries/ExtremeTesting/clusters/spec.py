@@ -14,7 +14,9 @@ member; default: the os-faults ``start_cmd`` / ``terminate_cmd`` of the service,
 ``systemctl start|stop <service>``), ``grep`` (the pattern of its processes; default the
 service's), ``command_prefix`` (put before every cluster command, e.g. ``docker exec
 mariadb`` for a containerised cluster); Galera: ``bootstrap`` (the command that starts
-the chosen member as a new cluster, default ``galera_new_cluster``), ``datadir``
+the chosen member as a new cluster; default ``service <name> bootstrap`` when members
+start with ``service <name> start``, as Debian's SysV script has it, else
+``galera_new_cluster``), ``datadir``
 (default ``/var/lib/mysql``); RabbitMQ: ``node_name`` (default ``rabbit@{member}``).
 """
 

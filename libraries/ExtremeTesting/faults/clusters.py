@@ -130,6 +130,18 @@ class Operator:
         unit = args.get("service_name") or spec.service
         return f"systemctl {verb} {shlex.quote(str(unit))}"
 
+    def bootstrap_command(self, spec: ClusterSpec) -> str:
+        """The command that starts a member as a new Galera cluster: the cluster's
+        ``bootstrap`` key; else, when members start with ``service <name> start`` (a SysV
+        script, as Debian's /etc/init.d/mariadb), ``service <name> bootstrap``, the verb
+        that script has for it; else MariaDB's ``galera_new_cluster`` (systemd)."""
+        if spec.options.get("bootstrap"):
+            return str(spec.options["bootstrap"])
+        words = self.command(spec, "start").split()
+        if len(words) == 3 and words[0] == "service" and words[2] == "start":
+            return f"service {words[1]} bootstrap"
+        return DEFAULT_BOOTSTRAP
+
     def grep(self, spec: ClusterSpec) -> str:
         found = (spec.options.get("grep")
                  or (self.target.section("services").get(spec.service) or {}).get("grep")
@@ -280,8 +292,7 @@ class Operator:
             path = shlex.quote(f"{datadir.rstrip('/')}/{galera.GRASTATE}")
             self.run(spec, chosen, f"sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' "
                                    f"{path}")
-        command = str(spec.options.get("bootstrap") or DEFAULT_BOOTSTRAP)
-        self.run(spec, chosen, command, START_TIMEOUT)
+        self.run(spec, chosen, self.bootstrap_command(spec), START_TIMEOUT)
         self.wait_primary(spec, chosen)
         return chosen
 
