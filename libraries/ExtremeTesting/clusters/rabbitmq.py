@@ -7,8 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-STATUS_COMMAND = "rabbitmqctl -q cluster_status --formatter json"
-QUEUES_COMMAND = "rabbitmqctl -q list_queues name type leader members --formatter json"
+# --timeout (s): a member whose peer hangs answers within it rather than outlive the SSH
+# call's timeout (cluster_status asks every running node; its own default is 60 s).
+STATUS_COMMAND = "rabbitmqctl -q --timeout 15 cluster_status --formatter json"
+QUEUES_COMMAND = ("rabbitmqctl -q --timeout 15 list_queues name type leader members "
+                  "--formatter json")
 NO_LEADER = ("", "undefined", "none", None)
 SHOWN = 5  # queues named in a message; the rest are counted
 
