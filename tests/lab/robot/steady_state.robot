@@ -33,14 +33,14 @@ The Healthy Lab Has Full Redundancy
     Every API Should Serve On Every Node
     Every Load Balancer Backend Should Be Up
     ${servers} =    Get Load Balancer Servers
-    Length Should Be    ${servers}    10    two servers for each of the five APIs
+    Length Should Be    ${servers}    13    two servers for each of the five APIs, three for MariaDB
 
 A Disabled Backend Makes The Steady State Fail Naming It
     [Documentation]    keystone/ctl2 in maintenance: the check names the backend, server
     ...    and state, a destructive case does not start; enabled, the check passes.
     [Tags]    service:keystone
     [Setup]    Set Load Balancer Server    disable    keystone    ctl2
-    VAR    ${named} =    1 of 10 servers are not: backend keystone server ctl2 is MAINT
+    VAR    ${named} =    1 of 13 servers are not: backend keystone server ctl2 is MAINT
     Run Keyword And Expect Error    *load balancer: Expected every load balancer backend UP; ${named}*
     ...    The Cloud Should Be Healthy
     Run Keyword And Expect Error    *backend keystone server ctl2 is MAINT*
