@@ -8,6 +8,13 @@ Target (issue 6): error <= 0.2 s at 10 probes/s.
 
     .venv/bin/python bench/monitor_accuracy.py [--plants 1,3,10] [--rate 10]
     .venv/bin/python bench/monitor_accuracy.py --target /var/lib/extreme-lab/target.yaml
+    .venv/bin/python bench/monitor_accuracy.py --partial     # one backend of two black-holed
+
+``--partial`` (local): the fake cloud hangs every other request for the planted time, as
+one backend of two black-holed while the balancer keeps it: the longest outage is one
+sample, and the failing time during the plant (the sum of the outages) should be half of
+(planted - timeout): a request that hangs in the last timeout before the plant ends is
+answered when it ends (as a frozen backend that resumes), and so succeeds.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+from ExtremeTesting import events
 from ExtremeTesting.monitor.fakecloud import FakeCloud
 from ExtremeTesting.monitor.probes import GetProbe, Probe
 from ExtremeTesting.monitor.session import MonitorSession
@@ -77,6 +85,31 @@ def plant(probes: list[Probe], seconds: float, down: Callable[[], float],
     return found
 
 
+def partial(seconds: list[float], rate: float) -> None:
+    """One probe on the fake cloud, every other request of it hanging for each plant."""
+    print(f"{'planted s':>9} {'longest s':>9} {'failing s':>9} {'± s':>6} "
+          f"{'expected s':>10} {'share %':>7}")
+    with FakeCloud() as cloud:
+        for planted in seconds:
+            probe = GetProbe("version", url=f"{cloud.url}/", rate=rate, timeout=0.5)
+            session = MonitorSession("partial", [probe], settle=0)
+            session.start()
+            time.sleep(CALM)  # healthy before
+            events.publish("bench", "in effect", "black-hole", "every other request")
+            cloud.down("every other hangs")
+            time.sleep(planted)  # the planted partial outage
+            cloud.up()
+            events.publish("bench", "undone", "black-hole", "every other request")
+            time.sleep(CALM)  # healthy after
+            figures = session.stop(draw=False)["probes"]["version"]
+            during = figures["partial"]["during"]
+            longest = figures["longest_outage"]["duration"] if figures["longest_outage"] \
+                else 0.0
+            print(f"{planted:9.3f} {longest:9.3f} {during['failing_time']:9.3f} "
+                  f"{during['uncertainty']:6.3f} {(planted - probe.timeout) / 2:10.3f} "
+                  f"{during['failed_share'] or 0:7.1f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plants", default="1,3,10", help="outage lengths in seconds")
@@ -84,8 +117,13 @@ def main() -> int:
     parser.add_argument("--target", help="lab target file: plant through HAProxy")
     parser.add_argument("--backend", default="keystone")
     parser.add_argument("--servers", default="ctl1,ctl2")
+    parser.add_argument("--partial", action="store_true",
+                        help="plant partial outages (local): every other request hangs")
     args = parser.parse_args()
     plants = [float(p) for p in args.plants.split(",")]
+    if args.partial:
+        partial(plants, args.rate)
+        return 0
     print(f"{'planted s':>9} {'probe':>18} {'measured s':>10} {'|error| s':>9} "
           f"{'± s':>6} {'start err':>9} {'end err':>8} {'windows':>7} {'CPU':>6}")
     cloud = None

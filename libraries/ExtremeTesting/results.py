@@ -64,6 +64,7 @@ COMPARISONS = ("<=", "<", ">=", ">", "==")
 # here that ran in a run without its record means the run's figures are missing.
 VERDICT_KEYWORDS = frozenset({
     "Outage Should Be Shorter Than", "Error Rate Should Be Below",
+    "Partial Outage Should Stay Within",
     "No Requests Should Be Lost", "Cloud Should Recover Within",
     "Latency Percentile Should Be Below",
     "Load Error Rate Should Be Below", "Load Failure Rate Should Be Below",  # old name, deprecated

@@ -72,6 +72,7 @@ The Outage Should Stay Within The Limits
     No Request Should Have Been Lost
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    The Partial Outage Should Stay Within The Limits    during
 
 The Controller Should Have Rejoined The Cloud
     [Documentation]    Its processes run again, each API answers on the node itself, and

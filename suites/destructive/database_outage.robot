@@ -73,6 +73,7 @@ The Outage Should Have Been Harmless
     No Request Should Have Been Lost
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    The Partial Outage Should Stay Within The Limits    after recovery
 
 Finish And Delete The Requested Servers
     [Documentation]    The usual teardown, and every server requested during the outage

@@ -50,6 +50,7 @@ Servers Requested During A RabbitMQ Outage Become Active Once It Is Back
     ...    ${LIMITS.active_within}    ${REQUESTED}    ${LIMITS.servers}
     Stop Measuring Availability
     The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    The Partial Outage Should Stay Within The Limits    after recovery
     [Teardown]    Finish And Delete The Requested Servers
 
 
@@ -64,6 +65,7 @@ The Outage Should Have Been Harmless
     No Request Should Have Been Lost
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    The Partial Outage Should Stay Within The Limits    after recovery
 
 Finish And Delete The Requested Servers
     [Documentation]    The usual teardown, and every server requested during the outage

@@ -50,3 +50,4 @@ The Outage Should Stay Within The Limits
     No Request Should Have Been Lost
     Errors Should Only Occur During The Fault
     The Cloud Should Have Recovered Within    ${LIMITS.recovery}
+    The Partial Outage Should Stay Within The Limits    after recovery

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import threading
 import stat
 from pathlib import Path
 from types import SimpleNamespace
@@ -154,6 +155,16 @@ def test_default_section_before_any_header():
     assert ini.set_option(text, "DEFAULT", "debug", "true").startswith("debug = true\n\n[token]")
     assert ini.get_option(text, "token", "expiration") == "1"
     assert ini.get_option(text, "DEFAULT", "expiration") is None
+
+
+def test_an_explicit_default_header_is_the_default_section():
+    # keystone.conf and nova.conf begin with [DEFAULT]: its options are found and set there
+    text = "[DEFAULT]\ndebug = false\n\n[token]\nexpiration = 1\n"
+    assert ini.get_option(text, "DEFAULT", "debug") == "false"
+    changed = ini.set_option(text, "DEFAULT", "debug", "true")
+    assert changed == "[DEFAULT]\ndebug = true\n\n[token]\nexpiration = 1\n"
+    added = ini.set_option(text, "DEFAULT", "verbose", "true")
+    assert added == "[DEFAULT]\ndebug = false\nverbose = true\n\n[token]\nexpiration = 1\n"
 
 
 def test_remove_option_keeps_comments_and_other_sections():
@@ -590,3 +601,143 @@ def test_a_node_settles_when_its_cpu_use_is_back_near_before():
     assert (settled, use) == (False, 1.5) and busy.calls == 1
     assert settle.wait_settled(CpuNodes([]), "ctl1", None, 0.3, 60) == (True, None, 0.0)
     assert settle.cpu_use(CpuNodes(["no python3 here"]), "ctl1") is None
+
+
+# --- the roll-out gate --------------------------------------------------------------------
+
+class BrokenNode:
+    """A node's Keystone that answers its health URL (``GET /``, what the load balancer and
+    `Wait Until Service Serves On Node` ask) and its version document, and answers every
+    real request (token validation, reads) with HTTP 500."""
+
+    def __init__(self, broken: bool = True):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        node = self
+        self.broken = broken
+        self.paths: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                node.paths.append(self.path)
+                path = self.path.split("?", 1)[0].rstrip("/")
+                real = path not in ("", "/v3")
+                status = 500 if (real and node.broken) else 200
+                body = b'{"version": {}}' if status == 200 else b'{"error": "boom"}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Openstack-Request-Id", f"req-node-{len(node.paths)}")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gated(target_file, fake, monkeypatch):
+    """The fake target with Keystone on ctl1 and ctl2 at a local node that fails real
+    requests, the cloud's login at a fake cloud, and Roll Out Change's run_keyword."""
+    from ExtremeTesting.changes import library as changes_library
+    from ExtremeTesting.monitor.fakecloud import FakeCloud
+
+    for name in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD", "OS_AUTH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    node = BrokenNode()
+    cloud = FakeCloud().__enter__()
+    (target_file.parent / "clouds.yaml").write_text(yaml.safe_dump({"clouds": {"fake": {
+        "auth": {"auth_url": f"{cloud.url}/v3", "username": "admin",
+                 "password": cloud.password, "project_name": "admin",
+                 "user_domain_name": "Default", "project_domain_name": "Default"}}}}))
+    data = yaml.safe_load(target_file.read_text())
+    data.update(cloud="fake", clouds_yaml="clouds.yaml",
+                endpoints={"identity": "http://192.0.2.10:5000/v3"},
+                probes={"timeout": 1, "reads": ["projects"]})
+    data["nodes"]["ctl1"]["address"] = data["nodes"]["ctl2"]["address"] = "127.0.0.1"
+    data["services"]["keystone"]["port"] = node.port
+    data["expectations"]["rolling_changes"]["gate_window"] = "1 s"
+    target_file.write_text(yaml.safe_dump(data))
+    fake.servers = {("keystone", "ctl1"): ["UP", 0], ("keystone", "ctl2"): ["UP", 0]}
+
+    class Keywords:  # what Robot's BuiltIn does for Roll Out Change's change keyword
+        def __init__(self, lib):
+            self.lib = lib
+
+        def run_keyword(self, name, node, *args):
+            assert name == "Set Config Option"
+            named = dict(a.split("=", 1) for a in args if "=" in a)
+            self.lib.set_config_option(node, *[a for a in args if "=" not in a], **named)
+
+    monkeypatch.setattr(changes_library, "BuiltIn", lambda: Keywords(gated.lib))
+    gated.node = node
+    yield gated
+    node.close()
+    cloud.__exit__(None, None, None)
+
+
+def test_a_node_that_fails_real_requests_stops_the_roll_out_before_the_next_is_drained(
+        target_file, fake, gated):
+    lib = gated.lib = Changes(str(target_file))
+    fake.files[("ctl1", "/etc/keystone/keystone.conf")] = CONF.encode()
+    fake.files[("ctl2", "/etc/keystone/keystone.conf")] = CONF.encode()
+    start_test(lib)
+    with pytest.raises(ChangeError) as failure:
+        lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
+                            "token", "expiration", "7200", services="keystone")
+    message = str(failure.value)
+    assert message.startswith("Roll-out of keystone stopped at ctl1: ")
+    assert "real requests to keystone on ctl1" in message
+    assert "HTTP 500" in message and "request ids req-node-" in message
+    assert "ctl1 is out of rotation again" in message and "ctl2 not touched." in message
+    # the next node was never drained, nor its file touched
+    assert not any("keystone/ctl2" in command for _, command in fake.commands)
+    assert fake.servers[("keystone", "ctl2")][0] == "UP"
+    assert fake.files[("ctl2", "/etc/keystone/keystone.conf")] == CONF.encode()
+    # the broken node: out of rotation, its change undone (and its service restarted)
+    assert fake.servers[("keystone", "ctl1")][0] == "DRAIN"
+    assert fake.files[("ctl1", "/etc/keystone/keystone.conf")] == CONF.encode()
+    assert fake.commands[-1] == ("ctl1", "service keystone restart")
+    # the requests went to the node itself: its health URL and real ones
+    assert any(path.startswith("/v3/auth/tokens") for path in gated.node.paths)
+    assert any(path.startswith("/v3/auth/projects") for path in gated.node.paths)
+    assert end_test(lib).status == "PASS"  # the drain returned at the end, nothing else
+    assert fake.servers[("keystone", "ctl1")][0] == "UP"
+
+
+def test_a_node_that_serves_real_requests_passes_the_gate_and_the_roll_out_goes_on(
+        target_file, fake, gated):
+    gated.node.broken = False
+    lib = gated.lib = Changes(str(target_file))
+    for node in ("ctl1", "ctl2"):
+        fake.files[(node, "/etc/keystone/keystone.conf")] = CONF.encode()
+    start_test(lib)
+    lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
+                        "token", "expiration", "7200", services="keystone")
+    assert all(b"expiration = 7200" in fake.files[(n, "/etc/keystone/keystone.conf")]
+               for n in ("ctl1", "ctl2"))
+    assert [s for s, _ in fake.servers.values()] == ["UP", "UP"]
+    assert sum(path.startswith("/v3/auth/tokens") for path in gated.node.paths) >= 4
+
+
+def test_return_node_to_load_balancer_is_gated_too(target_file, fake, gated):
+    lib = gated.lib = Changes(str(target_file))
+    start_test(lib)
+    lib.drain_node_from_load_balancer("ctl2", "keystone")
+    with pytest.raises(ChangeError, match=r"of \d+ real requests to keystone on ctl2"):
+        lib.return_node_to_load_balancer("ctl2", "keystone")
+    assert fake.servers[("keystone", "ctl2")][0] == "DRAIN"
+    lib.return_node_to_load_balancer("ctl2", "keystone", gate=False)
+    assert fake.servers[("keystone", "ctl2")][0] == "UP"
+    assert end_test(lib).status == "PASS"

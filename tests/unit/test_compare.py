@@ -96,6 +96,31 @@ def test_a_change_beyond_the_uncertainty_is_flagged_one_within_is_not(baseline, 
     assert "keystone · longest outage" not in flagged
 
 
+def test_figures_not_measured_in_the_new_run_are_listed_apart_not_counted(baseline,
+                                                                          tmp_path):
+    # The destructive cases failed in their setup: they measured nothing.
+    failed = run_robot(tmp_path / "new", "SETUP_FAILS:True")
+    comparison = compare.compare(read(failed), [read(baseline)])
+    nova = rows_of(comparison, NOVA)[LONGEST]
+    assert nova.status == compare.GONE == "not measured in the new run"
+    assert not nova.flagged and nova.unmatched
+    assert comparison.changed_figures == 0
+    assert comparison.not_measured == len(rows_of(comparison, NOVA)) + len(
+        rows_of(comparison, KEYSTONE)) > 0
+    assert comparison.new_figures == 0
+    line = compare.summary_line(comparison)
+    assert "0 figure(s) beyond the uncertainty or spread" in line
+    assert f"{comparison.not_measured} figure(s) not measured in the new run" in line
+    page = compare.render(comparison)
+    apart = page[page.index("Figures measured in one run only"):page.index("Every case, side")]
+    assert "nova-api · longest outage" in apart and "not measured in the new run" in apart
+    assert "No change: every figure" in page
+    # The other way round the same figures are new, and still no change.
+    back = compare.compare(read(baseline), [read(failed)])
+    assert rows_of(back, NOVA)[LONGEST].status == compare.NEW_FIGURE
+    assert back.changed_figures == 0 and back.new_figures == comparison.not_measured
+
+
 def test_verdict_and_api_changes_come_first(baseline, tmp_path):
     new = run_robot(tmp_path / "new", "NOVA_LIMIT:1", "EXTRA:True", "COMPUTE_MAX:2.96",
                     "WITH_VOLUME:False", test=["Nova*", "Extra*", "Endpoints*"])
@@ -296,3 +321,11 @@ def test_history_judges_each_run_with_the_target_as_its_report_did(five_runs, tm
     assert history_cli.main([str(five_runs), "--target", str(tmp_path / "typo.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "typo.yaml" in err[0]
+
+
+def test_partial_outage_records_propose_the_scenario_keys():
+    from ExtremeTesting.report import proposals
+
+    assert proposals.key_of("failed share (during)") == "failed_share"
+    assert proposals.key_of("failing time (after recovery)") == "failing_time"
+    assert proposals.key_of("longest outage") == "max_outage"

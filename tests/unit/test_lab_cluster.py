@@ -187,3 +187,12 @@ def test_lab_up_names_every_log_with_a_traceback(tmp_path, monkeypatch):
     (tmp_path / "nodes" / "db" / "log").mkdir(parents=True)
     assert lab.logged_tracebacks() == {
         "ctl1 neutron/neutron-server.log": "2 tracebacks, first at line 2"}
+
+
+def test_a_controller_that_is_off_costs_a_request_at_most_a_short_memcached_wait():
+    glance = parse(config.glance_conf(SECRETS, "198.18.0.11"))["keystone_authtoken"]
+    assert int(glance["memcache_pool_socket_timeout"]) <= 1
+    assert int(glance["memcache_pool_conn_get_timeout"]) <= 2
+    cache = parse(config.keystone_conf(SECRETS))["cache"]
+    assert float(cache["memcache_socket_timeout"]) <= 1
+    assert int(cache["memcache_dead_retry"]) >= 60

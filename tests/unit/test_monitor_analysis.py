@@ -148,3 +148,73 @@ def test_analyze_shifts_times_to_the_origin():
     assert window["start"] == pytest.approx(0.15)
     assert window["end"] == pytest.approx(0.35)
     assert found["probes"]["p"]["recovery"]["seconds"] == pytest.approx(0.0)
+
+
+# --- partial outages: failures that alternate with successes ------------------------------
+
+def alternating(before: int, during: int, after: int, period: float = 0.1,
+                t0: float = 0.0) -> tuple[list[S], list[dict]]:
+    """``before`` OK samples, then ``during`` samples of which every other one fails (one
+    backend of two black-holed, still in rotation), then ``after`` OK samples; the fault's
+    events at the first and after the last sample of ``during``."""
+    states = "." * before + "x." * (during // 2) + "." * after
+    samples = timeline(states, period, t0)
+    start = t0 + (before - 0.5) * period
+    end = t0 + (before + during - 0.5) * period
+    return samples, [{"phase": "in effect", "monotonic": start},
+                     {"phase": "undone", "monotonic": end}]
+
+
+def test_an_alternating_series_has_a_one_sample_longest_outage_but_half_its_time_failing():
+    samples, events = alternating(20, 100, 20)
+    result = analysis.analyze({"p": samples}, events, 0.0)["probes"]["p"]
+    # What the longest outage sees: one sample.
+    assert result["longest_outage"]["duration"] == pytest.approx(0.1)
+    during = result["partial"]["during"]
+    assert (during["samples"], during["failed"]) == (100, 50)
+    assert during["failed_share"] == pytest.approx(50.0)
+    assert during["failing_time"] == pytest.approx(5.0)  # 50 outages of 0.1 s
+    assert during["outages"] == 50
+    # 100 edges of ± 0.05 s, independent: sqrt(100) x 0.05
+    assert during["uncertainty"] == pytest.approx(0.5)
+    assert result["partial"]["before"]["failing_time"] == 0
+    assert result["partial"]["after"]["failed"] == 0
+    assert result["partial"]["all"]["failed_share"] == pytest.approx(50 / 140 * 100, rel=1e-4)
+
+
+def test_a_quarter_failing_gives_a_quarter_share_and_the_summed_time():
+    states = "...." + "x..." * 45 + "...."
+    samples = timeline(states, 0.1, 0.0)
+    events = [{"phase": "in effect", "monotonic": 0.35}, {"phase": "undone", "monotonic": 18.35}]
+    during = analysis.analyze({"p": samples}, events, 0.0)["probes"]["p"]["partial"]["during"]
+    assert during["failed_share"] == pytest.approx(25.0)
+    assert during["failing_time"] == pytest.approx(4.5)
+
+
+def test_failing_time_is_cut_at_the_phase_edges():
+    # failing from 1.0 to 2.0 s (midpoint edges); the fault from 1.5 s to 3 s
+    samples = timeline("." * 10 + "x" * 10 + "." * 20, 0.1, 0.05)
+    events = [{"phase": "in effect", "monotonic": 1.5}, {"phase": "undone", "monotonic": 3.0}]
+    partial = analysis.analyze({"p": samples}, events, 0.0)["probes"]["p"]["partial"]
+    assert partial["during"]["failing_time"] == pytest.approx(0.5)
+    assert partial["before"]["failing_time"] == pytest.approx(0.5)
+    assert partial["during"]["uncertainty"] == pytest.approx(0.05)  # only the end edge
+
+
+def test_after_recovery_starts_where_the_outage_that_outlived_the_fault_ends():
+    # down from 1 s to 4 s, the fault ends at 3 s; then every other sample fails
+    states = "." * 10 + "x" * 30 + "x." * 10 + "." * 10
+    samples = timeline(states, 0.1, 0.05)
+    events = [{"phase": "in effect", "monotonic": 1.0}, {"phase": "undone", "monotonic": 3.0}]
+    partial = analysis.analyze({"p": samples}, events, 0.0)["probes"]["p"]["partial"]
+    recovered = partial["after recovery"]
+    # the outage [1.0, 4.1] holds the fault's end: after recovery starts at 4.1 s
+    assert recovered["samples"] == 29 and recovered["failed"] == 9
+    assert recovered["failing_time"] == pytest.approx(0.9)
+    assert partial["after"]["failing_time"] == pytest.approx(1.1 + 0.9)  # 3.0-4.1, then 9 x 0.1
+
+
+def test_without_a_fault_only_all_has_a_partial_outage():
+    partial = analysis.analyze({"p": timeline("..x..")}, [], 0.0)["probes"]["p"]["partial"]
+    assert partial["all"]["failed"] == 1
+    assert partial["during"]["failed_share"] is None and partial["during"]["failing_time"] == 0

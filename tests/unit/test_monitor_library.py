@@ -128,7 +128,7 @@ def test_full_run_with_a_fault_marked_on_the_timeline(target, cloud, published, 
     # One expectation record per comparison judged, failed ones included.
     records = results.expectation_records((k, d) for k, d, _ in published)
     assert [(r["keyword"], r["subject"], r["passed"]) for r in records] == [
-        ("No Requests Should Be Lost", "write-network", True)] * 3 + [
+        ("No Requests Should Be Lost", "write-network", True)] * 4 + [
         ("Outage Should Be Shorter Than", "", True),
         ("Cloud Should Recover Within", "", True),
         ("Error Rate Should Be Below", "token", True),
@@ -137,12 +137,12 @@ def test_full_run_with_a_fault_marked_on_the_timeline(target, cloud, published, 
         ("Error Rate Should Be Below", "", False),
         ("Cloud Should Recover Within", "", False),
         ("Latency Percentile Should Be Below", "", False)]
-    outage = records[3]
+    outage = records[4]
     assert outage["limit"] == 2 and outage["comparison"] == "<" and outage["unit"] == "s"
     assert outage["measured"] == pytest.approx(longest["duration"], abs=1e-6)
     assert outage["uncertainty"] == pytest.approx(longest["uncertainty"], abs=1e-6)
     assert outage["schema"] == 1 and outage["case"] == ""  # outside a Robot test
-    assert records[5]["unit"] == "%" and records[5]["uncertainty"] is None
+    assert records[6]["unit"] == "%" and records[6]["uncertainty"] is None
     png = base64.b64decode(summary.split("base64,", 1)[1].split('"', 1)[0])
     assert png.startswith(b"\x89PNG")
     everything = (json.dumps(result, default=str) + summary + caplog.text
@@ -169,11 +169,69 @@ def test_lost_and_duplicated_writes_are_reported(target, cloud, published):
     records = results.expectation_records((k, d) for k, d, _ in published)
     assert {r["what"]: (r["measured"], r["passed"]) for r in records} == {
         "lost writes": (1, False), "duplicated writes": (1, False),
-        "non-recoverable writes": (0, True)}
+        "writes deleted twice": (0, True), "stuck writes": (0, True)}
     message = str(failure.value)
     assert "1 lost" in message and victim in message
-    assert "1 duplicates" in message
+    assert "1 duplicated" in message and "create req-" in message
     assert cloud.networks == {}
+
+
+def test_a_black_holed_backend_still_in_rotation_fails_the_partial_outage(target, cloud,
+                                                                          published):
+    library = Monitor(target)
+    library.start_availability_monitor(name="half", probes=["version-identity"], rate=20)
+    wait_samples(library, "half", 5)
+    library.mark_timeline("black-hole one backend", "fault start")
+    cloud.down("every other hangs")
+    time.sleep(2.0)
+    cloud.up()
+    library.mark_timeline("backend back", "fault end")
+    wait_samples(library, "half", 80)
+    library.stop_availability_monitor("half")
+    # The longest outage is about one sample: that verdict passes.
+    library.outage_should_be_shorter_than(timedelta(seconds=0.5), name="half")
+    with pytest.raises(AvailabilityError) as failure:
+        library.partial_outage_should_stay_within(10, timedelta(seconds=0.5), name="half")
+    message = str(failure.value)
+    assert message.startswith("Partial outage during (from ")
+    assert "version-identity (identity)" in message and "requests failed (" in message
+    assert "limit 10 %" in message and "timeout" in message
+    records = [r for r in results.expectation_records((k, d) for k, d, _ in published)
+               if r["keyword"] == "Partial Outage Should Stay Within"]
+    share, seconds = records
+    assert (share["what"], share["unit"], share["subject"], share["passed"]) == (
+        "failed share (during)", "%", "version-identity", False)
+    assert 30 <= share["measured"] <= 70  # every other request, about
+    assert seconds["what"] == "failing time (during)" and seconds["unit"] == "s"
+    assert 0.6 <= seconds["measured"] <= 1.6 and seconds["uncertainty"] > 0
+    assert not seconds["passed"]
+    # Generous limits pass; nothing failed after the recovery.
+    library.partial_outage_should_stay_within(80, timedelta(seconds=3), name="half")
+    library.partial_outage_should_stay_within(0, timedelta(0), phase="after recovery",
+                                              probe="version-identity", name="half")
+    assert "Partial Outage Should Stay Within" in results.VERDICT_KEYWORDS
+
+
+def test_a_delete_re_sent_on_the_way_is_deleted_twice_not_lost(target, cloud, published):
+    # As a load balancer that re-sends requests: each DELETE is applied twice and the
+    # monitor gets the second answer, 404. Nothing was lost.
+    cloud.resend_deletes = True
+    library = Monitor(target)
+    library.start_availability_monitor(name="resent", probes=["write-network"],
+                                       writes=["network"], rate=20)
+    session = library._sessions["resent"]
+    deadline = time.monotonic() + 10
+    while not any(w.missing_at_delete for w in session.write_probes[0].ledger.writes()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    library.stop_availability_monitor("resent", settle=timedelta(seconds=0))
+    with pytest.raises(AvailabilityError) as failure:
+        library.no_requests_should_be_lost("resent")
+    records = {r["what"]: r["measured"]
+               for r in results.expectation_records((k, d) for k, d, _ in published)}
+    assert records["lost writes"] == 0 and records["writes deleted twice"] >= 1
+    message = str(failure.value)
+    assert "deleted twice" in message and "delete req-" in message and " lost" not in message
 
 
 def test_no_outage_at_all_publishes_a_record_that_agrees_with_its_verdict(target, cloud,

@@ -34,9 +34,50 @@ def test_accepted_but_missing_is_lost():
 
 def test_gone_when_the_monitor_deleted_it_is_lost():
     writes = [write("a", accepted=True, resource_id="1", delete_sent=True,
-                    missing_at_delete=True)]
+                    missing_at_delete=True, seen_before_delete=False,
+                    create_request_id="req-c1", delete_request_id="req-d1")]
     result = reconcile(writes, [])
-    assert [item["why"] for item in result.lost] == ["already gone when the monitor deleted it"]
+    assert [item["why"] for item in result.lost] == [
+        "already gone when the monitor deleted it (not there just before our delete)"]
+    assert result.lost[0]["request_ids"] == "create req-c1, delete req-d1"
+    assert not result.deleted_twice
+
+
+def test_a_404_to_a_delete_of_something_that_was_there_is_deleted_twice_not_lost():
+    # A load balancer re-sent our DELETE: the first attempt deleted it, ours saw 404.
+    writes = [write("a", accepted=True, resource_id="1", delete_sent=True,
+                    missing_at_delete=True, seen_before_delete=True,
+                    delete_request_id="req-d1")]
+    result = reconcile(writes, [])
+    assert not result.lost and not result.clean
+    [item] = result.deleted_twice
+    assert item["name"] == "a" and "earlier attempt" in item["why"]
+    assert "delete req-d1" in item["request_ids"]
+
+
+def test_a_404_to_a_delete_unknown_before_stays_lost_and_says_so():
+    writes = [write("a", accepted=True, resource_id="1", delete_sent=True,
+                    missing_at_delete=True)]
+    [item] = reconcile(writes, []).lost
+    assert "not known" in item["why"]
+
+
+def test_each_kind_is_its_own_list():
+    writes = [write("lost", accepted=True, resource_id="1"),
+              write("dup", accepted=True, resource_id="2", create_request_id="req-2"),
+              write("twice", accepted=True, resource_id="3", delete_sent=True,
+                    missing_at_delete=True, seen_before_delete=True),
+              write("stuck", accepted=True, resource_id="4"),
+              write("fine", accepted=True, resource_id="5")]
+    held = [Held("dup", "2"), Held("dup", "22"), Held("stuck", "4", "ERROR"),
+            Held("fine", "5", "ACTIVE")]
+    result = reconcile(writes, held)
+    assert ([i["name"] for i in result.lost], [i["name"] for i in result.duplicates],
+            [i["name"] for i in result.deleted_twice],
+            [i["name"] for i in result.non_recoverable]) == (
+        ["lost"], ["dup"], ["twice"], ["stuck"])
+    assert result.duplicates[0]["request_ids"] == "create req-2"
+    assert result.non_recoverable[0]["why"] == "left in state ERROR"
 
 
 def test_unconfirmed_delete_of_a_missing_resource_is_not_lost():
@@ -50,11 +91,19 @@ def test_created_twice_is_a_duplicate():
     assert [(d["name"], d["held"]) for d in result.duplicates] == [("a", 2)]
 
 
-def test_still_held_after_a_confirmed_delete_is_a_duplicate():
+def test_held_under_another_id_after_a_confirmed_delete_is_a_duplicate():
     writes = [write("a", accepted=True, resource_id="1", delete_sent=True, deleted=True)]
     result = reconcile(writes, [Held("a", "9")])
-    assert len(result.duplicates) == 1
-    assert not result.lost
+    assert len(result.duplicates) == 1 and result.duplicates[0]["id"] == "9"
+    assert not result.lost and not result.non_recoverable
+
+
+def test_held_under_our_id_after_a_confirmed_delete_is_stuck():
+    writes = [write("a", accepted=True, resource_id="1", delete_sent=True, deleted=True)]
+    result = reconcile(writes, [Held("a", "1", "ACTIVE")])
+    assert not result.duplicates
+    assert [i["why"] for i in result.non_recoverable] == [
+        "still held after our delete was accepted"]
 
 
 def test_failed_create_that_took_effect_is_unconfirmed_not_lost():

@@ -60,7 +60,7 @@ def test_monitor_figures_as_the_monitor_publishes_them():
     assert view["windows"][0]["detail"] == "HTTP 503 ×30"
     assert ("lost", "name=extreme-mon-lost-0, request_id=req-extreme-mon-lost-0") in \
         view["requests"]
-    assert ("non-recoverable", "name=extreme-mon-stuck-0, request_id=req-extreme-mon-stuck-0"
+    assert ("stuck", "name=extreme-mon-stuck-0, request_id=req-extreme-mon-stuck-0"
             ) in view["requests"]
     assert ("prefix", "extreme-mon-") in view["extra"]
     summary = dict(fig.monitor_summary(data))
@@ -68,6 +68,27 @@ def test_monitor_figures_as_the_monitor_publishes_them():
     assert summary["Lost / dup / stuck"] == "1 / 0 / 1"
     assert summary["Error rate"] == "5 %, during 68.8 %"  # 22 of the 32 samples from
     # the fault (+11.90 s) to its undo (+13.50 s)
+
+
+def test_failing_time_and_out_of_rotation_are_shown_not_dumped():
+    """The monitor's partial outage (the failing time during the fault) and the load
+    balancer's removal times read as figures, not under "other figures"."""
+    data = fixtures.monitor_result(outage=1.5)
+    probe = data["probes"]["identity.token"]
+    assert probe["partial"]["during"]["failing_time"] > 0  # the monitor's own analysis
+    data["load_balancer"] = {"source": "stats page", "interval": 0.25, "polls": 80,
+                             "errors": 0, "last_error": "", "transitions": [],
+                             "removals": [{"backend": "keystone", "server": "ctl1",
+                                           "service": "identity", "down": 14.1,
+                                           "first_failure": 12.4, "seconds": 1.7,
+                                           "uncertainty": 0.15,
+                                           "before_any_failure": False}]}
+    view = fig.monitor_view(data)
+    assert view["probes"][0]["failing_during"].startswith("1.")
+    assert ("out of rotation after the first failure", "keystone/ctl1 1.70 s ± 150 ms") in \
+        view["context"]
+    assert not [k for k, _ in view["extra"] if "partial" in k or "load_balancer" in k]
+    assert not [k for _, rows in view["probe_extra"] for k, _ in rows if "partial" in k]
 
 
 def test_keys_no_library_writes_are_not_read_as_figures():

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from robot.api import ExecutionResult
+from robot.api import ExecutionResult, ResultVisitor
 from robot.api import TestSuite as RobotSuite
+from robot.result import TestCase as RobotCase
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -148,6 +149,54 @@ def test_destructive_cases_take_the_lock_and_restore(parsed):
                                       "Finish And Delete The Requested Servers",
                                       "Finish A Cluster Case"}, \
             test.full_name
+
+
+def test_every_destructive_case_that_measures_judges_the_partial_outage(tmp_path):
+    # Failures that alternate with successes (one backend of two black-holed) make
+    # one-sample outages: only the partial-outage verdict sees them. The dry run expands
+    # every keyword a case runs (the IF branches included).
+    output = tmp_path / "output.xml"
+    subprocess.run(
+        [sys.executable, "-m", "robot", "--dryrun", "--variablefile",
+         str(VARIABLES / "lab.py"), "--output", str(output), "--log", "NONE",
+         "--report", "NONE", "--console", "none", str(SUITES / "destructive")],
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    measured, judged = set(), set()
+
+    class Calls(ResultVisitor):
+        def start_keyword(self, keyword):
+            test = keyword
+            while test is not None and not isinstance(test, RobotCase):
+                test = test.parent
+            if test is None:
+                return
+            if keyword.name == "Stop Measuring Availability":
+                measured.add(test.full_name)
+            elif keyword.name == "Partial Outage Should Stay Within":
+                judged.add(test.full_name)
+
+    ExecutionResult(str(output)).visit(Calls())
+    assert len(measured) >= 25
+    assert measured <= judged, sorted(measured - judged)
+
+
+@pytest.mark.parametrize("target", ["example-3-controllers.yaml", "lab"])
+def test_every_destructive_scenario_has_partial_outage_limits(target):
+    found = lab.get_variables(str(FIXTURE if target == "lab" else VARIABLES / target))
+    scenarios = set()
+    for path in sorted((SUITES / "destructive").glob("*.robot")):
+        scenarios |= set(re.findall(r"Use The Expectations Of\s{2,}(\w+)",
+                                    path.read_text(encoding="utf-8")))
+    assert scenarios
+    for scenario in scenarios:
+        limits = found["expectations"][scenario]
+        for key in ("failed_share", "failing_time"):
+            value = limits[key]
+            cases = value.values() if isinstance(value, dict) else [value]
+            assert all(isinstance(v, (int, float)) and v >= 0 for v in cases), (scenario, key)
+    restart = found["expectations"]["service_restart"]
+    assert set(restart["failed_share"]) == set(restart["failing_time"]) == {
+        "restart", "kill", "freeze", "all_nodes"}
 
 
 def test_no_password_login_and_no_credentials_in_robot_files():

@@ -36,11 +36,12 @@ def _locate(lines: list[str], section: str, option: str) -> tuple[int | None, in
     for index, line in enumerate(lines):
         match = _SECTION.match(line)
         if match:
-            if current == section and header is not None:
+            name = match["name"].strip()
+            if current == section and header is not None and name != section:
                 return header, found, index
-            current = match["name"].strip()
-            if current == section:
-                header = index
+            current = name
+            if current == section and (header is None or header < 0):
+                header = index  # its header (a [DEFAULT] header continues the lines before)
             continue
         if current == section and found is None:
             option_match = _OPTION.match(line)

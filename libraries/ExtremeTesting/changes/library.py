@@ -20,7 +20,7 @@ from .. import target as target_module
 from ..errors import TargetError
 from ..lifecycle import Entry, ScopeListener, Step, Tracker, undo_entries
 from ..target import Target
-from . import fernet, haproxy, ini, packages, settle, undo
+from . import fernet, gate, haproxy, ini, packages, settle, undo
 from .errors import ChangeError
 from .remote import Nodes
 from .verdict import zero_impact_keyword
@@ -111,6 +111,7 @@ class Changes:
         self._nodes: Nodes | None = None  # tests give a fake
         self._restarted: dict[tuple[str, str], float] = {}
         self._survivors = None
+        self.gate = gate.prepare  # (target, node, service) -> gate.Gate | None
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -240,17 +241,28 @@ class Changes:
             logger.info(f"Drained {backend}/{node}.")
 
     @keyword
-    def return_node_to_load_balancer(self, node: str, service: str | None = None) -> None:
-        """Returns ``node`` to the load balancer: its server(s) of ``service`` READY again.
+    def return_node_to_load_balancer(self, node: str, service: str | None = None,
+                                     gate: bool = True) -> None:
+        """Returns ``node`` to the load balancer: its server(s) of ``service`` READY again,
+        then checks that it serves real requests (the gate).
 
         Every API service of the node when no ``service`` is given; closes the drains of
-        `Drain Node From Load Balancer`. Runs on any target (it only restores). Fails with
-        HAProxy's answer when it refuses, or on an unknown node or service.
+        `Drain Node From Load Balancer`. The gate: for the target's ``gate_window``
+        (``expectations.rolling_changes``, default 5 s) the requests the availability
+        monitor sends for the service (version document, token validation, authenticated
+        reads, the target's writes), with its credentials, go straight to the node's own
+        address and the service's port, and none may fail. When one does, the node is
+        taken out of rotation again, every change this library made on it is undone, and
+        the keyword fails naming the node, the requests that failed and their statuses.
+        ``gate=False`` only returns the node. Fails with HAProxy's answer when it refuses,
+        or on an unknown node or service.
 
         | `Return Node To Load Balancer`    ctl1    keystone
         """
         services = self._lb_services(node, service)
         lb = self.haproxy()
+        # The gates log in first, while the node is still out of rotation.
+        gates = {name: self._prepare_gate(node, name) for name in services} if gate else {}
         for name in services:
             backend = lb.spec.backend(name)
             lb.set_state(backend, node, "ready")
@@ -258,6 +270,39 @@ class Changes:
                 self.changes.close(entry, "restored", "by Return Node To Load Balancer")
                 events.publish(SOURCE, "undone", "drain", f"{name} on {node}", entry.id)
             logger.info(f"Returned {backend}/{node} to the load balancer.")
+        for name, prepared in gates.items():
+            if prepared is not None:
+                self._gate(node, name, prepared)
+
+    def _prepare_gate(self, node: str, service: str) -> gate.Gate | None:
+        if not self.target.data.get("cloud"):
+            logger.warn(f"No 'cloud' in target file {self.target.path}: the gate cannot "
+                        f"send real requests to {service} on {node} (not checked).")
+            return None
+        return self.gate(self.target, node, service)
+
+    def _gate(self, node: str, service: str, prepared: gate.Gate) -> None:
+        """The gate of `Return Node To Load Balancer`: real requests to the node, or the
+        node out of rotation again, its changes undone and a `GateError`."""
+        found = prepared.run()
+        mark = f"{service} on {node}"
+        if found.ok:
+            events.publish(SOURCE, "mark", "serves real requests", mark, "",
+                           f"{found.requests} requests in {found.window:g} s")
+            logger.info(f"{mark} served {found.requests} real requests in "
+                        f"{found.window:g} s without a failure ({found.url}).")
+            return
+        what = found.describe()
+        events.publish(SOURCE, "failed", "gate", mark, "", what)
+        self.drain_node_from_load_balancer(node, service)
+        changed = [e for e in self.changes.pending if e.undo is not None
+                   and e.undo.nodes == [node] and e.undo.action != undo.LB_READY]
+        undone = ", ".join(e.step.describe() for e in changed) or "nothing to undo"
+        failures = undo_entries(self.changes, changed, logger.error)
+        if failures:
+            undone += f" (could not undo: {'; '.join(failures)})"
+        raise gate.GateError(f"{what}. {node} is out of rotation again; its change undone: "
+                             f"{undone}.")
 
     def _wait_servers(self, node: str, service: str | None, timeout: timedelta,
                       done, what: str) -> float:
@@ -590,8 +635,14 @@ class Changes:
         For each node that runs ``service``, one at a time: drain it from the load
         balancer, wait until drained, run keyword ``name`` with the node first then
         ``args`` and ``kwargs``, restart ``service`` there (unless the keyword did), wait
-        until it serves on that node, return it to the load balancer, wait for the load
-        balancer's rise; then the next node. Every step is on the monitor's timeline.
+        until it serves on that node, return it to the load balancer with its gate (real
+        requests of the service sent to the node for the target's ``gate_window``, see
+        `Return Node To Load Balancer`), wait for the load balancer's rise; then the next
+        node. Every step is on the monitor's timeline.
+
+        A node that fails the gate stops the roll-out there, as a canary does: it is taken
+        out of rotation again, its change undone, and the keyword fails naming the node,
+        the requests that failed and their statuses; no later node is touched.
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or
         a service that runs on no node; fails at the first step that fails (what it
@@ -609,7 +660,7 @@ class Changes:
         events.publish(SOURCE, "requested", "roll out", service, rollout, name)
         builtin = BuiltIn()
         try:
-            for node in spec["nodes"]:
+            for index, node in enumerate(spec["nodes"]):
                 mark = f"{service} on {node}"
                 self.drain_node_from_load_balancer(node, service)
                 self.wait_until_node_is_drained(node, service)
@@ -622,7 +673,13 @@ class Changes:
                 self.wait_until_service_serves_on_node(node, service)
                 events.publish(SOURCE, "mark", "serves", mark, rollout)
                 self._wait_settled(node, before, mark, rollout)
-                self.return_node_to_load_balancer(node, service)
+                try:
+                    self.return_node_to_load_balancer(node, service)
+                except gate.GateError as error:
+                    rest = spec["nodes"][index + 1:]
+                    untouched = (f" {', '.join(rest)} not touched." if rest else "")
+                    raise gate.GateError(f"Roll-out of {service} stopped at {node}: "
+                                         f"{error}{untouched}") from None
                 self.wait_until_node_is_up_in_load_balancer(node, service)
                 events.publish(SOURCE, "mark", "up in load balancer", mark, rollout)
         finally:

@@ -89,6 +89,11 @@ def authtoken(secrets: dict[str, str], user: str) -> dict[str, object]:
         "memcached_servers": memcached_servers(),
         # Tokens validated once are cached: a token probe must not cost a DB round trip.
         "token_cache_time": 300,
+        # A controller that is off leaves its memcached unanswering (no RST): each try
+        # costs the socket timeout (3 s by default) of a request, and waiting for a pooled
+        # connection 10 s. Short waits; a dead server is then skipped for 300 s (default).
+        "memcache_pool_socket_timeout": 1,
+        "memcache_pool_conn_get_timeout": 2,
         "http_connect_timeout": 5,
         "http_request_max_retries": 2,
     }
@@ -140,7 +145,10 @@ def keystone_conf(secrets: dict[str, str]) -> str:
         # lookups, role resolution): a monitor's token probe would saturate Keystone.
         "cache": {"enabled": True, "backend": "oslo_cache.memcache_pool",
                   "memcache_servers": memcached_servers(), "memcache_socket_timeout": 1,
-                  "memcache_pool_connection_get_timeout": 1, "memcache_dead_retry": 10},
+                  "memcache_pool_connection_get_timeout": 1,
+                  # With memcached on both controllers, one that is off is retried every
+                  # 60 s (each try stalls a request for the socket timeout).
+                  "memcache_dead_retry": 60},
         "fernet_tokens": {"key_repository": "/etc/keystone/fernet-keys"},
         "credential": {"key_repository": "/etc/keystone/credential-keys"},
         "oslo_policy": POLICY,

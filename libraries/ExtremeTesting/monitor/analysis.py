@@ -8,10 +8,18 @@ failed samples; its start edge lies at the midpoint between the last OK sample a
 first failed one, with an uncertainty of half that gap (the state changed somewhere in
 between), and likewise for its end edge. A run at the very start or end of the timeline is
 *open* on that side: its edge is the first/last failed sample itself.
+
+A failure is partial as often as total: one backend of two black-holed makes every other
+request fail, and the longest outage is then one sample long whatever the share. So the
+figures also hold, per phase, the *partial outage* (see :func:`partial`): the share of
+failed samples and the *failing time*, the sum of the outages inside the phase. Besides
+``before``, ``during``, ``after`` and ``all`` it has ``after recovery``: from the end of
+the outage that outlived the fault (the recovery, judged on its own) onwards.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -221,6 +229,66 @@ def phases(samples: Sequence[SampleLike], events: Iterable) -> Phases:
     return Phases(fault, by_phase(samples, fault))
 
 
+PARTIAL_PHASES = (*PHASES, "after recovery")
+
+
+def phase_span(fault: FaultWindow, phase: str, windows: Sequence[Outage] = ()
+               ) -> tuple[float, float]:
+    """The time span of ``phase`` (``before``, ``during``, ``after``, ``after recovery``,
+    ``all``); without a fault on the timeline only ``all`` spans anything, without its end
+    neither ``after`` nor ``after recovery`` do. ``after recovery`` starts where the last
+    of ``windows`` that holds the fault's end ends (at the fault's end when none does)."""
+    inf = math.inf
+    if phase == "all":
+        return -inf, inf
+    if fault.start is None:
+        return inf, inf  # nothing
+    end = fault.end if fault.end is not None else inf
+    if phase == "after recovery":
+        for window in windows:
+            if window.start <= end <= window.end:
+                end = window.end
+        return end, inf
+    return {"before": (-inf, fault.start), "during": (fault.start, end),
+            "after": (end, inf)}[phase]
+
+
+def failing_time(windows: Sequence[Outage], low: float, high: float) -> dict:
+    """How long a probe was failing between ``low`` and ``high``: the sum of its outages,
+    each cut to that span. ``uncertainty`` is the root of the summed squares of the edges'
+    uncertainties inside the span (each edge is off by at most half its gap, independently
+    of the others; the worst case, their plain sum, would be as large as the figure itself
+    for failures that alternate with successes)."""
+    seconds, squares, count = 0.0, 0.0, 0
+    for window in windows:
+        start, end = max(window.start, low), min(window.end, high)
+        if end < start:
+            continue
+        count += 1
+        seconds += end - start
+        if window.start >= low:
+            squares += window.start_uncertainty ** 2
+        if window.end <= high:
+            squares += window.end_uncertainty ** 2
+    return {"seconds": round(seconds, 6), "uncertainty": round(math.sqrt(squares), 6),
+            "outages": count}
+
+
+def partial(samples: Sequence[SampleLike], windows: Sequence[Outage], fault: FaultWindow,
+            phase: str) -> dict:
+    """The partial outage of one probe in ``phase``: how many of its samples there were and
+    failed, their share (``failed_share``, percent; None without samples) and the failing
+    time (see :func:`failing_time`)."""
+    low, high = phase_span(fault, phase, windows)
+    inside = [s for s in samples if low <= s.start <= high]
+    failed = sum(1 for s in inside if not s.ok)
+    found = failing_time(windows, low, high)
+    return {"samples": len(inside), "failed": failed,
+            "failed_share": round(100 * failed / len(inside), 6) if inside else None,
+            "failing_time": found["seconds"], "uncertainty": found["uncertainty"],
+            "outages": found["outages"]}
+
+
 def degradation(latency: dict[str, dict]) -> dict:
     """How much slower successful requests were during and after the fault than before."""
     found = {}
@@ -251,6 +319,8 @@ def summarize(samples: Sequence[SampleLike], windows: list[Outage], fault: Fault
         "longest_outage": longest.shifted(origin) if longest else None,
         "recovery": recovery(windows, fault),
         "error_rate": error_rate,
+        "partial": {phase: partial(samples, windows, fault, phase)
+                    for phase in PARTIAL_PHASES},
         "latency": latency,
         "degradation": degradation(latency),
     }

@@ -214,7 +214,7 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
                               f"target's endpoints or give the item a url.")
         probes.append(GetProbe(item.get("name", f"version-{service}"), "version",
                                url=url.rstrip("/") + "/", allow_redirect=True, verify=verify,
-                               **rate_timeout(item, found.rate)))
+                               service=service, **rate_timeout(item, found.rate)))
     needs_token = found.token is not None or found.reads or found.writes
     if needs_token and tokens is None:
         raise TargetError("Authenticated probes need the cloud's credentials: set 'cloud' in "
@@ -224,14 +224,15 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         identity = endpoints.get("identity")
         probes.append(TokenProbe(found.token.get("name", "token"), tokens=tokens,
                                  identity_url=versioned("identity", identity) if identity
-                                 else "", verify=verify,
+                                 else "", verify=verify, service="identity",
                                  **rate_timeout(found.token, found.rate)))
     for item in found.reads:
         service, path = READS[item["kind"]]
         base = _endpoint(service, endpoints, tokens, "reads")
         probes.append(GetProbe(item.get("name", f"read-{item['kind']}"), "read",
                                url=versioned(service, base) + path, tokens=tokens,
-                               verify=verify, **rate_timeout(item, min(found.rate, READ_RATE))))
+                               verify=verify, service=service,
+                               **rate_timeout(item, min(found.rate, READ_RATE))))
     for item in found.writes:
         service, path, wrap, list_key, status_key, body = WRITES[item["kind"]]
         base = _endpoint(service, endpoints, tokens, "writes")
@@ -240,7 +241,7 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         probes.append(WriteProbe(item.get("name", f"write-{item['kind']}"), write_kind=kind,
                                  tokens=tokens, prefix=prefix,
                                  keep=int(item.get("keep", found.keep)), verify=verify,
-                                 **rate_timeout(item, min(found.rate, WRITE_RATE),
+                                 service=service, **rate_timeout(item, min(found.rate, WRITE_RATE),
                                                 WRITE_TIMEOUT)))
     return probes
 

@@ -2,7 +2,8 @@
 
 For the monitor's own tests and benchmarks, not for testing clouds: it answers version
 documents, Keystone token issue/validate, and create/list/delete of networks, and can
-answer 503 (or hang) between :meth:`FakeCloud.down` and :meth:`FakeCloud.up`, recording
+answer 503 (or hang, or hang every other request: one backend of two black-holed and
+still in rotation) between :meth:`FakeCloud.down` and :meth:`FakeCloud.up`, recording
 the monotonic times it switched so a test knows the planted outage exactly.
 """
 
@@ -18,13 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeCloud:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.mode = "up"  # "up", "503", "hang"
+        self.mode = "up"  # "up", "503", "hang", "every other hangs"
         self.switches: list[tuple[str, float]] = []
         self.networks: dict[str, dict] = {}
         self.token = uuid.uuid4().hex
         self.password = "fake-secret"
         self.logins = 0
         self.requests = 0
+        # As a load balancer that re-sends a request after a timeout: each DELETE of a
+        # network is applied twice, the client getting the second answer (404).
+        self.resend_deletes = False
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._ids = itertools.count(1)
@@ -86,6 +90,10 @@ class FakeCloud:
         length = int(request.headers.get("Content-Length") or 0)
         body = json.loads(request.rfile.read(length) or b"{}") if length else {}
         mode = self.mode
+        if mode == "every other hangs":
+            with self._lock:
+                self._turn = not getattr(self, "_turn", False)
+                mode = "hang" if self._turn else "up"
         if mode == "hang":
             self._released.wait(30)
         if mode == "503":
@@ -125,7 +133,14 @@ class FakeCloud:
             network_id = path.rsplit("/", 1)[1]
             with self._lock:
                 found = self.networks.pop(network_id, None)
+                if self.resend_deletes:
+                    found = self.networks.pop(network_id, None)
             return self._send(request, 204 if found else 404, None)
+        if "/v2.0/networks/" in path:
+            with self._lock:
+                item = self.networks.get(path.rsplit("/", 1)[1])
+            return self._send(request, 200 if item else 404,
+                              {"network": item} if item else {"error": "not found"})
         with self._lock:
             items = list(self.networks.values())
         return self._send(request, 200, {"networks": items})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import threading
+from collections import Counter
 from datetime import timedelta
 from typing import Literal
 
@@ -16,19 +17,22 @@ from .. import __version__, results
 from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
-from . import http
+from . import http, lbwatch
 from .analysis import Phases
 from .analysis import phases as split_phases
 from .config import build_probes, credentials, run_prefix, settings
 from .plot import img_html
 from .probes import TokenHolder
+from .reconcile import KINDS
 from .session import MonitorSession
 
 Phase = Literal["all", "before", "during", "after"]
+PartialPhase = Literal["during", "after recovery", "after", "before", "all"]
 MarkKind = Literal["mark", "fault start", "fault end"]
 Scope = Literal["auto", "test", "suite", "global"]
+# Each kind of write gone wrong: its figure's name in the expectation record.
 WRITE_FIGURES = {"lost": "lost writes", "duplicates": "duplicated writes",
-                 "non_recoverable": "non-recoverable writes"}
+                 "deleted_twice": "writes deleted twice", "non_recoverable": "stuck writes"}
 MARK_PHASES = {"mark": "mark", "fault start": "in effect", "fault end": "undone"}
 
 
@@ -72,8 +76,18 @@ class Monitor:
     recover after the fault ended (the last ``undone`` fault event, or a `Mark Timeline`
     ``fault end``); error rate and latency percentiles ``before``, ``during`` and ``after``
     the fault (first ``requested``/``in effect`` event to last ``undone``), and the
-    degradation. Writes: lost (accepted but gone), duplicated, non-recoverable (left in a
-    transitional or error state after the settling time), unconfirmed (failed yet done).
+    degradation. Writes, each kind its own figure: lost (accepted, then gone without a
+    delete of ours), duplicated (two resources for one request of ours), deleted twice
+    (our DELETE answered 404 although the resource was there just before it: an earlier
+    attempt of it, re-sent on the way, had deleted it), stuck (left in a transitional or
+    error state after the settling time); and unconfirmed (failed yet done).
+
+    A failure is partial as often as total (one backend of two black-holed fails every
+    other request): per phase, the share of failed samples and the failing time (the sum
+    of the outages in the phase; ``after recovery`` starts where the outage that outlived
+    the fault ends), judged by `Partial Outage Should Stay Within`. With a
+    ``load_balancer`` in the target: how long it took to take each failing server out of
+    rotation, from the first failed request of its service (``load_balancer.removals``).
 
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
@@ -124,7 +138,8 @@ class Monitor:
                                    writes: list[str] | str | None = None,
                                    settle: timedelta | None = None,
                                    scope: Scope = "auto",
-                                   baseline: timedelta = timedelta(seconds=1)) -> str:
+                                   baseline: timedelta = timedelta(seconds=1),
+                                   watch_load_balancer: bool = True) -> str:
         """Starts monitor ``name`` in the background; returns its name.
 
         ``probes`` (a list, or names separated by commas) keeps only the named probes (e.g.
@@ -136,6 +151,12 @@ class Monitor:
         how long the keyword waits, polling, until every probe has finished a sample, so that
         a fault injected next always has a steady state "before" it to judge (``0`` returns at
         once); a probe with no sample by then is logged as a warning.
+
+        When the target names its ``load_balancer``, its servers are read in the background
+        too (the stats page 4 times a second, else the admin socket over SSH once a
+        second; ``watch_load_balancer=False`` turns it off): the result's
+        ``load_balancer.removals`` give, for each server marked DOWN, the seconds from the
+        first failed request of its service to the balancer taking it out of rotation.
 
         Fails, before starting, when a monitor of that ``name`` runs already, when a probe name
         is unknown, or when the target's ``probes`` or ``endpoints`` are wrong (the message names
@@ -173,8 +194,10 @@ class Monitor:
                 raise MonitorError(f"Unknown probes {unknown}. This target's probes: "
                                    f"{', '.join(sorted(known))}.")
             built = [p for p in built if p.name in probes]
+        watch = lbwatch.from_target(target, {p.service for p in built}) if watch_load_balancer \
+            else None
         session = MonitorSession(name, built, found.sample_cap, found.settle, tokens,
-                                 target.name, prefix)
+                                 target.name, prefix, watch)
         if tokens is not None:
             tokens.token()  # log in now rather than inside the first samples
             if tokens.last_error:
@@ -334,6 +357,81 @@ class Monitor:
         logger.info(f"Error rate of {probe} {phase}: {rate * 100:.2f} % (limit {percent:g} %).")
 
     @keyword
+    def partial_outage_should_stay_within(self, failed_share: float, failing_time: timedelta,
+                                          phase: PartialPhase = "during",
+                                          probe: str = "each", name: str = "default") -> None:
+        """Checks, for each probe, the share of its requests that failed in ``phase`` and how
+        long it was failing then (the sum of its outages): at most ``failed_share`` percent
+        and at most ``failing_time``.
+
+        A failure is partial as often as total: with one backend of two black-holed while
+        the load balancer keeps it, every other request fails and the longest outage is one
+        sample long; `Outage Should Be Shorter Than` cannot see it, this does. ``phase``:
+        ``during`` the fault (default), ``after recovery`` (from the end of the outage that
+        outlived the fault: for a fault meant to take a service fully down, whose outage
+        and recovery are judged on their own), ``after``, ``before`` or ``all``. ``probe``:
+        ``each`` (default) judges every probe on its own, or one probe's name, or
+        ``overall``. ``name`` picks the monitor (default ``default``).
+
+        Publishes two expectation records per probe (failed share, failing time with its
+        uncertainty). Fails naming each probe, its service, the share, the failing time
+        and the errors seen; fails too when a probe has no sample in ``phase`` (but in
+        ``after recovery``, empty when the probe served again only as the monitor stopped:
+        nothing failed after it, and the recovery has its own verdict).
+
+        | `Partial Outage Should Stay Within`    5    2 s
+        | `Partial Outage Should Stay Within`    1    1 s    phase=after recovery
+        """
+        result = self._result(name)
+        judged = (sorted(result["probes"]) if probe == "each" else [probe])
+        limit = failing_time.total_seconds()
+        problems = []
+        for each in judged:
+            _, figures = self._figures(name, each)
+            found = figures["partial"][phase]
+            share, seconds = found["failed_share"], found["failing_time"]
+            if share is None and phase == "after recovery" and figures["samples"]:
+                # It served again only as the monitor stopped: nothing failed after that
+                # (whether it recovered in time is `Cloud Should Recover Within`'s verdict).
+                share = 0.0
+            _expect("Partial Outage Should Stay Within", f"failed share ({phase})", each,
+                    failed_share, "<=", share, "%")
+            _expect("Partial Outage Should Stay Within", f"failing time ({phase})", each,
+                    limit, "<=", None if share is None else seconds, "s",
+                    found["uncertainty"])
+            about = f"{each} ({self._service_of(result, each)})"
+            if share is None:
+                problems.append(f"{about}: no sample {phase} "
+                                f"{self._phase_window(result, phase)}")
+            elif share > failed_share or seconds > limit:
+                errors = Counter()
+                for outage in figures["outages"]:
+                    errors.update(outage["errors"])
+                problems.append(
+                    f"{about}: {found['failed']} of {found['samples']} requests failed "
+                    f"({share:.2f} %, limit {failed_share:g} %), failing {seconds:.3f} s "
+                    f"(± {found['uncertainty']:.3f} s) in {found['outages']} outage(s) "
+                    f"(limit {limit:g} s); errors {dict(errors.most_common(3))}")
+        if problems:
+            raise AvailabilityError(
+                f"Partial outage {phase} {self._phase_window(result, phase)}: "
+                + " | ".join(problems) + ".")
+        logger.info(f"Partial outage {phase} of {', '.join(judged)}: within {failed_share:g} %"
+                    f" and {limit:g} s.")
+
+    def _service_of(self, result: dict, probe: str) -> str:
+        """The probe's API and the target's services that serve it: ``identity: keystone``."""
+        api = ((result["probes"].get(probe) or {}).get("config") or {}).get("service", "")
+        if not api:
+            return "every service" if probe == "overall" else "service unknown"
+        try:
+            services = self._load_target().section("services")
+        except Exception:  # noqa: BLE001 - a name for a message, never a reason to fail
+            services = {}
+        names = sorted(n for n, spec in services.items() if (spec or {}).get("api") == api)
+        return f"{api}: {', '.join(names)}" if names else api
+
+    @keyword
     def cloud_should_recover_within(self, limit: timedelta, probe: str = "overall",
                                     name: str = "default") -> None:
         """Checks that ``probe`` (default ``overall``) served again at most ``limit`` after the
@@ -408,10 +506,13 @@ class Monitor:
     def no_requests_should_be_lost(self, name: str = "default") -> None:
         """Checks that every write the monitor sent and the cloud accepted exists once and settled.
 
-        ``name`` picks the monitor (default ``default``). Fails naming every write lost (accepted
-        but gone), duplicated, left non-recoverable (transitional or error state after
-        ``settle``) or that could not be reconciled; fails too when the monitor still runs or ran
-        no write probe.
+        ``name`` picks the monitor (default ``default``). Judges each kind on its own (one
+        expectation record each) and fails naming every write, with its request ids, that
+        was *lost* (accepted, then gone without a delete of ours), *duplicated* (two
+        resources for one request of ours), *deleted twice* (our DELETE answered 404 while
+        the resource was there just before it: a re-sent request, nothing lost) or *stuck*
+        (transitional or error state after ``settle``), or that could not be reconciled;
+        fails too when the monitor still runs or ran no write probe.
 
         | `Start Availability Monitor`    writes=network
         | `Stop Availability Monitor`
@@ -428,14 +529,16 @@ class Monitor:
                                f"in the target's probes).")
         problems = []
         for probe, found in writes.items():
-            for key in ("lost", "duplicates", "non_recoverable"):
+            for key, words in KINDS.items():
+                items = found.get(key) or []
                 _expect("No Requests Should Be Lost", WRITE_FIGURES[key], probe, 0, "==",
-                        None if found["error"] else len(found[key]), "count")
-                if found[key]:
-                    items = "; ".join(f"{i['name']} ({i.get('why') or i.get('status')})"
-                                      for i in found[key][:5])
-                    problems.append(f"{probe}: {len(found[key])} {key.replace('_', '-')}: "
-                                    f"{items}")
+                        None if found["error"] else len(items), "count")
+                if items:
+                    listed = "; ".join(
+                        f"{i['name']} ({i.get('why') or i.get('status')}; "
+                        f"{i.get('request_ids') or 'no request id'})" for i in items[:5])
+                    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+                    problems.append(f"{probe}: {len(items)} {words}: {listed}{more}")
             if found["error"]:
                 problems.append(f"{probe}: {found['error']}")
         result = session.result
@@ -608,8 +711,11 @@ class Monitor:
         elif phase == "during":
             start = fault["start"] if fault["start"] is not None else start
             end = fault["end"] if fault["end"] is not None else end
-        elif phase == "after" and fault["end"] is not None:
+        elif phase in ("after", "after recovery") and fault["end"] is not None:
             start = fault["end"]
+            if phase == "after recovery":
+                recovery = result["overall"]["recovery"].get("seconds")
+                start += recovery or 0.0
         return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
 
 
@@ -668,9 +774,20 @@ def _summary_html(result: dict) -> str:
             f"<td>{seconds(figures['latency']['all']['p99'])}</td></tr>")
     writes = "".join(
         f"<p>{html.escape(name)}: {f['checked']} writes, {len(f['lost'])} lost, "
-        f"{len(f['duplicates'])} duplicated, {len(f['non_recoverable'])} non-recoverable, "
+        f"{len(f['duplicates'])} duplicated, {len(f.get('deleted_twice') or [])} deleted "
+        f"twice, {len(f['non_recoverable'])} stuck, "
         f"{len(f['unconfirmed'])} unconfirmed{', ' + html.escape(f['error']) if f['error'] else ''}"
         f"</p>" for name, f in result["writes"].items())
+    balancer = result.get("load_balancer") or {}
+    writes += "".join(
+        f"<p>Load balancer took {html.escape(r['backend'])}/{html.escape(r['server'])} out "
+        f"of rotation {r['seconds']:.3f} s (± {r['uncertainty']:.3f} s) after the first "
+        f"failed request of {html.escape(r['service'])}"
+        f"{' (before any failed)' if r['before_any_failure'] else ''}.</p>"
+        for r in balancer.get("removals") or [])
+    if balancer.get("errors"):
+        writes += (f"<p>Load balancer: {balancer['errors']} of its reads failed "
+                   f"({html.escape(balancer['last_error'])}).</p>")
     sched = result["scheduling"]
     return (f"<p>Monitor <b>{html.escape(result['monitor'])}</b>: {result['duration']:.1f} s, "
             f"fault {result['fault']}, lag p99 {seconds(sched['lag_p99'])}, "

@@ -42,6 +42,7 @@ class Probe:
     kind: str = "get"
     rate: float = 10.0  # samples per second
     timeout: float = 1.0  # seconds, per request
+    service: str = ""  # the API's service type it exercises (identity, compute...)
 
     @property
     def period(self) -> float:
@@ -61,7 +62,7 @@ class Probe:
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": self.kind, "rate": self.rate,
-                "timeout": self.timeout}
+                "timeout": self.timeout, "service": self.service}
 
 
 @dataclass
@@ -224,7 +225,7 @@ class WriteProbe(Probe):
 
     @property
     def sample_timeout(self) -> float:
-        return 2 * self.timeout  # a create and a delete
+        return 3 * self.timeout  # a create, a look before the delete and the delete
 
     def check(self) -> Outcome:
         assert self.write_kind is not None and self.tokens is not None
@@ -254,7 +255,8 @@ class WriteProbe(Probe):
         if response.status == 401:
             self.tokens.invalidate()
         self.ledger.update(name, accepted=created.ok, resource_id=resource_id,
-                           status=response.status, error=created.error)
+                           status=response.status, error=created.error,
+                           create_request_id=response.request_id)
         if not created.ok:
             created.error = f"create: {created.error}"
             return created
@@ -268,22 +270,36 @@ class WriteProbe(Probe):
 
     def _delete(self, write: Write, headers: dict, create_request_id: str) -> Outcome:
         assert self.write_kind is not None
-        self.ledger.update(write.name, delete_sent=True)
+        seen = self._seen(write, headers)
+        self.ledger.update(write.name, delete_sent=True, seen_before_delete=seen)
         try:
             response = http.request("DELETE", self.write_kind.member(write.resource_id),
                                     self.timeout, headers, verify=self.verify)
         except http.ProbeError as error:
             return Outcome(False, None, f"delete: {error}", create_request_id)
+        self.ledger.update(write.name, delete_request_id=response.request_id)
         if response.status == 404:
             self.ledger.update(write.name, missing_at_delete=True)
-            return Outcome(False, 404, "delete: resource already gone (lost)",
-                           response.request_id)
+            why = ("deleted twice: it was there just before" if seen else
+                   "resource already gone (lost)")
+            return Outcome(False, 404, f"delete: {why}", response.request_id)
         outcome = outcome_of(response)
         if outcome.ok:
             self.ledger.update(write.name, deleted=True)
         else:
             outcome.error = f"delete: {outcome.error}"
         return outcome
+
+    def _seen(self, write: Write, headers: dict) -> bool | None:
+        """Whether the resource is there just before its delete: what tells a DELETE
+        re-sent on the way (404 to a delete of something that was there) from a loss."""
+        assert self.write_kind is not None
+        try:
+            response = http.request("GET", self.write_kind.member(write.resource_id),
+                                    self.timeout, headers, verify=self.verify)
+        except http.ProbeError:
+            return None
+        return {200: True, 404: False}.get(response.status)
 
     def held(self) -> list[Write]:
         with self._held_lock:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -34,10 +33,22 @@ class Write:
     delete_sent: bool = False
     deleted: bool = False  # the monitor's delete got 2xx
     missing_at_delete: bool = False  # the monitor's delete got 404: it had vanished
+    # Just before its delete the monitor GETs the resource: True (it was there), False
+    # (already gone), None (not asked, or no clear answer). A 404 to a DELETE sent while
+    # the resource was there means an earlier attempt of that DELETE had deleted it.
+    seen_before_delete: bool | None = None
+    create_request_id: str = ""  # the service's request id of the create's answer
+    delete_request_id: str = ""  # ... and of the delete's
 
     @property
     def should_exist(self) -> bool:
         return self.accepted and not self.delete_sent
+
+    @property
+    def request_ids(self) -> str:
+        found = [f"{what} {rid}" for what, rid in (("create", self.create_request_id),
+                                                  ("delete", self.delete_request_id)) if rid]
+        return ", ".join(found) or "no request id"
 
 
 @dataclass
@@ -49,12 +60,24 @@ class Held:
     status: str = ""
 
 
+# The kinds of what went wrong with a write, each its own figure and verdict: the key in
+# a reconciliation, and the words an operator reads.
+KINDS = {"lost": "lost", "duplicates": "duplicated", "deleted_twice": "deleted twice",
+         "non_recoverable": "stuck"}
+
+
 @dataclass
 class Reconciliation:
     checked: int = 0  # creates accounted for
     accepted: int = 0
+    # accepted, then gone without a delete of ours
     lost: list[dict] = field(default_factory=list)
+    # two resources for one request of ours
     duplicates: list[dict] = field(default_factory=list)
+    # our DELETE answered 404 while the resource was there just before it: an earlier
+    # attempt of that DELETE (re-sent on the way) had deleted it
+    deleted_twice: list[dict] = field(default_factory=list)
+    # stuck: held in a transitional or error state after the settling time
     non_recoverable: list[dict] = field(default_factory=list)
     unconfirmed: list[dict] = field(default_factory=list)  # failed creates that took effect
     error: str = ""  # why the cloud could not be listed
@@ -62,7 +85,8 @@ class Reconciliation:
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.duplicates or self.non_recoverable or self.error)
+        return not (self.lost or self.duplicates or self.deleted_twice
+                    or self.non_recoverable or self.error)
 
     def as_dict(self) -> dict:
         found = asdict(self)
@@ -101,46 +125,71 @@ class WriteLedger:
 
 def reconcile(writes: list[Write], held: list[Held],
               ok: Callable[[str], bool] | None = None) -> Reconciliation:
-    """Lost, duplicated, non-recoverable and unconfirmed writes.
+    """Lost, duplicated, deleted-twice, stuck and unconfirmed writes.
 
-    - lost: accepted, never deleted by the monitor, yet absent; or the monitor's delete
-      found it already gone (404);
-    - duplicate: a name the monitor created once is held more than once (or is still held
-      after the monitor deleted it);
-    - non-recoverable: held in a transitional or error state (``ok(status)`` is False);
+    - lost: accepted, then gone without a delete of ours: never deleted yet absent, or our
+      delete answered 404 and the resource was not there just before it (or that is not
+      known);
+    - duplicated: two resources for one request of ours: a name the monitor created once
+      held more than once, or held under another id after our delete of ours succeeded;
+    - deleted twice: our delete answered 404 although the resource was there just before
+      it: an earlier attempt of the same delete (re-sent by a proxy or load balancer) had
+      deleted it. Nothing was lost;
+    - stuck (``non_recoverable``): held in a transitional or error state (``ok(status)``
+      is False), or still held under our id after our delete was accepted;
     - unconfirmed: a create that failed or timed out, yet the resource exists (not a loss,
       but a client would have retried and made a duplicate).
+
+    Each entry names the write, its resource id and the request ids of its create and
+    delete, so the service's logs can be searched.
     """
     ok = ok or status_ok
-    count = Counter(h.name for h in held)
     by_name: dict[str, list[Held]] = {}
     for item in held:
         by_name.setdefault(item.name, []).append(item)
     result = Reconciliation(checked=len(writes), accepted=sum(w.accepted for w in writes))
+    stuck: dict[str, str] = {}  # resource id -> why, beyond its state
     for write in writes:
-        present = count.get(write.name, 0)
+        items = by_name.get(write.name, [])
+        present = len(items)
         entry = {"name": write.name, "probe": write.probe, "id": write.resource_id,
-                 "held": present}
-        if write.missing_at_delete:
-            result.lost.append({**entry, "why": "already gone when the monitor deleted it"})
+                 "held": present, "request_ids": write.request_ids}
+        if write.missing_at_delete and write.seen_before_delete:
+            result.deleted_twice.append({**entry, "why": (
+                "our DELETE answered 404 although the resource was there just before it: "
+                "an earlier attempt of that DELETE had deleted it")})
+        elif write.missing_at_delete:
+            before = ("not there just before our delete" if write.seen_before_delete is False
+                      else "whether it was there before our delete is not known")
+            result.lost.append({**entry, "why": f"already gone when the monitor deleted it "
+                                                f"({before})"})
         elif write.should_exist and present == 0:
             result.lost.append({**entry, "why": "accepted, never deleted, not held"})
         expected = 1 if write.should_exist else 0
-        if write.accepted and write.deleted and present:
-            result.duplicates.append({**entry, "why": "still held after the monitor deleted it"})
+        others = [i for i in items if i.resource_id != write.resource_id]
+        if write.accepted and write.deleted and others:
+            result.duplicates.append({**entry, "id": others[0].resource_id, "why": (
+                f"held under another id after our delete of {write.resource_id}: one "
+                f"request made {present + 1}")})
+        elif write.accepted and write.deleted and present:
+            stuck[write.resource_id] = "still held after our delete was accepted"
         elif present > max(expected, 1):
             result.duplicates.append({**entry, "why": f"held {present} times"})
         elif not write.accepted and present and not write.delete_sent:
             result.unconfirmed.append({**entry, "why": write.error or "create failed"})
-    known = {w.name for w in writes}
+    known = {w.name: w for w in writes}
     for name, items in by_name.items():
         if name not in known and len(items) > 1:
             result.duplicates.append({"name": name, "probe": "", "id": items[0].resource_id,
-                                      "held": len(items), "why": f"held {len(items)} times"})
+                                      "held": len(items), "request_ids": "not ours",
+                                      "why": f"held {len(items)} times"})
         for item in items:
-            if not ok(item.status):
-                result.non_recoverable.append({"name": name, "id": item.resource_id,
-                                               "status": item.status})
+            if not ok(item.status) or item.resource_id in stuck:
+                why = stuck.get(item.resource_id) or f"left in state {item.status}"
+                result.non_recoverable.append({
+                    "name": name, "id": item.resource_id, "status": item.status,
+                    "why": why, "request_ids": known[name].request_ids if name in known
+                    else "not ours"})
     return result
 
 

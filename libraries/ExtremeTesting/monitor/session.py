@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from .. import events as fault_events
-from .analysis import analyze
+from .analysis import analyze, fault_window
 from .engine import MonitorRun
+from .lbwatch import BackendWatch
 from .plot import timeline_png
 from .probes import Probe, TokenHolder, WriteProbe
 from .reconcile import Reconciliation, settle_and_reconcile
@@ -20,8 +21,10 @@ class MonitorSession:
 
     def __init__(self, name: str, probes: list[Probe], sample_cap: int = 50_000,
                  settle: float = 30.0, tokens: TokenHolder | None = None,
-                 target_name: str = "", prefix: str = "") -> None:
+                 target_name: str = "", prefix: str = "",
+                 watch: BackendWatch | None = None) -> None:
         self.name = name
+        self.watch = watch  # the load balancer's servers, read in the background
         self.run = MonitorRun(probes, sample_cap, name=name)
         self.settle = settle
         self.tokens = tokens
@@ -37,6 +40,8 @@ class MonitorSession:
 
     def start(self) -> None:
         self.run.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def wait_for_baseline(self, seconds: float, deadline: float) -> list[str]:
         """Polls until the monitor has run ``seconds`` and every probe has at least one
@@ -59,6 +64,8 @@ class MonitorSession:
         if self.result is not None:
             return self.result
         self.run.stop()
+        if self.watch is not None:
+            self.watch.stop()
         writes = {p.name: self._reconcile(p, self.settle if settle is None else settle)
                   for p in self.write_probes}
         self.result = self.snapshot(writes)
@@ -96,7 +103,8 @@ class MonitorSession:
         end = run.stopped_at if run.stopped_at is not None else time.monotonic()
         events = self.events()
         raw_events = [{"phase": e["phase"], "monotonic": e["monotonic"]} for e in events]
-        analysis = analyze(run.samples(), raw_events, run.origin)
+        timelines = run.samples()
+        analysis = analyze(timelines, raw_events, run.origin)
         for probe in run.probes:
             figures = analysis["probes"][probe.name]
             figures["config"] = probe.describe()
@@ -124,6 +132,9 @@ class MonitorSession:
             "cpu_seconds": None if cpu is None else round(cpu, 3),
             "cpu_share": None if cpu is None or duration <= 0 else round(cpu / duration, 4),
             "logins": self.tokens.logins if self.tokens else 0,
+            "load_balancer": None if self.watch is None else self.watch.figures(
+                timelines, {p.name: p.service for p in run.probes},
+                fault_window(raw_events).start, run.origin),
         }
 
     def draw(self, result: dict) -> bytes:

@@ -13,6 +13,10 @@ A change is judged against what the measurement can tell apart:
   judged from one baseline run.
 * several baseline runs: beyond the spread when the new value lies outside
   [min − u, max + u] of the baseline runs, u the larger stated uncertainty (0 when none).
+
+A figure measured in only one of the two sides (a run that failed in its setup measured
+nothing; a new verdict adds a figure) is no change at all: it is listed apart, "not
+measured in the new run" or "new", and never counted among the changes.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ WITHIN_SPREAD = "within spread"
 BEYOND_U = "beyond uncertainty"
 BEYOND_SPREAD = "beyond spread"
 NOT_JUDGED = "changed (no uncertainty stated)"
-NEW_FIGURE = "new figure"
-GONE = "gone"
-FLAGGED = {BEYOND_U, BEYOND_SPREAD, NEW_FIGURE, GONE}
+NEW_FIGURE = "new"
+GONE = "not measured in the new run"
+FLAGGED = {BEYOND_U, BEYOND_SPREAD}
+UNMATCHED = {NEW_FIGURE, GONE}  # measured on one side only: listed apart, not a change
 
 
 @dataclass
@@ -59,6 +64,11 @@ class Row:
         return self.status in FLAGGED
 
     @property
+    def unmatched(self) -> bool:
+        """Measured in only one of the runs: nothing to compare."""
+        return self.status in UNMATCHED
+
+    @property
     def spread(self) -> tuple[float, float] | None:
         values = [m.value for m in self.base if m and m.value is not None]
         return (min(values), max(values)) if values else None
@@ -75,6 +85,10 @@ class CaseComparison:
     @property
     def flagged(self) -> list[Row]:
         return [r for r in self.rows if r.flagged]
+
+    @property
+    def unmatched(self) -> list[Row]:
+        return [r for r in self.rows if r.unmatched]
 
 
 @dataclass
@@ -104,6 +118,16 @@ class Comparison:
     @property
     def changed_figures(self) -> int:
         return sum(len(c.flagged) for c in self.cases)
+
+    @property
+    def not_measured(self) -> int:
+        """Figures of the baseline the new run did not measure."""
+        return sum(1 for c in self.cases for r in c.unmatched if r.status == GONE)
+
+    @property
+    def new_figures(self) -> int:
+        """Figures only the new run measured."""
+        return sum(1 for c in self.cases for r in c.unmatched if r.status == NEW_FIGURE)
 
 
 def judge(base: list[Measure | None], new: Measure | None) -> tuple[str, float | None, str]:
@@ -252,6 +276,10 @@ def write(new_paths: list[str], baseline_paths: list[str], out: Path,
 def summary_line(comparison: Comparison) -> str:
     changes = comparison.verdict_changes
     env = len(comparison.environment)
+    apart = ""
+    if comparison.not_measured or comparison.new_figures:
+        apart = (f" ({comparison.not_measured} figure(s) not measured in the new run, "
+                 f"{comparison.new_figures} new: not compared)")
     return (f"Compared with {len(comparison.baseline_paths)} baseline run(s): "
             f"{len(changes)} verdict change(s), {comparison.changed_figures} figure(s) beyond "
-            f"the uncertainty or spread, {env} API version change(s)")
+            f"the uncertainty or spread{apart}, {env} API version change(s)")

@@ -254,7 +254,8 @@ def _writes_of(data: dict, probe: str | None) -> list[dict]:
 
 def _loss_count(writes: list[dict], key: str) -> int | None:
     """How many requests the write reconciliations put under ``key`` (``lost``,
-    ``duplicates``, ``non_recoverable``); None without a reconciliation."""
+    ``duplicates``, ``deleted_twice``, ``non_recoverable``); None without a
+    reconciliation."""
     counts = [count(w.get(key)) for w in writes]
     counts = [c for c in counts if c is not None]
     return sum(counts) if counts else None
@@ -269,9 +270,29 @@ def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
 
 # the keys the monitor tables show; any other key is listed under "other figures"
 MONITOR_KEYS = {"samples", "failed", "outages", "total_outage", "longest_outage", "recovery",
-                "error_rate", "latency", "probes", "overall", "events", "writes", "fault"}
+                "error_rate", "latency", "probes", "overall", "events", "writes", "fault",
+                "partial", "load_balancer"}
 CONTEXT_KEYS = ("monitor", "target", "started", "stopped", "duration", "cpu_share",
                 "logins")
+
+
+def _failing_during(figures: dict) -> str:
+    """The failing time during the fault (the sum of its outages then), "" without one."""
+    partial = figures.get("partial")
+    during = partial.get("during") if isinstance(partial, dict) else None
+    if not isinstance(during, dict) or not during.get("samples"):
+        return ""
+    return fmt_with_uncertainty(during.get("failing_time"), during.get("uncertainty"))
+
+
+def _removals(data: dict) -> str:
+    """How long the load balancer took to take each failing server out of rotation."""
+    balancer = data.get("load_balancer")
+    found = balancer.get("removals") if isinstance(balancer, dict) else None
+    return "; ".join(
+        f"{r.get('backend')}/{r.get('server')} "
+        f"{fmt_with_uncertainty(r.get('seconds'), r.get('uncertainty'))}"
+        for r in found or [] if isinstance(r, dict))
 
 
 def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> dict[str, Any]:
@@ -291,8 +312,10 @@ def monitor_row(name: str, figures: dict, writes: list[dict] | None = None) -> d
         "recovery_time": _recovery(figures),
         "error_rate": fmt_error_rate(figures)[0],
         "error_rate_during": fmt_error_rate(figures)[1],
+        "failing_during": _failing_during(figures),
         "lost": fmt_count(_loss_count(writes, "lost")),
         "duplicates": fmt_count(_loss_count(writes, "duplicates")),
+        "deleted_twice": fmt_count(_loss_count(writes, "deleted_twice")),
         "non_recoverable": fmt_count(_loss_count(writes, "non_recoverable")),
         "latency": {phase: {p: fmt_seconds(values.get(p)) for p in (*PERCENTILES, "max")}
                     for phase, values in _latency(figures).items()},
@@ -324,7 +347,8 @@ def monitor_view(data: dict) -> dict[str, Any]:
             })
     requests = []
     for label, key in (("lost", "lost"), ("duplicate", "duplicates"),
-                       ("non-recoverable", "non_recoverable"), ("unconfirmed", "unconfirmed")):
+                       ("deleted twice", "deleted_twice"), ("stuck", "non_recoverable"),
+                       ("unconfirmed", "unconfirmed")):
         for write in _writes_of(data, None):
             value = write.get(key)
             if isinstance(value, list):
@@ -340,6 +364,8 @@ def monitor_view(data: dict) -> dict[str, Any]:
     if fault.get("start") is not None or fault.get("end") is not None:
         edges = f"{fmt_time(fault.get('start'))} → {fmt_time(fault.get('end'))}"
         context.append(("fault window", edges))
+    if _removals(data):
+        context.append(("out of rotation after the first failure", _removals(data)))
     top_extra = {k: v for k, v in data.items() if k not in MONITOR_KEYS
                  and k not in CONTEXT_KEYS and k not in {"origin_wall", "running"}}
     top_extra |= {f"overall.{k}": v for k, v in overall.items() if k not in MONITOR_KEYS}
@@ -380,6 +406,8 @@ def monitor_summary(data: dict) -> list[tuple[str, str]]:
     lines += [("Error rate", row["error_rate"] + during),
               ("Lost / dup / stuck",
                f"{row['lost']} / {row['duplicates']} / {row['non_recoverable']}"),
+              ("Deleted twice", row["deleted_twice"] if row["deleted_twice"] not in
+               ("0", "—") else "—"),
               ("Recovery", row["recovery_time"])]
     latency = view["latency"]
     phases = [p for p in PHASES if p in latency] or [p for p in ALL_PHASES if p in latency]

@@ -100,7 +100,7 @@ def _monitor(data: dict, label: str) -> list[Measure]:
             if fig.is_number(value) and phase in ("all", "during"):
                 name = "error rate" if phase == "all" else "error rate during"
                 add(name, value * 100, None, "%")
-        for what in ("lost", "duplicates"):
+        for what in ("lost", "duplicates", "deleted_twice", "non_recoverable"):
             counted = fig._loss_count(writes, what)
             if counted is not None:
                 found.append(Measure(f"{base} · {what}", what, subject, float(counted), 0.0,
@@ -110,6 +110,22 @@ def _monitor(data: dict, label: str) -> list[Measure]:
                 continue
             for p in ("p50", "p95", "p99"):
                 add(f"{p} {phase}", values.get(p), None, "s")
+        partial = figures.get("partial")
+        during = partial.get("during") if isinstance(partial, dict) else None
+        if isinstance(during, dict) and during.get("samples"):
+            add("failing time during", during.get("failing_time"), during.get("uncertainty"),
+                "s")
+    balancer = data.get("load_balancer")
+    seen: dict[str, int] = {}
+    for removal in (balancer.get("removals") or []) if isinstance(balancer, dict) else []:
+        if isinstance(removal, dict) and fig.is_number(removal.get("seconds")):
+            where = f"{removal.get('backend')}/{removal.get('server')}"
+            seen[where] = seen.get(where, 0) + 1
+            nth = f" ({seen[where]})" if seen[where] > 1 else ""  # taken out again
+            found.append(Measure(f"{label} · {where} · out of rotation after{nth}",
+                                 "out of rotation after", where, float(removal["seconds"]),
+                                 _number(removal.get("uncertainty")), "s", LOWER,
+                                 source="monitor"))
     return found
 
 

@@ -23,7 +23,8 @@ from . import history, measures
 from .measures import Measure
 
 WORKLOAD_SCENARIOS = ("workloads",)
-_KEYS = (("outage", "max_outage"), ("recover", "recovery"), ("error rate", "error_rate"),
+_KEYS = (("failed share", "failed_share"), ("failing time", "failing_time"),
+         ("outage", "max_outage"), ("recover", "recovery"), ("error rate", "error_rate"),
          ("failure rate", "failure_rate"), ("throughput", "throughput"))
 
 

@@ -67,7 +67,7 @@ Duplicated Write Is Reported
     ...    Replay Last Write    name=duplicate
     Should Be Equal As Integers    ${status}    201
     Stop Availability Monitor    duplicate
-    Run Keyword And Expect Error    *1 duplicates*    No Requests Should Be Lost    duplicate
+    Run Keyword And Expect Error    *1 duplicated*    No Requests Should Be Lost    duplicate
 
 Write Deleted Behind The Monitor Is Reported Lost
     [Documentation]    A network the monitor created and still holds is deleted by someone

@@ -1,12 +1,14 @@
 *** Settings ***
 Documentation       Fixture: restarts measured by a monitor, with an expectation record.
 Library             ../../TrendFigures.py
+Test Setup          Should Not Be True    ${SETUP_FAILS}    the cloud was not healthy
 
 
 *** Variables ***
 ${KEYSTONE_OUTAGE}      1.0
 ${NOVA_OUTAGE}          1.5
 ${NOVA_LIMIT}           3
+${SETUP_FAILS}          ${FALSE}
 
 
 *** Test Cases ***
