@@ -125,3 +125,37 @@ def test_the_steady_state_names_a_member_that_is_not_synced(target, ssh):
         except CloudError:
             assert time.monotonic() < deadline, "db stayed desynced"
             time.sleep(1)
+
+
+def test_a_whole_galera_stop_is_undone_by_a_bootstrap_from_the_last_stopped(faults):
+    assert faults.stop_whole_cluster("database") == ["ctl1", "ctl2", "db"]
+    assert faults.get_bootstrap_member("database") == "db"  # the last one stopped cleanly
+    started = time.monotonic()
+    faults.restore_all_faults()
+    seconds = faults.cluster_should_be_whole_within("database", REJOIN)
+    print(f"database: whole {time.monotonic() - started:.1f} s after the undo began "
+          f"({seconds:.1f} s after it returned)")
+
+
+def test_a_crashed_galera_is_bootstrapped_from_the_highest_recovered_seqno(faults):
+    faults.stop_cluster_members("database", "ctl1", "ctl2", "db", how="kill",
+                                allow_quorum_loss=True)
+    chosen = faults.get_bootstrap_member("database")  # --wsrep-recover on each member
+    started = time.monotonic()
+    faults.restore_all_faults()
+    seconds = faults.cluster_should_be_whole_within("database", REJOIN)
+    print(f"database: bootstrapped from {chosen}, whole {time.monotonic() - started:.1f} s "
+          f"after the undo began ({seconds:.1f} s after it returned)")
+
+
+def test_quorum_lost_by_freezing_two_comes_back_by_itself_once_resumed(faults):
+    faults.stop_cluster_members("database", "ctl2", "db", how="freeze",
+                                allow_quorum_loss=True)
+    deadline = time.monotonic() + 60
+    while not any("wsrep_cluster_status=non-Primary" in p
+                  for p in faults.get_cluster_problems("database")):
+        assert time.monotonic() < deadline, "ctl1 stayed Primary with two of three frozen"
+        time.sleep(1)
+    faults.unfreeze_cluster_member("database", "ctl2", "db")
+    seconds = faults.cluster_should_be_whole_within("database", REJOIN)
+    print(f"database: Primary again by itself {seconds:.1f} s after the resume")
