@@ -57,7 +57,8 @@ The Database Comes Back By Itself After Losing Quorum
     [Documentation]    Two of three members frozen: the one left is non-Primary and refuses
     ...    work. Once they resume, the members of the last Primary component form it
     ...    again by themselves.
-    ${members} =    Evaluate    [m for m in $clusters[$LIMITS.cluster]['members'] if m != $LIMITS.writer]
+    ${members} =    Copy List    ${clusters}[${LIMITS.cluster}][members]
+    Remove Values From List    ${members}    ${LIMITS.writer}
     Start Measuring Availability With Writes
     Stop Cluster Members    ${LIMITS.cluster}    @{members}    how=freeze    allow_quorum_loss=${TRUE}
     Keep The Fault For    ${LIMITS.quorum_lost_for}
