@@ -4,18 +4,23 @@ and count what the lab still has broken (goal: 0).
     flock /tmp/xt-lab.lock python bench/restore_torture.py [--runs 10] [--seed S]
 
 Each run starts a small suite (freeze nova-scheduler on ctl1, unplug glance-api on ctl2,
-power cmp1 off through its BMC, hold), SIGKILLs the whole robot process group at a random
-moment between 0.5 s and --kill-before s (so also in the middle of an injection), runs
-`extreme recover` and counts on the lab:
-  stopped  processes in state T (frozen) on any node
-  drops    iptables DROP rules in any node
-  off      nodes powered off
-  drained  HAProxy servers in MAINT or DRAIN
-  files    changed files: no fault changes files yet (issue 11), so not counted
+power cmp1 off through its BMC; when the target has clusters: also partition the
+messaging member db from the others and kill the database member ctl2; hold), SIGKILLs
+the whole robot process group at a random moment between 0.5 s and --kill-before s (so
+also in the middle of an injection), runs `extreme recover` and counts on the lab:
+  stopped     processes in state T (frozen) on any node
+  drops       iptables DROP rules in any node (partition rules apart)
+  partitions  iptables rules of a cluster partition (comment extreme-fault-...) left
+  members     cluster members not back in a whole cluster --settle s after recover
+              (stopped, not Synced, partitioned: each as the steady state names it)
+  off         nodes powered off
+  drained     HAProxy servers in MAINT or DRAIN
+  files       changed files: no fault changes files yet (issue 11), so not counted
 It prints one line a run and the totals, with the time recover took. Whatever recover
-left is then repaired (power on, SIGCONT, the DROP rules removed, servers enabled), so
-the lab stays healthy; that repair is counted, never hidden. Every step has a timeout:
-a run is bounded by --kill-before + recover's 300 s + 2 min of counting and repair.
+left is then repaired (power on, SIGCONT, the DROP rules removed, members started,
+servers enabled), so the lab stays healthy; that repair is counted, never hidden. Every
+step has a timeout: a run is bounded by --kill-before + recover's 300 s + --settle +
+2 min of counting and repair.
 Needs the lab up and its environment ($EXTREME_TARGET etc.: read from `extreme lab env`
 when unset). Credentials are never printed.
 """
@@ -34,7 +39,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ExtremeTesting import loadbalancer
+from ExtremeTesting import clusters, loadbalancer
+from ExtremeTesting.clusters.reader import Shell
+from ExtremeTesting.faults.clusters import COMMENT_PREFIX, Operator
 from ExtremeTesting.monitor import haproxy
 from ExtremeTesting.target import load
 
@@ -48,7 +55,11 @@ Torture
     Freeze Service    nova-scheduler    on=ctl1
     Unplug Service    glance-api    on=ctl2
     Power Off    cmp1
-    Sleep    120 s    hold every fault until killed
+{cluster_faults}    Sleep    120 s    hold every fault until killed
+"""
+CLUSTER_FAULTS = """\
+    Partition Cluster Member    messaging    db    from the others
+    Kill Cluster Member    database    ctl2
 """
 NODES = ("lb", "ctl1", "ctl2", "db", "cmp1")
 
@@ -77,9 +88,23 @@ def on_node(node: str, command: str, timeout: float = 20) -> str:
     return done.stdout
 
 
-def count(socket: str) -> dict[str, list[str]]:
+def cluster_members(target, settle: float) -> list[str]:
+    """Members not back in a whole cluster within ``settle`` s (a restarted member may
+    still be joining when recover returns), as the steady state names them."""
+    specs = clusters.clusters_of(target).values()
+    shell = Shell(target)
+    deadline = time.monotonic() + settle
+    while True:
+        problems = [p for spec in specs for p in clusters.read_cluster(spec, shell).problems]
+        if not problems or time.monotonic() >= deadline:
+            return problems
+        time.sleep(2)
+
+
+def count(socket: str, target=None, settle: float = 0) -> dict[str, list[str]]:
     """What the lab still has broken, by kind, as human-readable items."""
-    left: dict[str, list[str]] = {"stopped": [], "drops": [], "off": [], "drained": []}
+    left: dict[str, list[str]] = {"stopped": [], "drops": [], "partitions": [],
+                                  "members": [], "off": [], "drained": []}
     powered = {n["name"]: n["power"] for n in lab_status()["nodes"]}
     for node in NODES:
         if powered.get(node) != "on":
@@ -90,15 +115,19 @@ def count(socket: str) -> dict[str, list[str]]:
             if len(parts) == 3 and parts[1].startswith("T"):
                 left["stopped"].append(f"{node}:{parts[0]}:{parts[2]}")
         for line in on_node(node, "iptables -S").splitlines():
-            if "DROP" in line and not line.startswith("-P"):
+            if COMMENT_PREFIX in line and line.startswith("-A "):
+                left["partitions"].append(f"{node}: {line}")
+            elif "DROP" in line and not line.startswith("-P"):
                 left["drops"].append(f"{node}: {line}")
+    if target is not None:
+        left["members"] = cluster_members(target, settle)
     for server in loadbalancer.parse_stat(haproxy.command(socket, "show stat", timeout=5)):
         if any(word in server.status for word in ("MAINT", "DRAIN")):
             left["drained"].append(f"{server.backend}/{server.name}")
     return left
 
 
-def repair(left: dict[str, list[str]], socket: str) -> None:
+def repair(left: dict[str, list[str]], socket: str, target=None) -> None:
     """Put back what recover did not, so the lab stays healthy for the next run."""
     for node in left["off"]:
         subprocess.run(["extreme", "lab", "power", node, "on"], capture_output=True,
@@ -106,18 +135,23 @@ def repair(left: dict[str, list[str]], socket: str) -> None:
     for item in left["stopped"]:
         node, pid, _ = item.split(":", 2)
         on_node(node, f"kill -CONT {pid}")
-    for item in left["drops"]:
+    for item in left["drops"] + left["partitions"]:
         node, rule = item.split(": ", 1)
         on_node(node, "iptables " + rule.replace("-A ", "-D ", 1))
+    if left["members"] and target is not None:
+        operator = Operator(target)
+        for spec in clusters.clusters_of(target).values():
+            operator.start_members(spec, list(spec.members))
     for item in left["drained"]:
         backend, server = item.split("/", 1)
         haproxy.command(socket, f"set server {backend}/{server} state ready", timeout=5)
 
 
 def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: Path,
-            socket: str) -> dict:
+            socket: str, target) -> dict:
     suite = workdir / "torture.robot"
-    suite.write_text(SUITE)
+    has_clusters = bool(target.section("clusters"))
+    suite.write_text(SUITE.format(cluster_faults=CLUSTER_FAULTS if has_clusters else ""))
     kill_at = rng.uniform(0.5, args.kill_before)
     out = workdir / f"run{index}"
     started = time.monotonic()
@@ -138,8 +172,8 @@ def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: 
     recover = subprocess.run(["extreme", "recover"], env=env, capture_output=True,
                              text=True, timeout=300)
     took = time.monotonic() - begin
-    left = count(socket)  # recover returns when its undo is done: nothing to wait for
-    repair(left, socket)
+    left = count(socket, target, args.settle)  # recover returns when its undo is done
+    repair(left, socket, target)
     return {"run": index, "kill_at": round(kill_at, 2), "killed": killed,
             "recover_rc": recover.returncode, "recover_s": round(took, 1),
             "left": left, "elapsed": round(time.monotonic() - started, 1)}
@@ -151,6 +185,8 @@ def main() -> int:
     parser.add_argument("--kill-before", type=float, default=12.0,
                         help="latest kill moment, s after the start (default 12)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--settle", type=float, default=60.0,
+                        help="s a restarted cluster member may take to rejoin (default 60)")
     args = parser.parse_args()
     if lab_status().get("phase") != "up":
         print("restore_torture: the lab is not up ('extreme lab status'); bring it up first.",
@@ -163,7 +199,7 @@ def main() -> int:
     rng = random.Random(seed)
     print(f"restore torture: {args.runs} runs, kill within {args.kill_before:g} s, "
           f"seed {seed}")
-    before = count(socket)
+    before = count(socket, target)
     if any(before.values()):
         print(f"the lab is not clean before the first run: {before}; not starting.")
         return 2
@@ -171,7 +207,7 @@ def main() -> int:
     recover_times = []
     with tempfile.TemporaryDirectory(prefix="xt-torture-") as tmp:
         for index in range(1, args.runs + 1):
-            result = one_run(index, rng, args, env, Path(tmp), socket)
+            result = one_run(index, rng, args, env, Path(tmp), socket, target)
             left = result["left"]
             for kind, items in left.items():
                 totals[kind] += len(items)
@@ -189,7 +225,7 @@ def main() -> int:
           f"({', '.join(f'{k} {v}' for k, v in totals.items())}); goal 0")
     print(f"recover took {min(recover_times)}–{max(recover_times)} s "
           f"(median {sorted(recover_times)[len(recover_times) // 2]} s)")
-    after = count(socket)
+    after = count(socket, target)
     print(f"lab after the bench: {'clean' if not any(after.values()) else after}")
     return 0 if total == 0 else 1
 

@@ -1,9 +1,12 @@
 """Lab tests run against the one lab of this test run (`.ci/run` brings it up once)."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -37,5 +40,30 @@ def ssh(running_lab):
             raise AssertionError(f"ssh {node_address} {command!r}: {result.returncode} "
                                  f"{result.stderr.strip()}")
         return result
+
+    return run
+
+
+@pytest.fixture
+def robot_until():
+    """``with robot_until(suite, outdir, "MARKER"):`` runs ``robot`` on ``suite`` in its
+    own process group until it prints MARKER (at most ``timeout`` s), then the block runs,
+    then the whole group is SIGKILLed: a runner killed in the middle of its faults."""
+
+    @contextlib.contextmanager
+    def run(suite, outdir, marker: str, timeout: float = 120):
+        proc = subprocess.Popen([sys.executable, "-m", "robot", "--outputdir", str(outdir),
+                                 str(suite)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline, line = time.monotonic() + timeout, ""
+            while marker not in line:
+                assert time.monotonic() < deadline, f"no {marker} within {timeout:g} s"
+                line = proc.stdout.readline()
+                assert line or proc.poll() is None, f"robot ended before {marker}"
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
 
     return run

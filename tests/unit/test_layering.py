@@ -22,6 +22,7 @@ RULES = {
     "events.py": KEYWORD_LIBRARIES,
     "results.py": KEYWORD_LIBRARIES,
     "errors.py": KEYWORD_LIBRARIES,
+    "clusters": KEYWORD_LIBRARIES,
     "lab": tuple(k for k in KEYWORD_LIBRARIES if k != "lab"),
     "report": tuple(k for k in KEYWORD_LIBRARIES if k != "report"),
 }

@@ -152,7 +152,8 @@ def test_destructive_cases_take_the_lock_and_restore(parsed):
             continue
         assert test.setup.name == "Prepare A Destructive Case", test.full_name
         assert test.teardown.name in {"Finish A Destructive Case", "Finish A Change Case",
-                                      "Finish And Delete The Requested Servers"}, \
+                                      "Finish And Delete The Requested Servers",
+                                      "Finish A Cluster Case"}, \
             test.full_name
 
 

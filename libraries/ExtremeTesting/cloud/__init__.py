@@ -12,8 +12,8 @@ from robotlibcore import DynamicCore
 from .. import __version__
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
-from .keywords import (ConnectionKeywords, HealthKeywords, RedundancyKeywords,
-                       ResourceKeywords, TrackingKeywords)
+from .keywords import (ClusterKeywords, ConnectionKeywords, HealthKeywords,
+                       RedundancyKeywords, ResourceKeywords, TrackingKeywords)
 from .tracking import CleanupLevel, Tracked
 
 __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
@@ -122,6 +122,7 @@ class Cloud(DynamicCore):
         self.cleanup_timeout = cleanup_timeout
         self.ROBOT_LIBRARY_LISTENER = self
         super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
+                          ClusterKeywords(self.ctx),
                           RedundancyKeywords(self.ctx), ResourceKeywords(self.ctx),
                           TrackingKeywords(self.ctx)])
 

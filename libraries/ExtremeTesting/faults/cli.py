@@ -3,7 +3,8 @@
 Safe to run any number of times: closed faults are skipped, undo actions are idempotent
 (start only where not running, SIGCONT, iptables rule absent, power on, switch port up).
 Undo actions other libraries own (the Switch library's ``switch port up``, the Changes
-library's ``changes lb ready``, ``changes restore file``, ``changes install packages``) are
+library's ``changes lb ready``, ``changes restore file``, ``changes install packages``, the
+cluster faults' ``cluster start members``, ``cluster heal partition``...) are
 replayed by the handlers those libraries register in ``lifecycle.registry`` at import: this module
 imports every library that changes the cloud, so they are all registered. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import changes, power, switch  # noqa: F401 - importing them registers their undo actions
+from . import clusters  # noqa: F401 - the cluster faults' undo actions
 from ..errors import ExtremeError
 from ..lifecycle import private
 from ..lifecycle.ledger import Ledger, default_ledger_path, pid_alive

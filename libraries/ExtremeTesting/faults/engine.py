@@ -81,8 +81,10 @@ class Engine:
         return self._backend
 
     # -- injection
-    def check_safety(self, step: Step) -> None:
-        if ACTIONS[step.action].destructive and not self.target.destructive:
+    def check_safety(self, step: Step, destructive: bool | None = None) -> None:
+        if destructive is None:
+            destructive = ACTIONS[step.action].destructive
+        if destructive and not self.target.destructive:
             message = (f"Refusing to {step.describe()}: target '{self.target.name}' "
                        f"({self.target.path}) is not marked 'destructive: true'. Expected a "
                        f"throwaway cloud; mark its target file destructive only if breaking it "
@@ -104,9 +106,26 @@ class Engine:
             return None
         if not spec.destructive:
             self._run(step)
-            self._close_restored(step)
+            self.close_restored(step)
             self.log(f"{spec.past.capitalize()} {step.target_text()}.")
             return None
+        return self._inject(step, undo, lambda entry: self._run(step), spec.transient,
+                            spec.past)
+
+    def inject(self, step: Step, undo: Step, act: Callable[[Entry], None], past: str, *,
+               entry_id: str = "") -> Entry | None:
+        """A fault the library makes itself (the cluster faults), undone by the handler
+        registered for ``undo.action``: the same interlock, dry run, lock, ledger line,
+        events and undo as :meth:`perform`. ``act(entry)`` makes it."""
+        self.check_safety(step, destructive=True)
+        if self.dry_run:
+            self.log(f"DRY RUN: would {step.describe()}; undo: {undo.describe()}. Nothing "
+                     f"was done.")
+            return None
+        return self._inject(step, undo, act, False, past, entry_id)
+
+    def _inject(self, step: Step, undo: Step | None, act: Callable[[Entry], None],
+                transient: bool, past: str, entry_id: str = "") -> Entry:
         if self.lock is not None:
             waited = self.lock.acquire()
             if waited > 1:
@@ -114,12 +133,12 @@ class Engine:
         test, suite = self.scope.current()
         entry = self.ledger.open_fault(step, undo, test=test, suite=suite,
                                        scope="test" if test else "suite",
-                                       target_file=str(self.target.path))
+                                       target_file=str(self.target.path), entry_id=entry_id)
         if undo:
             self.mine.append(entry)
         events.publish("faults", "requested", step.action, step.target_text(), entry.id)
         try:
-            self._run(step)
+            act(entry)
         except FaultError as error:
             events.publish("faults", "failed", step.action, step.target_text(), entry.id,
                            str(error))
@@ -127,7 +146,7 @@ class Engine:
                 self.ledger.close(entry.id, "failed", str(error))
             raise
         events.publish("faults", "in effect", step.action, step.target_text(), entry.id)
-        if spec.transient:
+        if transient:
             self.ledger.close(entry.id, "completed")
             # Over once the call returns: the fault ends now (the Monitor's recovery time
             # counts from the last "undone" event).
@@ -135,8 +154,8 @@ class Engine:
                            "ended")
             if entry in self.mine:
                 self.mine.remove(entry)
-        then = f" Undo: {undo.describe()}." if undo and not spec.transient else ""
-        self.log(f"{spec.past.capitalize()} {step.target_text()} (fault {entry.id}).{then}")
+        then = f" Undo: {undo.describe()}." if undo and not transient else ""
+        self.log(f"{past.capitalize()} {step.target_text()} (fault {entry.id}).{then}")
         return entry
 
     def _run(self, step: Step) -> None:
@@ -150,8 +169,9 @@ class Engine:
         except Exception as error:  # noqa: BLE001 - every type becomes a library error
             raise translate(error, step.describe()) from None
 
-    def _close_restored(self, step: Step) -> None:
-        """A restoring keyword called by the suite closes the faults it undid."""
+    def close_restored(self, step: Step) -> None:
+        """Close the open faults whose undo ``step`` just did (same action and service,
+        on nodes it covered)."""
         done = set(step.nodes)
         for entry in list(self.mine):
             undo = entry.undo

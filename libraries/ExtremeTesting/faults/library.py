@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 from datetime import timedelta
 from enum import Enum
@@ -13,7 +12,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from .. import __version__, results
+from .. import __version__
 from ..lifecycle import (
     Entry,
     Ledger,
@@ -27,6 +26,8 @@ from ..lifecycle import private
 from ..power import osf_drivers
 from ..power.errors import PowerDriverConfigError
 from . import human, logs, osf
+from .cluster_keywords import ClusterFaultKeywords
+from .dryrun import mark_dry_run
 from .engine import ACTIONS, Engine
 from .errors import FaultError, OsFaultsConfigError, UndoError
 from .runner import BoundedAnsibleRunner
@@ -92,7 +93,7 @@ class _LazyEngine:
 
 
 @library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT", version=__version__)
-class Faults:
+class Faults(ClusterFaultKeywords):
     """Break an OpenStack cloud on purpose, through os-faults, and always put it back.
 
     %TOC%
@@ -141,6 +142,27 @@ class Faults:
     only logs what it would do. Under pabot, the first fault of a test takes the pabot lock
     ``destructive:<target name>`` (run pabot with ``--pabotlib``) and releases it when the
     test's faults are undone, so two processes never break one cloud at once.
+
+    = Clusters =
+
+    The target's ``clusters:`` section (see variables/example-3-controllers.yaml) names each
+    database or message-bus cluster, its members and ports. The cluster keywords act on its
+    members over SSH as root, each fault in the ledger first with its undo:
+
+    | `Kill Cluster Member`      | database  | ctl2 |      | # SIGKILL; undo: start it |
+    | `Stop Cluster Member`      | database  | ctl2 |      | # a clean leave |
+    | `Freeze Cluster Member`    | messaging | db   |      | # SIGSTOP; undo: SIGCONT |
+    | `Stop Cluster Members`     | database  | ctl1 | ctl2 | allow_quorum_loss=True |
+    | `Partition Cluster Member` | messaging | db   | from the others |
+    | `Stop Whole Cluster`       | database  |      |      | # undo: bootstrap, then all |
+    | `Cluster Should Be Whole Within` | database | 60 s | | # recovery, a verdict |
+
+    A fault that would leave fewer than a majority of a cluster's members in (members
+    already out by an open fault count) is refused before anything is touched, naming the
+    members that would be left, unless the keyword gets ``allow_quorum_loss=True``.
+    Partition rules carry the comment ``extreme-fault-<fault id>`` and their undo removes
+    exactly those. SSH and the APIs are never blocked: the target's ports for them cannot
+    be cluster ports.
 
     = Faults or Power? =
 
@@ -261,13 +283,17 @@ class Faults:
         except PowerDriverConfigError as error:
             raise OsFaultsConfigError(str(error)) from None
 
-    def _act(self, step: Step) -> list[str]:
-        if (ACTIONS[step.action].destructive and not self.engine.dry_run
-                and self.engine.lock is None and self.target.destructive):
+    def _take_lock(self) -> None:
+        """Under pabot, the cloud's destructive lock, at the first fault."""
+        if not self.engine.dry_run and self.engine.lock is None and self.target.destructive:
             self.engine.lock = destructive_lock(self.target.name, self.lock_timeout)
+
+    def _act(self, step: Step) -> list[str]:
+        if ACTIONS[step.action].destructive:
+            self._take_lock()
         self.engine.perform(step)
         if self.engine.dry_run:
-            _mark_dry_run(step.describe())
+            mark_dry_run(step.describe())
         return list(step.nodes)
 
     def _service(self, action: str, service: str, on: str, **args: Any) -> list[str]:
@@ -374,6 +400,9 @@ class Faults:
 
         Closes the unplugs it undoes; returns the nodes. Fails on an unknown service or node, or
         naming the node where iptables failed.
+
+        | `Unplug Service`    mariadb    on=all
+        | `Plug Service`      mariadb    on=all
         """
         return self._service("plug", service, on)
 
@@ -550,7 +579,7 @@ class Faults:
         nodes = self.topology.select(on, service)
         if self.engine.dry_run:
             logger.info(f"DRY RUN: would check {service} on {', '.join(nodes)}.")
-            _mark_dry_run(f"check {service} on {', '.join(nodes)}")
+            mark_dry_run(f"check {service} on {', '.join(nodes)}")
             return
         try:
             state = self.engine.backend.running(service, nodes)
@@ -562,9 +591,3 @@ class Faults:
                              f"{', '.join(nodes)}; it is {'not running' if expected else 'running'}"
                              f" on {', '.join(wrong)}.")
 
-
-def _mark_dry_run(action: str) -> None:
-    """The report's marker: a case whose faults were only pretended is not a verdict
-    (logged at WARN, so ``--loglevel WARN`` keeps it)."""
-    results.publish(results.FAULT_DRY_RUN, {"action": action, "case": results.current_case()},
-                    f"DRY RUN: {html.escape(action)} was not done", level="WARN")

@@ -35,6 +35,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def new_id() -> str:
+    """A fault's id in the ledger."""
+    return uuid.uuid4().hex[:12]
+
+
 def default_ledger_path(target_path: str | os.PathLike) -> Path:
     """``<target dir>/<target name>.ledger.jsonl``, next to the target file."""
     path = Path(target_path)
@@ -153,8 +158,9 @@ class Ledger:
         return os.pread(fd, 1, os.fstat(fd).st_size - 1) == b"\n"
 
     def open_fault(self, step: Step, undo: Step | None, *, test: str = "", suite: str = "",
-                   scope: str = "suite", target_file: str = "") -> Entry:
-        entry = Entry(id=uuid.uuid4().hex[:12], time=now_iso(), step=step, undo=undo,
+                   scope: str = "suite", target_file: str = "", entry_id: str = "") -> Entry:
+        """``entry_id``: the id to use (:func:`new_id`), when the undo step names it."""
+        entry = Entry(id=entry_id or new_id(), time=now_iso(), step=step, undo=undo,
                       test=test, suite=suite, scope=scope, target_file=str(target_file),
                       pid=os.getpid(), host=socket.gethostname())
         self._append(entry.record())

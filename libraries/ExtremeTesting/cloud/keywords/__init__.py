@@ -1,10 +1,11 @@
 """Keyword components of the Cloud library, each over the shared CloudContext."""
 
+from .clusters import ClusterKeywords
 from .connection import ConnectionKeywords
 from .health import HealthKeywords
 from .redundancy import RedundancyKeywords
 from .resources import ResourceKeywords
 from .tracking import TrackingKeywords
 
-__all__ = ["ConnectionKeywords", "HealthKeywords", "RedundancyKeywords",
+__all__ = ["ClusterKeywords", "ConnectionKeywords", "HealthKeywords", "RedundancyKeywords",
            "ResourceKeywords", "TrackingKeywords"]
