@@ -1,9 +1,13 @@
-"""The acceptance suites detect the lab's known weaknesses (shared/FINDINGS.md).
+"""The acceptance suites detect the lab's known weaknesses, and pass where the lab holds.
 
-Runs the database and RabbitMQ outage suites against the lab, as the main job does, and
-checks that each case the lab's target lists as a known finding FAILED with a message that
-says what broke, and that the sign-off report files it under known findings rather than as a
-new failure. A PASS here would mean the suites no longer see a weakness the lab has.
+Runs the database and RabbitMQ outage suites against the clustered lab, as the main job
+does. LAB-DB-1 (every database member cut off: requests hang) must FAIL with the message
+its finding describes, and the sign-off report must file it under known findings rather than
+as a new failure. LAB-RABBIT-1 (a server requested during a whole-RabbitMQ outage ends in
+ERROR) is intermittent on the clustered lab: its case either FAILS with exactly the
+message its finding describes (known) or PASSES (and the report then says the finding did
+not reproduce); any other failure is new. The other cases of these suites must PASS: the
+whole database or message bus down and back loses no request.
 """
 
 import fnmatch
@@ -18,6 +22,7 @@ from robot.api import ExecutionResult
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ["suites/destructive/database_outage.robot", "suites/destructive/rabbitmq_outage.robot"]
+INTERMITTENT = {"LAB-RABBIT-1"}
 
 
 def test_known_weaknesses_fail_and_are_reported_as_known(running_lab, tmp_path):
@@ -26,22 +31,34 @@ def test_known_weaknesses_fail_and_are_reported_as_known(running_lab, tmp_path):
     subprocess.run([str(bindir / "robot"), "--outputdir", str(tmp_path), "--loglevel", "DEBUG",
                     *SUITES], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     result = ExecutionResult(str(tmp_path / "output.xml"))
-    known = {t.name: t for t in result.suite.all_tests
+    tests = {t.name: t for t in result.suite.all_tests}
+    known = {name: t for name, t in tests.items()
              if any(tag.startswith("known:") for tag in t.tags)}
-    assert len(known) == 2, sorted(known)
+    assert len(known) == 2 and len(tests) == 4, sorted(tests)
+    others = {name: (t.status, t.message) for name, t in tests.items() if name not in known}
+    assert all(status == "PASS" for status, _ in others.values()), others
     findings = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text(
         encoding="utf-8"))["known_findings"]
+    reproduced, passed = 0, []
     for name, test in known.items():
+        (finding,) = [f for f in findings if fnmatch.fnmatchcase(name, f["test"])]
+        if test.status == "PASS" and finding["id"] in INTERMITTENT:
+            passed.append(finding["id"])
+            continue
         assert test.status == "FAIL", f"{name} passed: the known weakness was not detected"
         # It says what broke: the message is the failure its finding describes.
-        (finding,) = [f for f in findings if fnmatch.fnmatchcase(name, f["test"])]
         assert re.search(finding["failure"], test.message), (name, test.message)
+        reproduced += 1
+    extra = ["--allow-fixed-findings"] if passed else []
     report = subprocess.run(
         [str(bindir / "extreme"), "report", str(tmp_path / "output.xml"), "--target",
-         os.environ["EXTREME_TARGET"], "-o", str(tmp_path / "signoff.html")],
+         os.environ["EXTREME_TARGET"], "-o", str(tmp_path / "signoff.html"), *extra],
         env=env, capture_output=True, text=True, timeout=300)
     # Known only when every failure of each case matches its finding's `failure` signature
     # (variables/lab-expectations.yaml); the report's exit status is the verdict's.
     assert report.returncode == 0, report.stdout + report.stderr
-    assert re.search(r"\b2 known findings\b", report.stdout), report.stdout
-    assert "did not reproduce" not in report.stdout
+    assert re.search(rf"\b{reproduced} known findings\b", report.stdout), report.stdout
+    for finding_id in passed:
+        assert f"known finding {finding_id} did not reproduce" in report.stdout, report.stdout
+    if not passed:
+        assert "did not reproduce" not in report.stdout
