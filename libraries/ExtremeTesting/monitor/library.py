@@ -627,24 +627,12 @@ class Monitor:
         | `Start Probing Data Plane` | east-west=xt-g1 -> 10.0.1.7:7 connect-only |
         | `Start Probing Data Plane` | north-south | east-west | rate=50 |
         """
-        found = [dataplane.parse_path(key, spec) for key, spec in described.items()]
-        if paths:
-            section = self._load_target().section("data_plane")
-            listed = section.get("paths") or {}
-            for each in paths:
-                if each not in listed:
-                    raise MonitorError(
-                        f"The target lists no data-plane path {each!r} "
-                        f"(data_plane.paths: {', '.join(sorted(listed)) or 'none'}). Describe "
-                        f"it instead: {each}=NAMESPACE -> ADDRESS[:PORT].")
-                found.append(dataplane.path_from_target(each, listed[each]))
-        options = {"rate": float(rate)}
-        if icmp_timeout is not None:
-            options["icmp_timeout"] = icmp_timeout.total_seconds()
-        if tcp_timeout is not None:
-            options["tcp_timeout"] = tcp_timeout.total_seconds()
         try:
-            session = dataplane.make_session(name, found, **options)
+            found = self._data_plane_paths(paths, described)
+            session = dataplane.make_session(name, found, float(rate), **{
+                key: value.total_seconds() for key, value in (
+                    ("icmp_timeout", icmp_timeout), ("tcp_timeout", tcp_timeout))
+                if value is not None})
         except dataplane.DataPlaneError as error:
             raise MonitorError(str(error)) from None
         self._start_session(session, scope)
@@ -662,6 +650,20 @@ class Monitor:
                     f"<tr><th>path</th><th>from</th><th>to</th><th>TCP port</th></tr>{rows}"
                     f"</table>", html=True)
         return name
+
+    def _data_plane_paths(self, paths: tuple[str, ...], described: dict[str, str]) -> list:
+        found = [dataplane.parse_path(key, spec) for key, spec in described.items()]
+        if paths:
+            section = self._load_target().section("data_plane")
+            listed = section.get("paths") or {}
+            for each in paths:
+                if each not in listed:
+                    raise MonitorError(
+                        f"The target lists no data-plane path {each!r} "
+                        f"(data_plane.paths: {', '.join(sorted(listed)) or 'none'}). Describe "
+                        f"it instead: {each}=NAMESPACE -> ADDRESS[:PORT].")
+                found.append(dataplane.path_from_target(each, listed[each]))
+        return found
 
     @keyword
     def stop_probing_data_plane(self, name: str = "data plane") -> dict:
