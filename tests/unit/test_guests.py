@@ -56,6 +56,11 @@ def test_two_guests_get_leases_and_answer_each_other(segment, tmp_path):
     assert _echo(a.name, b.ip, 7, b"hello b") == b"hello b"
     assert _echo(b.name, a.ip, 7, b"hello a") == b"hello a"
     assert dp.TcpProbe("p", address=b.ip, namespace=a.name).check().ok
+    guests.power(b.name, False, tmp_path)
+    assert not dp.IcmpProbe("p", address=b.ip, namespace=a.name, timeout=0.2).check().ok
+    guests.power(b.name, True, tmp_path)
+    assert dp.TcpProbe("p", address=b.ip, namespace=a.name, timeout=1).check().ok
+    assert dp.IcmpProbe("p", address=a.ip, namespace=b.name).check().ok  # route back too
     missing = dp.IcmpProbe("p", address="10.213.7.99", namespace=a.name, timeout=0.2).check()
     assert not missing.ok and "no echo reply" in missing.error
     # Bounded: two processes per guest, with the limits set.

@@ -326,6 +326,20 @@ def remove(name: str, state_root: Path | str = STATE_ROOT) -> None:
     shutil.rmtree(state_root / name, ignore_errors=True)
 
 
+def power(name: str, on: bool, state_root: Path | str = STATE_ROOT) -> None:
+    """Powers guest ``name`` off (its interface down: nothing answers, its processes and
+    lease stay, as a stopped instance keeps its port) or on again."""
+    guest = load(name, state_root)
+    if not namespace_exists(name):
+        raise GuestError(f"Guest {name} has no namespace any more: remove it and make it again.")
+    ip(name, "link", "set", "eth0", "up" if on else "down")
+    if on and guest.address:
+        # The kernel drops the address's routes with the link; put the default back.
+        ip(name, "addr", "replace", guest.address, "dev", "eth0")
+        if guest.router:
+            ip(name, "route", "replace", "default", "via", guest.router, "dev", "eth0")
+
+
 def remove_all(state_root: Path | str = STATE_ROOT) -> list[str]:
     """Removes every guest recorded under ``state_root``; returns their names."""
     found = guests(state_root)

@@ -673,7 +673,8 @@ class Monitor:
         hold per path: outages (each with its uncertainty), the longest, packets ``lost``
         (failed samples, also ``lost_by_phase``), ``sent``, ``samples_per_second`` and the
         ``uncertainty_rule``. Judge it with `Longest Data Plane Outage Should Be Below` and
-        `Data Plane Packets Lost Should Be At Most`.
+        `Data Plane Packets Lost Should Be At Most`. Fails when no monitor of that ``name``
+        was started.
         """
         return self._finish(self._session(name), None)
 
