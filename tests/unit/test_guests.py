@@ -61,6 +61,12 @@ def test_two_guests_get_leases_and_answer_each_other(segment, tmp_path):
     guests.power(b.name, True, tmp_path)
     assert dp.TcpProbe("p", address=b.ip, namespace=a.name, timeout=1).check().ok
     assert dp.IcmpProbe("p", address=a.ip, namespace=b.name).check().ok  # route back too
+    # A router on the way that cannot reach the address answers so, quoting our request.
+    guests.run(["ip", "netns", "exec", segment.dhcp_namespace, "sysctl", "-qw",
+                "net.ipv4.ip_forward=1"])
+    guests.ip(segment.dhcp_namespace, "route", "add", "unreachable", "10.99.0.0/16")
+    refused = dp.IcmpProbe("p", address="10.99.0.1", namespace=a.name).check()
+    assert not refused.ok and refused.error == "ICMP type 3 code 1"
     missing = dp.IcmpProbe("p", address="10.213.7.99", namespace=a.name, timeout=0.2).check()
     assert not missing.ok and "no echo reply" in missing.error
     # Bounded: two processes per guest, with the limits set.

@@ -7,7 +7,7 @@ which stays running and renews its lease; the kernel answers ICMP echo; a small 
 service (standard library, this file run as a script) answers on ``echo_port``.
 
 Its processes are bounded: two per guest (the DHCP client and the echo service), each in
-its own session with resource limits (open files, address space, processes), recorded in
+its own session with resource limits (open files, address space), recorded in
 the guest's state file. :func:`remove` kills every process inside the guest's namespace,
 deletes the namespace (which deletes the veth pair) and the state; :func:`remove_all`
 does it for every guest recorded under a state folder (what ``lab down`` will call).
@@ -42,9 +42,8 @@ IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 COMMAND_TIMEOUT = 10.0
 ECHO_PORT = 7
-# Each guest process: at most this many open files, this much memory, this many processes.
-LIMITS = {resource.RLIMIT_NOFILE: 256, resource.RLIMIT_AS: 512 * 2**20,
-          resource.RLIMIT_NPROC: 4096}
+# Each guest process: at most this many open files and this much memory.
+LIMITS = {resource.RLIMIT_NOFILE: 256, resource.RLIMIT_AS: 512 * 2**20}
 UDHCPC_SCRIPT = """#!/bin/sh
 # udhcpc's event script for one guest: configure eth0 from the lease, note the address.
 case "$1" in

@@ -161,12 +161,13 @@ class IcmpProbe(Probe):
                     continue
                 data, source = sock.recvfrom(2048)
                 offset = (data[0] & 0x0F) * 4
-                if len(data) < offset + 8 or source[0] != self.address:
+                if len(data) < offset + 8:
                     continue
                 kind, _, _, ident, got = struct.unpack("!BBHHH", data[offset:offset + 8])
-                if kind == 0 and ident == self._ident and got == seq:
+                if kind == 0 and (ident, got, source[0]) == (self._ident, seq, self.address):
                     return Outcome(True)
-                if kind in (3, 11) and len(data) >= offset + 36:  # unreachable / TTL
+                # Unreachable or TTL exceeded, from a router on the way, quoting our request.
+                if kind in (3, 11) and len(data) >= offset + 36:
                     inner = data[offset + 8:]
                     inner_offset = (inner[0] & 0x0F) * 4
                     quoted = inner[inner_offset:inner_offset + 8]
