@@ -267,7 +267,8 @@ def processes(namespace: str) -> list[int]:
     """Every process inside a network namespace (``ip netns pids``)."""
     if not namespace_exists(namespace):
         return []
-    return [int(p) for p in run(["ip", "netns", "pids", namespace], check=False).split()]
+    found = [int(p) for p in run(["ip", "netns", "pids", namespace], check=False).split()]
+    return [p for p in found if p != os.getpid()]  # never this process (setns threads)
 
 
 def stop_processes(namespace: str, grace: float = 2.0) -> list[int]:
@@ -314,8 +315,6 @@ def remove(name: str, state_root: Path | str = STATE_ROOT) -> None:
     left = stop_processes(name)
     if left:
         raise GuestError(f"Processes {left} of guest {name} survived SIGKILL.")
-    for pid in (guest.pids.values() if guest else []):
-        _signal(pid, signal.SIGKILL)  # started but already outside the namespace? never
     if namespace_exists(name):
         run(["ip", "netns", "del", name])
     if guest is not None and guest.tap:
