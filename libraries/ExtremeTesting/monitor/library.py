@@ -90,6 +90,14 @@ class Monitor:
     ``load_balancer`` in the target: how long it took to take each failing server out of
     rotation, from the first failed request of its service (``load_balancer.removals``).
 
+    = The data plane =
+    `Start Probing Data Plane` probes the tenants' paths (``north-south``, ``east-west``):
+    ICMP echo and TCP connect/echo sent from inside a network namespace, 20 samples a
+    second each, on the same timeline and with the same outage analysis; each edge's
+    uncertainty adds the probe's timing slack (see ExtremeTesting.monitor.dataplane).
+    `Longest Data Plane Outage Should Be Below` and `Data Plane Packets Lost Should Be At
+    Most` judge each path.
+
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
     endpoints from ``endpoints``, credentials from clouds.yaml/secure.yaml for ``cloud``.
