@@ -18,7 +18,7 @@ from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
 from ..target import Target
 from ..target import load as load_target
-from . import http, lbwatch
+from . import dataplane, http, lbwatch
 from .analysis import Phases
 from .analysis import phases as split_phases
 from .config import build_probes, credentials, run_prefix, settings
@@ -89,6 +89,14 @@ class Monitor:
     the fault ends), judged by `Partial Outage Should Stay Within`. With a
     ``load_balancer`` in the target: how long it took to take each failing server out of
     rotation, from the first failed request of its service (``load_balancer.removals``).
+
+    = The data plane =
+    `Start Probing Data Plane` probes the tenants' paths (``north-south``, ``east-west``):
+    ICMP echo and TCP connect/echo sent from inside a network namespace, 20 samples a
+    second each, on the same timeline and with the same outage analysis; each edge's
+    uncertainty adds the probe's timing slack (see ExtremeTesting.monitor.dataplane).
+    `Longest Data Plane Outage Should Be Below` and `Data Plane Packets Lost Should Be At
+    Most` judge each path.
 
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
@@ -593,6 +601,178 @@ class Monitor:
             raise MonitorError(f"Could not delete {victim.name}: {errors[0]}")
         logger.info(f"Deleted {victim.name} behind monitor '{name}'.")
         return victim.name
+
+    # -- the data plane (see ExtremeTesting.monitor.dataplane) --------------------------
+
+    @keyword
+    def start_probing_data_plane(self, *paths: str, rate: float = dataplane.DEFAULT_RATE,
+                                 icmp_timeout: timedelta | None = None,
+                                 tcp_timeout: timedelta | None = None,
+                                 name: str = "data plane", scope: Scope = "auto",
+                                 baseline: timedelta = timedelta(seconds=1),
+                                 **described: str) -> str:
+        """Starts probing the tenants' data plane along each path; returns the monitor's name.
+
+        A path is named as the operator names it, and either described here,
+        ``north-south=xt-client -> 203.0.113.10:7`` (``NAMESPACE -> ADDRESS[:PORT]``; the
+        namespace is the network namespace the packets leave from, left out for this
+        machine's own; with a port, TCP connect and echo too; ``no-icmp`` or
+        ``connect-only`` after it), or listed by name from the target's ``data_plane:
+        paths:`` section (``{from: NAMESPACE, to: ADDRESS, tcp_port: 7}``). Each path gets an
+        ICMP echo probe and, with a port, a TCP probe, each ``rate`` samples a second
+        (default 20) on the same timeline as the API monitors (faults and marks included):
+        one echo request or one connection per sample, timeouts ``icmp_timeout`` (default
+        0.5 s) and ``tcp_timeout`` (default 0.15 s, under TCP's smallest retransmission
+        timeout so that no sample is rescued by a resend).
+
+        ``name`` (default ``data plane``), ``scope`` and ``baseline`` as in `Start
+        Availability Monitor`; stop it with `Stop Probing Data Plane`. Fails, before
+        starting, on a path described wrongly, a namespace that does not exist, a path name
+        the target does not list (the target without a ``data_plane`` section: the
+        data-plane cases do not apply to it), or a monitor of that ``name`` running already.
+
+        | `Start Probing Data Plane` | north-south=xt-client -> 203.0.113.10:7 |
+        | `Start Probing Data Plane` | east-west=xt-g1 -> 10.0.1.7:7 connect-only |
+        | `Start Probing Data Plane` | north-south | east-west | rate=50 |
+        """
+        try:
+            found = self._data_plane_paths(paths, described)
+            session = dataplane.make_session(name, found, float(rate), **{
+                key: value.total_seconds() for key, value in (
+                    ("icmp_timeout", icmp_timeout), ("tcp_timeout", tcp_timeout))
+                if value is not None})
+        except dataplane.DataPlaneError as error:
+            raise MonitorError(str(error)) from None
+        self._start_session(session, scope)
+        seconds = baseline.total_seconds()
+        if seconds > 0:
+            empty = session.wait_for_baseline(seconds, seconds + 5)
+            if empty:
+                logger.warn(f"Data plane '{name}': no sample of {', '.join(empty)} yet after "
+                            f"the {seconds:g} s baseline.")
+        rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>"
+                       f"{html.escape(p.namespace or 'this machine')}</td><td>"
+                       f"{html.escape(p.address)}</td><td>{p.port or '-'}</td></tr>"
+                       for p in found)
+        logger.info(f"Data plane '{html.escape(name)}' probed at {rate:g}/s per probe:<table>"
+                    f"<tr><th>path</th><th>from</th><th>to</th><th>TCP port</th></tr>{rows}"
+                    f"</table>", html=True)
+        return name
+
+    def _data_plane_paths(self, paths: tuple[str, ...], described: dict[str, str]) -> list:
+        found = [dataplane.parse_path(key, spec) for key, spec in described.items()]
+        if paths:
+            section = self._load_target().section("data_plane")
+            listed = section.get("paths") or {}
+            for each in paths:
+                if each not in listed:
+                    raise MonitorError(
+                        f"The target lists no data-plane path {each!r} "
+                        f"(data_plane.paths: {', '.join(sorted(listed)) or 'none'}). Describe "
+                        f"it instead: {each}=NAMESPACE -> ADDRESS[:PORT].")
+                found.append(dataplane.path_from_target(each, listed[each]))
+        return found
+
+    @keyword
+    def stop_probing_data_plane(self, name: str = "data plane") -> dict:
+        """Stops the data-plane monitor ``name``, logs its timeline and returns the result.
+
+        Besides the monitor's figures per probe and ``overall``, the result's ``paths``
+        hold per path: outages (each with its uncertainty), the longest, packets ``lost``
+        (failed samples, also ``lost_by_phase``), ``sent``, ``samples_per_second`` and the
+        ``uncertainty_rule``. Judge it with `Longest Data Plane Outage Should Be Below` and
+        `Data Plane Packets Lost Should Be At Most`. Fails when no monitor of that ``name``
+        was started.
+        """
+        return self._finish(self._session(name), None)
+
+    def _paths(self, name: str, path: str) -> tuple[dict, list[str]]:
+        result = self._result(name)
+        found = result.get("paths")
+        if found is None:
+            raise MonitorError(f"Monitor '{name}' probes no data plane: start it with "
+                               f"`Start Probing Data Plane`.")
+        if path == "each":
+            return result, sorted(found)
+        if path not in found:
+            raise MonitorError(f"Data plane '{name}' has no path '{path}'. Its paths: "
+                               f"{', '.join(sorted(found))}.")
+        return result, [path]
+
+    @verdict
+    def longest_data_plane_outage_should_be_below(self, limit: timedelta, path: str = "each",
+                                                  name: str = "data plane") -> None:
+        """Checks that the longest data-plane outage of each path (a path is out when any of
+        its probes is) was shorter than ``limit``.
+
+        ``path``: ``each`` (default) or one path's name; ``name`` picks the monitor. Publishes
+        one expectation record per path (limit, measured, uncertainty: half the gap between
+        the samples around each edge plus the timing slack, see the result's
+        ``uncertainty_rule``). ``0 s`` asks for no lost packet at all. Fails naming each path
+        over its limit with its outage, window and errors.
+
+        | `Longest Data Plane Outage Should Be Below` | 3 s |
+        | `Longest Data Plane Outage Should Be Below` | 0 s | path=east-west |
+        """
+        result, judged = self._paths(name, path)
+        seconds = limit.total_seconds()
+        problems = []
+        for each in judged:
+            figures = result["paths"][each]
+            longest = figures["longest_outage"]
+            measured = 0.0 if longest is None else longest["duration"]
+            spread = None if longest is None else longest["uncertainty"]
+            if seconds == 0:
+                _expect("Longest Data Plane Outage Should Be Below", "data-plane outages",
+                        each, 0, "==", len(figures["outages"]), "count")
+                failed = bool(figures["outages"])
+            else:
+                _expect("Longest Data Plane Outage Should Be Below",
+                        "longest data-plane outage", each, seconds, "<", measured, "s", spread)
+                failed = measured >= seconds
+            if failed:
+                problems.append(
+                    f"{each}: {measured:.3f} s (± {spread:.3f} s) {self._window(result, longest)}"
+                    f", {len(figures['outages'])} outage(s), {figures['lost']} of "
+                    f"{figures['sent']} packets lost; errors {longest['errors']}")
+        if problems:
+            raise AvailabilityError(f"Longest data-plane outage, expected below {seconds:g} s"
+                                    f": " + " | ".join(problems) + ".")
+        logger.info(f"Longest data-plane outage of {', '.join(judged)} below {seconds:g} s.")
+
+    @verdict
+    def data_plane_packets_lost_should_be_at_most(self, count: int, path: str = "each",
+                                                  phase: Phase = "all",
+                                                  name: str = "data plane") -> None:
+        """Checks that each path lost at most ``count`` packets in ``phase`` (``all``, default,
+        ``before``, ``during`` or ``after`` the fault): a packet lost is a sample whose echo
+        request or connection got no answer within its timeout.
+
+        ``path``: ``each`` (default) or one path's name; ``name`` picks the monitor.
+        Publishes one expectation record per path. Fails naming each path over its limit
+        with its outages.
+
+        | `Data Plane Packets Lost Should Be At Most` | 0 |
+        | `Data Plane Packets Lost Should Be At Most` | 5 | path=north-south | phase=during |
+        """
+        if count < 0:
+            raise MonitorError(f"count {count}: give 0 or more packets.")
+        result, judged = self._paths(name, path)
+        problems = []
+        for each in judged:
+            figures = result["paths"][each]
+            lost = figures["lost_by_phase"][phase]
+            _expect("Data Plane Packets Lost Should Be At Most", f"packets lost ({phase})",
+                    each, count, "<=", lost, "count")
+            if lost > count:
+                problems.append(f"{each}: {lost} of {figures['sent']} lost in "
+                                f"{len(figures['outages'])} outage(s), longest "
+                                f"{(figures['longest_outage'] or {}).get('duration', 0):.3f} s")
+        if problems:
+            raise AvailabilityError(f"Data-plane packets lost {phase} "
+                                    f"{self._phase_window(result, phase)}, expected at most "
+                                    f"{count}: " + " | ".join(problems) + ".")
+        logger.info(f"Data-plane packets lost {phase} of {', '.join(judged)}: at most {count}.")
 
     # -- for other libraries' verdicts (plain Python, not keywords) --------------------
 
