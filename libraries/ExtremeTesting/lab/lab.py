@@ -37,10 +37,13 @@ DEBIAN_PACKAGES = (
     "procps", "psmisc", "python3-pymysql", "python3-memcache", "util-linux", "openssl",
     # Galera: the replication library and the tool of its state transfers (SST by rsync).
     "galera-4", "rsync",
+    # Guests of the data plane (lab/guests.py): their DHCP client and the DHCP server.
+    "udhcpc", "dnsmasq-base",
 )
 REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
                      "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/uwsgi",
                      "/usr/lib/galera/libgalera_smm.so", "/usr/bin/rsync",
+                     "/sbin/udhcpc", "/usr/sbin/dnsmasq",
                      "/usr/bin/keystone-manage", "/usr/bin/nova-manage",
                      "/usr/bin/glance-api", "/usr/bin/neutron-server",
                      "/usr/bin/placement-api", "/usr/sbin/haproxy", "/usr/bin/memcached")
