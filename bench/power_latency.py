@@ -11,7 +11,8 @@ its ``power status`` is timed too, as an outside reference.
 
 Figures are wall-clock milliseconds on this machine (p50, p95, max). The time from
 ``Power On`` to a serving controller needs the lab: the Power library publishes it as
-``power.boot_to_serving`` from ``Wait Until Node Serves`` (tests/lab/robot/power.robot).
+``power.boot_to_serving`` from ``Wait Until Node Accepts Connections``
+(tests/lab/robot/power.robot).
 """
 
 from __future__ import annotations

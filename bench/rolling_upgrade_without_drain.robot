@@ -50,15 +50,15 @@ ${SERVICE}    keystone
 Upgrade And Rollback Without Draining
     [Documentation]    Measures the upgrade and the rollback each on their own.
     ${from}    ${to} =    Get Upgrade Of    ${SERVICE}
-    Every Node Of The Service Should Run    @{from}
+    Every Node Of The Service Should Have Packages    @{from}
     Change Each Node Without Draining While Measuring    upgrade    Upgrade Package    @{to}
-    Every Node Of The Service Should Run    @{to}
+    Every Node Of The Service Should Have Packages    @{to}
     Change Each Node Without Draining While Measuring    rollback    Downgrade Package    @{from}
-    Every Node Of The Service Should Run    @{from}
+    Every Node Of The Service Should Have Packages    @{from}
 
 
 *** Keywords ***
-Every Node Of The Service Should Run
+Every Node Of The Service Should Have Packages
     [Documentation]    Each node of ``${SERVICE}`` has these ``name=version`` packages.
     [Arguments]    @{packages}
     ${nodes} =    The Nodes That Run    ${SERVICE}

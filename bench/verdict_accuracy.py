@@ -278,7 +278,7 @@ Resource    common.resource
 
 *** Test Cases ***
 The Lab Is Healthy
-    The Cloud Should Become Healthy Within    5 min
+    Cloud Should Become Healthy Within    5 min
 """
 
 

@@ -114,9 +114,9 @@ Service Should Recover From
     ${on} =    Where To Act    ${service}    ${where}
     Start Measuring Availability
     Inject And End    ${action}    ${service}    ${on}
-    Keep The Fault For    ${limit}
+    Keep Measuring For    ${limit}
     Stop Measuring Availability
-    The Outage Should Stay Within    ${limit}    ${action}    ${where}
+    The Outage Of The Action Should Stay Within    ${limit}    ${action}    ${where}
     The Hit Instance Should Serve Again    ${service}    ${on}
     IF    not $services[$service].get('api')    A Server Should Still Boot
 
@@ -153,15 +153,15 @@ Inject And End
         Fail    Unknown action '${action}': expected restart, kill or freeze.
     END
 
-The Outage Should Stay Within
+The Outage Of The Action Should Stay Within
     [Documentation]    Every verdict on the measurement, each reported even if another fails.
     ...    The partial outage is judged during the fault on one node (the load balancer
     ...    must hide it), after the recovery on all nodes (the service is meant to be down).
     [Tags]    robot:continue-on-failure
     [Arguments]    ${limit}    ${action}    ${where}
-    The Longest Outage Should Be Shorter Than    ${limit}
-    Errors Should Only Occur During The Fault
-    The Cloud Should Have Recovered Within    ${limit}
+    Outage Should Be Shorter Than    ${limit}
+    Error Rate Should Be Below    ${LIMITS.error_rate}    phase=before
+    Cloud Should Recover Within    ${limit}
     IF    '${where}' == 'all'
         The Partial Outage Should Stay Within The Limits    after recovery    all_nodes
     ELSE

@@ -413,12 +413,12 @@ def test_steady_state_names_a_member_that_is_not_synced(tmp_path):
 
     checks = cluster_keywords(target, run)
     with pytest.raises(CloudError) as failed:
-        checks.every_cluster_should_be_healthy()
+        checks.every_cluster_should_be_whole()
     assert "1 problem(s): database member db: wsrep_local_state_comment=Donor/Desynced, " \
            "expected Synced." in str(failed.value)
-    checks.cluster_should_be_healthy("messaging")  # the other cluster is whole
+    checks.cluster_should_be_whole("messaging")  # the other cluster is whole
     database[("db", "status")] = SYNCED
-    checks.every_cluster_should_be_healthy()
+    checks.every_cluster_should_be_whole()
 
 
 def test_steady_state_without_clusters_skips_saying_so(tmp_path):
@@ -426,7 +426,7 @@ def test_steady_state_without_clusters_skips_saying_so(tmp_path):
 
     checks = cluster_keywords(write_target(tmp_path), None)
     with pytest.raises(SkipExecution, match="no clusters: section"):
-        checks.every_cluster_should_be_healthy()
+        checks.every_cluster_should_be_whole()
 
 
 def test_the_steady_state_check_includes_the_clusters():
@@ -435,7 +435,7 @@ def test_the_steady_state_check_includes_the_clusters():
     from ExtremeTesting.cloud.keywords.health import HealthKeywords
 
     source = inspect.getsource(HealthKeywords.cloud_should_be_healthy)
-    assert '("clusters", ClusterKeywords(self.ctx).every_cluster_should_be_healthy)' in source
+    assert '("clusters", ClusterKeywords(self.ctx).every_cluster_should_be_whole)' in source
 
 
 def test_the_example_target_documents_a_3_controller_cluster_pair():

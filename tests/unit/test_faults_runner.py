@@ -71,7 +71,8 @@ def test_play_runs_in_a_private_dir_with_cfg_and_port_then_it_is_removed(tmp_pat
     assert "remote_port = 2222" in got["cfg"] and "host_key_checking = False" in got["cfg"]
     assert "interpreter_python = /usr/bin/python3" in got["cfg"]
     assert "ansible_port: 2222" in got["inventory"]
-    assert got["env"]["ANSIBLE_STDOUT_CALLBACK"] == "json"
+    assert got["env"]["ANSIBLE_STDOUT_CALLBACK"] == "extreme_json"
+    assert (Path(got["env"]["ANSIBLE_CALLBACK_PLUGINS"]) / "extreme_json.py").is_file()
     assert got["env"]["ANSIBLE_CONFIG"] == os.path.join(got["cwd"], "ansible.cfg")
     assert got["env"]["PATH"].split(":")[0] == str(script.parent)
     assert not Path(got["cwd"]).exists()  # inventory with the password is gone
@@ -135,3 +136,37 @@ def test_real_ansible_playbook_runs_a_task_on_localhost(tmp_path):
     assert result[0].status == "OK" and result[0].payload["stdout"] == "extreme"
     with pytest.raises(RemoteActionError, match="rc=3"):
         bounded.execute([local], {"shell": "echo broken >&2; exit 3"})
+
+
+def test_real_ansible_playbook_needs_no_collection(tmp_path, monkeypatch):
+    """ansible-core alone is enough: with every collection out of sight (none on the
+    collections path, site-packages not scanned), the runner's own stdout callback still
+    reports each host's result, a failure's rc and stderr included."""
+    from ExtremeTesting.faults import runner as runner_module
+
+    bounded = BoundedAnsibleRunner(timeout=60)
+    bounded.default_host_vars = {}
+    original_play, original_env = bounded._run_play, bounded._environment
+
+    def local_play(play_source, host_vars):
+        bounded.options = bounded.options._replace(connection="local")
+        return original_play(play_source, host_vars)
+
+    def without_collections(workdir):
+        env = original_env(workdir)
+        empty = tmp_path / "no-collections"
+        empty.mkdir(exist_ok=True)
+        env.update(ANSIBLE_COLLECTIONS_PATH=str(empty), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False")
+        return env
+
+    bounded._run_play = local_play
+    monkeypatch.setattr(bounded, "_environment", without_collections)
+    local = Host(ip="127.0.0.1")
+    result = bounded.execute([local], {"command": "echo extreme"})
+    assert result[0].status == "OK" and result[0].payload["stdout"] == "extreme"
+    with pytest.raises(RemoteActionError, match="rc=3.*broken"):
+        bounded.execute([local], {"shell": "echo broken >&2; exit 3"})
+    # the json callback (ansible.posix's) is indeed out of sight: asking for it fails
+    monkeypatch.setattr(runner_module.ansible_callbacks, "STDOUT_CALLBACK", "json")
+    with pytest.raises(RemoteActionError, match="no JSON result"):
+        bounded.execute([local], {"command": "echo extreme"})

@@ -144,3 +144,24 @@ def test_resource_keywords_are_documented(resource):
     assert doc.doc.strip(), f"{resource} has no Documentation in its settings"
     undocumented = [kw.name for kw in doc.keywords if not kw.doc.strip()]
     assert not undocumented, f"{resource}: keywords without [Documentation]: {undocumented}"
+
+
+def test_every_deprecated_name_points_to_one_that_exists_and_is_not_deprecated():
+    # One name per check: an old name of a resource or a library says, on the first line
+    # Robot's warning shows, which keyword to use instead, and that one is current.
+    current, deprecated = set(), []
+    sources = [(library, documentation(library)) for library in LIBRARIES] + [
+        (path.name, LibraryDocumentation(str(path)))
+        for path in sorted((ROOT / "resources").glob("*.resource"))]
+    for source, doc in sources:
+        for kw in doc.keywords:
+            if kw.doc.startswith("*DEPRECATED"):
+                deprecated.append((source, kw.name, kw.doc.splitlines()[0]))
+            else:
+                current.add(normal(kw.name))
+    assert len(deprecated) >= 17, deprecated
+    for source, name, first_line in deprecated:
+        replacement = re.search(r"`([^`]+)`", first_line.split("*", 2)[2])
+        assert replacement, f"{source}: {name} names no replacement: {first_line}"
+        assert normal(replacement.group(1)) in current, \
+            f"{source}: {name} points to {replacement.group(1)!r}, which is not a current name"

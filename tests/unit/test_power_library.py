@@ -187,19 +187,26 @@ def test_missing_password_variable_names_it(server, tmp_path, monkeypatch):
         power.get_power_state("n1")
 
 
-def test_wait_until_node_serves_publishes_boot_to_serving(power, _quiet_results):
+@pytest.mark.parametrize("keyword", ["wait_until_node_accepts_connections",
+                                     "wait_until_node_serves_deprecated"])
+def test_wait_until_node_accepts_connections_publishes_boot_to_serving(power, _quiet_results,
+                                                                       keyword):
+    # The deprecated name (Wait Until Node Serves) waits the same way and publishes its
+    # record under the new name.
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
     try:
         power.power_on("n1")
-        seconds = power.wait_until_node_serves("n1", port, timeout=timedelta(seconds=5))
+        seconds = getattr(power, keyword)("n1", port, timeout=timedelta(seconds=5))
     finally:
         listener.close()
     assert 0 <= seconds < 5
     assert ("power.boot_to_serving", {"node": "n1", "ports": [port],
                                       "seconds": round(seconds, 3)}) in _quiet_results
+    records = [data for kind, data in _quiet_results if kind == "expectation"]
+    assert [r["keyword"] for r in records] == ["Wait Until Node Accepts Connections"]
 
 
 def ledger_entries(power: Power):

@@ -152,8 +152,7 @@ def test_destructive_cases_take_the_lock_and_restore(parsed):
             continue
         assert test.setup.name == "Prepare A Destructive Case", test.full_name
         assert test.teardown.name in {"Finish A Destructive Case", "Finish A Change Case",
-                                      "Finish And Delete The Requested Servers",
-                                      "Finish A Cluster Case"}, \
+                                      "Finish A Destructive Case And Delete Its Servers"}, \
             test.full_name
 
 
@@ -303,3 +302,44 @@ def test_known_findings_of_the_target_become_tags(tmp_path):
     assert tests["Servers Requested During A RabbitMQ Outage Become Active Once It Is Back"] \
         == ["known:LAB-RABBIT-1"]
     assert tests["Something Else Entirely"] == []
+
+
+NO_EXPECTATIONS_SUITE = """\
+*** Settings ***
+Resource    {resources}/destructive.resource
+
+*** Test Cases ***
+A Case Read By A Resource Keyword
+    Keep Measuring Until The Cloud Had Time To Recover
+
+A Case Read By The Case Itself
+    Log    ${{LIMITS.recovery}}
+
+A Dictionary Read
+    The Partial Outage Should Stay Within The Limits
+
+After The Suite Chose Its Expectations
+    Use The Expectations Of    service_restart
+    Should Be Equal    ${{LIMITS.recovery}}    ${{expectations.service_restart.recovery}}
+"""
+
+
+def test_limits_read_before_use_the_expectations_of_fail_naming_it(tmp_path):
+    # No suite setup: every read of ${LIMITS} (a resource keyword's, the case's own, a
+    # dictionary look-up) fails at once naming the keyword the suite forgot, not Robot's
+    # "variable not found"; once it ran, the limits are the target's.
+    suite = tmp_path / "no_expectations.robot"
+    suite.write_text(NO_EXPECTATIONS_SUITE.format(resources=RESOURCES))
+    output = tmp_path / "output.xml"
+    subprocess.run([sys.executable, "-m", "robot", "--output", str(output), "--log", "NONE",
+                    "--report", "NONE", "--console", "none", str(suite)],
+                   env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    tests = {t.name: t for t in ExecutionResult(str(output)).suite.tests}
+    for name in ("A Case Read By A Resource Keyword", "A Case Read By The Case Itself",
+                 "A Dictionary Read"):
+        assert tests[name].status == "FAIL", name
+        assert "call `Use The Expectations Of    <scenario>` in its Suite Setup" \
+            in tests[name].message, (name, tests[name].message)
+        assert "not found" not in tests[name].message, tests[name].message
+    assert tests["After The Suite Chose Its Expectations"].status == "PASS", \
+        tests["After The Suite Chose Its Expectations"].message

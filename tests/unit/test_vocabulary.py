@@ -163,3 +163,40 @@ def test_the_rule_itself():
                                           "percentage above 0 and at most 100.*Failed "
                                           "Iterations Should Be At Most"):
         vocabulary.rate("0", "error rate")
+
+
+RATE_VERDICTS_RUN = {"Load Error Rate Should Be Below", "Load Failure Rate Should Be Below",
+                     "Error Rate Should Be Below", "Partial Outage Should Stay Within",
+                     "Load Achieved Rate Should Be At Least"}
+PERCENTILE_VERDICTS_RUN = {"Load Percentile Should Be Below",
+                           "Latency Percentile Should Be Below"}
+RATE_ARGUMENTS = {"percent", "limit", "share", "failed_share", "rate"}
+
+
+def test_the_agreement_tests_run_every_rate_and_percentile_verdict_of_every_library():
+    # A verdict keyword that takes a written rate (a str argument) or a percentile, in any
+    # library (Policy, Changes, Faults... included), must be one the tests above run with
+    # the same written limit; a new one fails here until it is added to them.
+    from robot.libdocpkg import LibraryDocumentation
+
+    from ExtremeTesting.docs import LIBRARIES
+
+    target = "tests/unit/data/suites/lab/target.yaml"
+    rates, percentiles, seen = set(), set(), set()
+    for library in LIBRARIES:
+        keywords = LibraryDocumentation(f"ExtremeTesting.{library}::{target}").keywords
+        assert keywords, library
+        seen.add(library)
+        for keyword in keywords:
+            if results.VERDICT_TAG not in keyword.tags:
+                continue
+            arguments = {a.name: str(a) for a in keyword.args}
+            if "percentile" in arguments:
+                percentiles.add(keyword.name)
+            if any(name in RATE_ARGUMENTS and ": str" in text
+                   for name, text in arguments.items()):
+                rates.add(keyword.name)
+    assert {"Policy", "Monitor", "Load", "Cloud", "Faults", "Changes", "Power",
+            "Switch"} <= seen
+    assert rates == RATE_VERDICTS_RUN, rates ^ RATE_VERDICTS_RUN
+    assert percentiles == PERCENTILE_VERDICTS_RUN, percentiles ^ PERCENTILE_VERDICTS_RUN

@@ -180,7 +180,7 @@ def translate(error: BaseException, what: str) -> FaultError:
     if isinstance(error, json.JSONDecodeError):
         return RemoteActionError(
             f"Cannot {what}: ansible-playbook's output was not JSON ({error}). Expected the "
-            f"json stdout callback from the full 'ansible' package.")
+            f"extreme_json stdout callback (ExtremeTesting/ansible_callbacks).")
     if isinstance(error, jsonschema.ValidationError):
         return OsFaultsConfigError(f"Cannot {what}: invalid os-faults configuration: "
                                    f"{schema_problem(error)}.")

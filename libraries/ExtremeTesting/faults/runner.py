@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 from os_faults.ansible import executor
 
+from .. import ansible_callbacks
 from ..lifecycle.private import write_private
 from .errors import ActionTimeoutError, FaultError, RemoteActionError, UnreachableError
 
@@ -55,8 +56,8 @@ def find_ansible_playbook() -> str:
     found = shutil.which("ansible-playbook")
     if not found:
         raise FaultError("ansible-playbook is not installed: expected it next to "
-                         f"{sys.executable} or on PATH. Install the full 'ansible' package "
-                         "into this Python (ansible-core alone lacks the json callback).")
+                         f"{sys.executable} or on PATH. Install ansible-core into this "
+                         "Python (openstack-extreme-testing's install does).")
     return found
 
 
@@ -134,7 +135,8 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
     def _environment(self, workdir: str) -> dict[str, str]:
         path = os.pathsep.join([str(Path(self.ansible).parent), "/usr/local/bin", "/usr/bin",
                                 "/bin", "/usr/sbin", "/sbin"])
-        env = {"PATH": path, "ANSIBLE_STDOUT_CALLBACK": "json",
+        env = {"PATH": path, "ANSIBLE_STDOUT_CALLBACK": ansible_callbacks.STDOUT_CALLBACK,
+               "ANSIBLE_CALLBACK_PLUGINS": str(ansible_callbacks.FOLDER),
                "ANSIBLE_CONFIG": os.path.join(workdir, "ansible.cfg"),
                "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"),
                "HOME": os.environ.get("HOME", workdir), "LANG": "C.UTF-8",
@@ -211,8 +213,8 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
             hosts = None
         if hosts is None:
             raise RemoteActionError(
-                "ansible-playbook gave no JSON result: expected the json stdout callback "
-                "(from the full 'ansible' package, not ansible-core alone). It said: "
+                "ansible-playbook gave no JSON result: expected the extreme_json stdout "
+                "callback (ExtremeTesting/ansible_callbacks). It said: "
                 + self.redact(_tail(stderr or stdout) or "nothing"))
         records = []
         for host, payload in hosts.items():

@@ -104,7 +104,7 @@ class Power:
     |     `Power Off`    ctl1
     |     `Get Power State`    ctl1    # off
     |     `Power On`    ctl1    protocol=redfish
-    |     `Wait Until Node Serves`    ctl1    5000    timeout=5 min
+    |     `Wait Until Node Accepts Connections`    ctl1    5000    timeout=5 min
     """
 
     def __init__(self, target: str | None = None,
@@ -261,11 +261,11 @@ class Power:
         """Powers ``node`` on through its BMC; with ``wait``, returns when the BMC reports ``on``.
 
         ``timeout``, ``poll`` and ``protocol`` as in `Power Off`. Closes the power-off it undoes.
-        The node's services still have to start: `Wait Until Node Serves` waits for them. Fails
-        when the BMC refuses or ``on`` is not reported within ``timeout``.
+        The node's services still have to start: `Wait Until Node Accepts Connections` waits
+        for their ports. Fails when the BMC refuses or ``on`` is not reported within ``timeout``.
 
         | `Power On`    ctl1
-        | `Wait Until Node Serves`    ctl1    5000    timeout=5 min
+        | `Wait Until Node Accepts Connections`    ctl1    5000    timeout=5 min
         """
         self._act("power on", node, protocol, lambda b: b.power_on(), PowerState.ON, wait,
                   timeout, poll)
@@ -386,9 +386,9 @@ class Power:
         logger.info(f"Powered {off.node} on again (fault {entry.id}).")
 
     @verdict
-    def wait_until_node_serves(self, node: str, *ports: int,
-                               timeout: timedelta = timedelta(minutes=5),
-                               poll: timedelta = timedelta(seconds=1)) -> float:
+    def wait_until_node_accepts_connections(self, node: str, *ports: int,
+                                            timeout: timedelta = timedelta(minutes=5),
+                                            poll: timedelta = timedelta(seconds=1)) -> float:
         """Waits until TCP ``ports`` (default 22) of ``node``'s address accept connections.
 
         Polls every ``poll`` for at most ``timeout``. Returns the seconds since the last
@@ -398,8 +398,11 @@ class Power:
         ``timeout`` ends) for the sign-off report. Fails naming the ports still closed after
         ``timeout``, or when the target gives ``node`` no address.
 
+        Whether a service answers on the node (an API, with a status) is the Cloud library's
+        `Wait Until Service Serves On Node`; this only sees ports open.
+
         | `Power On`    ctl1
-        | ${seconds} =    `Wait Until Node Serves`    ctl1    22    5000    timeout=5 min
+        | ${s} =    `Wait Until Node Accepts Connections`    ctl1    22    5000    timeout=5 min
         """
         address = self.target.node(node).get("address")
         if not address:
@@ -414,7 +417,8 @@ class Power:
                 break
             if time.monotonic() >= deadline:
                 results.publish_expectation(
-                    "Wait Until Node Serves", "boot to serving", deadline - started, "<=",
+                    "Wait Until Node Accepts Connections", "boot to serving",
+                    deadline - started, "<=",
                     time.monotonic() - started, unit="s", subject=node,
                     uncertainty=poll.total_seconds(), passed=False)
                 raise PowerError(
@@ -423,14 +427,26 @@ class Power:
                     f"that it is powered on and that its services start.")
             time.sleep(poll.total_seconds())
         seconds = time.monotonic() - started
-        results.publish_expectation("Wait Until Node Serves", "boot to serving",
-                                    deadline - started, "<=", seconds, unit="s", subject=node,
-                                    uncertainty=poll.total_seconds())
+        results.publish_expectation("Wait Until Node Accepts Connections",
+                                    "boot to serving", deadline - started, "<=", seconds,
+                                    unit="s", subject=node, uncertainty=poll.total_seconds())
         results.publish("power.boot_to_serving",
                         {"node": node, "ports": wanted, "seconds": round(seconds, 3)},
                         f"<p>{node} served on ports {', '.join(map(str, wanted))} "
                         f"{seconds:.1f} s after power on.</p>")
         return seconds
+
+    @verdict("Wait Until Node Serves")
+    def wait_until_node_serves_deprecated(self, node: str, *ports: int,
+                                          timeout: timedelta = timedelta(minutes=5),
+                                          poll: timedelta = timedelta(seconds=1)) -> float:
+        """*DEPRECATED until 1.0.* Use `Wait Until Node Accepts Connections`, its new name.
+
+        Waits until TCP ``ports`` of ``node`` accept connections, as the new name does
+        ("serves" said more than it checks: no service is asked anything).
+        """
+        return self.wait_until_node_accepts_connections(node, *ports, timeout=timeout,
+                                                        poll=poll)
 
 
 def tcp_accepts(address: str, port: int, timeout: float = 1.0) -> bool:

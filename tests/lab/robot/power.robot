@@ -171,7 +171,7 @@ Make Sure Ctl1 Is On And Serves
     [Documentation]    Whatever a test did, ctl1 ends on and serving.
     ${state} =    ExtremeTesting.Power.Get Power State    ${NODE}
     IF    $state == 'off'    Power On    ${NODE}
-    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
+    ExtremeTesting.Power.Wait Until Node Accepts Connections    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
 
 Every API Of Ctl1 Answers Again
     [Documentation]    The next suite starts on a whole lab: every API port of ctl1 answers
@@ -182,7 +182,7 @@ Every API Of Ctl1 Answers Again
             Append To List    ${ports}    ${spec}[port]
         END
     END
-    ExtremeTesting.Power.Wait Until Node Serves    ${NODE}    @{ports}    timeout=${BOOT TIMEOUT}
+    ExtremeTesting.Power.Wait Until Node Accepts Connections    ${NODE}    @{ports}    timeout=${BOOT TIMEOUT}
 
 Ctl1 Should Be Dead
     [Documentation]    No process in its namespace, no SSH, and Keystone answers via the VIP.
@@ -194,7 +194,7 @@ Ctl1 Should Be Dead
 
 Ctl1 Should Serve Again
     [Documentation]    SSH and Keystone answer on the node itself; figure published.
-    ${seconds} =    ExtremeTesting.Power.Wait Until Node Serves
+    ${seconds} =    ExtremeTesting.Power.Wait Until Node Accepts Connections
     ...    ${NODE}    22    ${KEYSTONE}    timeout=${BOOT TIMEOUT}
     Log    ctl1 served ${seconds} s after power on
     ${answer} =    GET    http://${nodes}[${NODE}][address]:${KEYSTONE}/v3    timeout=5

@@ -42,11 +42,11 @@ A Disabled Backend Makes The Steady State Fail Naming It
     [Setup]    Set Load Balancer Server    disable    keystone    ctl2
     VAR    ${named} =    1 of 13 servers are not: backend keystone server ctl2 is MAINT
     Run Keyword And Expect Error    *load balancer: Expected every load balancer backend UP; ${named}*
-    ...    The Cloud Should Be Healthy
+    ...    Cloud Should Be Healthy
     Run Keyword And Expect Error    *backend keystone server ctl2 is MAINT*
     ...    Prepare A Destructive Case
     Set Load Balancer Server    enable    keystone    ctl2
-    The Cloud Should Become Healthy Within    1 min
+    Cloud Should Become Healthy Within    1 min
     [Teardown]    Set Load Balancer Server    enable    keystone    ctl2
 
 An Instance That Does Not Answer After A Restart Fails The Restart Check
@@ -61,7 +61,7 @@ An Instance That Does Not Answer After A Restart Fails The Restart Check
     Run Keyword And Expect Error    keystone on ctl2 did not serve again: Timed out*
     ...    The Hit Instance Should Serve Again    keystone    ctl2
     Run Keyword And Expect Error    *API instances: *keystone on ctl2 http://198.18.0.12:5000/v3: no answer*
-    ...    The Cloud Should Be Healthy
+    ...    Cloud Should Be Healthy
     [Teardown]    Finish A Destructive Case
 
 Keystone On Ctl2 Serves Again After The Freeze Was Undone
@@ -100,4 +100,4 @@ Start From A Whole Lab
     ...    ctl1 off and on): wait, bounded, until the steady state holds, so that the first
     ...    test judges a whole lab and not the previous suite's boot.
     Use The Expectations Of    service_restart
-    The Cloud Should Become Healthy Within    5 min
+    Cloud Should Become Healthy Within    5 min

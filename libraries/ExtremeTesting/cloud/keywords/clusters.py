@@ -46,7 +46,7 @@ class ClusterKeywords(Component):
                              "stays non-Primary needs the cluster bootstrapped).")
 
     @keyword
-    def every_cluster_should_be_healthy(self) -> None:
+    def every_cluster_should_be_whole(self) -> None:
         """Every cluster of the target's ``clusters:`` section is whole: each member
         answers and reports the whole cluster.
 
@@ -56,17 +56,34 @@ class ClusterKeywords(Component):
         partition, no alarm; no quorum queue without a leader. Asked over SSH as root
         (``mysql``, ``rabbitmqctl``). Fails naming each member and what it reports, e.g.
         ``database member db: wsrep_local_state_comment=Donor/Desynced, expected Synced``.
-        Skips when the target has no ``clusters:`` section.
+        Skips when the target has no ``clusters:`` section. It checks once; the Faults
+        library's `Cluster Should Be Whole Within` waits for the same state after a fault.
 
-        | `Every Cluster Should Be Healthy` |
+        | `Every Cluster Should Be Whole` |
         """
         self._check(self._specs())
 
     @keyword
-    def cluster_should_be_healthy(self, cluster: str) -> None:
-        """`Every Cluster Should Be Healthy` for the one ``cluster`` named; fails as it
+    def cluster_should_be_whole(self, cluster: str) -> None:
+        """`Every Cluster Should Be Whole` for the one ``cluster`` named; fails as it
         does, and on a cluster the target does not name.
 
-        | `Cluster Should Be Healthy` | database |
+        | `Cluster Should Be Whole` | database |
         """
         self._check(self._specs(cluster))
+
+    @keyword("Every Cluster Should Be Healthy")
+    def every_cluster_should_be_healthy(self) -> None:
+        """*DEPRECATED until 1.0.* Use `Every Cluster Should Be Whole`, its new name.
+
+        Checks every cluster of the target is whole, as the new name does.
+        """
+        self.every_cluster_should_be_whole()
+
+    @keyword("Cluster Should Be Healthy")
+    def cluster_should_be_healthy(self, cluster: str) -> None:
+        """*DEPRECATED until 1.0.* Use `Cluster Should Be Whole`, its new name.
+
+        Checks that ``cluster`` is whole, as the new name does.
+        """
+        self.cluster_should_be_whole(cluster)

@@ -296,7 +296,7 @@ class HealthKeywords(Component):
         ``load_balancer``, every backend server is UP there
         (`Every Load Balancer Backend Should Be Up`); when the target has ``clusters:``,
         every member of every cluster Synced in a whole cluster
-        (`Every Cluster Should Be Healthy`). The failure lists each problem:
+        (`Every Cluster Should Be Whole`). The failure lists each problem:
         the node, service, backend and state. The first call also publishes the
         ``environment`` record (see `Record Cloud Versions`). Fails listing every check that
         failed and why.
@@ -317,7 +317,7 @@ class HealthKeywords(Component):
             ("hypervisors", lambda: self.all_hypervisors_should_be_up(min_hypervisors)),
             ("API instances", redundancy.every_api_should_serve_on_every_node),
             ("load balancer", redundancy.every_load_balancer_backend_should_be_up),
-            ("clusters", ClusterKeywords(self.ctx).every_cluster_should_be_healthy),
+            ("clusters", ClusterKeywords(self.ctx).every_cluster_should_be_whole),
         ]
         try:
             answers = self._probe_all(interface)
