@@ -247,7 +247,7 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
         write(home / "lib" / "rabbitmq" / ".erlang.cookie", values["erlang_cookie"],
               "rabbitmq", 0o400)
     if is_switch:
-        mounts += switch_accounts(home, values["switch"])
+        mounts = switch_accounts(home, values["switch"]) + mounts
     for relative, (content, owner) in node_config_files(node, values).items():
         write(home / "etc" / relative, content, owner)
     write(home / "node.json", json.dumps({
@@ -263,12 +263,19 @@ def set_autostart(name: str, value: bool) -> None:
 
 
 def switch_accounts(home: Path, password: str) -> list[list[str]]:
-    """The switch's local 'admin' account (uid 0, like a switch's admin), seen only in sw1."""
+    """The switch's local 'admin' account (uid 0, like a switch's admin), seen only in sw1.
+
+    Its passwd and shadow sit in the upper layer of an overlay of the switch's /etc, not
+    in file bind mounts: a file bind mount is detached in every namespace as soon as the
+    host replaces /etc/passwd (apt-get adding a system user renames a new file over it),
+    and the switch then refused its admin ("Invalid user admin", measured 2026-12-06)."""
     hashed = run(["openssl", "passwd", "-6", "-stdin"], input=password).stdout.strip()
     passwd = Path("/etc/passwd").read_text() + "admin:x:0:0:switch admin:/root:/bin/bash\n"
     shadow = Path("/etc/shadow").read_text() + f"admin:{hashed}:19000:0:99999:7:::\n"
-    write(home / "passwd", passwd, mode=0o644)
-    write(home / "shadow", shadow, mode=0o600)
+    etc = home / "overlay" / "etc"
+    (etc / "work").mkdir(parents=True, exist_ok=True)
+    write(etc / "upper" / "passwd", passwd, mode=0o644)
+    write(etc / "upper" / "shadow", shadow, mode=0o600)
     # A switch's operator prompt: netmiko's Linux driver takes a '#' prompt for "sudo -s"
     # (config) mode and would send an extra 'exit' at logout, then wait for a prompt.
     write(home / "root" / ".bash_profile", "PS1='\\h$ '\n", mode=0o644)
@@ -276,5 +283,4 @@ def switch_accounts(home: Path, password: str) -> list[list[str]]:
     if cli.exists():
         shutil.copy(cli, home / "sbin" / "switch")
         os.chmod(home / "sbin" / "switch", 0o755)
-    return [[str(home / "passwd"), "/etc/passwd", "bind"],
-            [str(home / "shadow"), "/etc/shadow", "bind"]]
+    return [[str(etc), "/etc", "overlay"]]
