@@ -290,8 +290,11 @@ class Changes:
         if found.ok:
             events.publish(SOURCE, "mark", "serves real requests", mark, "",
                            f"{found.requests} requests in {found.window:g} s")
-            logger.info(f"{mark} served {found.requests} real requests in "
-                        f"{found.window:g} s without a failure ({found.url}).")
+            warmup = (f" after a warm-up in which {len(found.warmup)} failed"
+                      f" ({', '.join(sorted({f['error'] or 'failed' for f in found.warmup}))})"
+                      if found.warmup else "")
+            logger.info(f"{mark} served {found.requests} real requests, the last "
+                        f"{found.window:g} s without a failure{warmup} ({found.url}).")
             return
         what = found.describe()
         events.publish(SOURCE, "failed", "gate", mark, "", what)
