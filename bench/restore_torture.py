@@ -4,8 +4,10 @@ and count what the lab still has broken (goal: 0).
     flock /tmp/xt-lab.lock python bench/restore_torture.py [--runs 10] [--seed S]
 
 Each run starts a small suite (freeze nova-scheduler on ctl1, unplug glance-api on ctl2,
-power cmp1 off through its BMC; when the target has clusters: also partition the
-messaging member db from the others and kill the database member ctl2; hold), SIGKILLs
+power cmp1 off through its BMC; when the target has clusters: also one cluster fault in
+each cluster, on one member picked at random, so quorum holds: the kind turns with the
+run, so that 4 runs in a row kill, stop, freeze and partition a member of each cluster;
+hold), SIGKILLs
 the whole robot process group at a random moment between 0.5 s and --kill-before s (so
 also in the middle of an injection), runs `extreme recover` and counts on the lab:
   stopped     processes in state T (frozen) on any node
@@ -57,11 +59,30 @@ Torture
     Power Off    cmp1
 {cluster_faults}    Sleep    120 s    hold every fault until killed
 """
-CLUSTER_FAULTS = """\
-    Partition Cluster Member    messaging    db    from the others
-    Kill Cluster Member    database    ctl2
-"""
+# One member of a cluster, each kind undone its own way by `extreme recover`: start (kill,
+# stop), SIGCONT (freeze), the iptables rules with the fault's comment removed (partition).
+CLUSTER_FAULTS = {
+    "kill": "Kill Cluster Member    {cluster}    {member}",
+    "stop": "Stop Cluster Member    {cluster}    {member}",
+    "freeze": "Freeze Cluster Member    {cluster}    {member}",
+    "partition": "Partition Cluster Member    {cluster}    {member}    from the others",
+}
+KINDS = tuple(CLUSTER_FAULTS)
 NODES = ("lb", "ctl1", "ctl2", "db", "cmp1")
+
+
+def cluster_faults(members: dict[str, list[str]], index: int, rng: random.Random
+                   ) -> list[tuple[str, str, str]]:
+    """(kind, cluster, member) for run ``index``: one fault in each cluster (quorum holds),
+    the kind turning with the run and shifted per cluster, the member picked at random."""
+    return [(KINDS[(index + shift) % len(KINDS)], cluster, rng.choice(sorted(names)))
+            for shift, (cluster, names) in enumerate(sorted(members.items()))]
+
+
+def suite_text(faults: list[tuple[str, str, str]]) -> str:
+    lines = "".join(f"    {CLUSTER_FAULTS[kind].format(cluster=cluster, member=member)}\n"
+                    for kind, cluster, member in faults)
+    return SUITE.replace("{cluster_faults}", lines)  # not format: ${TARGET} has braces
 
 
 def lab_environment() -> dict[str, str]:
@@ -150,8 +171,9 @@ def repair(left: dict[str, list[str]], socket: str, target=None) -> None:
 def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: Path,
             socket: str, target) -> dict:
     suite = workdir / "torture.robot"
-    has_clusters = bool(target.section("clusters"))
-    suite.write_text(SUITE.format(cluster_faults=CLUSTER_FAULTS if has_clusters else ""))
+    members = {name: list(spec.members) for name, spec in clusters.clusters_of(target).items()}
+    faults = cluster_faults(members, index, rng)
+    suite.write_text(suite_text(faults))
     kill_at = rng.uniform(0.5, args.kill_before)
     out = workdir / f"run{index}"
     started = time.monotonic()
@@ -175,6 +197,7 @@ def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: 
     left = count(socket, target, args.settle)  # recover returns when its undo is done
     repair(left, socket, target)
     return {"run": index, "kill_at": round(kill_at, 2), "killed": killed,
+            "faults": ", ".join(f"{kind} {cluster}/{member}" for kind, cluster, member in faults),
             "recover_rc": recover.returncode, "recover_s": round(took, 1),
             "left": left, "elapsed": round(time.monotonic() - started, 1)}
 
@@ -216,7 +239,8 @@ def main() -> int:
             print(f"run {index}: killed at {result['kill_at']:5.2f} s"
                   f"{'' if result['killed'] else ' (had ended)'}, recover rc "
                   f"{result['recover_rc']} in {result['recover_s']} s; left: {figures} "
-                  f"files=n/a ({result['elapsed']} s)")
+                  f"files=n/a ({result['elapsed']} s); cluster faults: "
+                  f"{result['faults'] or 'none'}")
             for kind, items in left.items():
                 for item in items:
                     print(f"    left {kind}: {item}")

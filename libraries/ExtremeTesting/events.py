@@ -32,8 +32,14 @@ class Event:
 
 
 def publish(source: str, phase: str, action: str, target: str, fault_id: str = "",
-            detail: str = "") -> Event:
-    event = Event(source, phase, action, target, fault_id, detail)
+            detail: str = "", monotonic: float | None = None) -> Event:
+    """Puts an event on the timeline, now or at an earlier ``monotonic`` time (a moment
+    a keyword learnt of only afterwards, e.g. the start of the reading that found it)."""
+    if monotonic is None:
+        event = Event(source, phase, action, target, fault_id, detail)
+    else:
+        wall = time.time() - (time.monotonic() - monotonic)
+        event = Event(source, phase, action, target, fault_id, detail, monotonic, wall)
     with _LOCK:
         _EVENTS.append(event)
         del _EVENTS[:-_MAX_EVENTS]

@@ -24,7 +24,7 @@ Test Tags         area:destructive    fault:power
 APIs Keep Serving While A Controller Is Powered Off
     [Documentation]    Hard power off (no shutdown) of the controller for ``off_for``.
     [Tags]    power:off
-    Start Measuring Availability With Writes
+    Start Measuring The Steady State And Writes
     Power Off Node    ${LIMITS.node}
     The BMC Should Report The Controller Off
     Keep The Fault For    ${LIMITS.off_for}
@@ -38,7 +38,7 @@ APIs Keep Serving While A Controller Shuts Down Gracefully
     [Documentation]    The BMC asks the controller's operating system to shut down (ACPI):
     ...    its services stop one after the other, which the load balancer must notice too.
     [Tags]    power:soft-off
-    Start Measuring Availability With Writes
+    Start Measuring The Steady State And Writes
     Shut Down Node    ${LIMITS.node}
     Wait Until Power State Is    ${LIMITS.node}    off    timeout=2 min
     Keep The Fault For    ${LIMITS.off_for}
@@ -50,6 +50,13 @@ APIs Keep Serving While A Controller Shuts Down Gracefully
 
 
 *** Keywords ***
+Start Measuring The Steady State And Writes
+    [Documentation]    The monitor with writes, measuring the steady state for the case's
+    ...    ``baseline`` (default 5 s) before the power is cut: the "before" phase whose
+    ...    error rate is judged needs more than a second's samples.
+    ${baseline} =    Get From Dictionary    ${LIMITS}    baseline    default=5 s
+    Start Measuring Availability With Writes    baseline=${baseline}
+
 The BMC Should Report The Controller Off
     [Documentation]    The node's BMC says what the fault did.
     ${state} =    Get Power State    ${LIMITS.node}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
@@ -268,3 +269,16 @@ def test_parallel_clients_are_served(server):
     for thread in threads:
         thread.join(10)
     assert codes == [200] * 5
+
+
+def test_bmc_process_leaves_openstacksdk_out_and_keeps_the_fake_driver():
+    """sushy-tools' nova and ironic drivers (the only users of openstacksdk) stay unloaded
+    in a BMC's process; the fake driver the BMC uses is there."""
+    code = ("import sys; from ExtremeTesting.lab import bmc; bmc.skip_unused_drivers(); "
+            "from sushy_tools.emulator import main; "
+            "from sushy_tools.emulator.resources.systems import fakedriver, novadriver; "
+            "print(sys.modules.get('openstack') is None, novadriver.is_loaded, "
+            "fakedriver.FakeDriver.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["True", "False", "FakeDriver"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ import yaml
 from ExtremeTesting import events, results
 from ExtremeTesting.errors import SafetyError
 from ExtremeTesting.faults import Faults, cli
+from ExtremeTesting.faults import cluster_keywords
 from ExtremeTesting.faults import clusters as ops
 from ExtremeTesting.faults.errors import FaultError
 from ExtremeTesting.lifecycle import Ledger, Step
@@ -445,6 +447,45 @@ def test_cluster_not_whole_in_time_fails_naming_the_member(lib, world, monkeypat
                                          r"rabbit@ctl1, rabbit@ctl2"):
         lib.cluster_should_be_whole_within("messaging", _seconds(0.2))
     assert published[-1]["measured"] is None and published[-1]["passed"] is False
+
+
+def test_whole_again_ends_the_fault_on_the_timeline_when_asked(lib, world, monkeypatch):
+    """A quorum loss lasts until the cluster is whole: ``ends_fault=True`` puts a fault end
+    on the timeline at the start of the reading that found it whole, after the undo."""
+    from ExtremeTesting.monitor import analysis
+
+    monkeypatch.setattr(results, "publish", lambda *a, **k: None)
+    begin = time.monotonic()
+    events.publish("faults", "undone", "unfreeze", "mariadb on ctl2")  # the resume
+    readings = []
+    real = cluster_keywords.read_cluster
+
+    def reading(spec, shell):
+        readings.append(time.monotonic())
+        return real(spec, shell)
+
+    monkeypatch.setattr(cluster_keywords, "read_cluster", reading)
+    lib.cluster_should_be_whole_within("database", _seconds(5), ends_fault=True)
+    ends = [e for e in events.between(begin) if e.phase == "undone"]
+    assert [e.action for e in ends] == ["unfreeze", "database whole again"]
+    mark = ends[-1]
+    assert readings[-1] - 0.05 <= mark.monotonic <= readings[-1]
+    assert abs((time.time() - mark.wall) - (time.monotonic() - mark.monotonic)) < 0.05
+    assert analysis.fault_window(events.between(begin)).end == mark.monotonic
+
+
+def test_whole_again_leaves_the_timeline_alone_by_default_and_when_not_whole(
+        lib, world, monkeypatch):
+
+    monkeypatch.setattr(results, "publish", lambda *a, **k: None)
+    monkeypatch.setattr("ExtremeTesting.faults.cluster_keywords.WHOLE_POLL", 0.05)
+    begin = time.monotonic()
+    lib.cluster_should_be_whole_within("database", _seconds(5))
+    assert not [e for e in events.between(begin) if "whole again" in e.action]
+    lib.partition_cluster_member("messaging", "db")
+    with pytest.raises(FaultError):
+        lib.cluster_should_be_whole_within("messaging", _seconds(0.2), ends_fault=True)
+    assert not [e for e in events.between(begin) if "whole again" in e.action]
 
 
 def _seconds(value):

@@ -11,6 +11,7 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
+from .. import events as fault_events
 from .. import results
 from ..clusters import galera, read_cluster
 from ..clusters.spec import ClusterSpec, cluster_of, clusters_of
@@ -370,11 +371,18 @@ class ClusterFaultKeywords:
         return chosen
 
     @results.verdict
-    def cluster_should_be_whole_within(self, cluster: str, limit: timedelta) -> float:
+    def cluster_should_be_whole_within(self, cluster: str, limit: timedelta,
+                                       ends_fault: bool = False) -> float:
         """Waits until every member of ``cluster`` is back in a whole cluster (Galera:
         all Primary, Synced, ready, full size; RabbitMQ: every node running, no partition,
         every quorum queue with a leader), at most ``limit``, counting from the call:
         a case that leaves recovery to the cloud measures whether, and when, it comes.
+
+        ``ends_fault=True``: the cluster's recovery ends the fault on the monitor's
+        timeline (a ``fault end`` mark, as `Mark Timeline` puts, at the start of the
+        reading that found it whole). For a quorum loss, which lasts until the members
+        form their Primary component again, not until the last one is resumed or started:
+        the monitor then judges the cloud's recovery, and what fails after it, from there.
 
         Publishes its expectation record (seconds until whole <= ``limit``; uncertainty:
         one reading interval) and returns the seconds. Fails after ``limit`` naming each
@@ -382,6 +390,7 @@ class ClusterFaultKeywords:
 
         | `Heal Cluster Partition` | messaging | db |
         | `Cluster Should Be Whole Within` | messaging | 60 s |
+        | `Cluster Should Be Whole Within` | database | 3 min | ends_fault=True |
         """
         spec = self._cluster(cluster)
         shell = ops.connect(self.target)
@@ -389,6 +398,7 @@ class ClusterFaultKeywords:
         start = time.monotonic()
         previous = start
         while True:
+            reading = time.monotonic()
             report = read_cluster(spec, shell)
             now = time.monotonic()
             if report.whole or now - start >= limit_s:
@@ -399,6 +409,9 @@ class ClusterFaultKeywords:
         record = results.publish_expectation(
             "Cluster Should Be Whole Within", "time until the cluster is whole", limit_s,
             "<=", measured, unit="s", subject=cluster, uncertainty=now - previous)
+        if report.whole and ends_fault:
+            fault_events.publish("faults", "undone", f"{cluster} whole again", cluster,
+                                 monotonic=reading)
         if record["passed"]:
             logger.info(f"{cluster} is whole after {measured:.1f} s. {report.summary()}")
             return measured

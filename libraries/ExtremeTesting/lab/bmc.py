@@ -467,8 +467,17 @@ def spawn(node: str, password: str, state_dir: Path, *, address: str = "127.0.0.
     return process, ipmi_port, redfish_port
 
 
+def skip_unused_drivers() -> None:
+    """Keep openstacksdk out of this process: sushy-tools imports it only for its nova and
+    ironic system drivers, and treats it as optional (``openstack = None`` when missing);
+    a BMC uses the fake driver. Saves about 16 MB of each BMC's RSS (70 -> 54 MB). Only
+    for the BMC's own process: a process that already loaded openstacksdk keeps it."""
+    sys.modules.setdefault("openstack", None)  # None: `import openstack` raises ImportError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    skip_unused_drivers()
     logging.basicConfig(level=args.log_level,
                         format=f"%(asctime)s bmc[{args.node}] %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -287,11 +287,13 @@ def my_cnf(node: str) -> str:
             "wsrep_cluster_address": galera_address(),
             "wsrep_node_name": node, "wsrep_node_address": address,
             "wsrep_sst_method": "rsync", "wsrep_sst_receive_address": f"{address}:4444",
-            # gcache small (the lab's writes are small): a member back within minutes
-            # still catches up by IST (port 4568), else it gets a full SST (rsync, 4444).
+            # gcache small (the lab replicates about 13 kB/s, so 16 MB hold some 20 min
+            # of writes; the ring buffer is mapped, so it counts in RSS once written): a
+            # member back within minutes still catches up by IST (port 4568), else it gets
+            # a full SST (rsync, 4444).
             "wsrep_provider_options": (
                 f'"gmcast.listen_addr=tcp://{address}:4567; ist.recv_addr={address}:4568; '
-                'gcache.size=32M; pc.recovery=TRUE"'),
+                'gcache.size=16M; pc.recovery=TRUE"'),
         },
         "client": {"socket": "/run/mysqld/mysqld.sock"},
     }).replace("skip-name-resolve = true", "skip-name-resolve")
