@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExtremeError
+from ..evidence import ids
 from .samples import ERROR, OK, TIMEOUT, Sample
 
 Workload = Callable[["WorkerContext"], Any]
@@ -117,6 +118,7 @@ def run_iteration(workload: Workload, ctx: WorkerContext, probe: str,
                   scheduled: float | None = None) -> Sample:
     """Run one iteration, timed, and turn whatever happened into a sample."""
     ctx.last_status, ctx.last_request_id = None, ""
+    ids.forget()
     wall_start, start = time.time(), time.monotonic()
     outcome, error, status, request_id = OK, "", None, ""
     try:
@@ -136,7 +138,8 @@ def run_iteration(workload: Workload, ctx: WorkerContext, probe: str,
                   scheduled=start if scheduled is None else scheduled, start=start, end=end,
                   wall_start=wall_start, wall_end=wall_end, ok=outcome == OK,
                   status=status if status is not None else ctx.last_status, error=error,
-                  request_id=request_id or ctx.last_request_id or "", outcome=outcome,
+                  request_id=request_id or ctx.last_request_id or "",
+                  sent_id=ids.last_sent(), outcome=outcome,
                   worker=ctx.worker)
 
 
