@@ -250,20 +250,27 @@ def first_error(lines: list[str]) -> str:
 
 
 def traceback_last(lines: list[str]) -> str:
-    """The last line of the first traceback (the exception and its message), or ""."""
+    """The last line of the first traceback (the exception and its message), or "".
+    oslo.log writes a traceback as ERROR lines of one process without a request context;
+    other processes' lines may interleave."""
     for index, line in enumerate(lines):
         if "Traceback (most recent call last)" not in line:
             continue
         match = _OSLO.match(line)
-        pid = match["pid"] if match else None
         last = ""
+        if match is None:  # not oslo.log: the traceback runs to the next stamped line
+            for following in lines[index + 1:]:
+                if _STAMP.match(following):
+                    break
+                last = following.strip() or last
+            return last
         for following in lines[index + 1:]:
             other = _OSLO.match(following)
-            if pid is not None and (other is None or other["pid"] != pid):
+            if other is None or other["pid"] != match["pid"]:
+                continue
+            if other["level"] != match["level"] or other["message"].startswith("["):
                 break
-            text = message_of(following)
-            if text:
-                last = text
+            last = other["message"].strip() or last
         return last
     return ""
 
