@@ -87,7 +87,9 @@ class Evidence:
         any node takes to answer (each source inside is bounded by it too). ``margin``:
         the fault window starts this long before the first fault or failed request.
         Needs the target's ``logs`` section (see variables/example-3-controllers.yaml);
-        without it, says so and does nothing.
+        without it, says so and does nothing. What it cannot read (a node that does not
+        answer, a file missing) is written into the evidence and never fails the test; it
+        fails only when the ``logs`` section is malformed, naming the entry and the fix.
         """
         from robot.libraries.BuiltIn import BuiltIn
 
