@@ -10,7 +10,7 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .. import events, results
+from .. import __version__, events, results
 from .. import target as target_module
 from ..target import Target
 from . import collect as collector
@@ -24,7 +24,7 @@ class When(Enum):
     always = "always"
 
 
-@library(scope="GLOBAL", listener="SELF")
+@library(scope="GLOBAL", listener="SELF", auto_keywords=False, version=__version__)
 class Evidence:
     """Evidence an operator can act on: the failed requests of a case and the lines the
     services logged about them.
@@ -47,6 +47,16 @@ class Evidence:
 
     | `Collect Evidence Of Failed Requests` |                |
     | `Collect Evidence Of Failed Requests` | when=always    |
+
+    = What it never does =
+    It never changes a node (it reads logs with ``tail``, ``grep``, ``awk`` and
+    ``journalctl``), never writes a line before masking it, never reads more than the last
+    50 MB of a file nor waits longer than its timeout for a node.
+
+    = Importing =
+    | Library | ExtremeTesting.Evidence | ${TARGET} |
+
+    %TOC%
     """
 
     ROBOT_LISTENER_API_VERSION = 3
@@ -90,6 +100,9 @@ class Evidence:
         without it, says so and does nothing. What it cannot read (a node that does not
         answer, a file missing) is written into the evidence and never fails the test; it
         fails only when the ``logs`` section is malformed, naming the entry and the fix.
+
+        | `Collect Evidence Of Failed Requests` |             |              |
+        | `Collect Evidence Of Failed Requests` | when=always | timeout=40 s |
         """
         from robot.libraries.BuiltIn import BuiltIn
 
