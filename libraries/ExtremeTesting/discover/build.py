@@ -180,7 +180,9 @@ def _sections(options: Options, cloud: gather.CloudView, by_name: dict[str, gath
     apis = set(cloud.endpoints)
     nodes: dict[str, Any] = {}
     order = [s.name for s in known.KNOWN]
-    node_names = sorted(set(by_name) | {n for where in placement.values() for n in where})
+    # A node SSH could not read is written only when something else places a service on it.
+    node_names = sorted({n for n, view in by_name.items() if not view.problem}
+                        | {n for where in placement.values() for n in where})
     address_of = {name: address for address, name in named.items()}
     for name in node_names:
         services = [s for s in order if name in placement.get(s, [])]

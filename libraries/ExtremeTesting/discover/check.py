@@ -48,7 +48,10 @@ def differences(data: dict[str, Any], found: Discovery) -> list[str]:
     seen_nodes = seen.get("nodes") or {}
     for name, spec in target_nodes.items():
         address = str((spec or {}).get("address") or "")
-        if name not in seen_nodes:
+        if name not in seen_nodes and name in found.nodes:
+            diffs.append(f"node {name} ({address}) could not be read: "
+                         f"{found.nodes[name].problem}.")
+        elif name not in seen_nodes:
             diffs.append(f"node {name} ({address or 'no address'}) is in the target, but "
                          "the cloud shows no such node (no SSH answer with that hostname, "
                          "not a load balancer server, not known to Nova).")
