@@ -444,3 +444,28 @@ def test_the_example_and_the_lab_targets_name_where_their_services_log():
     services = {s.service for s in logs.sources(lab)}
     assert {"keystone", "nova-api", "neutron-server", "placement", "glance-api",
             "nova-compute", "mariadb", "rabbitmq"} <= services
+
+
+def test_evidence_that_cannot_be_collected_warns_and_never_fails_the_case(tmp_path,
+                                                                          monkeypatch):
+    library, When, published = _library(tmp_path, monkeypatch, "FAIL")
+    library.start_test(None, None)
+    failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
+    warned = []
+    monkeypatch.setattr("robot.api.logger.warn", lambda text, html=False: warned.append(text))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(library, "collect", broken)
+    assert library.collect_evidence_of_failed_requests() == {}
+    assert published == [] and "could not be collected: RuntimeError" in warned[0]
+
+
+def test_a_malformed_logs_section_fails_the_keyword_clearly(tmp_path, monkeypatch):
+    library, When, _ = _library(tmp_path, monkeypatch, "FAIL")
+    library.target.data["logs"] = {"nova-api": {"nodes": ["ctl1"]}}
+    library.start_test(None, None)
+    failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
+    with pytest.raises(TargetError, match="logs.nova-api in the target needs 'files'"):
+        library.collect_evidence_of_failed_requests()

@@ -12,6 +12,7 @@ from robot.api.deco import keyword, library
 
 from .. import __version__, events, results
 from .. import target as target_module
+from ..errors import TargetError
 from ..target import Target
 from . import collect as collector
 from . import failures, mask
@@ -121,7 +122,14 @@ class Evidence:
                         "test.")
             return {}
         since = min(starts) - margin.total_seconds()
-        evidence = self.collect(requests, since, timeout.total_seconds())
+        try:
+            evidence = self.collect(requests, since, timeout.total_seconds())
+        except TargetError:
+            raise
+        except Exception as error:  # noqa: BLE001 - evidence never changes a case's verdict
+            logger.warn(f"The evidence of this case could not be collected: "
+                        f"{type(error).__name__}: {mask.mask(str(error))[:300]}")
+            return {}
         record = evidence.record()
         results.publish(collector.KIND, record, _escape(evidence.summary()))
         logger.info(evidence.html(), html=True)
