@@ -47,6 +47,7 @@ def test_discover_reproduces_the_labs_target(lab_target, tmp_path):
         for s, v in lab_target["services"].items()}
     for key in ("type", "node", "admin_socket", "stats_url"):
         assert found["load_balancer"][key] == lab_target["load_balancer"][key]
+    assert found["logs"] == (lab_target.get("logs") or targetfile.logs_section())
     assert found["endpoints"] == lab_target["endpoints"]
     assert found["vip"] == lab_target["vip"]
     assert "password" not in out.read_text().replace("password_env", "")

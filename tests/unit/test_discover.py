@@ -4,6 +4,7 @@ with their hostname, processes and ports, HAProxy's configuration, the catalog."
 from __future__ import annotations
 
 import copy
+import fnmatch
 
 import pytest
 import yaml
@@ -47,6 +48,9 @@ NODES = {
     "10.0.0.12": ("ctl2", ["10.0.0.12"], CONTROLLER, [5000, 8774, 3306]),
     "10.0.0.31": ("cmp1", ["10.0.0.31"], ["/usr/bin/python3 /usr/bin/nova-compute"], []),
 }
+LOG_FILES = {"10.0.0.11": ["/var/log/keystone/keystone.log", "/var/log/nova/nova-api.log",
+                           "/var/log/kolla/nova/nova-api.log"],
+             "10.0.0.12": ["/var/log/keystone/keystone.log"]}
 CLOUD = gather.CloudView(
     endpoints={"identity": f"http://{VIP}:5000/v3", "compute": f"http://{VIP}:8774/v2.1"},
     compute_services=[("nova-conductor", "ctl1"), ("nova-conductor", "ctl2"),
@@ -70,6 +74,10 @@ def fake_runner(down=(), nodes=None):
         assert timeout > 0
         if address in down or address not in nodes:
             raise OSError(f"timed out connecting to {address}")
+        if line.startswith("for f in "):
+            files = LOG_FILES.get(address, [])
+            return "".join(f"{f}\n" for f in files if any(
+                fnmatch.fnmatchcase(f, c) for c in line.split()))
         if line.startswith("cat "):
             assert line == "cat /etc/haproxy/lab.cfg"
             return HAPROXY_CFG
@@ -110,7 +118,11 @@ def test_discovery_finds_nodes_services_ports_and_the_load_balancer():
     notes = "\n".join(found.notes)
     assert "backend 'grafana'" in notes and "node cmp9" in notes and "--node cmp9=" in notes
     assert "SSH to 10.0.0.40 failed" in notes  # a backend server that does not answer
-    assert len(calls) == 6  # 5 nodes once each, HAProxy's configuration once
+    assert data["logs"] == {"keystone": {"files": ["/var/log/keystone/keystone.log"]},
+                            "nova-api": {"files": ["/var/log/nova/nova-api.log"]}}
+    assert "logs: no log file found for mariadb, nova-conductor, nova-compute" in notes
+    # 5 nodes once each, HAProxy's configuration once, log files on the 3 nodes with services
+    assert len(calls) == 5 + 1 + 3
 
 
 def test_a_node_ssh_cannot_read_keeps_what_the_load_balancer_says():
@@ -127,7 +139,7 @@ def test_the_written_file_has_comments_no_secret_and_reads_back():
     assert "# The safety interlock" in text and "# FILL IN: switches" in text
     assert "FILL IN: HAProxy backend 'grafana'" in text
     data = yaml.safe_load(text)
-    for key in ("nodes", "services", "load_balancer", "endpoints", "vip", "ssh"):
+    for key in ("nodes", "services", "load_balancer", "endpoints", "vip", "ssh", "logs"):
         assert data[key] == found.data[key]
     assert data["destructive"] is False
     assert data["bmcs"] == {"ctl1": {"protocol": "redfish", "address": "10.1.0.11",

@@ -62,7 +62,36 @@ def discover(options: Options, cloud: gather.CloudView, run: gather.Runner) -> D
         servers = [host for b in balancer.backends for _, host, _ in b.servers]
         more = [h for h in dict.fromkeys(servers) if h not in views and gather._IPV4.match(h)]
         views.update(gather.read_nodes(run, more, options.timeout))
-    return build(options, cloud, views, balancer, vip)
+    found = build(options, cloud, views, balancer, vip)
+    found.data.update(_logs(run, found, options.timeout))
+    return found
+
+
+def _logs(run: gather.Runner, found: Discovery, timeout: float) -> dict[str, Any]:
+    """The ``logs`` section: for each service, the first candidate file present on its
+    nodes (one SSH command per node)."""
+    services = found.data.get("services") or {}
+    wanted: dict[str, list[str]] = {}
+    for name, spec in services.items():
+        for node in spec.get("nodes") or []:
+            wanted.setdefault(node, []).extend(known.LOG_FILES.get(name, ()))
+    present: dict[str, set[str]] = {}
+    for node, candidates in wanted.items():
+        view = found.nodes.get(node)
+        if view is None or view.problem or not candidates:
+            continue
+        present[node] = gather.read_logs(run, view.address, sorted(set(candidates)), timeout)
+    section = {}
+    for name, spec in services.items():
+        for candidate in known.LOG_FILES.get(name, ()):
+            if any(candidate in present.get(node, set()) for node in spec.get("nodes") or []):
+                section[name] = {"files": [candidate]}
+                break
+    missing = [n for n in services if n not in section and n in known.LOG_FILES]
+    if missing:
+        found.notes.append(f"logs: no log file found for {', '.join(missing)}: add "
+                           "logs.<service>.files (or .unit for journald) by hand.")
+    return {"logs": section} if section else {}
 
 
 def build(options: Options, cloud: gather.CloudView, views: dict[str, gather.NodeView],

@@ -226,3 +226,21 @@ def read_balancer(run: Runner, node: NodeView, timeout: float) -> BalancerView:
 def _short(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}"[:200] if text else type(error).__name__
+
+
+def logs_command(candidates: list[str]) -> str:
+    """Prints each candidate (a path or a glob) that names a readable file on the node."""
+    tests = " ".join(candidates)
+    return (f"for f in {tests}; do [ -r \"$f\" ] && echo \"$f\"; done; true"
+            if candidates else "true")
+
+
+def read_logs(run: Runner, address: str, candidates: list[str], timeout: float) -> set[str]:
+    """The candidates found on the node: each glob counts as found when a file matches."""
+    import fnmatch
+
+    try:
+        found = run(address, logs_command(candidates), timeout).split()
+    except Exception:  # noqa: BLE001 - no logs section is a note, not a failure
+        return set()
+    return {c for c in candidates if any(fnmatch.fnmatchcase(f, c) for f in found)}

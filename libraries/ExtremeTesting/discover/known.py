@@ -65,3 +65,38 @@ BY_NAME = {k.name: k for k in KNOWN}
 BY_PORT = {k.port: k for k in KNOWN if k.port}
 # Names HAProxy backends often carry (Kolla: nova_api, keystone_internal...).
 BACKEND_SUFFIXES = ("_external", "_internal", "_back", "_backend", "-back", "-backend")
+
+
+def _oslo(folder: str, *names: str) -> tuple[str, ...]:
+    """Where Debian/Ubuntu packages and Kolla-Ansible write an oslo.log file."""
+    return tuple(path for name in names for path in (
+        f"/var/log/{folder}/{name}.log", f"/var/log/kolla/{folder}/{name}.log"))
+
+
+# Candidate log files per service, most specific first; the first that exists on a node
+# running the service is written into the target's logs section. Globs are kept as globs
+# (RabbitMQ names its file after the node).
+LOG_FILES: dict[str, tuple[str, ...]] = {
+    "keystone": _oslo("keystone", "keystone"),
+    "placement": _oslo("placement", "placement-api"),
+    "glance-api": _oslo("glance", "glance-api"),
+    "nova-api": _oslo("nova", "nova-api-wsgi", "nova-api"),
+    "neutron-server": _oslo("neutron", "neutron-server"),
+    "cinder-api": _oslo("cinder", "cinder-api"),
+    "heat-api": _oslo("heat", "heat-api"),
+    "nova-conductor": _oslo("nova", "nova-conductor"),
+    "nova-scheduler": _oslo("nova", "nova-scheduler"),
+    "nova-compute": _oslo("nova", "nova-compute"),
+    "cinder-scheduler": _oslo("cinder", "cinder-scheduler"),
+    "cinder-volume": _oslo("cinder", "cinder-volume"),
+    "heat-engine": _oslo("heat", "heat-engine"),
+    "neutron-dhcp-agent": _oslo("neutron", "dhcp-agent", "neutron-dhcp-agent"),
+    "neutron-l3-agent": _oslo("neutron", "l3-agent", "neutron-l3-agent"),
+    "neutron-metadata-agent": _oslo("neutron", "metadata-agent", "neutron-metadata-agent"),
+    "neutron-openvswitch-agent": _oslo("neutron", "openvswitch-agent",
+                                       "neutron-openvswitch-agent"),
+    "neutron-linuxbridge-agent": _oslo("neutron", "linuxbridge-agent",
+                                       "neutron-linuxbridge-agent"),
+    "mariadb": ("/var/log/mysql/error.log", "/var/log/kolla/mariadb/mariadb.log"),
+    "rabbitmq": ("/var/log/rabbitmq/rabbit@*.log", "/var/log/kolla/rabbitmq/rabbit@*.log"),
+}

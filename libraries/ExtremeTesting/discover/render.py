@@ -35,6 +35,8 @@ COMMENTS = {
                 "# catalog type of an API. expected_downtime is a starting value: measure.",
     "load_balancer": "# HAProxy as found on its node: its stats socket and stats page\n"
                      "# (from its configuration).",
+    "logs": "# Where each service logs on its nodes (the evidence of a failed case: the lines\n"
+            "# naming its failed requests and the fault window's warnings).",
     "bmcs": "# BMCs as given with --bmc; the password comes from the environment variable\n"
             "# named by password_env.",
 }
@@ -46,8 +48,6 @@ MISSING = """\
 # FILL IN: os_faults (the Faults library's node list and service drivers), probes,
 #   expectations and known_findings: start from variables/example-3-controllers.yaml and
 #   `extreme expectations` on a known-good cloud.
-# FILL IN: logs (where each service logs on its nodes) for the evidence of failed cases.
-
 """
 
 
@@ -73,7 +73,7 @@ def render(found: Discovery, cloud_name: str = "") -> str:
 
 
 def _section(key: str, value: Any) -> str:
-    if key in ("nodes", "services", "bmcs") and isinstance(value, dict):
+    if key in ("nodes", "services", "bmcs", "logs") and isinstance(value, dict):
         lines = [f"{key}:"]
         for name, entry in value.items():
             flow = yaml.safe_dump(entry, default_flow_style=True, sort_keys=False,
