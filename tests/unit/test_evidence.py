@@ -469,3 +469,20 @@ def test_a_malformed_logs_section_fails_the_keyword_clearly(tmp_path, monkeypatc
     failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
     with pytest.raises(TargetError, match="logs.nova-api in the target needs 'files'"):
         library.collect_evidence_of_failed_requests()
+
+
+def test_a_failed_load_iteration_is_kept_with_every_id_it_sent():
+    from ExtremeTesting.load.workloads import WorkerContext, run_iteration
+
+    def workload(ctx):
+        for _ in range(3):
+            ids.stamp({})
+        raise RuntimeError("server went to ERROR; password=hunter22")
+
+    sample = run_iteration(workload, WorkerContext(0, "xt-"), "boot_server")
+    (kept,) = failures.since(0)
+    assert kept.source == "load" and kept.url == "boot_server"
+    assert len(kept.all_ids) == 3 and kept.our_id == ids.sent_since_forget()[0]
+    assert sample.sent_id == kept.all_ids[-1]
+    evidence = collect.Evidence("c", [kept], [], 0, 1)
+    assert "hunter22" not in str(evidence.record()) and "hunter22" not in evidence.html()

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from . import logs
 from .failures import FailedRequest
+from .mask import mask
 
 KIND = "evidence"
 SCHEMA = 1
@@ -38,7 +39,7 @@ class Evidence:
         """Where the logs name this request: node, service, first error, traceback end."""
         found = []
         for excerpt in self.excerpts:
-            lines = logs.mentions(excerpt, (request.our_id, request.their_id))
+            lines = logs.mentions(excerpt, request.all_ids)
             if not lines:
                 continue
             error = logs.first_error(lines) or lines[0]
@@ -60,7 +61,7 @@ class Evidence:
             "requests": [{
                 "our_id": r.our_id, "their_id": r.their_id, "source": r.source,
                 "method": r.method, "path": urlsplit(r.url).path,
-                "port": urlsplit(r.url).port, "status": r.status, "error": r.error,
+                "port": _port(r.url), "status": r.status, "error": mask(r.error),
                 "at": _iso(r.wall), "found": found} for r, found in tied[:SHOWN_REQUESTS]],
             "services": [{
                 "node": e.node, "service": e.service, "lines": len(e.lines),
@@ -90,7 +91,7 @@ class Evidence:
             path = urlsplit(request.url).path
             rows.append(f"<tr><td>{html.escape(_iso(request.wall))}</td>"
                         f"<td>{html.escape(request.method)} {html.escape(path)}</td>"
-                        f"<td>{html.escape(request.error or str(request.status))}</td>"
+                        f"<td>{html.escape(mask(request.error) or str(request.status))}</td>"
                         f"<td>{html.escape(request.our_id)}</td>"
                         f"<td>{html.escape(request.their_id or '-')}</td>"
                         f"<td>{html.escape(where or 'not in the logs')}</td></tr>")
@@ -120,10 +121,17 @@ def collect(data: dict[str, Any], requests: list[FailedRequest], run: logs.Runne
     """Fetch the evidence of ``requests`` from every node the target's ``logs`` names."""
     until = time.time() if until is None else until
     started = time.monotonic()
-    request_ids = sorted({i for r in requests for i in (r.our_id, r.their_id) if i})
+    request_ids = sorted({i for r in requests for i in r.all_ids})
     excerpts = logs.fetch(data, run, request_ids, since, until, timeout, secrets, key_lines)
     return Evidence(case, list(requests), excerpts, since, until,
                     time.monotonic() - started)
+
+
+def _port(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
 
 
 def _iso(wall: float) -> str:

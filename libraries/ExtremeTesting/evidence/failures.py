@@ -28,6 +28,11 @@ class FailedRequest:
     status: int | None = None
     error: str = ""
     wall: float = field(default_factory=time.time)
+    other_ids: tuple[str, ...] = ()  # the other requests of the same unit of work
+
+    @property
+    def all_ids(self) -> tuple[str, ...]:
+        return tuple(i for i in (self.our_id, self.their_id, *self.other_ids) if i)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,11 +44,14 @@ def failed(status: int | None, error: str | None) -> bool:
 
 
 def record(source: str, method: str, url: str, our_id: str, their_id: str = "",
-           status: int | None = None, error: str = "", wall: float | None = None) -> None:
+           status: int | None = None, error: str = "", wall: float | None = None,
+           other_ids: tuple[str, ...] = ()) -> None:
     parts = urlsplit(url)
-    clean = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
+    clean = (f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
+             if parts.scheme else url)
     item = FailedRequest(source, method, clean, our_id, their_id, status, error[:300],
-                         time.time() if wall is None else wall)
+                         time.time() if wall is None else wall,
+                         tuple(i for i in other_ids if i and i != our_id))
     with _LOCK:
         _FAILED.append(item)
 

@@ -20,6 +20,7 @@ HEADER = "X-OpenStack-Request-ID"
 # What oslo.middleware accepts as a global request id (anything else it ignores).
 PATTERN = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _local = threading.local()
+MAX_KEPT = 50  # ids kept per unit of work (a workload iteration polls: the first ones count)
 
 
 def new_id() -> str:
@@ -41,6 +42,11 @@ def stamp(headers: MutableMapping[str, str]) -> str:
         chosen = new_id()
         headers[HEADER] = chosen
     _local.last = chosen
+    sent = getattr(_local, "sent", None)
+    if sent is None:
+        sent = _local.sent = []
+    if len(sent) < MAX_KEPT:
+        sent.append(chosen)
     return chosen
 
 
@@ -93,3 +99,9 @@ def install(session: Any, on_response: Any = None) -> bool:
 def forget() -> None:
     """Start a new unit of work on this thread: :func:`last_sent` is "" until it sends."""
     _local.last = ""
+    _local.sent = []
+
+
+def sent_since_forget() -> list[str]:
+    """Every id this thread sent since :func:`forget` (the first :data:`MAX_KEPT`)."""
+    return list(getattr(_local, "sent", None) or [])

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExtremeError
-from ..evidence import ids
+from ..evidence import failures, ids
 from .samples import ERROR, OK, TIMEOUT, Sample
 
 Workload = Callable[["WorkerContext"], Any]
@@ -134,6 +134,11 @@ def run_iteration(workload: Workload, ctx: WorkerContext, probe: str,
         status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
         request_id = getattr(exc, "request_id", "") or ""
     end, wall_end = time.monotonic(), time.time()
+    if outcome != OK:  # its requests' ids, for the evidence of the case (service logs)
+        sent = ids.sent_since_forget()
+        failures.record("load", "", probe, sent[0] if sent else "",
+                        request_id or ctx.last_request_id or "", status, error,
+                        wall_start, tuple(sent[1:]))
     return Sample(probe=probe, seq=ctx.iteration,
                   scheduled=start if scheduled is None else scheduled, start=start, end=end,
                   wall_start=wall_start, wall_end=wall_end, ok=outcome == OK,
