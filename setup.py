@@ -55,6 +55,8 @@ setup(
         # pyghmi, which the Power library needs anyway). An operator's install does not.
         "lab": ["sushy-tools"],
         "test": ["pytest", "ruff", "robotframework-robocop", "robotstatuschecker"],
+        # Response schemas (ExtremeTesting.schemas): tempest.lib.api_schema, not copied.
+        "schemas": ["tempest>=33.0.0"],
     },
     cmdclass={"build_py": BuildWithoutTestFakes},
     entry_points={"console_scripts": ["extreme = ExtremeTesting.cli:main"]},

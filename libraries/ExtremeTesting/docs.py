@@ -20,7 +20,7 @@ from pathlib import Path
 from . import datafiles
 
 LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load", "Changes", "Policy",
-             "Evidence")
+             "Evidence", "Schemas")
 # Enough for every library to import; nothing is ever sent to these names.
 PLACEHOLDER_TARGET = """\
 name: docs
