@@ -21,7 +21,7 @@ from ExtremeTesting import target as targets
 from ExtremeTesting.lab import leakscan, targetfile
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "tests" / "lab" / "robot" / "evidence.robot"
+SUITE = ROOT / "tests" / "lab" / "data" / "evidence.robot"  # not in robot/: run here only
 
 
 def _target_with_logs(folder: Path) -> Path:
