@@ -9,6 +9,7 @@ Destructive: it freezes nova-api on ctl1 for 6 s (undone by the case's teardown,
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,9 +76,12 @@ def test_a_frozen_service_leads_to_that_nodes_lines(running_lab, tmp_path):
     evidence_bytes = sum(len(m.message) for m in _messages(result)
                          if "Evidence of failed requests" in m.message
                          or 'data-extreme="evidence"' in m.message)
+    block = re.search(r'<div class="figure-block evidence">.*?</div>\n', page, re.S)
     print(f"evidence: fetched in {record['fetch_seconds']} s, {record['excerpt_lines']} lines, "
           f"{record['failed_requests']} failed requests ({record['named_in_logs']} named in "
-          f"the logs), {evidence_bytes} bytes of messages in output.xml")
+          f"the logs), {evidence_bytes} bytes of messages in output.xml, "
+          f"{len(block.group(0)) if block else 0} bytes in the report "
+          f"(of {len(page)})")
 
 
 def _messages(result):
