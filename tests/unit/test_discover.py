@@ -50,7 +50,7 @@ NODES = {
 }
 LOG_FILES = {"10.0.0.11": ["/var/log/keystone/keystone.log", "/var/log/nova/nova-api.log",
                            "/var/log/kolla/nova/nova-api.log"],
-             "10.0.0.12": ["/var/log/keystone/keystone.log"]}
+             "10.0.0.12": ["/var/log/keystone/keystone.log", "/var/log/nova/nova-api.log"]}
 CLOUD = gather.CloudView(
     endpoints={"identity": f"http://{VIP}:5000/v3", "compute": f"http://{VIP}:8774/v2.1"},
     compute_services=[("nova-conductor", "ctl1"), ("nova-conductor", "ctl2"),
@@ -77,7 +77,7 @@ def fake_runner(down=(), nodes=None):
         if line.startswith("for f in "):
             files = LOG_FILES.get(address, [])
             return "".join(f"{f}\n" for f in files if any(
-                fnmatch.fnmatchcase(f, c) for c in line.split()))
+                fnmatch.fnmatchcase(f, c.rstrip(";")) for c in line.split()))
         if line.startswith("cat "):
             assert line == "cat /etc/haproxy/lab.cfg"
             return HAPROXY_CFG
@@ -247,3 +247,35 @@ def test_parsers():
                                                    "grafana"]
     assert balancer.backends[2].servers[0] == ("ctl1", "10.0.0.11", 8774)
     assert gather.vip_of(CLOUD.endpoints) == VIP
+
+
+def test_check_names_a_log_file_the_target_lists_but_a_node_lacks():
+    found, _ = discover()
+    run, _ = fake_runner()
+    data = copy.deepcopy(found.data)
+    assert check.log_differences(data, found, run, 5) == []
+    data["logs"]["keystone"]["files"] = ["/var/log/keystone/keystone-all.log"]
+    data["logs"]["nova-api"] = {"files": ["/var/log/nova/api.log"], "nodes": ["ctl2"]}
+    assert check.log_differences(data, found, run, 5) == [
+        "logs.keystone: /var/log/keystone/keystone-all.log is not on ctl1 (no readable file "
+        "there): its evidence would hold nothing from it.",
+        "logs.keystone: /var/log/keystone/keystone-all.log is not on ctl2 (no readable file "
+        "there): its evidence would hold nothing from it.",
+        "logs.nova-api: /var/log/nova/api.log is not on ctl2 (no readable file there): "
+        "its evidence would hold nothing from it."]
+
+
+def test_a_log_file_on_only_some_nodes_is_a_note():
+    files = {"10.0.0.11": ["/var/log/keystone/keystone.log"],
+             "10.0.0.12": ["/var/log/kolla/keystone/keystone.log"]}
+    run, _ = fake_runner()
+
+    def partial(address, line, timeout):
+        if line.startswith("for f in "):
+            return "".join(f"{f}\n" for f in files.get(address, []))
+        return run(address, line, timeout)
+
+    found = build.discover(build.Options(cloud="c", lb="10.0.0.10"), CLOUD, partial)
+    assert found.data["logs"]["keystone"] == {"files": ["/var/log/keystone/keystone.log"]}
+    assert ("logs.keystone: /var/log/keystone/keystone.log is not on ctl2: give "
+            "logs.keystone.files the path there too.") in found.notes

@@ -83,10 +83,17 @@ def _logs(run: gather.Runner, found: Discovery, timeout: float) -> dict[str, Any
         present[node] = gather.read_logs(run, view.address, sorted(set(candidates)), timeout)
     section = {}
     for name, spec in services.items():
-        for candidate in known.LOG_FILES.get(name, ()):
-            if any(candidate in present.get(node, set()) for node in spec.get("nodes") or []):
-                section[name] = {"files": [candidate]}
-                break
+        read = [n for n in spec.get("nodes") or [] if n in present]
+        counts = [(sum(c in present[n] for n in read), -index, c)
+                  for index, c in enumerate(known.LOG_FILES.get(name, ()))]
+        best = max(counts, default=(0, 0, ""))
+        if best[0]:  # on every node read, else on most (the first candidate on a tie)
+            section[name] = {"files": [best[2]]}
+            if best[0] < len(read):
+                lacking = [n for n in read if best[2] not in present[n]]
+                found.notes.append(f"logs.{name}: {best[2]} is not on {', '.join(lacking)}: "
+                                   "give logs.{name}.files the path there too.".replace(
+                                       "{name}", name))
     missing = [n for n in services if n not in section and n in known.LOG_FILES]
     if missing:
         found.notes.append(f"logs: no log file found for {', '.join(missing)}: add "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import known
+from . import gather, known
 from .build import Discovery, Options
 
 
@@ -139,4 +139,38 @@ def _balancer(data: dict[str, Any], seen: dict[str, Any]) -> list[str]:
             diffs.append(f"load_balancer.backends.{service}: the target says "
                          f"'{mine.get(service, service)}', HAProxy calls it "
                          f"'{found.get(service, service)}'.")
+    return diffs
+
+
+def log_differences(data: dict[str, Any], found: Discovery, run: gather.Runner,
+                    timeout: float) -> list[str]:
+    """A log file (or glob) of the target's ``logs`` that is not on a node the service runs
+    on: the evidence of a failed case would silently hold nothing from it."""
+    wanted: dict[str, set[str]] = {}  # node -> files
+    placement = placement_of(data)
+    logs = data.get("logs") or {}
+    for service, spec in logs.items():
+        if not isinstance(spec, dict):
+            continue
+        files = spec.get("files") or []
+        files = [files] if isinstance(files, str) else files
+        for node in spec.get("nodes") or placement.get(service, set()):
+            wanted.setdefault(node, set()).update(str(f) for f in files)
+    diffs = []
+    for node, files in sorted(wanted.items()):
+        view = found.nodes.get(node)
+        if view is None or view.problem or not files:
+            continue
+        present = gather.read_logs(run, view.address, sorted(files), timeout)
+        for service, spec in logs.items():
+            if not isinstance(spec, dict):
+                continue
+            nodes = spec.get("nodes") or placement.get(service, set())
+            if node not in nodes:
+                continue
+            listed = spec.get("files") or []
+            for path in [listed] if isinstance(listed, str) else listed:
+                if str(path) not in present:
+                    diffs.append(f"logs.{service}: {path} is not on {node} (no readable file "
+                                 "there): its evidence would hold nothing from it.")
     return diffs

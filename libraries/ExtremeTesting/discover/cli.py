@@ -158,8 +158,10 @@ def _check(args: argparse.Namespace) -> int:
     key = (target.data.get("ssh") or {}).get("private_key_file")
     if key and not options.ssh_key:
         options.ssh_key = str(target.resolve(str(key)))
-    found = run(options, target.data, target)
+    runner = ssh_runner(options)
+    found = run(options, target.data, target, runner)
     diffs = check.differences(target.data, found)
+    diffs += check.log_differences(target.data, found, runner, options.timeout)
     for note in found.notes:
         print(f"note: {note}")
     for diff in diffs:
