@@ -46,7 +46,8 @@ NODES = {
                   [8404, 5000]),
     "10.0.0.11": ("ctl1", ["10.0.0.11"], CONTROLLER, [5000, 8774, 3306]),
     "10.0.0.12": ("ctl2", ["10.0.0.12"], CONTROLLER, [5000, 8774, 3306]),
-    "10.0.0.31": ("cmp1", ["10.0.0.31"], ["/usr/bin/python3 /usr/bin/nova-compute"], []),
+    "10.0.0.31": ("cmp1", ["10.0.0.31"], ["/usr/bin/python3 /usr/bin/nova-compute"], [],
+                  ["ssh", "nova-compute"]),
 }
 LOG_FILES = {"10.0.0.11": ["/var/log/keystone/keystone.log", "/var/log/nova/nova-api.log",
                            "/var/log/kolla/nova/nova-api.log"],
@@ -58,11 +59,13 @@ CLOUD = gather.CloudView(
     hypervisors=[("cmp1.example.org", "10.0.0.31")])
 
 
-def node_output(name, addresses, processes, ports) -> str:
+def node_output(name, addresses, processes, ports, units=()) -> str:
     inet = "\n".join(f"2: eth0    inet {a}/24 scope global eth0" for a in addresses)
     listen = "\n".join(f"LISTEN 0 128 {addresses[0]}:{p} 0.0.0.0:*" for p in ports)
     separator = gather.SEPARATOR
-    return "\n".join([name, separator, inet, separator, *processes, separator, listen])
+    running = [f"{u}.service loaded active running {u}" for u in units]
+    return "\n".join([name, separator, inet, separator, *processes, separator, listen,
+                      separator, *running])
 
 
 def fake_runner(down=(), nodes=None):
@@ -119,8 +122,9 @@ def test_discovery_finds_nodes_services_ports_and_the_load_balancer():
     assert "backend 'grafana'" in notes and "node cmp9" in notes and "--node cmp9=" in notes
     assert "SSH to 10.0.0.40 failed" in notes  # a backend server that does not answer
     assert data["logs"] == {"keystone": {"files": ["/var/log/keystone/keystone.log"]},
-                            "nova-api": {"files": ["/var/log/nova/nova-api.log"]}}
-    assert "logs: no log file found for mariadb, nova-conductor, nova-compute" in notes
+                            "nova-api": {"files": ["/var/log/nova/nova-api.log"]},
+                            "nova-compute": {"unit": "nova-compute"}}  # journald
+    assert "logs: no log file found for mariadb, nova-conductor: add" in notes
     # 5 nodes once each, HAProxy's configuration once, log files on the 3 nodes with services
     assert len(calls) == 5 + 1 + 3
 
@@ -240,6 +244,8 @@ def test_parsers():
     view = gather.parse_node("10.0.0.11", node_output(*NODES["10.0.0.11"]))
     assert view.name == "ctl1" and view.listening == {5000, 8774, 3306}
     assert not any("pgrep" in p or "bash -c" in p for p in view.processes)
+    assert gather.parse_node("a", node_output(*NODES["10.0.0.31"])).units == [
+        "ssh", "nova-compute"]
     assert gather.haproxy_config_path(gather.parse_node("a", node_output(*NODES["10.0.0.10"])
                                                         )) == "/etc/haproxy/lab.cfg"
     balancer = gather.parse_haproxy(HAPROXY_CFG, "10.0.0.10")

@@ -94,6 +94,13 @@ def _logs(run: gather.Runner, found: Discovery, timeout: float) -> dict[str, Any
                 found.notes.append(f"logs.{name}: {best[2]} is not on {', '.join(lacking)}: "
                                    "give logs.{name}.files the path there too.".replace(
                                        "{name}", name))
+    for name, spec in services.items():  # no file: its journald unit (OpenStack-Ansible)
+        if name in section:
+            continue
+        units = [u for n in spec.get("nodes") or [] if n in found.nodes
+                 for u in found.nodes[n].units if name in u]
+        if units:
+            section[name] = {"unit": max(sorted(set(units)), key=units.count)}
     missing = [n for n in services if n not in section and n in known.LOG_FILES]
     if missing:
         found.notes.append(f"logs: no log file found for {', '.join(missing)}: add "

@@ -23,7 +23,9 @@ SEPARATOR = "@@extreme@@"
 _ECHO_SEPARATOR = "echo @@extr''eme@@"
 NODE_COMMAND = (f"hostname -s; {_ECHO_SEPARATOR}; ip -o -4 addr show 2>/dev/null || "
                 f"hostname -I; {_ECHO_SEPARATOR}; ps -eo args=; {_ECHO_SEPARATOR}; "
-                "ss -Hltn 2>/dev/null || netstat -ltn 2>/dev/null; true")
+                "ss -Hltn 2>/dev/null || netstat -ltn 2>/dev/null; "
+                f"{_ECHO_SEPARATOR}; systemctl list-units --type=service --state=running "
+                "--no-legend --plain 2>/dev/null; true")
 # Commands of the moment (ours, or another tool's pgrep) are not services.
 _TRANSIENT = re.compile(r"^(?:\S*/)?(?:pgrep|pkill|grep|egrep|ps|sshd:|timeout)\b|"
                         r"^(?:\S*/)?(?:ba|da)?sh -c ")
@@ -41,6 +43,7 @@ class NodeView:
     addresses: list[str] = field(default_factory=list)
     processes: list[str] = field(default_factory=list)
     listening: set[int] = field(default_factory=set)
+    units: list[str] = field(default_factory=list)  # running systemd services, if systemd
     problem: str = ""
 
     def runs(self, pattern: str) -> bool:
@@ -124,7 +127,7 @@ def vip_of(endpoints: dict[str, str]) -> str:
 
 def parse_node(address: str, output: str) -> NodeView:
     parts = output.split(SEPARATOR)
-    parts += [""] * (4 - len(parts))
+    parts += [""] * (5 - len(parts))
     view = NodeView(address, name=parts[0].strip().splitlines()[0] if parts[0].strip() else "")
     view.addresses = _INET.findall(parts[1]) or [a for a in parts[1].split() if _IPV4.match(a)]
     view.processes = [line.strip() for line in parts[2].splitlines()
@@ -134,6 +137,8 @@ def parse_node(address: str, output: str) -> NodeView:
         local = next((c for c in columns if re.search(r":\d+$", c)), "")
         if local:
             view.listening.add(int(local.rsplit(":", 1)[1]))
+    view.units = [line.split()[0].removesuffix(".service") for line in parts[4].splitlines()
+                  if line.split() and line.split()[0].endswith(".service")]
     return view
 
 
