@@ -23,6 +23,7 @@ from ExtremeTesting.lab import leakscan, targetfile
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "tests" / "lab" / "data" / "evidence.robot"  # not in robot/: run here only
+TIMEOUTS = ROOT / "tests" / "lab" / "data" / "evidence_timeouts.robot"
 
 
 def _target_with_logs(folder: Path) -> Path:
@@ -35,6 +36,30 @@ def _target_with_logs(folder: Path) -> Path:
     copy = folder / "target.yaml"
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
     return copy
+
+
+def test_requests_that_time_out_lead_to_the_lines_that_served_them(running_lab, tmp_path):
+    """Read-only: GETs with a 1 ms timeout, served anyway; their ids are in nova-api's
+    lines, and the evidence (record, report) names the node and service of each."""
+    target = _target_with_logs(tmp_path)
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", EXTREME_TARGET=str(target))
+    out = tmp_path / "out"
+    done = subprocess.run([str(bindir / "robot"), "--outputdir", str(out), str(TIMEOUTS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    (record,) = [d for k, d in results.read_records(out / "output.xml") if k == "evidence"]
+    assert record["failed_requests"] >= 3, record
+    # A request whose connection itself outran 1 ms never reached a service (rare).
+    assert record["named_in_logs"] >= record["failed_requests"] // 2, record["requests"]
+    nodes = {f["node"] for r in record["requests"] for f in r["found"]}
+    assert nodes <= {"ctl1", "ctl2"} and all(
+        f["service"] == "nova-api" for r in record["requests"] for f in r["found"])
+    assert record["fetch_seconds"] < 30
+    secrets, key = leakscan.lab_credentials()
+    assert leakscan.scan_files([out], secrets, key)[1] == []
+    print(f"evidence of {record['failed_requests']} timed-out requests: fetched in "
+          f"{record['fetch_seconds']} s, {record['excerpt_lines']} lines")
 
 
 def test_a_frozen_service_leads_to_that_nodes_lines(running_lab, tmp_path):

@@ -42,10 +42,12 @@ class Evidence:
             lines = logs.mentions(excerpt, request.all_ids)
             if not lines:
                 continue
-            error = logs.first_error(lines) or lines[0]
+            error = logs.first_error(lines)
             found.append({"node": excerpt.node, "service": excerpt.service,
                           "lines": str(len(lines)), "first_error": error,
-                          "traceback_last": logs.traceback_after(excerpt.lines, error)})
+                          "first_line": lines[0],
+                          "traceback_last": logs.traceback_after(excerpt.lines, error)
+                          if error else ""})
         return found
 
     def record(self) -> dict[str, Any]:
