@@ -285,3 +285,17 @@ def test_a_log_file_on_only_some_nodes_is_a_note():
     assert found.data["logs"]["keystone"] == {"files": ["/var/log/keystone/keystone.log"]}
     assert ("logs.keystone: /var/log/keystone/keystone.log is not on ctl2: give "
             "logs.keystone.files the path there too.") in found.notes
+
+
+def test_os_faults_gets_every_node_and_each_service_with_a_systemd_unit():
+    found, _ = discover()
+    section = found.data["os_faults"]
+    assert section["node_discover"]["args"][0] == {
+        "ip": "10.0.0.31", "fqdn": "cmp1", "auth": {"username": "root",
+                                                   "private_key_file": "/k"}}
+    assert section["services"] == {"nova-compute": {
+        "driver": "system_service",
+        "args": {"service_name": "nova-compute", "grep": "/usr/bin/nova-compute"},
+        "hosts": ["10.0.0.31"]}}
+    assert any(n.startswith("os_faults.services: no systemd unit found for mariadb")
+               for n in found.notes)

@@ -178,7 +178,43 @@ def build(options: Options, cloud: gather.CloudView, views: dict[str, gather.Nod
             known_hosts.add(host)
     data = _sections(options, cloud, by_name, placement, patterns, ports, backends,
                      balancer, vip, named, notes)
+    data["os_faults"] = _os_faults(data, by_name, options, notes)
     return Discovery(data, notes, by_name, balancer, cloud)
+
+
+def _os_faults(data: dict[str, Any], by_name: dict[str, gather.NodeView], options: Options,
+               notes: list[str]) -> dict[str, Any]:
+    """The Faults library's os-faults configuration: every node (key login), and each
+    service whose systemd unit runs on its nodes (driver system_service); a service
+    without one is a note (its start, stop and restart commands are yours to give)."""
+    nodes = data.get("nodes") or {}
+    auth = {"username": options.ssh_user}
+    if options.ssh_key:
+        auth["private_key_file"] = options.ssh_key
+    section: dict[str, Any] = {
+        "cloud_management": {"driver": "universal"},
+        "node_discover": {"driver": "node_list", "args": [
+            {"ip": spec["address"], "fqdn": name, "auth": dict(auth)}
+            for name, spec in nodes.items() if spec.get("address")]},
+        "services": {}}
+    without = []
+    for name, spec in (data.get("services") or {}).items():
+        where = [n for n in spec.get("nodes") or [] if n in nodes]
+        units = [u for n in where if n in by_name for u in by_name[n].units if name in u]
+        if not units:
+            without.append(name)
+            continue
+        unit = name if name in units else max(sorted(set(units)), key=units.count)
+        section["services"][name] = {
+            "driver": "system_service",
+            "args": {"service_name": unit, "grep": spec["grep"]},
+            "hosts": [nodes[n]["address"] for n in where]}
+    if without:
+        notes.append(f"os_faults.services: no systemd unit found for {', '.join(without)}: "
+                     "give each a driver (system_service with its service_name, or process "
+                     "with start_cmd, terminate_cmd and restart_cmd) before a fault case "
+                     "acts on it.")
+    return section
 
 
 def _names(options: Options, cloud: gather.CloudView, views: dict[str, gather.NodeView],

@@ -35,6 +35,8 @@ COMMENTS = {
                 "# catalog type of an API. expected_downtime is a starting value: measure.",
     "load_balancer": "# HAProxy as found on its node: its stats socket and stats page\n"
                      "# (from its configuration).",
+    "os_faults": "# The Faults library's os-faults configuration: the nodes (key login) and,\n"
+                 "# for each service whose systemd unit was found, its system_service driver.",
     "logs": "# Where each service logs on its nodes (the evidence of a failed case: the lines\n"
             "# naming its failed requests and the fault window's warnings).",
     "bmcs": "# BMCs as given with --bmc; the password comes from the environment variable\n"
@@ -45,9 +47,8 @@ MISSING = """\
 # FILL IN: bmcs (node -> {protocol: ipmi|redfish, address, port, username, password_env}):
 #   a BMC is not visible from the cloud; give --bmc NODE=ADDRESS (or redfish://ADDRESS).
 # FILL IN: switches, if switch cases run (see variables/example-3-controllers.yaml).
-# FILL IN: os_faults (the Faults library's node list and service drivers), probes,
-#   expectations and known_findings: start from variables/example-3-controllers.yaml and
-#   `extreme expectations` on a known-good cloud.
+# FILL IN: probes, expectations and known_findings: start from
+#   variables/example-3-controllers.yaml and `extreme expectations` on a known-good cloud.
 """
 
 
