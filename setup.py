@@ -62,6 +62,8 @@ setup(
         # docker_container driver, e.g. Kolla) needs community.docker: the whole `ansible`.
         "containers": ["ansible"],
         "test": ["pytest", "ruff", "robotframework-robocop", "robotstatuschecker"],
+        # Response schemas (ExtremeTesting.schemas): tempest.lib.api_schema, not copied.
+        "schemas": ["tempest>=33.0.0"],
     },
     cmdclass={"build_py": BuildWithoutTestFakes},
     entry_points={"console_scripts": ["extreme = ExtremeTesting.cli:main"]},

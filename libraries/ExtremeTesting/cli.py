@@ -49,12 +49,25 @@ def _expectations(args: list[str]) -> int:
     return proposals_cli.main(args)
 
 
+def _target(args: list[str]) -> int:
+    if args[:1] != ["discover"]:
+        print("usage: extreme target discover [--check TARGET] [OPTIONS]  (write a target "
+              "file from a running cloud, or name every difference between one and the "
+              "cloud; 'extreme target discover --help' tells more)",
+              file=sys.stderr if args[:1] not in (["-h"], ["--help"]) else sys.stdout)
+        return 0 if args[:1] in (["-h"], ["--help"]) else 2
+    from .discover import cli
+
+    return cli.main(args[1:])
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "lab": (_lab, "Build, inspect and remove the lab cloud."),
     "recover": (_recover, "Undo every fault a run left in the ledger."),
     "report": (_report, "Turn output.xml files into the sign-off report."),
     "history": (_history, "One page of every run's figures over time."),
     "expectations": (_expectations, "Propose expectations from runs on a known-good cloud."),
+    "target": (_target, "Write a target file from a running cloud (discover), or check one."),
 }
 
 

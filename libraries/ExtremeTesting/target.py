@@ -25,6 +25,7 @@ KNOWN_KEYS = {
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
     "expectations", "known_findings", "not_applicable", "lab", "load_balancer", "changes",
     "personas", "policy_matrix", "clusters",
+    "logs",  # where each service logs, per node (the evidence of failed cases)
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ..evidence import failures, ids
 from . import logsafety
 from .apierrors import CloudError, CloudNotConnected, describe
 
@@ -89,8 +90,29 @@ def connect(settings: ConnectionSettings, password: str | None = None) -> Any:
     for key in ("password", "token", "application_credential_secret"):
         logsafety.register_secret(auth.get(key))
     connection = openstack.connection.Connection(config=region)
+    stamp_request_ids(connection)
     logsafety.protect(settings.http_debug)
     return connection
+
+
+def stamp_request_ids(connection: Any) -> bool:
+    """Every request of ``connection`` carries a fresh id of ours (``req-<uuid4>`` in
+    ``X-OpenStack-Request-ID``); one that gets no answer or a 5xx is recorded with it and
+    the service's id, for the evidence of a failed case (:mod:`ExtremeTesting.evidence`)."""
+    session = getattr(getattr(connection, "session", None), "session", None)
+    return ids.install(session, _record_failure) if session is not None else False
+
+
+def _record_failure(request: Any, response: Any, error: BaseException | None) -> None:
+    status = getattr(response, "status_code", None)
+    why = type(error).__name__ if error is not None else f"HTTP {status}"
+    if not failures.failed(status, why if error is not None else ""):
+        return
+    headers = getattr(response, "headers", None) or {}
+    theirs = (headers.get("x-openstack-request-id") or headers.get("x-compute-request-id")
+              or "")
+    failures.record("sdk", str(getattr(request, "method", "")), str(getattr(request, "url", "")),
+                    ids.carried_by(request), theirs, status, why)
 
 
 def authenticate(connection: Any, cloud: str | None) -> None:

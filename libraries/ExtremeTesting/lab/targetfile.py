@@ -90,9 +90,32 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "personas": lab_personas.target_section(CLOUD),
         "policy_matrix": str(datafiles.data_file("variables", "lab-policy.yaml")),
         "changes": releases.target_section(upgrades or {}),
+        "logs": logs_section(),
         "lab": {"dir": str(paths.root())},
         **lab_expectations(),
     }
+
+
+# Where each lab service logs (inside its node: /var/log is the node's log/ folder), for
+# the evidence of failed cases. HAProxy's and memcached's output has no timestamps.
+LOG_FILES = {
+    "keystone": ["/var/log/keystone/keystone.log"],
+    "placement": ["/var/log/placement/placement-api.log"],
+    "glance-api": ["/var/log/glance/glance-api.log"],
+    "nova-api": ["/var/log/nova/nova-api-wsgi.log"],
+    "nova-conductor": ["/var/log/nova/nova-conductor.log"],
+    "nova-scheduler": ["/var/log/nova/nova-scheduler.log"],
+    "nova-compute": ["/var/log/nova/nova-compute.log"],
+    "neutron-server": ["/var/log/neutron/neutron-server.log"],
+    "mariadb": ["/var/log/mysql/error.log"],
+    "rabbitmq": ["/var/log/rabbitmq/rabbit@*.log"],
+}
+
+
+def logs_section() -> dict:
+    """The target's ``logs``: the files of every lab service that logs with timestamps."""
+    known = {s.name for s in topo.SERVICES}
+    return {name: {"files": list(files)} for name, files in LOG_FILES.items() if name in known}
 
 
 def os_faults_config() -> dict:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExtremeError
+from ..evidence import failures, ids
 from .samples import ERROR, OK, TIMEOUT, Sample
 
 Workload = Callable[["WorkerContext"], Any]
@@ -117,6 +118,7 @@ def run_iteration(workload: Workload, ctx: WorkerContext, probe: str,
                   scheduled: float | None = None) -> Sample:
     """Run one iteration, timed, and turn whatever happened into a sample."""
     ctx.last_status, ctx.last_request_id = None, ""
+    ids.forget()
     wall_start, start = time.time(), time.monotonic()
     outcome, error, status, request_id = OK, "", None, ""
     try:
@@ -132,11 +134,17 @@ def run_iteration(workload: Workload, ctx: WorkerContext, probe: str,
         status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
         request_id = getattr(exc, "request_id", "") or ""
     end, wall_end = time.monotonic(), time.time()
+    if outcome != OK:  # its requests' ids, for the evidence of the case (service logs)
+        sent = ids.sent_since_forget()
+        failures.record("load", "", probe, sent[0] if sent else "",
+                        request_id or ctx.last_request_id or "", status, error,
+                        wall_start, tuple(sent[1:]))
     return Sample(probe=probe, seq=ctx.iteration,
                   scheduled=start if scheduled is None else scheduled, start=start, end=end,
                   wall_start=wall_start, wall_end=wall_end, ok=outcome == OK,
                   status=status if status is not None else ctx.last_status, error=error,
-                  request_id=request_id or ctx.last_request_id or "", outcome=outcome,
+                  request_id=request_id or ctx.last_request_id or "",
+                  sent_id=ids.last_sent(), outcome=outcome,
                   worker=ctx.worker)
 
 

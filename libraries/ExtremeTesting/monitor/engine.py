@@ -19,6 +19,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from ..evidence import ids
 from .analysis import percentile
 from .probes import Probe
 from .samples import DEFAULT_SAMPLE_CAP, ProbeTimeline, Sample
@@ -131,6 +132,7 @@ class MonitorRun:
             wall = time.time()
             start = time.monotonic()
             self.lags.append(start - due)
+            ids.forget()
             try:
                 outcome = probe.check()
                 ok, status, error, request_id = (outcome.ok, outcome.status, outcome.error,
@@ -143,7 +145,7 @@ class MonitorRun:
                 ok, error = False, f"answer after {end - start:.3f} s, over the timeout"
             self.timelines[probe.name].add(Sample(
                 probe.name, slot, due, start, end, wall, wall + (end - start), ok, status,
-                error[:300], request_id))
+                error[:300], request_id, ids.last_sent()))
         finally:
             with self._flight_lock:
                 self._in_flight[probe.name] -= 1

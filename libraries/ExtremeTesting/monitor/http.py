@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..evidence import failures, ids
+
 REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id", "x-request-id")
 MAX_BODY = 4 * 1024 * 1024  # bytes read from one answer; probes need small documents
 
@@ -26,6 +28,7 @@ class Response:
     status: int
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
+    sent_id: str = ""  # our X-OpenStack-Request-ID on the request
 
     @property
     def request_id(self) -> str:
@@ -40,6 +43,10 @@ class Response:
 
 class ProbeError(Exception):
     """A request that got no HTTP answer; the message is safe to log (no headers)."""
+
+    def __init__(self, message: str, sent_id: str = "") -> None:
+        super().__init__(message)
+        self.sent_id = sent_id  # our request id on the request that got no answer
 
 
 _local = threading.local()
@@ -83,6 +90,7 @@ def request(method: str, url: str, timeout: float, headers: dict[str, str] | Non
     if payload is not None:
         all_headers["Content-Type"] = "application/json"
     all_headers.update(headers or {})
+    sent_id = ids.stamp(all_headers)
     try:
         connection.request(method, path, body=payload, headers=all_headers)
         if connection.sock is not None:
@@ -92,13 +100,13 @@ def request(method: str, url: str, timeout: float, headers: dict[str, str] | Non
         if time.monotonic() > deadline:
             raise TimeoutError()
         response = Response(answer.status, {k.lower(): v for k, v in answer.getheaders()},
-                            data)
+                            data, sent_id)
     except TimeoutError:
         connection.close()
-        raise ProbeError(f"timeout after {timeout:g} s") from None
+        raise _unanswered(method, url, sent_id, f"timeout after {timeout:g} s") from None
     except ConnectionRefusedError:
         connection.close()
-        raise ProbeError("connection refused") from None
+        raise _unanswered(method, url, sent_id, "connection refused") from None
     except (OSError, http.client.HTTPException) as error:
         connection.close()
         stale = isinstance(error, (http.client.RemoteDisconnected, BrokenPipeError,
@@ -106,12 +114,20 @@ def request(method: str, url: str, timeout: float, headers: dict[str, str] | Non
         if reused and stale and method in ("GET", "HEAD") and time.monotonic() < deadline:
             # The server closed an idle kept-alive connection: not the service failing.
             return request(method, url, deadline - time.monotonic(), headers, body, verify)
-        raise ProbeError(_describe(error)) from None
+        raise _unanswered(method, url, sent_id, _describe(error)) from None
+    if response.status >= 500:
+        failures.record("monitor", method, url, sent_id, response.request_id,
+                        response.status, f"HTTP {response.status}")
     if answer.will_close:
         connection.close()
     else:
         pool[key] = connection
     return response
+
+
+def _unanswered(method: str, url: str, sent_id: str, why: str) -> ProbeError:
+    failures.record("monitor", method, url, sent_id, error=why)
+    return ProbeError(why, sent_id)
 
 
 def _dropped(connection: http.client.HTTPConnection) -> bool:

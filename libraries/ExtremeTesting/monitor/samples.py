@@ -24,6 +24,7 @@ class Sample:
     status: int | None = None  # HTTP status, None when no answer came
     error: str = ""  # why it failed: "HTTP 503", "timeout after 1.0 s", ...
     request_id: str = ""  # x-openstack-request-id / x-compute-request-id
+    sent_id: str = ""  # our own X-OpenStack-Request-ID on the (last) request sent
 
     @property
     def latency(self) -> float:
@@ -39,6 +40,7 @@ class Sample:
             "latency": round(self.latency, 6), "lag": round(self.lag, 6),
             "wall_start": self.wall_start, "wall_end": self.wall_end, "ok": self.ok,
             "status": self.status, "error": self.error, "request_id": self.request_id,
+            "sent_id": self.sent_id,
         }
 
 

@@ -14,7 +14,8 @@ from robot.api.deco import keyword, library
 from .. import __version__, results
 from .. import target as target_module
 from ..cloud import logsafety
-from ..cloud.connection import CLOUD_RULE, ConnectionSettings, authenticate, connect, settings_for
+from ..cloud.connection import (CLOUD_RULE, ConnectionSettings, authenticate, connect,
+                                settings_for, stamp_request_ids)
 from ..cloud.tracking import BASE_PREFIX, new_run_id
 from . import calls, drift, operations, personas
 from . import matrix as matrix_module
@@ -189,6 +190,7 @@ class Policy:
                     auth=auth, auth_type="password", identity_api_version="3",
                     region_name=self.admin.config.get_region_name(), interface="public",
                     api_timeout=kwargs["api_timeout"])
+                stamp_request_ids(conn)  # our request id on a persona's calls too
                 authenticate(conn, name)
                 return conn
 

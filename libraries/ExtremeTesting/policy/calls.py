@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..evidence import ids
 from .errors import PolicyError
 
 ALLOW, DENY, ERROR = "allow", "deny", "error"
@@ -22,6 +23,7 @@ class Outcome:
     status: int | None
     request_id: str = ""
     message: str = ""
+    sent_id: str = ""  # our X-OpenStack-Request-ID (cloud.connection stamps every request)
 
     @property
     def got(self) -> str:
@@ -59,7 +61,7 @@ def outcome(response: Any) -> Outcome:
     message = ""
     if status is not None and status >= 400:
         message = " ".join((getattr(response, "text", "") or "").split())[:200]
-    return Outcome(status, request_id(response), message)
+    return Outcome(status, request_id(response), message, ids.sent_by(response))
 
 
 def must(response: Any, what: str) -> Any:

@@ -51,8 +51,11 @@ def _message_html(text: str) -> str:
 def _case_view(case: Case, run: Run) -> dict[str, Any]:
     summary: list[tuple[str, str]] = []
     monitors, loads, events, others = [], [], [], []
+    evidence = []
     for figure in case.figures:
-        if figure.kind == "monitor":
+        if figure.kind == "evidence":
+            evidence.append(figure.data)
+        elif figure.kind == "monitor":
             view = fig.monitor_view(figure.data)
             view["keyword"] = figure.keyword
             monitors.append(view)
@@ -77,6 +80,7 @@ def _case_view(case: Case, run: Run) -> dict[str, Any]:
         "explicit_expectations": explicit,
         "legend": any(k.startswith("p95 ") and " / " in k for k, _ in summary),
         "monitors": monitors, "loads": loads, "events": events, "others": others,
+        "evidence": evidence,
         "expectations": expectations, "records": records,
         "marginal": sum(1 for r in records if r["marginal"]),
         "message_html": _message_html(case.message), "earlier": earlier,

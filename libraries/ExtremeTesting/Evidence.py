@@ -1,0 +1,5 @@
+"""`Library  ExtremeTesting.Evidence`: see ExtremeTesting.evidence.library."""
+
+from .evidence.library import Evidence
+
+__all__ = ["Evidence"]
