@@ -19,7 +19,8 @@ from pathlib import Path
 
 from . import datafiles
 
-LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load", "Changes", "Policy")
+LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load", "Changes", "Policy",
+             "Safeguards")
 # Enough for every library to import; nothing is ever sent to these names.
 PLACEHOLDER_TARGET = """\
 name: docs
