@@ -249,6 +249,8 @@ class Safeguards:
                 stop_request=lambda: journal.stop_requested(ledger, run),
                 undo=self._undo, interrupt=self.interrupter.deliver)
             self._watcher.start()
+            from . import undo  # noqa: F401 - imported now, so the undo starts at once
+            from ..faults import cli  # noqa: F401 - every library's undo registered
         return self._watcher
 
     def _undo(self) -> UndoResult:

@@ -157,7 +157,7 @@ class Watcher:
             result = self._undo()
         except Exception as error:  # noqa: BLE001 - the journal must say it failed
             result = UndoResult(failed=[f"the undo failed: {error}"])
-        result.seconds = result.seconds or (self._monotonic() - started)
+        result.seconds = self._monotonic() - started
         self.undo_result = result
         self.journal.append(UNDONE, case=self.case, seconds=round(result.seconds, 3),
                             undone=result.undone, failed=result.failed)
