@@ -340,3 +340,13 @@ def test_a_degraded_cloud_is_no_abort_but_names_the_case_and_what_it_kept_from_r
     [degraded] = aborts.degraded_of(cases)
     assert degraded.case == "S.A" and degraded.wrong == "neutron-server down on ctl1"
     assert [c.full_name for c in degraded.not_run] == ["S.B"]
+
+
+def test_the_example_targets_section_is_read():
+    from ExtremeTesting.target import load
+
+    example = Path(__file__).resolve().parents[2] / "variables" / "example-3-controllers.yaml"
+    settings = config.settings(load(example))
+    assert settings.checks == (("Cluster Should Be Whole Within", "database", "30 s"),)
+    assert settings.limits.longest_outage == 180.0 and settings.limits.node_off == 600.0
+    assert settings.limits.probes == {"read-servers": 180.0}
