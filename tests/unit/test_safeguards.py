@@ -208,7 +208,7 @@ def watcher(tmp_path, limits=Limits(longest_outage=60.0), samples=None, **kw):
         calls.append(f"interrupt: {message}")
 
     w = Watcher(Settings(limits=limits), Journal(tmp_path / "t.ledger.jsonl", "10-1"),
-                samples=lambda: samples, undo=undo, interrupt=interrupt, monotonic=clock,
+                samples=lambda since: samples, undo=undo, interrupt=interrupt, monotonic=clock,
                 wall=clock, **kw)
     return w, calls, clock
 
@@ -259,7 +259,8 @@ def test_an_undo_that_raises_is_written_down_as_failed(tmp_path):
 
     w = Watcher(Settings(limits=Limits(longest_outage=1.0)),
                 Journal(tmp_path / "t.ledger.jsonl", "10-1"),
-                samples=lambda: {"p": series("xxxxxxxxxxxxxxxxxxxx", t0=0)}, undo=broken,
+                samples=lambda since: {"p": series("xxxxxxxxxxxxxxxxxxxx", t0=0)},
+                undo=broken,
                 monotonic=lambda: 2.0, wall=lambda: 2.0)
     w.case = "c"
     assert w.check() == "tripped"
@@ -350,3 +351,64 @@ def test_the_example_targets_section_is_read():
     assert settings.checks == (("Cluster Should Be Whole Within", "database", "30 s"),)
     assert settings.limits.longest_outage == 180.0 and settings.limits.node_off == 600.0
     assert settings.limits.probes == {"read-servers": 180.0}
+
+
+def test_the_watch_reads_only_the_samples_that_can_still_cross_a_limit(tmp_path):
+    asked: list[float] = []
+    w = Watcher(Settings(limits=Limits(longest_outage=60.0, error_rate=50.0,
+                                       error_rate_over=120.0)),
+                Journal(tmp_path / "t.ledger.jsonl", "10-1"),
+                samples=lambda since: asked.append(since) or {},
+                monotonic=lambda: 1000.0, wall=lambda: 0.0)
+    w.case = "c"
+    w.check()
+    assert asked == [1000.0 - 120.0 - 10.0]
+
+
+def test_a_long_timeline_is_read_from_its_newest_end():
+    from ExtremeTesting.monitor.samples import ProbeTimeline, Sample
+
+    timeline = ProbeTimeline("p")
+    for i in range(1000):  # finished in send order but one pair swapped
+        start = float(i if i not in (998, 999) else 1997 - i)
+        timeline.add(Sample("p", i, start, start, start + 0.1, start, start, True))
+    assert [s.start for s in timeline.since(997.0)] == [997.0, 998.0, 999.0]
+
+
+def test_the_monitors_live_samples_trip_a_limit_while_it_runs(tmp_path, monkeypatch):
+    import time
+    from datetime import timedelta
+
+    from ExtremeTesting.Monitor import Monitor
+    from ExtremeTesting.monitor.fakecloud import FakeCloud
+
+    for name in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD", "OS_AUTH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeCloud() as cloud:
+        (tmp_path / "clouds.yaml").write_text(
+            f"clouds:\n  fake:\n    auth:\n      auth_url: {cloud.url}/v3\n"
+            f"      username: admin\n      password: {cloud.password}\n"
+            f"      project_name: admin\n      user_domain_name: Default\n"
+            f"      project_domain_name: Default\n")
+        (tmp_path / "target.yaml").write_text(
+            f"name: fake\ncloud: fake\nclouds_yaml: clouds.yaml\nendpoints:\n"
+            f"  identity: {cloud.url}/v3\nprobes:\n  rate: 20\n  timeout: 0.5\n")
+        library = Monitor(str(tmp_path / "target.yaml"))
+        library.start_availability_monitor(probes=["version-identity"],
+                                           baseline=timedelta(seconds=0.2))
+        try:
+            cloud.down("503")
+            limits = Limits(longest_outage=0.5)
+            deadline = time.monotonic() + 15
+            trip = None
+            while trip is None:  # poll the live figures, as the watch does
+                assert time.monotonic() < deadline, "the outage never crossed 0.5 s"
+                now = time.monotonic()
+                trip = triggers.check_monitor(limits, library.live_samples(now - 10), now,
+                                              time.time())
+                time.sleep(0.05)
+            assert trip.what == "longest outage" and "version-identity" in trip.detail
+        finally:
+            cloud.up()
+            library.stop_availability_monitor()
+        assert library.live_samples() == {}  # none runs any more

@@ -244,7 +244,7 @@ class Safeguards:
             live = getattr(monitor, "live_samples", None)
             self._watcher = Watcher(
                 settings, Journal(ledger, run),
-                samples=live if callable(live) else (lambda: None),
+                samples=live if callable(live) else (lambda since: None),
                 power_offs=lambda: power_offs(Ledger(ledger).open_entries()),
                 stop_request=lambda: journal.stop_requested(ledger, run),
                 undo=self._undo, interrupt=self.interrupter.deliver)

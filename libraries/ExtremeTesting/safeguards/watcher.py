@@ -29,6 +29,7 @@ from .triggers import PowerOff, SampleLike, Trip, check_monitor, check_nodes
 
 LOG = logging.getLogger(__name__)
 ABORTED = "ABORTED BY SAFEGUARD"
+HORIZON_SLACK = 10.0  # s of samples read before the longest limit
 STOPPED = "STOPPED"
 
 
@@ -54,7 +55,7 @@ Samples = Mapping[str, Sequence[SampleLike]]
 
 class Watcher:
     def __init__(self, settings: Settings, journal: Journal, *,
-                 samples: Callable[[], Samples | None] = lambda: None,
+                 samples: Callable[[float], Samples | None] = lambda since: None,
                  power_offs: Callable[[], list[PowerOff]] = list,
                  stop_request: Callable[[], dict | None] = lambda: None,
                  undo: Callable[[], UndoResult] = UndoResult,
@@ -118,10 +119,13 @@ class Watcher:
         limits = self.settings.limits
         if not limits.any:
             return None
-        wall = self._wall()
-        samples = self._samples()
+        wall, now = self._wall(), self._monotonic()
+        # Only what can still cross a limit: a longer outage crossed it at an earlier poll.
+        horizon = max([limits.longest_outage or 0.0, limits.error_rate_over,
+                       *limits.probes.values()]) + HORIZON_SLACK
+        samples = self._samples(now - horizon)
         if samples:
-            trip = check_monitor(limits, samples, self._monotonic(), wall)
+            trip = check_monitor(limits, samples, now, wall)
             if trip is not None:
                 return trip
         return check_nodes(limits, self._power_offs(), wall)

@@ -71,8 +71,9 @@ class FakeMonitor:
     def start_failing(self):
         self.failing_from = time.monotonic()
 
-    def live_samples(self):
+    def live_samples(self, since=None):
         now = time.monotonic()
-        starts = [self.origin + i * 0.1 for i in range(int((now - self.origin) / 0.1))]
+        starts = [self.origin + i * 0.1 for i in range(int((now - self.origin) / 0.1))
+                  if since is None or self.origin + i * 0.1 >= since]
         return {"version-identity": [
             Sample(t, self.failing_from is None or t < self.failing_from) for t in starts]}
