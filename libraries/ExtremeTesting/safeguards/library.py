@@ -104,6 +104,7 @@ class Safeguards:
         self._watcher: Watcher | None = None
         self._test = ""
         self._not_started = False
+        self._in_setup = False
         self.interrupter = Interrupter()
         self.interrupter.install()
         chain_stop_signals(self._on_signal)
@@ -121,11 +122,17 @@ class Safeguards:
         degraded (``NOT RUN: the cloud was left degraded by <case> (...)``). The first
         case of the run runs the pre-flight gate: `Cloud Should Be Healthy` and each of the
         target's ``safeguards.preflight.checks``. Otherwise the emergency watch starts for
-        this case. Call it in the test setup, after the destructive lock is taken.
+        this case. Call it in the test setup, after the destructive lock is taken: called
+        anywhere else (a test's body, e.g. inside `Run Keyword And Expect Error`) it does
+        nothing, so a test that checks a setup's refusal does not end the run's
+        destructive stage.
 
         | Take The Destructive Lock
         | The Safeguards Should Allow This Case
         """
+        if not self._in_setup:
+            logger.info("Safeguards: not in a test's setup: nothing gated, nothing watched.")
+            return
         watcher = self._watch()
         state = watcher.journal.state()
         reason = not_allowed(state)
@@ -160,11 +167,11 @@ class Safeguards:
         | The Cloud Should Be Left Healthy Within    ${LIMITS.healthy_within}
         """
         self._disarm()
-        watcher = self._watcher
+        watcher = self._watch()
         if self._not_started:
             logger.info("Safeguards: the case did not start: nothing to wait for.")
             return
-        if watcher is not None and watcher.stopping.is_set():
+        if watcher.stopping.is_set():
             logger.info(f"Safeguards: the run is stopping ({watcher.stopped}): not waiting "
                         f"for the steady state.")
             return
@@ -176,14 +183,11 @@ class Safeguards:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if watcher is not None and watcher.stopping.wait(min(RETRY, remaining)):
+            if watcher.stopping.wait(min(RETRY, remaining)):
                 logger.info("Safeguards: the run is stopping: the wait ended.")
                 return
-            if watcher is None:
-                time.sleep(min(RETRY, remaining))
         wrong = _first_line(message)
-        if watcher is not None:
-            watcher.left_degraded(self._test, wrong)
+        watcher.left_degraded(self._test, wrong)
         raise AssertionError(
             f"The cloud was left degraded by this case: {wrong} (still so "
             f"{limit.total_seconds():g} s after the case). The later destructive and "
@@ -196,11 +200,19 @@ class Safeguards:
         self._not_started = False
 
     def start_keyword(self, data, result) -> None:
-        if getattr(result, "type", "") == "TEARDOWN" and self._test:
+        kind = getattr(result, "type", "")
+        if kind == "SETUP" and self._test:
+            self._in_setup = True
+        elif kind == "TEARDOWN" and self._test:
             self._disarm()
+
+    def end_keyword(self, data, result) -> None:
+        if getattr(result, "type", "") == "SETUP":
+            self._in_setup = False
 
     def end_test(self, data, result) -> None:
         self._disarm()
+        self._in_setup = False
         watcher = self._watcher
         if watcher is None:
             return

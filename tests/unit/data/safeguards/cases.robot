@@ -13,6 +13,13 @@ ${SCENARIO}     emergency
 
 
 *** Test Cases ***
+A Refused Setup Checked In A Test Body Gates Nothing
+    [Setup]    NONE
+    [Teardown]    NONE
+    IF    '${SCENARIO}' == 'preflight'
+        Run Keyword And Expect Error    degraded: *    Prepare Like A Destructive Case
+    END
+
 First Destructive Case
     Break Gadget    first
     IF    '${SCENARIO}' == 'emergency'    Start Failing
@@ -29,6 +36,10 @@ A Case That Breaks Nothing
 
 
 *** Keywords ***
+Prepare Like A Destructive Case
+    The Safeguards Should Allow This Case
+    Cloud Should Be Healthy
+
 Finish The Case
     Restore All Gadgets
     The Cloud Should Be Left Healthy Within    1 s
