@@ -31,9 +31,11 @@ from ..target import Target
 from ..vocabulary import FigureError, rate
 
 # The lab's emergency limits: far above anything a healthy case shows (its longest planned
-# outage is the switch restart's 40 s limit; a controller stays off 60 s), so that only a
-# case gone wrong trips them.
-LAB_EMERGENCY = {"longest_outage": "120 s", "error_rate": {"limit": 40, "over": "2 min"},
+# outage is the switch restart's 40 s limit; a controller stays off 60 s; a whole-cluster
+# case fails every request for 10-40 s, a third of a 2 min window at most), so that only a
+# case gone wrong trips them: 3x the longest outage, half the requests failing for 3 min,
+# a node off 5x as long as planned.
+LAB_EMERGENCY = {"longest_outage": "120 s", "error_rate": {"limit": 50, "over": "3 min"},
                  "node_off": "5 min"}
 KEYS = {"preflight", "emergency", "poll", "stop_within"}
 EMERGENCY_KEYS = {"longest_outage", "error_rate", "node_off", "probes"}
