@@ -106,8 +106,6 @@ class Safeguards:
         self._not_started = False
         self._in_setup = False
         self.interrupter = Interrupter()
-        self.interrupter.install()
-        chain_stop_signals(self._on_signal)
 
     # -- keywords -----------------------------------------------------------------------
 
@@ -261,6 +259,10 @@ class Safeguards:
                 stop_request=lambda: journal.stop_requested(ledger, run),
                 undo=self._undo, interrupt=self.interrupter.deliver)
             self._watcher.start()
+            # Signal handlers from the main thread (a keyword), not at import: a process
+            # that never reaches a destructive case keeps Robot's own.
+            self.interrupter.install()
+            chain_stop_signals(self._on_signal)
             from . import undo  # noqa: F401 - imported now, so the undo starts at once
             from ..faults import cli  # noqa: F401 - every library's undo registered
         return self._watcher
