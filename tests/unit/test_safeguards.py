@@ -412,3 +412,16 @@ def test_the_monitors_live_samples_trip_a_limit_while_it_runs(tmp_path, monkeypa
             cloud.up()
             library.stop_availability_monitor()
         assert library.live_samples() == {}  # none runs any more
+
+
+def test_extreme_stop_without_a_run_says_so_and_refuses_bad_input(tmp_path, capsys):
+    from ExtremeTesting.safeguards import stop
+
+    target_file = tmp_path / "t.yaml"
+    target_file.write_text("name: unit\n")
+    assert stop.main(["--target", str(target_file)]) == 1
+    assert "nothing to stop" in capsys.readouterr().out
+    assert stop.main(["--target", str(target_file), "--within", "0"]) == 2
+    assert "--within must be above 0" in capsys.readouterr().err
+    assert stop.main(["--target", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -39,8 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="extreme stop", description=__doc__.split("\n\n")[0])
     p.add_argument("--target", help="target file (default: $EXTREME_TARGET, then the lab's)")
     p.add_argument("--ledger", help="fault ledger (default: <target dir>/<name>.ledger.jsonl)")
-    p.add_argument("--within", type=float, default=120.0,
-                   help="seconds to wait for the undo and for the run to end (default 120)")
+    p.add_argument("--within", type=float, default=None,
+                   help="seconds to wait for the undo and for the run to end (default: the "
+                        "target's safeguards.stop_within, else 120)")
     p.add_argument("--guard", nargs=2, type=int, metavar=("PID", "START"),
                    help=argparse.SUPPRESS)
     return p
@@ -50,14 +51,20 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from ..target import default_target_path, load
 
+    from .config import settings
+
     try:
-        if args.target is not None:
-            load(args.target)
         target = args.target or str(default_target_path())
+        within = args.within
+        if within is None:
+            within = settings(load(target)).stop_within
+        elif within <= 0:
+            print("extreme stop: --within must be above 0 seconds.", file=sys.stderr)
+            return 2
         ledger = args.ledger or str(default_ledger_path(target))
         if args.guard:
-            return guard(target, ledger, *args.guard, within=args.within)
-        return stop(ledger, target, within=args.within)
+            return guard(target, ledger, *args.guard, within=within)
+        return stop(ledger, target, within=within)
     except ExtremeError as error:
         print(f"extreme stop: {error}", file=sys.stderr)
         return 2
