@@ -425,3 +425,14 @@ def test_extreme_stop_without_a_run_says_so_and_refuses_bad_input(tmp_path, caps
     assert "--within must be above 0" in capsys.readouterr().err
     assert stop.main(["--target", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_pabot_interrupt_names_the_case_the_journal_saw_running():
+    line = "User interrupted Pabot execution (Ctrl+C) when this test/suite was running."
+    cases = [C("S.A", "FAIL", line), C("S.B", "FAIL", line)]
+    events = [{"event": "stop requested", "wall": 1.0, "by": "extreme stop (PID 3)"},
+              {"event": "undone", "wall": 2.0, "case": "S.B", "seconds": 1.5,
+               "undone": ["kill keystone on ctl1 -> start keystone on ctl1"], "pid": 9}]
+    abort = aborts.abort_of(cases, events)
+    assert abort.kind == "stopped" and abort.case == "S.B"
+    assert any("stop requested by extreme stop (PID 3)" in line for line in abort.details)

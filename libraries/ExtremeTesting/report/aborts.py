@@ -107,14 +107,17 @@ def abort_of(cases: list[Any], events: list[dict[str, Any]] | None = None) -> Ab
         if tripped:
             found = Abort("safeguard", str(tripped[0].get("case", "")))
     if found is None:
-        for case in cases:
-            message = case.message or ""
-            if any(mark in message for mark in STOP_MARKS):
-                found = Abort("stopped", case.full_name if not not_started(message) else "",
-                              message.splitlines()[0] if message else "")
-                break
-    if found is None and any(e.get("event") == "stop requested" for e in events):
-        found = Abort("stopped")
+        stopped = [c for c in cases if any(m in (c.message or "") for m in STOP_MARKS)]
+        running = [c for c in stopped if (c.message or "").startswith(STOP_MARKS[:2])]
+        if stopped or any(e.get("event") == "stop requested" for e in events):
+            # The case that ran: its own message, else the journal's (pabot replaces the
+            # messages of every case of a process it interrupted with the same line).
+            case = running[0].full_name if running else next(
+                (str(e["case"]) for e in events if e.get("event") in {"undone",
+                                                                      "stop requested"}
+                 and e.get("case")), "")
+            first = (running or stopped)[0].message.splitlines()[0] if stopped else ""
+            found = Abort("stopped", case, first)
     if found is None:
         for case in cases:
             if (case.message or "").startswith(PREFLIGHT):
