@@ -203,3 +203,26 @@ def test_extreme_stop_ends_a_pabot_run(tmp_path):
     assert not (tmp_path / "broken-first").exists()
     assert all(not e.open for e in ledger_of(tmp_path).entries())
 
+
+
+def test_ctrl_c_of_pabot_undoes_in_the_robot_process_it_terminates(tmp_path):
+    make_target(tmp_path)
+    command = [sys.executable, "-m", "pabot.pabot", "--processes", "2", "--outputdir",
+               str(tmp_path / "pabot"), "--report", "NONE", "--log", "NONE", "--variable",
+               f"FOLDER:{tmp_path}", "--variable", "SCENARIO:hold", str(DATA / "cases.robot"),
+               str(DATA / "other.robot")]
+    process = subprocess.Popen(command, env=env(), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_for((tmp_path / "broken-first").exists, within=60)
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+        took = time.monotonic() - began
+    finally:
+        process.kill()
+    assert took < 30
+    assert not (tmp_path / "broken-first").exists()
+    assert all(not e.open for e in ledger_of(tmp_path).entries())
+    state = journal.read_events(journal.events_path(tmp_path / "target.ledger.jsonl"))
+    assert [e["by"] for e in state if e["event"] == journal.STOP] == ["SIGTERM"]
