@@ -18,6 +18,7 @@ the unit tests drive :meth:`check` with a fake clock and fake figures, without s
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -139,7 +140,7 @@ class Watcher:
         self.message = (f"{ABORTED}: {trip.text()} at {clock(trip.when)} in {case}; "
                         f"{result.text()}. The remaining destructive and change cases are "
                         f"not started.")
-        LOG.error(self.message)
+        _console(self.message)
         self._interrupt(self.message)
 
     def _stop(self, by: str) -> None:
@@ -151,7 +152,7 @@ class Watcher:
         self.message = (f"{STOPPED} by {by} at {clock(self._wall())}"
                         f"{' in ' + self.case if self.case else ''}; {result.text()}. The "
                         f"remaining cases are not started.")
-        LOG.error(self.message)
+        _console(self.message)
         if self.case and not self.signalled:  # a signal: Robot stops the case itself
             self._interrupt(self.message)
 
@@ -202,3 +203,14 @@ class Watcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def _console(message: str) -> None:
+    """Said on the console at once (Robot ignores log messages of other threads)."""
+    LOG.error(message)
+    try:
+        if sys.__stderr__ is not None:
+            sys.__stderr__.write(f"[ SAFEGUARDS ] {message}\n")
+            sys.__stderr__.flush()
+    except (OSError, ValueError):
+        pass
