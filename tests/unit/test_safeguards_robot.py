@@ -226,3 +226,31 @@ def test_ctrl_c_of_pabot_undoes_in_the_robot_process_it_terminates(tmp_path):
     assert all(not e.open for e in ledger_of(tmp_path).entries())
     state = journal.read_events(journal.events_path(tmp_path / "target.ledger.jsonl"))
     assert [e["by"] for e in state if e["event"] == journal.STOP] == ["SIGTERM"]
+
+
+def test_the_guard_undoes_what_a_killed_process_left_open(tmp_path, monkeypatch):
+    """pabot SIGKILLs a robot process 5 s after its SIGTERM: the detached guard that
+    process started waits for it to end, then undoes what it left open."""
+    import json
+
+    from ExtremeTesting.lifecycle import Step
+    from ExtremeTesting.lifecycle.private import start_time
+    from ExtremeTesting.safeguards.stop import guard
+
+    monkeypatch.syspath_prepend(str(DATA))
+    import SafeguardsFixture  # noqa: F401 - registers "unit mend"
+
+    target = make_target(tmp_path)
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    pid, start = killed.pid, start_time(killed.pid)
+    ledger = ledger_of(tmp_path)
+    ledger.open_fault(Step("unit break", None, ["first"]), Step("unit mend", None, ["first"]))
+    record = json.loads(ledger.path.read_text())
+    record["pid"] = pid  # written by the process about to be killed
+    ledger.path.write_text(json.dumps(record) + "\n")
+    (tmp_path / "broken-first").write_text("broken")
+    killed.kill()
+    killed.wait()
+    assert guard(str(target), str(ledger.path), pid, start, within=10) == 0
+    assert not (tmp_path / "broken-first").exists()
+    assert ledger.open_entries() == []
