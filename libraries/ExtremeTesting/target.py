@@ -30,7 +30,7 @@ KNOWN_KEYS = {
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
 # `extreme lab up` folded into the lab's target file.
 LAB_EXPECTATIONS = "lab-expectations.yaml"
-LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable")
+LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable", "safeguards")
 NOT_APPLICABLE_SHAPE = "[{test: <glob>, reason: <text>}]"
 
 

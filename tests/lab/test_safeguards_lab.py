@@ -86,6 +86,7 @@ def safeguarded(running_lab):
     data = yaml.safe_load(original.read_text())
     data["safeguards"] = {"emergency": {"longest_outage": f"{LIMIT} s", "node_off": "5 min"},
                           "poll": "0.5 s"}
+    data["name"] = "xt-safeguards-test"  # not "lab": the lab's own safeguards are not folded in
     copy = original.with_name("xt-safeguards-test.yaml")
     copy.write_text(yaml.safe_dump(data))
     ledger = copy.with_name("xt-safeguards-test.ledger.jsonl")

@@ -436,3 +436,15 @@ def test_a_pabot_interrupt_names_the_case_the_journal_saw_running():
     abort = aborts.abort_of(cases, events)
     assert abort.kind == "stopped" and abort.case == "S.B"
     assert any("stop requested by extreme stop (PID 3)" in line for line in abort.details)
+
+
+def test_the_labs_target_carries_its_safeguards_from_its_expectations_file(tmp_path):
+    from ExtremeTesting.target import load
+
+    path = tmp_path / "target.yaml"
+    path.write_text("name: lab\nlab: {}\n")
+    settings = config.settings(load(path))
+    assert settings.limits == config.settings(
+        target({"name": "lab", "lab": {}}, tmp_path)).limits  # the file = the fallback
+    assert settings.limits.longest_outage == 120.0
+    assert settings.limits.error_rate == 50.0 and settings.limits.error_rate_over == 180.0

@@ -16,9 +16,10 @@
 
 The pre-flight gate, the degraded-cloud rule and the kill switch are always on. Emergency
 limits are the operator's choice: none on an operator's cloud unless the section sets
-them; the lab (a target named ``lab`` with a ``lab`` section) gets :data:`LAB_EMERGENCY`
-when its target sets no ``safeguards`` section, so the planted-emergency test means
-something. Every problem is one line naming the key and the fix, before anything runs.
+them; the lab's are in variables/lab-expectations.yaml (folded into the lab's target at
+every load), and a lab target without the section (a file written before it existed) gets
+the same :data:`LAB_EMERGENCY`, so the planted-emergency test means something.
+Every problem is one line naming the key and the fix, before anything runs.
 """
 
 from __future__ import annotations
