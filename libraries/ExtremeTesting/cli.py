@@ -31,6 +31,12 @@ def _recover(args: list[str]) -> int:
     return cli.main(args)
 
 
+def _stop(args: list[str]) -> int:
+    from .safeguards import stop
+
+    return stop.main(args)
+
+
 def _report(args: list[str]) -> int:
     from .report import cli
 
@@ -64,6 +70,7 @@ def _target(args: list[str]) -> int:
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "lab": (_lab, "Build, inspect and remove the lab cloud."),
     "recover": (_recover, "Undo every fault a run left in the ledger."),
+    "stop": (_stop, "Stop a running run from another terminal, undoing what it broke."),
     "report": (_report, "Turn output.xml files into the sign-off report."),
     "history": (_history, "One page of every run's figures over time."),
     "expectations": (_expectations, "Propose expectations from runs on a known-good cloud."),

@@ -20,7 +20,8 @@ from pathlib import Path
 from . import datafiles
 
 LIBRARIES = ("Cloud", "Faults", "Power", "Switch", "Monitor", "Load", "Changes", "Policy",
-             "Evidence", "Schemas")
+             "Evidence", "Schemas",
+             "Safeguards")
 # Enough for every library to import; nothing is ever sent to these names.
 PLACEHOLDER_TARGET = """\
 name: docs

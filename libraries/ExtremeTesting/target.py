@@ -24,14 +24,14 @@ KNOWN_KEYS = {
     "name", "description", "destructive", "cloud", "clouds_yaml", "os_faults", "ssh",
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
     "expectations", "known_findings", "not_applicable", "lab", "load_balancer", "changes",
-    "personas", "policy_matrix", "clusters",
+    "personas", "policy_matrix", "clusters", "safeguards",
     "logs",  # where each service logs, per node (the evidence of failed cases)
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
 # `extreme lab up` folded into the lab's target file.
 LAB_EXPECTATIONS = "lab-expectations.yaml"
-LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable")
+LAB_SECTIONS = ("expectations", "probes", "known_findings", "not_applicable", "safeguards")
 NOT_APPLICABLE_SHAPE = "[{test: <glob>, reason: <text>}]"
 
 
@@ -99,7 +99,7 @@ class Target:
 # it expects a mapping.
 ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
 MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab", "load_balancer",
-                    "changes", "clusters")
+                    "changes", "clusters", "safeguards")
 SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
 EXAMPLE = "variables/example-3-controllers.yaml"
 

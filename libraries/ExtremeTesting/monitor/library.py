@@ -792,6 +792,23 @@ class Monitor:
                   for e in self._result(name)["events"]]
         return split_phases(self._probe_samples(self._session(name), probe), events)
 
+    def live_samples(self, since: float | None = None) -> dict[str, list]:
+        """The samples so far of every running monitor, per probe (``<monitor>:<probe>``
+        for a monitor not named ``default``), those sent at or after ``since`` (monotonic)
+        when it is given; empty when none runs.
+
+        Not a keyword: what the Safeguards library watches while a case runs (its
+        emergency limits on the longest outage and the error rate so far). Never fails.
+        """
+        found: dict[str, list] = {}
+        for session in list(self._sessions.values()):
+            if session.result is None and session.running:
+                prefix = "" if session.name == "default" else f"{session.name}:"
+                for probe, timeline in session.run.timelines.items():
+                    found[prefix + probe] = timeline.samples() if since is None \
+                        else timeline.since(since)
+        return found
+
     # -- listener: stop monitors at the end of their scope ------------------------------
 
     def end_test(self, data, result) -> None:

@@ -75,6 +75,20 @@ class ProbeTimeline:
         found.sort(key=lambda s: (s.start, s.seq))
         return found
 
+    def since(self, start: float, disorder: float = 60.0) -> list[Sample]:
+        """The retained samples sent at or after ``start`` (monotonic), in order, read from
+        the newest back: cheap on a long timeline. Samples are kept in the order they
+        finished, at most ``disorder`` seconds (more than any timeout) out of send order."""
+        with self._lock:
+            found = []
+            for sample in reversed(self._samples):
+                if sample.start < start - disorder:
+                    break
+                if sample.start >= start:
+                    found.append(sample)
+        found.sort(key=lambda s: (s.start, s.seq))
+        return found
+
     def counts(self) -> dict:
         with self._lock:
             return {"samples": self.total, "failed": self.failed, "evicted": self.evicted,

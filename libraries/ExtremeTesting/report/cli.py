@@ -29,6 +29,9 @@ exit status (the report is written in every case but an error):
      --allow-fixed-findings)
   3  not a verdict (dry run, faults in dry-run mode, no case executed, an area all
      skipped, figures missing)
+  4  ABORTED (a safeguard tripped, the run was stopped with extreme stop, SIGINT or
+     SIGTERM, or the pre-flight gate failed: the page says which, what tripped, when,
+     the figures, what was undone and which cases did not start)
   2  an error (unreadable output, bad target file, bad arguments)"""
 
 
@@ -93,6 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     run = model.read(args.outputs, target_data.get("known_findings") or [], out.parent,
                      args.log, target_data.get("not_applicable") or [],
                      args.allow_fixed_findings)
+    if args.target:
+        run.safeguard_events = _safeguard_events(args.target, run)
     page = render.render(run, title=args.title, target=target_data, signers=args.signer)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
@@ -111,6 +116,18 @@ def _run(args: argparse.Namespace) -> int:
         chromium.print_pdf(out, pdf, timeout=args.chromium_timeout)
         print(f"PDF:    {pdf.resolve()}")
     return run.exit_code
+
+
+def _safeguard_events(target: str, run) -> list[dict]:
+    """The safeguards' events of this run, beside the target's ledger (a minute of slack
+    around the run's start and end)."""
+    from ..lifecycle.ledger import default_ledger_path
+    from ..safeguards.journal import events_between
+
+    if run.start is None or run.end is None:
+        return []
+    return events_between(default_ledger_path(target), run.start.timestamp() - 60,
+                          run.end.timestamp() + 60)
 
 
 def _compare(args: argparse.Namespace, out: Path, known: list) -> None:

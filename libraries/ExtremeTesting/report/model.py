@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import findings as known_findings_
 from .. import results
+from . import aborts
 from ..errors import ExtremeError
 
 # The one table of report areas, in the report's order: a case's ``area:`` tag (or its
@@ -45,7 +46,8 @@ ACCEPTED = "ACCEPTED"
 ACCEPTED_KNOWN = "ACCEPTED WITH KNOWN FINDINGS"
 NOT_ACCEPTED = "NOT ACCEPTED"
 NOT_A_VERDICT = "NOT A VERDICT"
-EXIT_CODES = {ACCEPTED: 0, ACCEPTED_KNOWN: 0, NOT_ACCEPTED: 1, NOT_A_VERDICT: 3}
+ABORTED = "ABORTED"  # a safeguard tripped, the run was stopped, or the pre-flight failed
+EXIT_CODES = {ACCEPTED: 0, ACCEPTED_KNOWN: 0, NOT_ACCEPTED: 1, NOT_A_VERDICT: 3, ABORTED: 4}
 VERDICTS = ("PASS", "FAIL", "KNOWN", "SKIP", "NOT APPLICABLE", "NOT RUN")
 _SKIPPED_ON_FAILURE = re.compile(r"^Failed (test|task) skipped using .*Original failure:",
                                  re.DOTALL)
@@ -126,6 +128,8 @@ class Case:
         if self.failed:
             return "KNOWN" if self.known else "FAIL"
         if self.status == "SKIP":
+            if aborts.not_started(self.message or ""):
+                return "NOT RUN"  # the safeguards did not start it (the message says why)
             return "NOT APPLICABLE" if self.not_applicable else "SKIP"
         return self.status
 
@@ -206,6 +210,16 @@ class Run:
     listed: list[known_findings_.Finding] = field(default_factory=list)
     tooling_errors: list[str] = field(default_factory=list)  # ERROR messages of the run
     allow_fixed_findings: bool = False
+    safeguard_events: list[dict[str, Any]] = field(default_factory=list)  # from the journal
+
+    @property
+    def abort(self) -> aborts.Abort | None:
+        """A safeguard trip, a stop or a failed pre-flight (then the verdict is ABORTED)."""
+        return aborts.abort_of(self.cases, self.safeguard_events)
+
+    @property
+    def degraded(self) -> list[aborts.Degraded]:
+        return aborts.degraded_of(self.cases, self.safeguard_events)
 
     @property
     def start(self) -> datetime | None:
@@ -273,6 +287,8 @@ class Run:
     def verdict(self) -> str:
         if self.fake:
             return NOT_A_VERDICT
+        if self.abort is not None:
+            return ABORTED
         if self.new_failures or self.blocking_skips or self.tooling_errors or (
                 self.fixed_findings and not self.allow_fixed_findings):
             return NOT_ACCEPTED
@@ -299,6 +315,14 @@ class Run:
                  for f in self.fixed_findings]
         if self.tooling_errors:
             notes.append(f"{len(self.tooling_errors)} tooling error(s) in the run")
+        abort = self.abort
+        if abort is not None:
+            notes.insert(0, f"{abort.headline}"
+                         + (f" in {abort.case}" if abort.case else "")
+                         + f"; {len(abort.not_started)} case(s) not started")
+        for degraded in self.degraded:
+            notes.append(f"the cloud was left degraded by {degraded.case} ({degraded.wrong});"
+                         f" {len(degraded.not_run)} later case(s) not run")
         if self.blocking_skips:
             notes.append(f"{len(self.blocking_skips)} skipped case(s) the target does not "
                          f"declare not_applicable")

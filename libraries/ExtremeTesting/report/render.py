@@ -25,6 +25,9 @@ VERDICT_TEXT = {
                     "target does not declare, a tooling error, or a known finding that no "
                     "longer reproduces.",
     "NOT A VERDICT": "This run proves nothing about the cloud: see why below.",
+    "ABORTED": "The run was ended early by its safeguards (an emergency limit crossed, a "
+               "stop, or a failed pre-flight check): no acceptance verdict. What tripped, "
+               "what was undone and which cases did not start are below.",
 }
 _URL = re.compile(r"(https?://[^\s<>\"']+)")
 
@@ -185,6 +188,7 @@ def render(run: Run, *, title: str = "OpenStack acceptance sign-off report",
         verdict_class={"ACCEPTED": "pass", "ACCEPTED WITH KNOWN FINDINGS": "known"}.get(
             verdict, "fail"),
         verdict_line=run.verdict_line, not_a_verdict=run.not_a_verdict,
+        abort=run.abort, degraded=run.degraded,
         fixed_findings=run.fixed_findings, tooling_errors=run.tooling_errors,
         blocking_skips=[views[id(c)] for c in run.blocking_skips],
         not_applicable=[views[id(c)] for c in run.cases if c.verdict == "NOT APPLICABLE"],

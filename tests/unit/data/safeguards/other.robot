@@ -1,0 +1,7 @@
+*** Settings ***
+Documentation       A suite beside cases.robot under pabot: it breaks nothing.
+
+
+*** Test Cases ***
+Something Else Runs Meanwhile
+    Sleep    60 s
