@@ -138,6 +138,7 @@ def _recover(ledger: Ledger, target: str | None, *, dry_run: bool, force: bool, 
 def _engine(target: str | None, ledger_path: str, todo: list):
     """The Faults library's engine; when the target has no usable os-faults configuration
     and every open fault is undone by another library's handler, an engine without one."""
+    from ..lifecycle import Tracker
     from .engine import ACTIONS, Engine
     from .library import Faults
 
@@ -153,4 +154,5 @@ def _engine(target: str | None, ledger_path: str, todo: list):
         def no_os_faults():
             raise FaultError(f"No os-faults backend for this target: {reason}")
 
-        return Engine(load(target), Ledger(ledger_path), no_os_faults)
+        loaded = load(target)
+        return Engine(Tracker(lambda: loaded, ledger_path), no_os_faults)
