@@ -16,6 +16,7 @@ from ..results import verdict
 from .. import events as fault_events
 from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
+from ..lifecycle import ScopedResources, ScopeListener
 from ..target import Target
 from ..target import load as load_target
 from . import http, lbwatch
@@ -46,7 +47,7 @@ class AvailabilityError(ExtremeError, AssertionError):
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
-class Monitor:
+class Monitor(ScopedResources):
     """Measures a cloud's availability in the background while a test breaks it.
 
     %TOC%
@@ -120,10 +121,8 @@ class Monitor:
     | `No Requests Should Be Lost` |
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None) -> None:
-        self.ROBOT_LIBRARY_LISTENER = self
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self._target_path = target
         self._target: Target | None = None
         self._sessions: dict[str, MonitorSession] = {}
@@ -612,15 +611,13 @@ class Monitor:
                   for e in self._result(name)["events"]]
         return split_phases(self._probe_samples(self._session(name), probe), events)
 
-    # -- listener: stop monitors at the end of their scope ------------------------------
+    # -- scope hooks (the lifecycle's ScopeListener): a monitor stops with its scope -----
 
-    def end_test(self, data, result) -> None:
-        self._stop_scope("test", _full_name(result))
+    def scope_ended(self, kind: str, name: str, result) -> list[str]:
+        self._stop_scope(kind, name)
+        return []
 
-    def end_suite(self, data, result) -> None:
-        self._stop_scope("suite", _full_name(result))
-
-    def close(self) -> None:
+    def run_ended(self) -> None:
         for session in list(self._sessions.values()):
             if session.result is None:
                 self._finish(session, None, reason="the run ended")
