@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from ExtremeTesting import loadbalancer
-from ExtremeTesting.changes import Changes, fernet, ini, packages, undo, verdict
+from ExtremeTesting.changes import Changes, fernet, ini, packages, undo
+from ExtremeTesting.monitor import zero_impact as verdict
 from ExtremeTesting.changes.errors import ChangeError
 from ExtremeTesting.changes.remote import Result
 from ExtremeTesting.errors import SafetyError, TargetError
@@ -483,9 +484,9 @@ def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
             return analysis.phases(fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5,
                                                            end=15.6, monotonic=15.5)], events)
 
-    monkeypatch.setattr(verdict.BuiltIn, "get_library_instance", lambda self, name: Monitor())
-    with pytest.raises(ChangeError, match="The change was seen: keystone: 1 failed"):
-        verdict.zero_impact_keyword(target.load(target_file), None, "keystone", "default")
+    with pytest.raises(verdict.ZeroImpactError, match="The change was seen: keystone: 1 failed"):
+        verdict.zero_impact(target.load(target_file), Monitor().phases("keystone", "default"),
+                            None, "keystone", "default")
     records = results.expectation_records(published)
     assert [(r["keyword"], r["what"], r["subject"], r["limit"], r["measured"], r["passed"])
             for r in records] == [
@@ -650,7 +651,7 @@ class BrokenNode:
 def gated(target_file, fake, monkeypatch):
     """The fake target with Keystone on ctl1 and ctl2 at a local node that fails real
     requests, the cloud's login at a fake cloud, and Roll Out Change's run_keyword."""
-    from ExtremeTesting.changes import library as changes_library
+    from ExtremeTesting.changes.keywords import rollout as rollout_keywords
     from ExtremeTesting.monitor.fakecloud import FakeCloud
 
     for name in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD", "OS_AUTH_URL"):
@@ -680,7 +681,7 @@ def gated(target_file, fake, monkeypatch):
             named = dict(a.split("=", 1) for a in args if "=" in a)
             self.lib.set_config_option(node, *[a for a in args if "=" not in a], **named)
 
-    monkeypatch.setattr(changes_library, "BuiltIn", lambda: Keywords(gated.lib))
+    monkeypatch.setattr(rollout_keywords, "BuiltIn", lambda: Keywords(gated.lib))
     gated.node = node
     yield gated
     node.close()
@@ -693,9 +694,9 @@ def test_a_node_that_fails_real_requests_stops_the_roll_out_before_the_next_is_d
     fake.files[("ctl1", "/etc/keystone/keystone.conf")] = CONF.encode()
     fake.files[("ctl2", "/etc/keystone/keystone.conf")] = CONF.encode()
     start_test(lib)
+    change = lib.config_change("/etc/keystone/keystone.conf", "token", expiration="7200")
     with pytest.raises(ChangeError) as failure:
-        lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
-                            "token", "expiration", "7200", services="keystone")
+        lib.roll_out_change("keystone", change)
     message = str(failure.value)
     assert message.startswith("Roll-out of keystone stopped at ctl1: ")
     assert "real requests to keystone on ctl1" in message
@@ -723,6 +724,7 @@ def test_a_node_that_serves_real_requests_passes_the_gate_and_the_roll_out_goes_
     for node in ("ctl1", "ctl2"):
         fake.files[(node, "/etc/keystone/keystone.conf")] = CONF.encode()
     start_test(lib)
+    # the old form, a keyword name and its arguments: deprecated until 1.0, still works
     lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
                         "token", "expiration", "7200", services="keystone")
     assert all(b"expiration = 7200" in fake.files[(n, "/etc/keystone/keystone.conf")]

@@ -14,7 +14,8 @@ from ..lifecycle import ScopedResources, ScopeListener
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
 from .keywords import (ClusterKeywords, ConnectionKeywords, HealthKeywords,
-                       RedundancyKeywords, ResourceKeywords, TrackingKeywords)
+                       RedundancyKeywords, ResourceKeywords, SurvivorKeywords,
+                       TrackingKeywords)
 from .tracking import CleanupLevel, Tracked
 
 __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
@@ -123,7 +124,7 @@ class Cloud(DynamicCore, ScopedResources):
         super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
                           ClusterKeywords(self.ctx),
                           RedundancyKeywords(self.ctx), ResourceKeywords(self.ctx),
-                          TrackingKeywords(self.ctx)])
+                          TrackingKeywords(self.ctx), SurvivorKeywords(self.ctx, self)])
         self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
 
     # --- scope hooks (the lifecycle's ScopeListener): clean-up at the end of each scope --

@@ -27,6 +27,7 @@ from .plot import img_html
 from .probes import TokenHolder
 from .reconcile import KINDS
 from .session import MonitorSession
+from .zero_impact import ZeroImpactKeywords
 
 Phase = Literal["all", "before", "during", "after"]
 PartialPhase = Literal["during", "after recovery", "after", "before", "all"]
@@ -47,7 +48,7 @@ class AvailabilityError(ExtremeError, AssertionError):
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
-class Monitor(ScopedResources):
+class Monitor(ZeroImpactKeywords, ScopedResources):
     """Measures a cloud's availability in the background while a test breaks it.
 
     %TOC%
@@ -602,8 +603,8 @@ class Monitor(ScopedResources):
         ``.latency_percentile(phase, q)`` for ``before``, ``during``, ``after`` and
         ``all``. The monitor may be running or stopped.
 
-        Not a keyword: the public way for another library's verdict to judge what this
-        monitor saw (the Changes library's `Change Should Have Zero Impact`), e.g.
+        Not a keyword: the public way for a verdict to judge what this monitor saw
+        (`Change Should Have Zero Impact`, another library's verdict), e.g.
         ``BuiltIn().get_library_instance("ExtremeTesting.Monitor").phases("keystone")``.
         Fails like the keywords on an unknown monitor or probe.
         """
