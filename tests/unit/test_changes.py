@@ -743,3 +743,41 @@ def test_return_node_to_load_balancer_is_gated_too(target_file, fake, gated):
     lib.return_node_to_load_balancer("ctl2", "keystone", gate=False)
     assert fake.servers[("keystone", "ctl2")][0] == "UP"
     assert end_test(lib).status == "PASS"
+
+
+# -- Roll Out Change: what to apply is a prepared change, never a keyword name
+def test_a_config_change_is_checked_before_anything_and_changes_nothing(target_file, fake):
+    lib = Changes(str(target_file))
+    with pytest.raises(ChangeError, match="sets no option"):
+        lib.config_change("/etc/keystone/keystone.conf", "token")
+    with pytest.raises(ValueError):
+        lib.config_change("/etc/keystone/keystone.conf", "bad]section", x="1")
+    change = lib.config_change("/etc/keystone/keystone.conf", "token", services="a, b",
+                               expiration=7200)
+    assert (change.options, change.services) == ((("expiration", "7200"),), ("a", "b"))
+    assert fake.commands == [] and lib.changes.pending == []
+
+
+def test_roll_out_change_refuses_what_is_not_a_change_before_touching_anything(
+        target_file, fake):
+    lib = Changes(str(target_file))
+    change = lib.package_upgrade("keystone=2")
+    with pytest.raises(ChangeError, match="got arguments after the change"):
+        lib.roll_out_change("keystone", change, "extra")
+    with pytest.raises(ChangeError, match="needs a change from `Config Change`"):
+        lib.roll_out_change("keystone", 42)
+    with pytest.raises(ChangeError, match="not name=version"):
+        lib.package_upgrade("keystone")
+    assert fake.commands == [] and lib.changes.ledger().entries() == []
+
+
+def test_the_old_form_warns_that_it_is_deprecated(target_file, fake, monkeypatch):
+    from ExtremeTesting.changes.keywords import rollout as rollout_keywords
+
+    warned = []
+    monkeypatch.setattr(rollout_keywords.logger, "warn", warned.append)
+    monkeypatch.setattr(rollout_keywords, "roll_out", lambda *a, **k: None)
+    monkeypatch.setattr(rollout_keywords, "BuiltIn", lambda: SimpleNamespace(run_keyword=None))
+    Changes(str(target_file)).roll_out_change("keystone", "Restart Service On Node",
+                                              "keystone")
+    assert warned and "deprecated until 1.0" in warned[0]
