@@ -26,7 +26,9 @@ def _lab(args: list[str]) -> int:
 
 
 def _recover(args: list[str]) -> int:
-    from .faults import cli  # imports every library, so every undo action is registered
+    # Every library that changes the cloud registers its undo actions at import.
+    from . import changes, faults, power, switch  # noqa: F401
+    from .faults import cli
 
     return cli.main(args)
 

@@ -451,8 +451,7 @@ def test_extreme_recover_undoes_a_crashed_runs_changes(target_file, fake):
 
 
 def test_recover_knows_every_undo_of_the_changes_library():
-    from ExtremeTesting.faults import cli  # noqa: F401 - what 'extreme recover' imports
-    from ExtremeTesting.lifecycle import registered
+    from ExtremeTesting.lifecycle import registered  # Changes is imported: registered
 
     assert {undo.LB_READY, undo.RESTORE_FILE, undo.INSTALL_PACKAGES} <= set(registered())
 

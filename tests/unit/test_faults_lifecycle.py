@@ -136,3 +136,30 @@ def test_undoing_keywords_and_checks_still_default_to_every_node(make, cloud):
     lib.kill_service("keystone", on="all")
     assert lib.start_service("keystone") == ["ctl1", "ctl2"]
     lib.service_should_be_running("keystone")
+
+
+def test_extreme_recover_registers_the_undo_actions_of_every_library(tmp_path):
+    """In a fresh process, as the ``extreme`` command runs: the composition root (the
+    top-level cli) imports every library that changes the cloud, faults/cli.py none."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ExtremeTesting import cli; "
+            f"rc = cli._recover(['--ledger', {str(tmp_path / 'l.jsonl')!r}]); "
+            "from ExtremeTesting.lifecycle import registered; print(rc, sorted(registered()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=_env())
+    said, last = out.stdout.strip().rsplit("\n", 1)
+    rc, found = last.split(" ", 1)
+    assert rc == "0" and said.startswith("Nothing to recover"), out.stdout + out.stderr
+    for action in ("start", "poweron", "switch port up", "changes lb ready",
+                   "changes restore file", "changes install packages", "cluster start members"):
+        assert f"'{action}'" in found, found
+
+
+def _env():
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return {**os.environ, "PYTHONPATH": f"{root / 'libraries'}{os.pathsep}{root / 'resources'}"}

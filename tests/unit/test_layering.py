@@ -1,8 +1,12 @@
-"""The layers: the lifecycle and the shared modules sit beneath every keyword library.
+"""The layers: the lifecycle and the shared modules sit beneath every keyword library,
+and keyword packages do not import each other sideways.
 
 Like Tempest's hacking check that keeps ``tempest.lib`` apart: an AST walk over the
 sources (imports inside functions included, and ``import_module``/``__import__`` of a
-string) fails when a lower layer imports a keyword library.
+string) fails when a lower layer imports a keyword library, and when a keyword package
+imports another one other than through a shared module (:data:`SHARED`, each with why).
+Every package and top-level module is covered; the composition roots (the ``extreme``
+command, the ``ExtremeTesting.<Library>`` facades) are the only modules that compose.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "libraries" / "ExtremeTesting"
-KEYWORD_LIBRARIES = ("faults", "power", "switch", "cloud", "monitor", "load", "changes", "report",
-                     "lab")
+KEYWORD_LIBRARIES = ("faults", "power", "switch", "cloud", "monitor", "load", "changes", "policy",
+                     "report", "lab")
 # lower layer -> the keyword libraries it must not import
 RULES = {
     "lifecycle": KEYWORD_LIBRARIES,
@@ -25,6 +29,28 @@ RULES = {
     "clusters": KEYWORD_LIBRARIES,
     "lab": tuple(k for k in KEYWORD_LIBRARIES if k != "lab"),
     "report": tuple(k for k in KEYWORD_LIBRARIES if k != "report"),
+    "vocabulary.py": KEYWORD_LIBRARIES,
+    "datafiles.py": KEYWORD_LIBRARIES,
+    "findings.py": KEYWORD_LIBRARIES,
+    "loadbalancer.py": KEYWORD_LIBRARIES,
+    "docs.py": KEYWORD_LIBRARIES,
+    "__init__.py": KEYWORD_LIBRARIES,
+}
+# The modules that compose the libraries, and may import any of them.
+COMPOSITION_ROOTS = {"cli.py"} | {
+    f"{name.capitalize()}.py" for name in KEYWORD_LIBRARIES}
+# Modules of a keyword package that another keyword package may import, and why. Anything
+# else of another keyword package (its library, keywords, internals) is a sideways import.
+SHARED = {
+    "cloud.connection": "the one rule that decides every library's cloud connection",
+    "cloud.logsafety": "credentials redacted from what a library logs",
+    "cloud.tracking": "the run id and the prefix of what a run creates",
+    "monitor.analysis": "the sample timeline's phases and percentiles",
+    "monitor.samples": "one sample of the timeline",
+    "monitor.config": "the monitor's probes of a service, built from the target",
+    "monitor.probes": "the requests that say a service serves (the roll-out's gate)",
+    "power.osf_drivers": "the BMC drivers os-faults powers nodes with",
+    "power.errors": "the BMC drivers' configuration error",
 }
 
 
@@ -33,8 +59,10 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
-    """Every module ``source`` (the text of ``module``) imports, as absolute names."""
+def imported(source: str, module: str, is_package: bool = False,
+             root: Path | None = None) -> list[tuple[int, str]]:
+    """Every module ``source`` (the text of ``module``) imports, as absolute names. With
+    ``root`` (the package's folder), ``from pkg import submodule`` is the submodule only."""
     package = module if is_package else module.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -46,8 +74,12 @@ def imported(source: str, module: str, is_package: bool = False) -> list[tuple[i
                 anchor = package.split(".")
                 anchor = anchor[:len(anchor) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            if root is not None and all(_is_module(name, root) for name in names):
+                found += [(node.lineno, name) for name in names]
+                continue
             found.append((node.lineno, base))
-            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+            found += [(node.lineno, name) for name in names]
         elif isinstance(node, ast.Call):
             name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
             if name in ("import_module", "__import__") and node.args \
@@ -55,6 +87,12 @@ def imported(source: str, module: str, is_package: bool = False) -> list[tuple[i
                     and isinstance(node.args[0].value, str):
                 found.append((node.lineno, node.args[0].value))
     return found
+
+
+def _is_module(name: str, root: Path) -> bool:
+    parts = name.split(".")[1:]  # without "ExtremeTesting"
+    path = root.joinpath(*parts) if parts else root
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def violations(source: str, module: str, forbidden: tuple[str, ...],
@@ -80,6 +118,76 @@ def check(layer: str, root: Path = PACKAGE) -> list[str]:
 def test_lower_layers_import_no_keyword_library(layer):
     assert (PACKAGE / layer).exists()
     assert check(layer) == []
+
+
+def sideways(source: str, module: str, root: Path = PACKAGE,
+             is_package: bool = False) -> list[str]:
+    """Imports of ``module`` (in a keyword package) into another keyword package that do
+    not go through a :data:`SHARED` module."""
+    own = module.split(".")[1]
+    found = []
+    for line, name in imported(source, module, is_package, root):
+        parts = name.split(".")
+        if parts[0] != "ExtremeTesting" or len(parts) < 2:
+            continue
+        other = parts[1].lower() if parts[1][:1].isupper() else parts[1]
+        if other == own or other not in KEYWORD_LIBRARIES:
+            continue
+        inner = ".".join(parts[1:])
+        if not any(inner == s or inner.startswith(s + ".") for s in SHARED):
+            found.append(f"{module}:{line} imports {name}")
+    return found
+
+
+def check_sideways(package: str, root: Path = PACKAGE) -> list[str]:
+    found = []
+    for file in sorted((root / package).rglob("*.py")):
+        found += sideways(file.read_text(encoding="utf-8"), module_name(file, root), root,
+                          file.name == "__init__.py")
+    return found
+
+
+@pytest.mark.parametrize("package", KEYWORD_LIBRARIES)
+def test_keyword_packages_import_each_other_only_through_shared_modules(package):
+    assert (PACKAGE / package).is_dir()
+    assert check_sideways(package) == []
+
+
+def test_every_package_and_module_is_covered():
+    """A new package or top-level module is a keyword package, a lower layer or a
+    composition root: the check cannot miss it."""
+    covered = set(RULES) | set(KEYWORD_LIBRARIES) | COMPOSITION_ROOTS
+    found = {p.name for p in PACKAGE.iterdir()
+             if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"}
+    assert found - covered == set()
+
+
+def test_every_shared_module_exists():
+    for name in SHARED:
+        package, module = name.split(".")
+        assert (PACKAGE / package / f"{module}.py").is_file(), name
+
+
+@pytest.mark.parametrize("snippet", [
+    "from ..monitor import library",
+    "from ..monitor.library import Monitor",
+    "from .. import changes",
+    "from ..cloud import CloudContext",
+    "from ..cloud.keywords import health",
+    "import ExtremeTesting.Monitor",
+    "def later():\n    from ..switch import library",
+])
+def test_the_sideways_check_catches_another_librarys_internals(snippet):
+    assert sideways(snippet, "ExtremeTesting.load.library"), snippet
+
+
+@pytest.mark.parametrize("snippet", [
+    "from ..cloud import connection", "from ..cloud.connection import settings_for",
+    "from ..monitor.analysis import Phases", "from ..lifecycle import Tracker",
+    "from .. import results, target", "from .workloads import x", "from ..load import stats",
+])
+def test_the_sideways_check_allows_shared_modules_and_its_own(snippet):
+    assert sideways(snippet, "ExtremeTesting.load.library") == [], snippet
 
 
 @pytest.mark.parametrize("snippet", [

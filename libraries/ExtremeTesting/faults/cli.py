@@ -5,8 +5,10 @@ Safe to run any number of times: closed faults are skipped, undo actions are ide
 Undo actions other libraries own (the Switch library's ``switch port up``, the Changes
 library's ``changes lb ready``, ``changes restore file``, ``changes install packages``, the
 cluster faults' ``cluster start members``, ``cluster heal partition``...) are
-replayed by the handlers those libraries register in ``lifecycle.registry`` at import: this module
-imports every library that changes the cloud, so they are all registered. Faults whose
+replayed by the handlers those libraries register in ``lifecycle.registry`` at import: the
+``extreme`` command (``ExtremeTesting.cli``, the one module that composes the libraries)
+imports every library that changes the cloud before it calls :func:`main`, so they are all
+registered; this module imports no other keyword library. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
 ``--force``. The private folders of dead runs (temporary files that may hold secrets, see
 ``lifecycle.private``) are removed; a live run's never.
@@ -23,7 +25,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import changes, power, switch  # noqa: F401 - importing them registers their undo actions
 from . import clusters  # noqa: F401 - the cluster faults' undo actions
 from ..errors import ExtremeError
 from ..lifecycle import private
