@@ -163,3 +163,18 @@ def _env():
 
     root = Path(__file__).resolve().parents[2]
     return {**os.environ, "PYTHONPATH": f"{root / 'libraries'}{os.pathsep}{root / 'resources'}"}
+
+
+@pytest.mark.parametrize("command", ["restart keystone service", "kill keystone service",
+                                     "reboot nodes", "poweroff node with keystone service"])
+def test_inject_fault_naming_no_node_is_refused_when_it_would_hit_several(make, cloud,
+                                                                          command):
+    with pytest.raises(FaultError, match="names no node and would hit every one") as refused:
+        make().inject_fault(command)
+    assert "'on all nodes'" in str(refused.value) and "Nothing was touched" in str(refused.value)
+    assert cloud.calls() == []
+
+
+def test_inject_fault_on_all_nodes_said_on_purpose(make, cloud):
+    assert make().inject_fault("restart keystone service on all nodes") == ["ctl1", "ctl2"]
+    assert make().inject_fault("start keystone service") == ["ctl1", "ctl2"]  # an undo

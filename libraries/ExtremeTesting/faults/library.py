@@ -472,8 +472,9 @@ class Faults(ClusterFaultKeywords):
         """Injects a fault written in os-faults' grammar, with the same ledger and undo.
 
         ``command`` is an os-faults sentence; returns the nodes. Fails, before touching anything,
-        on a sentence it cannot parse (the message shows the grammar), then as
-        the matching keyword does.
+        on a sentence it cannot parse (the message shows the grammar), on a fault that names
+        no node and would hit several (say ``on one node``, ``on ctl1 node`` or ``on all
+        nodes``), then as the matching keyword does.
 
         | `Inject Fault`    restart keystone service on one node
         | `Inject Fault`    freeze mariadb service for 10 seconds
