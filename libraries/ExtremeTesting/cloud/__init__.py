@@ -86,6 +86,10 @@ class Cloud(DynamicCore, ScopedResources):
     |     `Server Status Should Be`    ${server}    ACTIVE
     |     # the server is deleted when the test ends, pass or fail
 
+    Survivors are resources that must outlive a change (an upgrade rolled out with the
+    Changes library): `Create Survivors` makes one of each kind before it, and
+    `Survivors Should Be Intact` checks each is there, unchanged and usable after it.
+
     = What it never does =
 
     - It never logs a password, token or private key (see `Connection`); a password given

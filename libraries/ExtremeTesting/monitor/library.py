@@ -92,6 +92,10 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
     ``load_balancer`` in the target: how long it took to take each failing server out of
     rotation, from the first failed request of its service (``load_balancer.removals``).
 
+    A change rolled out node by node (the Changes library's `Roll Out Change`) is the
+    fault on the timeline: `Change Should Have Zero Impact` judges that no user saw it (no
+    failed sample during it, p95 latency within the target's ``latency_factor``).
+
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
     endpoints from ``endpoints``, credentials from clouds.yaml/secure.yaml for ``cloud``.
