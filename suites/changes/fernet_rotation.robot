@@ -45,7 +45,7 @@ Rotating The Fernet Keys Fails No Token Validation
     END
     Start Validating Tokens Through The Load Balancer
     Rotate The Fernet Keys While Tokens Are Validated
-    ${load} =    Stop The Background Requests
+    ${load} =    Stop Load
     No Token Validation Should Have Failed    ${load}
 
 

@@ -40,12 +40,12 @@ Rolling Upgrade And Rollback Should Not Be Seen
     ...    back node by node, then judges what the monitor saw across both.
     [Arguments]    ${service}
     ${from}    ${to} =    Get Upgrade Of    ${service}
-    Every Node Of ${service} Should Run    @{from}
+    Every Node Of ${service} Should Have Packages    @{from}
     Create Survivors
     Start Measuring Before The Roll-Out
     Roll Out The Upgrade And Its Rollback    ${service}    ${from}    ${to}
     Stop Measuring Availability
-    Every Node Of ${service} Should Run    @{from}
+    Every Node Of ${service} Should Have Packages    @{from}
     Survivors Should Be Intact
     The Roll-Out Should Not Have Been Seen
 
@@ -55,12 +55,12 @@ Roll Out The Upgrade And Its Rollback
     [Arguments]    ${service}    ${from}    ${to}
     ${upgrade} =    Package Upgrade    @{to}
     Roll Out Change    ${service}    ${upgrade}
-    Every Node Of ${service} Should Run    @{to}
+    Every Node Of ${service} Should Have Packages    @{to}
     Run Keyword And Continue On Failure    Survivors Should Be Intact
     ${rollback} =    Package Downgrade    @{from}
     Roll Out Change    ${service}    ${rollback}
 
-Every Node Of ${service} Should Run
+Every Node Of ${service} Should Have Packages
     [Documentation]    Each node of ``service`` has these ``name=version`` packages.
     [Arguments]    @{packages}
     ${nodes} =    The Nodes That Run    ${service}
