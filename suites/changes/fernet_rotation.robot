@@ -56,7 +56,7 @@ Keystone Validates Every Token Itself
     ...    No token validation cached: none stored when a token is validated
     ...    (``caching``) nor when it is issued (``cache_on_issue``, which ``caching``
     ...    alone leaves on).
-    ${uncached} =    Config Change    /etc/keystone/keystone.conf    token
+    ${uncached} =    Prepare Config Change    /etc/keystone/keystone.conf    token
     ...    caching=false    cache_on_issue=false
     Roll Out Change    keystone    ${uncached}
 

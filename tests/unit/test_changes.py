@@ -693,7 +693,7 @@ def test_a_node_that_fails_real_requests_stops_the_roll_out_before_the_next_is_d
     fake.files[("ctl1", "/etc/keystone/keystone.conf")] = CONF.encode()
     fake.files[("ctl2", "/etc/keystone/keystone.conf")] = CONF.encode()
     start_test(lib)
-    change = lib.config_change("/etc/keystone/keystone.conf", "token", expiration="7200")
+    change = lib.prepare_config_change("/etc/keystone/keystone.conf", "token", expiration="7200")
     with pytest.raises(ChangeError) as failure:
         lib.roll_out_change("keystone", change)
     message = str(failure.value)
@@ -748,10 +748,10 @@ def test_return_node_to_load_balancer_is_gated_too(target_file, fake, gated):
 def test_a_config_change_is_checked_before_anything_and_changes_nothing(target_file, fake):
     lib = Changes(str(target_file))
     with pytest.raises(ChangeError, match="sets no option"):
-        lib.config_change("/etc/keystone/keystone.conf", "token")
+        lib.prepare_config_change("/etc/keystone/keystone.conf", "token")
     with pytest.raises(ValueError):
-        lib.config_change("/etc/keystone/keystone.conf", "bad]section", x="1")
-    change = lib.config_change("/etc/keystone/keystone.conf", "token", services="a, b",
+        lib.prepare_config_change("/etc/keystone/keystone.conf", "bad]section", x="1")
+    change = lib.prepare_config_change("/etc/keystone/keystone.conf", "token", services="a, b",
                                expiration=7200)
     assert (change.options, change.services) == ((("expiration", "7200"),), ("a", "b"))
     assert fake.commands == [] and lib.changes.pending == []
@@ -760,13 +760,13 @@ def test_a_config_change_is_checked_before_anything_and_changes_nothing(target_f
 def test_roll_out_change_refuses_what_is_not_a_change_before_touching_anything(
         target_file, fake):
     lib = Changes(str(target_file))
-    change = lib.package_upgrade("keystone=2")
+    change = lib.prepare_package_upgrade("keystone=2")
     with pytest.raises(ChangeError, match="got arguments after the change"):
         lib.roll_out_change("keystone", change, "extra")
-    with pytest.raises(ChangeError, match="needs a change from `Config Change`"):
+    with pytest.raises(ChangeError, match="needs a change from `Prepare Config Change`"):
         lib.roll_out_change("keystone", 42)
     with pytest.raises(ChangeError, match="not name=version"):
-        lib.package_upgrade("keystone")
+        lib.prepare_package_upgrade("keystone")
     assert fake.commands == [] and lib.changes.ledger().entries() == []
 
 

@@ -1,8 +1,9 @@
 """What a roll-out applies on each node: a change prepared by a keyword, passed as an object.
 
-`Roll Out Change` takes one of these (from `Config Change`, `Package Upgrade`,
-`Package Downgrade`), never a keyword name and flattened ``k=v`` strings. Each knows what
-it does in words and applies itself on one node through the library's components.
+`Roll Out Change` takes one of these (from `Prepare Config Change`, `Prepare Package
+Upgrade`, `Prepare Package Downgrade`), never a keyword name and flattened ``k=v``
+strings. Each knows what it does in words and applies itself on one node through the
+library's components.
 """
 
 from __future__ import annotations

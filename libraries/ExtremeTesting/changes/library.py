@@ -77,10 +77,10 @@ class Changes(DynamicCore):
     = What to roll out =
     `Roll Out Change` takes a change prepared by a keyword, never a keyword name:
 
-    | = Change =          | = Prepared with =                                        |
-    | INI options         | `Config Change`    path    section    option=value ...     |
-    | packages            | `Package Upgrade` / `Package Downgrade`    name=version ... |
-    | only a restart      | `Roll Out Restart`    service (no change to prepare)       |
+    | = Change =     | = Prepared with =                                               |
+    | INI options    | `Prepare Config Change`  path  section  option=value ...        |
+    | packages       | `Prepare Package Upgrade` (`Prepare Package Downgrade`)  name=version ... |
+    | only a restart | `Roll Out Restart`  service (nothing to prepare)                |
 
     = Where it lives =
     The library is built from components, one per domain (as the Cloud library is):
@@ -98,7 +98,7 @@ class Changes(DynamicCore):
     |     `Roll Out Restart`    keystone
     |
     | Keystone upgrade
-    |     ${upgrade} =    `Package Upgrade`    keystone=2:22.0.2-0+deb12u6
+    |     ${upgrade} =    `Prepare Package Upgrade`    keystone=2:22.0.2-0+deb12u6
     |     ...    python3-keystone=2:22.0.2-0+deb12u6
     |     `Roll Out Change`    keystone    ${upgrade}
     """

@@ -24,8 +24,9 @@ from ..rollout import roll_out
 from .base import Component
 
 DEPRECATED_FORM = ("`Roll Out Change` with a keyword name and its arguments is deprecated "
-                   "until 1.0: prepare the change first (`Config Change`, `Package "
-                   "Upgrade`, `Package Downgrade`) and pass it, or use `Roll Out Restart`.")
+                   "until 1.0: prepare the change first (`Prepare Config Change`, "
+                   "`Prepare Package Upgrade`, `Prepare Package Downgrade`) and pass it, or "
+                   "use `Roll Out Restart`.")
 
 
 class RolloutKeywords(Component):
@@ -86,7 +87,7 @@ class RolloutKeywords(Component):
 
     # --- what to roll out -------------------------------------------------------------
     @keyword
-    def config_change(self, path: str, section: str, *,
+    def prepare_config_change(self, path: str, section: str, *,
                       services: list[str] | str | None = None, **options: str) -> Change:
         """A change of the INI file ``path`` to roll out: each of ``options``
         (``option=value``) set in ``section``. Returns it for `Roll Out Change`; changes
@@ -96,13 +97,13 @@ class RolloutKeywords(Component):
         comma-separated; default: the service rolled out). Fails, before anything, when no
         option is given or a section or option name is not valid INI.
 
-        | ${change} =    `Config Change`    /etc/keystone/keystone.conf    token
+        | ${change} =    `Prepare Config Change`    /etc/keystone/keystone.conf    token
         | ...    caching=false    cache_on_issue=false
         | `Roll Out Change`    keystone    ${change}
         """
         if not options:
-            raise ChangeError(f"`Config Change` of {path} [{section}] sets no option: give "
-                              f"at least one option=value.")
+            raise ChangeError(f"`Prepare Config Change` of {path} [{section}] sets no "
+                              f"option: give at least one option=value.")
         for option, value in options.items():
             ini.set_option("", section, option, str(value))  # bad names fail here
         if isinstance(services, str):
@@ -111,24 +112,25 @@ class RolloutKeywords(Component):
                             tuple(services or ()))
 
     @keyword
-    def package_upgrade(self, *pairs: str) -> Change:
+    def prepare_package_upgrade(self, *pairs: str) -> Change:
         """An upgrade to roll out: the ``name=version`` ``pairs`` installed on each node
         (their services restart there). Returns it for `Roll Out Change`; changes nothing
         by itself. Fails, before anything, on a pair that is not ``name=version``.
 
         | ${from}    ${to} =    `Get Upgrade Of`    keystone
-        | ${upgrade} =    `Package Upgrade`    @{to}
+        | ${upgrade} =    `Prepare Package Upgrade`    @{to}
         | `Roll Out Change`    keystone    ${upgrade}
         """
         packages.parse_pairs(pairs)
         return PackageChange(tuple(pairs), downgrade=False)
 
     @keyword
-    def package_downgrade(self, *pairs: str) -> Change:
+    def prepare_package_downgrade(self, *pairs: str) -> Change:
         """A downgrade (a rollback) to roll out: older ``name=version`` ``pairs``, as
-        `Package Upgrade`. Fails, before anything, on a pair that is not ``name=version``.
+        `Prepare Package Upgrade`. Fails, before anything, on a pair that is not
+        ``name=version``.
 
-        | ${rollback} =    `Package Downgrade`    @{from}
+        | ${rollback} =    `Prepare Package Downgrade`    @{from}
         | `Roll Out Change`    keystone    ${rollback}
         """
         packages.parse_pairs(pairs)
@@ -149,14 +151,14 @@ class RolloutKeywords(Component):
                         **kwargs: Any) -> None:
         """Rolls ``change`` of ``service`` out node by node, each drained while it changes.
 
-        ``change`` comes from `Config Change`, `Package Upgrade` or `Package Downgrade`
-        (`Roll Out Restart` restarts only). For each node that runs ``service``, one at a
-        time: drain it from the load balancer, wait until drained, apply the change, restart
-        ``service`` there (unless the change did), wait until it serves on that node, wait
-        until its CPU use settles, return it to the load balancer with its gate (real
-        requests of the service sent to the node for the target's ``gate_window``, see
-        `Return Node To Load Balancer`), wait for the load balancer's rise; then the next
-        node. Every step is on the monitor's timeline.
+        ``change`` comes from `Prepare Config Change`, `Prepare Package Upgrade` or
+        `Prepare Package Downgrade` (`Roll Out Restart` restarts only). For each node that
+        runs ``service``, one at a time: drain it from the load balancer, wait until
+        drained, apply the change, restart ``service`` there (unless the change did), wait
+        until it serves on that node, wait until its CPU use settles, return it to the load
+        balancer with its gate (real requests of the service sent to the node for the
+        target's ``gate_window``, see `Return Node To Load Balancer`), wait for the load
+        balancer's rise; then the next node. Every step is on the monitor's timeline.
 
         A step that fails stops the roll-out at that node, as a canary does, and no later
         node is touched: the keyword fails naming the node, the step and the nodes left.
@@ -171,7 +173,7 @@ class RolloutKeywords(Component):
         *DEPRECATED until 1.0*: the old form, a keyword name as ``change`` then its
         ``args`` and ``kwargs`` (run with the node first), still works and warns.
 
-        | ${change} =    `Config Change`    /etc/keystone/keystone.conf    DEFAULT
+        | ${change} =    `Prepare Config Change`    /etc/keystone/keystone.conf    DEFAULT
         | ...    max_param_size=80
         | `Roll Out Change`    keystone    ${change}
         """
@@ -182,8 +184,9 @@ class RolloutKeywords(Component):
             raise ChangeError(f"`Roll Out Change` of {service} got arguments after the "
                               f"change ({change}): a prepared change takes none.")
         if not isinstance(change, Change):
-            raise ChangeError(f"`Roll Out Change` needs a change from `Config Change`, "
-                              f"`Package Upgrade` or `Package Downgrade`, got "
+            raise ChangeError(f"`Roll Out Change` needs a change from `Prepare Config "
+                              f"Change`, `Prepare Package Upgrade` or `Prepare Package "
+                              f"Downgrade`, got "
                               f"{type(change).__name__}.")
         spec = self.target.section("services").get(service)
         if not spec or not spec.get("nodes"):
