@@ -156,3 +156,47 @@ def test_package_changes_and_a_restart_only():
     RestartOnly().apply(library, "ctl1", "keystone")
     assert library.calls == [("downgrade_package", ("ctl1", "keystone=2"), {}),
                              ("upgrade_package", ("ctl2", "keystone=3"), {})]
+
+
+# -- through Robot: a prepared change passes Robot's argument conversion as the object
+SUITE = """\
+*** Settings ***
+Library    ExtremeTesting.Changes    ${TARGET}
+
+*** Test Cases ***
+A Prepared Change Reaches Roll Out Change As An Object
+    ${change} =    Prepare Config Change    /etc/keystone/keystone.conf    token
+    ...    caching=false    cache_on_issue=false    services=keystone
+    Should Be Equal    ${change.options}    ${{(("caching", "false"), ("cache_on_issue", "false"))}}
+    Should Be Equal    ${change.services}    ${{("keystone",)}}
+    Run Keyword And Expect Error    Unknown service 'nova' or it runs on no node*
+    ...    Roll Out Change    nova    ${change}
+    ${upgrade} =    Prepare Package Upgrade    keystone=2    python3-keystone=2
+    Should Be Equal    ${upgrade.pairs}    ${{("keystone=2", "python3-keystone=2")}}
+
+The Old Form Still Reaches It
+    Run Keyword And Expect Error    Unknown service 'nova' or it runs on no node*
+    ...    Roll Out Change    nova    Set Config Option    /etc/x.conf    a    b    c
+"""
+
+
+def test_robot_passes_a_prepared_change_to_roll_out_change(tmp_path):
+    import yaml
+    from robot import run
+    from robot.api import ExecutionResult
+
+    target = tmp_path / "target.yaml"
+    target.write_text(yaml.safe_dump({
+        "name": "fake", "destructive": False, "nodes": {"ctl1": {"address": "192.0.2.11"}},
+        "services": {"keystone": {"nodes": ["ctl1"], "port": 5000}}}))
+    suite = tmp_path / "prepared.robot"
+    suite.write_text(SUITE)
+    output = tmp_path / "output.xml"
+    run(str(suite), variable=[f"TARGET:{target}"], output=str(output), log="NONE",
+        report="NONE", stdout=open(tmp_path / "out.txt", "w"))
+    result = ExecutionResult(str(output))
+    failed = [f"{t.name}: {t.message}" for t in result.suite.tests if t.status != "PASS"]
+    assert failed == []
+    assert result.suite.statistics.passed == 2
+    warnings = [m.message for m in result.errors.messages if m.level == "WARN"]
+    assert any("deprecated until 1.0" in w for w in warnings)
