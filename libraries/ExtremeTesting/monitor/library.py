@@ -616,7 +616,7 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                   for e in self._result(name)["events"]]
         return split_phases(self._probe_samples(self._session(name), probe), events)
 
-    # -- scope hooks (the lifecycle's ScopeListener): a monitor stops with its scope -----
+    # -- listener: stop monitors at the end of their scope ------------------------------
 
     def scope_ended(self, kind: str, name: str, result) -> list[str]:
         self._stop_scope(kind, name)
