@@ -85,16 +85,16 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
     attempt of it, re-sent on the way, had deleted it), stuck (left in a transitional or
     error state after the settling time); and unconfirmed (failed yet done).
 
+    A change rolled out node by node (the Changes library's `Roll Out Change`) is the
+    fault on the timeline: `Change Should Have Zero Impact` judges that no user saw it (no
+    failed sample during it, p95 latency within the target's ``latency_factor``).
+
     A failure is partial as often as total (one backend of two black-holed fails every
     other request): per phase, the share of failed samples and the failing time (the sum
     of the outages in the phase; ``after recovery`` starts where the outage that outlived
     the fault ends), judged by `Partial Outage Should Stay Within`. With a
     ``load_balancer`` in the target: how long it took to take each failing server out of
     rotation, from the first failed request of its service (``load_balancer.removals``).
-
-    A change rolled out node by node (the Changes library's `Roll Out Change`) is the
-    fault on the timeline: `Change Should Have Zero Impact` judges that no user saw it (no
-    failed sample during it, p95 latency within the target's ``latency_factor``).
 
     = The target file =
     Probes come from the target's ``probes`` section (see ExtremeTesting.monitor.config),
