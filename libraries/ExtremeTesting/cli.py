@@ -26,9 +26,7 @@ def _lab(args: list[str]) -> int:
 
 
 def _recover(args: list[str]) -> int:
-    # Every library that changes the cloud registers its undo actions at import.
-    from . import changes, faults, power, switch  # noqa: F401
-    from .faults import cli
+    from .faults import cli  # recover registers every library's undo actions first
 
     return cli.main(args)
 

@@ -138,14 +138,18 @@ def test_undoing_keywords_and_checks_still_default_to_every_node(make, cloud):
     lib.service_should_be_running("keystone")
 
 
-def test_extreme_recover_registers_the_undo_actions_of_every_library(tmp_path):
-    """In a fresh process, as the ``extreme`` command runs: the composition root (the
-    top-level cli) imports every library that changes the cloud, faults/cli.py none."""
+@pytest.mark.parametrize("call", [
+    "from ExtremeTesting import cli; rc = cli._recover(['--ledger', LEDGER])",
+    "from ExtremeTesting.faults.cli import recover; rc = recover(None, LEDGER)",
+])
+def test_extreme_recover_registers_the_undo_actions_of_every_library(tmp_path, call):
+    """In a fresh process, as the ``extreme`` command or a guard process (the safeguards')
+    runs it: recover has every library's undo actions registered (through the one module
+    that composes them, ExtremeTesting.undo_actions), though faults/cli.py imports none."""
     import subprocess
     import sys
 
-    code = ("import sys; from ExtremeTesting import cli; "
-            f"rc = cli._recover(['--ledger', {str(tmp_path / 'l.jsonl')!r}]); "
+    code = (f"LEDGER = {str(tmp_path / 'l.jsonl')!r}; {call}; "
             "from ExtremeTesting.lifecycle import registered; print(rc, sorted(registered()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=_env())

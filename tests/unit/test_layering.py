@@ -43,8 +43,9 @@ RULES = {
     "__init__.py": KEYWORD_LIBRARIES,
 }
 # The modules that compose the libraries, and may import any of them: the ``extreme``
-# command and each library's ``ExtremeTesting.<Name>`` facade.
-COMPOSITION_ROOTS = {"cli.py"}
+# command, every library's undo actions for recover (and each library's
+# ``ExtremeTesting.<Name>`` facade, which imports its own).
+COMPOSITION_ROOTS = {"cli.py", "undo_actions.py"}
 # Modules of a keyword package that another keyword package may import, and why. Anything
 # else of another keyword package (its library, keywords, internals) is a sideways import.
 SHARED = {

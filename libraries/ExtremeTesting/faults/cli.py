@@ -5,10 +5,10 @@ Safe to run any number of times: closed faults are skipped, undo actions are ide
 Undo actions other libraries own (the Switch library's ``switch port up``, the Changes
 library's ``changes lb ready``, ``changes restore file``, ``changes install packages``, the
 cluster faults' ``cluster start members``, ``cluster heal partition``...) are
-replayed by the handlers those libraries register in ``lifecycle.registry`` at import: the
-``extreme`` command (``ExtremeTesting.cli``, the one module that composes the libraries)
-imports every library that changes the cloud before it calls :func:`main`, so they are all
-registered; this module imports no other keyword library. Faults whose
+replayed by the handlers those libraries register in ``lifecycle.registry`` at import:
+:func:`recover` has them registered first (``ExtremeTesting.undo_actions``, the one module
+that composes them), whichever process runs it; this module imports no other keyword
+library. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
 ``--force``. The private folders of dead runs (temporary files that may hold secrets, see
 ``lifecycle.private``) are removed; a live run's never.
@@ -92,6 +92,9 @@ def main(argv: list[str]) -> int:
 def recover(target: str | None, ledger_path: str | None, *, dry_run: bool = False,
             force: bool = False, library=None, out=print) -> int:
     from ..target import default_target_path, load
+    from ..undo_actions import register_every_undo_action
+
+    register_every_undo_action()
 
     if target is not None:
         load(target)  # exists, is a file, parses: before anything is said or undone
