@@ -9,6 +9,16 @@ lists them, the writes), with the monitor's credentials, sent straight to the no
 address and the service's port (``http://<nodes.<node>.address>:<services.<s>.port>`` and
 the path of the service's endpoint), for a settle window (the target's
 ``expectations.rolling_changes.gate_window``, default 5 s) without one failure.
+
+The window starts once the node has answered every kind of request once (its warm-up:
+a freshly started API worker's first request loads its policy, its database pool and its
+token cache, and on a busy machine takes longer than the monitor's timeout; measured on
+the lab 2026-12-06, one `read-servers` timeout in 18 requests right after nova-api's
+restart, none after). The warm-up is bounded by the window itself: a node that has not
+answered every kind once by then fails the gate with what it answered. The failures of
+the warm-up are kept and shown, but only a failure inside the settle window, or a
+warm-up that never ends, stops the roll-out. The monitor's probes through the load
+balancer judge what users felt meanwhile.
 """
 
 from __future__ import annotations
@@ -42,15 +52,23 @@ class GateResult:
     window: float
     requests: int = 0
     failures: list[dict] = field(default_factory=list)  # probe, status, error, request id
+    warmup: list[dict] = field(default_factory=list)  # failures before the first clean round
+    warmed: bool = False  # every kind of request answered once: the window started
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return self.warmed and not self.failures
 
     def describe(self) -> str:
         """What failed, in words: each kind of request, its statuses, a few request ids."""
         by_probe: dict[str, Counter] = {}
         ids: list[str] = []
+        if not self.warmed:
+            failed = self.failures + self.warmup
+            return (f"{self.service} on {self.node} ({self.url}) did not answer every kind "
+                    f"of real request once within {self.window:g} s: "
+                    + GateResult(self.node, self.service, self.url, self.window,
+                                 self.requests, failed, warmed=True).describe())
         for failure in self.failures:
             by_probe.setdefault(failure["probe"], Counter())[failure["error"] or "failed"] += 1
             if failure["request_id"]:
@@ -115,18 +133,29 @@ def node_probes(target: Target, node: str, service: str, tokens: TokenHolder | N
 def run(probes: list[Probe], result: GateResult, interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep) -> GateResult:
-    """Each probe once a round for ``result.window`` seconds; stops early after
-    ``MAX_FAILURES`` failures. A write probe's leftovers are deleted at the end."""
-    deadline = clock() + result.window
+    """Each probe once a round: first until a round with no failure (the warm-up, at most
+    ``result.window`` seconds), then for ``result.window`` seconds (the settle window);
+    stops early after ``MAX_FAILURES`` failures. A write probe's leftovers are deleted at
+    the end."""
+    deadline = clock() + result.window  # of the warm-up, then of the window
     try:
-        while len(result.failures) < MAX_FAILURES:
+        while len(result.failures) + len(result.warmup) < MAX_FAILURES:
+            failed = []
             for probe in probes:
                 outcome = probe.check()
                 result.requests += 1
                 if not outcome.ok:
-                    result.failures.append({"probe": probe.name, "status": outcome.status,
-                                            "error": outcome.error,
-                                            "request_id": outcome.request_id})
+                    failed.append({"probe": probe.name, "status": outcome.status,
+                                   "error": outcome.error, "request_id": outcome.request_id})
+            if result.warmed:
+                result.failures += failed
+            elif failed:
+                result.warmup += failed
+            else:
+                result.warmed = True
+                deadline = clock() + result.window
+                sleep(interval)
+                continue
             if clock() >= deadline:
                 break
             sleep(min(interval, max(0.0, deadline - clock())))  # the pace of the gate

@@ -100,8 +100,11 @@ class LoadBalancerKeywords(Component):
         if found.ok:
             events.publish(SOURCE, "mark", "serves real requests", mark, "",
                            f"{found.requests} requests in {found.window:g} s")
-            logger.info(f"{mark} served {found.requests} real requests in "
-                        f"{found.window:g} s without a failure ({found.url}).")
+            after = (f" after a warm-up in which {len(found.warmup)} failed"
+                     f" ({', '.join(sorted({f['error'] or 'failed' for f in found.warmup}))})"
+                     if found.warmup else "")
+            logger.info(f"{mark} served {found.requests} real requests, the last "
+                        f"{found.window:g} s without a failure{after} ({found.url}).")
             return
         what = found.describe()
         events.publish(SOURCE, "failed", "gate", mark, "", what)
