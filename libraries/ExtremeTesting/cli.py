@@ -26,7 +26,7 @@ def _lab(args: list[str]) -> int:
 
 
 def _recover(args: list[str]) -> int:
-    from .faults import cli  # imports every library, so every undo action is registered
+    from .faults import cli  # recover registers every library's undo actions first
 
     return cli.main(args)
 

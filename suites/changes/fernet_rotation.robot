@@ -53,17 +53,12 @@ Rotating The Fernet Keys Fails No Token Validation
 Keystone Validates Every Token Itself
     [Documentation]    Keystone's token cache off on each node in turn (drained, restarted,
     ...    returned); the original file comes back when the case ends.
-    Roll Out Change    keystone    Turn Off The Token Cache On
-
-Turn Off The Token Cache On
-    [Documentation]    No token validation cached on ``node``: none stored when a token is
-    ...    validated (``caching``) nor when it is issued (``cache_on_issue``, which
-    ...    ``caching`` alone leaves on).
-    [Arguments]    ${node}
-    FOR    ${option}    IN    caching    cache_on_issue
-        Set Config Option    ${node}    /etc/keystone/keystone.conf    token    ${option}    false
-        ...    services=keystone
-    END
+    ...    No token validation cached: none stored when a token is validated
+    ...    (``caching``) nor when it is issued (``cache_on_issue``, which ``caching``
+    ...    alone leaves on).
+    ${uncached} =    Prepare Config Change    /etc/keystone/keystone.conf    token
+    ...    caching=false    cache_on_issue=false
+    Roll Out Change    keystone    ${uncached}
 
 Start Validating Tokens Through The Load Balancer
     [Documentation]    The token workload at the target's rate, in the background; it runs

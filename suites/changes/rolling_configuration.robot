@@ -37,5 +37,6 @@ Rolling Configuration Change Of Neutron Server
 Rolling Configuration Change Should Not Be Seen
     [Documentation]    Sets the option in ``file`` on each node of ``service`` in turn.
     [Arguments]    ${service}    ${file}
-    Roll Out While Measuring    ${service}    Set Config Option    ${file}
-    ...    oslo_middleware    max_request_body_size    114689    services=${service}
+    ${change} =    Prepare Config Change    ${file}    oslo_middleware
+    ...    max_request_body_size=114689
+    Roll Out While Measuring    ${service}    ${change}

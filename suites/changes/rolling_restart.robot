@@ -47,4 +47,4 @@ Rolling Restart Of Neutron Server With Drain
 Rolling Restart With Drain Should Not Be Seen
     [Documentation]    Restarts ``service`` node by node, each node drained first.
     [Arguments]    ${service}
-    Roll Out While Measuring    ${service}    Restart Service On Node    ${service}
+    Roll Out A Restart While Measuring    ${service}

@@ -53,10 +53,12 @@ Roll Out The Upgrade And Its Rollback
     [Documentation]    Node by node to the ``to`` packages, the survivors checked, then
     ...    node by node back to the ``from`` packages.
     [Arguments]    ${service}    ${from}    ${to}
-    Roll Out Change    ${service}    Upgrade Package    @{to}
+    ${upgrade} =    Prepare Package Upgrade    @{to}
+    Roll Out Change    ${service}    ${upgrade}
     Every Node Of ${service} Should Have Packages    @{to}
     Run Keyword And Continue On Failure    Survivors Should Be Intact
-    Roll Out Change    ${service}    Downgrade Package    @{from}
+    ${rollback} =    Prepare Package Downgrade    @{from}
+    Roll Out Change    ${service}    ${rollback}
 
 Every Node Of ${service} Should Have Packages
     [Documentation]    Each node of ``service`` has these ``name=version`` packages.

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from ExtremeTesting import loadbalancer
-from ExtremeTesting.changes import Changes, fernet, ini, packages, undo, verdict
+from ExtremeTesting.changes import Changes, fernet, ini, packages, undo
+from ExtremeTesting.monitor import zero_impact as verdict
 from ExtremeTesting.changes.errors import ChangeError
 from ExtremeTesting.changes.remote import Result
 from ExtremeTesting.errors import SafetyError, TargetError
@@ -450,8 +451,7 @@ def test_extreme_recover_undoes_a_crashed_runs_changes(target_file, fake):
 
 
 def test_recover_knows_every_undo_of_the_changes_library():
-    from ExtremeTesting.faults import cli  # noqa: F401 - what 'extreme recover' imports
-    from ExtremeTesting.lifecycle import registered
+    from ExtremeTesting.lifecycle import registered  # Changes is imported: registered
 
     assert {undo.LB_READY, undo.RESTORE_FILE, undo.INSTALL_PACKAGES} <= set(registered())
 
@@ -483,9 +483,9 @@ def test_zero_impact_publishes_expectation_records(target_file, monkeypatch):
             return analysis.phases(fast + [SimpleNamespace(ok=False, latency=0.1, start=15.5,
                                                            end=15.6, monotonic=15.5)], events)
 
-    monkeypatch.setattr(verdict.BuiltIn, "get_library_instance", lambda self, name: Monitor())
-    with pytest.raises(ChangeError, match="The change was seen: keystone: 1 failed"):
-        verdict.zero_impact_keyword(target.load(target_file), None, "keystone", "default")
+    with pytest.raises(verdict.ZeroImpactError, match="The change was seen: keystone: 1 failed"):
+        verdict.zero_impact(target.load(target_file), Monitor().phases("keystone", "default"),
+                            None, "keystone", "default")
     records = results.expectation_records(published)
     assert [(r["keyword"], r["what"], r["subject"], r["limit"], r["measured"], r["passed"])
             for r in records] == [
@@ -650,7 +650,7 @@ class BrokenNode:
 def gated(target_file, fake, monkeypatch):
     """The fake target with Keystone on ctl1 and ctl2 at a local node that fails real
     requests, the cloud's login at a fake cloud, and Roll Out Change's run_keyword."""
-    from ExtremeTesting.changes import library as changes_library
+    from ExtremeTesting.changes.keywords import rollout as rollout_keywords
     from ExtremeTesting.monitor.fakecloud import FakeCloud
 
     for name in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD", "OS_AUTH_URL"):
@@ -680,7 +680,7 @@ def gated(target_file, fake, monkeypatch):
             named = dict(a.split("=", 1) for a in args if "=" in a)
             self.lib.set_config_option(node, *[a for a in args if "=" not in a], **named)
 
-    monkeypatch.setattr(changes_library, "BuiltIn", lambda: Keywords(gated.lib))
+    monkeypatch.setattr(rollout_keywords, "BuiltIn", lambda: Keywords(gated.lib))
     gated.node = node
     yield gated
     node.close()
@@ -693,9 +693,9 @@ def test_a_node_that_fails_real_requests_stops_the_roll_out_before_the_next_is_d
     fake.files[("ctl1", "/etc/keystone/keystone.conf")] = CONF.encode()
     fake.files[("ctl2", "/etc/keystone/keystone.conf")] = CONF.encode()
     start_test(lib)
+    change = lib.prepare_config_change("/etc/keystone/keystone.conf", "token", expiration="7200")
     with pytest.raises(ChangeError) as failure:
-        lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
-                            "token", "expiration", "7200", services="keystone")
+        lib.roll_out_change("keystone", change)
     message = str(failure.value)
     assert message.startswith("Roll-out of keystone stopped at ctl1: ")
     assert "real requests to keystone on ctl1" in message
@@ -723,6 +723,7 @@ def test_a_node_that_serves_real_requests_passes_the_gate_and_the_roll_out_goes_
     for node in ("ctl1", "ctl2"):
         fake.files[(node, "/etc/keystone/keystone.conf")] = CONF.encode()
     start_test(lib)
+    # the old form, a keyword name and its arguments: deprecated until 1.0, still works
     lib.roll_out_change("keystone", "Set Config Option", "/etc/keystone/keystone.conf",
                         "token", "expiration", "7200", services="keystone")
     assert all(b"expiration = 7200" in fake.files[(n, "/etc/keystone/keystone.conf")]
@@ -741,3 +742,41 @@ def test_return_node_to_load_balancer_is_gated_too(target_file, fake, gated):
     lib.return_node_to_load_balancer("ctl2", "keystone", gate=False)
     assert fake.servers[("keystone", "ctl2")][0] == "UP"
     assert end_test(lib).status == "PASS"
+
+
+# -- Roll Out Change: what to apply is a prepared change, never a keyword name
+def test_a_config_change_is_checked_before_anything_and_changes_nothing(target_file, fake):
+    lib = Changes(str(target_file))
+    with pytest.raises(ChangeError, match="sets no option"):
+        lib.prepare_config_change("/etc/keystone/keystone.conf", "token")
+    with pytest.raises(ValueError):
+        lib.prepare_config_change("/etc/keystone/keystone.conf", "bad]section", x="1")
+    change = lib.prepare_config_change("/etc/keystone/keystone.conf", "token", services="a, b",
+                               expiration=7200)
+    assert (change.options, change.services) == ((("expiration", "7200"),), ("a", "b"))
+    assert fake.commands == [] and lib.changes.pending == []
+
+
+def test_roll_out_change_refuses_what_is_not_a_change_before_touching_anything(
+        target_file, fake):
+    lib = Changes(str(target_file))
+    change = lib.prepare_package_upgrade("keystone=2")
+    with pytest.raises(ChangeError, match="got arguments after the change"):
+        lib.roll_out_change("keystone", change, "extra")
+    with pytest.raises(ChangeError, match="needs a change from `Prepare Config Change`"):
+        lib.roll_out_change("keystone", 42)
+    with pytest.raises(ChangeError, match="not name=version"):
+        lib.prepare_package_upgrade("keystone")
+    assert fake.commands == [] and lib.changes.ledger().entries() == []
+
+
+def test_the_old_form_warns_that_it_is_deprecated(target_file, fake, monkeypatch):
+    from ExtremeTesting.changes.keywords import rollout as rollout_keywords
+
+    warned = []
+    monkeypatch.setattr(rollout_keywords.logger, "warn", warned.append)
+    monkeypatch.setattr(rollout_keywords, "roll_out", lambda *a, **k: None)
+    monkeypatch.setattr(rollout_keywords, "BuiltIn", lambda: SimpleNamespace(run_keyword=None))
+    Changes(str(target_file)).roll_out_change("keystone", "Restart Service On Node",
+                                              "keystone")
+    assert warned and "deprecated until 1.0" in warned[0]

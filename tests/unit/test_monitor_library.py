@@ -274,14 +274,14 @@ def test_monitors_stop_at_the_end_of_their_test_suite_or_run(cloud, published):
         sessions[name].scope = scope
     with pytest.raises(MonitorError, match="already running"):
         library._start_session(MonitorSession("t", [GetProbe("v", url=cloud.url)]))
-    library.end_test(None, SimpleNamespace(full_name="S.Other"))
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, SimpleNamespace(full_name="S.Other"))
     assert sessions["t"].running
-    library.end_test(None, SimpleNamespace(full_name="S.Case"))
+    library.ROBOT_LIBRARY_LISTENER.end_test(None, SimpleNamespace(full_name="S.Case"))
     assert not sessions["t"].running and sessions["t"].result is not None
     assert sessions["s"].running
-    library.end_suite(None, SimpleNamespace(full_name="S"))
+    library.ROBOT_LIBRARY_LISTENER.end_suite(None, SimpleNamespace(full_name="S"))
     assert not sessions["s"].running and sessions["g"].running
-    library.close()
+    library.ROBOT_LIBRARY_LISTENER.close()
     assert not sessions["g"].running
     assert [data["monitor"] for _, data, _ in published] == ["t", "s", "g"]
 

@@ -100,12 +100,12 @@ def test_the_library_deletes_a_suites_personas_when_that_suite_ends(monkeypatch)
         "auditor": {"roles": ["reader"], "project": "new"},
         "outer": {"roles": ["reader"], "project": "new"}}})
     monkeypatch.setattr("ExtremeTesting.cloud.logsafety.protect", lambda *a: None)
-    library.start_suite(None, SimpleNamespace(full_name="Top"))
+    library.ROBOT_LIBRARY_LISTENER.start_suite(None, SimpleNamespace(full_name="Top"))
     library._persona("outer")
-    library.start_suite(None, SimpleNamespace(full_name="Top.Child"))
+    library.ROBOT_LIBRARY_LISTENER.start_suite(None, SimpleNamespace(full_name="Top.Child"))
     library._persona("auditor")
-    library.end_suite(None, SimpleNamespace(full_name="Top.Child"))
+    library.ROBOT_LIBRARY_LISTENER.end_suite(None, SimpleNamespace(full_name="Top.Child"))
     assert admin.log == [("DELETE", "/users/user-auditor")]  # only the child's persona
     assert [name for name, _ in library._created] == ["outer"]
-    library.close()  # the run ends: whatever is left goes too
+    library.ROBOT_LIBRARY_LISTENER.close()  # the run ends: whatever is left goes too
     assert admin.log[-1] == ("DELETE", "/users/user-outer") and library._created == []

@@ -10,16 +10,18 @@ from robot.api import logger
 from robotlibcore import DynamicCore
 
 from .. import __version__
+from ..lifecycle import ScopedResources, ScopeListener
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
 from .keywords import (ClusterKeywords, ConnectionKeywords, HealthKeywords,
-                       RedundancyKeywords, ResourceKeywords, TrackingKeywords)
+                       RedundancyKeywords, ResourceKeywords, SurvivorKeywords,
+                       TrackingKeywords)
 from .tracking import CleanupLevel, Tracked
 
 __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
 
 
-class Cloud(DynamicCore):
+class Cloud(DynamicCore, ScopedResources):
     """OpenStack health checks and resources that leave nothing behind.
 
     %TOC%
@@ -84,6 +86,10 @@ class Cloud(DynamicCore):
     |     `Server Status Should Be`    ${server}    ACTIVE
     |     # the server is deleted when the test ends, pass or fail
 
+    Survivors are resources that must outlive a change (an upgrade rolled out with the
+    Changes library): `Create Survivors` makes one of each kind before it, and
+    `Survivors Should Be Intact` checks each is there, unchanged and usable after it.
+
     = What it never does =
 
     - It never logs a password, token or private key (see `Connection`); a password given
@@ -103,7 +109,6 @@ class Cloud(DynamicCore):
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
-    ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(self, target: str | None = None, cloud: str | None = None,
                  api_timeout: timedelta = timedelta(seconds=30),
@@ -120,27 +125,22 @@ class Cloud(DynamicCore):
         self.ctx = CloudContext(target, cloud, api_timeout, cleanup_level, prefix, region,
                                 http_debug)
         self.cleanup_timeout = cleanup_timeout
-        self.ROBOT_LIBRARY_LISTENER = self
         super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
                           ClusterKeywords(self.ctx),
                           RedundancyKeywords(self.ctx), ResourceKeywords(self.ctx),
-                          TrackingKeywords(self.ctx)])
+                          TrackingKeywords(self.ctx), SurvivorKeywords(self.ctx, self)])
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
 
-    # --- listener: clean-up at the end of each scope ------------------------------------
+    # --- scope hooks (the lifecycle's ScopeListener): clean-up at the end of each scope --
 
-    def start_suite(self, data: Any, result: Any) -> None:
-        self.ctx.tracker.start("suite", result.full_name)
+    def scope_started(self, kind: str, name: str, result: Any) -> None:
+        self.ctx.tracker.start(kind, name)
 
-    def start_test(self, data: Any, result: Any) -> None:
-        self.ctx.tracker.start("test", result.full_name)
+    def scope_ended(self, kind: str, name: str, result: Any) -> list[str]:
+        self._clean(self.ctx.tracker.end(kind), f"{kind} '{name}'")
+        return []
 
-    def end_test(self, data: Any, result: Any) -> None:
-        self._clean(self.ctx.tracker.end("test"), f"test '{result.full_name}'")
-
-    def end_suite(self, data: Any, result: Any) -> None:
-        self._clean(self.ctx.tracker.end("suite"), f"suite '{result.full_name}'")
-
-    def close(self) -> None:
+    def run_ended(self) -> None:
         leftovers = [t for s in self.ctx.tracker.scopes for t in s.resources]
         for scope in self.ctx.tracker.scopes:
             scope.resources.clear()

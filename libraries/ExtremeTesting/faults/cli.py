@@ -5,8 +5,10 @@ Safe to run any number of times: closed faults are skipped, undo actions are ide
 Undo actions other libraries own (the Switch library's ``switch port up``, the Changes
 library's ``changes lb ready``, ``changes restore file``, ``changes install packages``, the
 cluster faults' ``cluster start members``, ``cluster heal partition``...) are
-replayed by the handlers those libraries register in ``lifecycle.registry`` at import: this module
-imports every library that changes the cloud, so they are all registered. Faults whose
+replayed by the handlers those libraries register in ``lifecycle.registry`` at import:
+:func:`recover` has them registered first (``ExtremeTesting.undo_actions``, the one module
+that composes them), whichever process runs it; this module imports no other keyword
+library. Faults whose
 writer process is still alive on this host belong to a live run and are left alone unless
 ``--force``. The private folders of dead runs (temporary files that may hold secrets, see
 ``lifecycle.private``) are removed; a live run's never.
@@ -23,7 +25,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import changes, power, switch  # noqa: F401 - importing them registers their undo actions
 from . import clusters  # noqa: F401 - the cluster faults' undo actions
 from ..errors import ExtremeError
 from ..lifecycle import private
@@ -91,6 +92,9 @@ def main(argv: list[str]) -> int:
 def recover(target: str | None, ledger_path: str | None, *, dry_run: bool = False,
             force: bool = False, library=None, out=print) -> int:
     from ..target import default_target_path, load
+    from ..undo_actions import register_every_undo_action
+
+    register_every_undo_action()
 
     if target is not None:
         load(target)  # exists, is a file, parses: before anything is said or undone
@@ -138,6 +142,7 @@ def _recover(ledger: Ledger, target: str | None, *, dry_run: bool, force: bool, 
 def _engine(target: str | None, ledger_path: str, todo: list):
     """The Faults library's engine; when the target has no usable os-faults configuration
     and every open fault is undone by another library's handler, an engine without one."""
+    from ..lifecycle import Tracker
     from .engine import ACTIONS, Engine
     from .library import Faults
 
@@ -153,4 +158,5 @@ def _engine(target: str | None, ledger_path: str, todo: list):
         def no_os_faults():
             raise FaultError(f"No os-faults backend for this target: {reason}")
 
-        return Engine(load(target), Ledger(ledger_path), no_os_faults)
+        loaded = load(target)
+        return Engine(Tracker(lambda: loaded, ledger_path), no_os_faults)

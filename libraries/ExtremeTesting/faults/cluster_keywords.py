@@ -38,8 +38,7 @@ class StopHow(Enum):
 
 
 class ClusterFaultKeywords:
-    """Mixed into :class:`~.library.Faults`: it gives ``target``, ``engine`` and
-    ``_take_lock``."""
+    """Mixed into :class:`~.library.Faults`: it gives ``target`` and ``engine``."""
 
     # -- helpers
     def _cluster(self, name: str) -> ClusterSpec:
@@ -90,8 +89,6 @@ class ClusterFaultKeywords:
             args["comment"] = ops.comment_of(entry_id)
         step = Step(f"cluster {action}", spec.service, list(members), args)
         undo = Step(undo_action, spec.service, list(members), dict(args))
-        if not self.engine.dry_run:
-            self._take_lock()
         self.engine.inject(step, undo, act, past, entry_id=entry_id)
         if self.engine.dry_run:
             mark_dry_run(step.describe())

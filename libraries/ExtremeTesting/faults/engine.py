@@ -1,7 +1,13 @@
 """Inject a fault, write it down first, and undo it: the library's core, without Robot.
 
-Order of every injection: safety interlock, dry run, pabot lock, ledger line (fsynced),
-``requested`` event, the os-faults action, ``in effect`` event. Undo runs newest first.
+The engine is os-faults' backend on the lifecycle layer: the interlock, the ledger (its
+one path, next to the target), the pabot lock, the scope and the pending faults are the
+:class:`~ExtremeTesting.lifecycle.Tracker`'s, as for every library that changes the cloud.
+Order of every injection: the interlock, dry run, the pabot lock, ledger line (fsynced),
+``requested`` event, the os-faults action, ``in effect`` event. Undo runs newest first;
+an undo action another library registered (``lifecycle.registry``) is replayed through it,
+and the os-faults undo actions are registered there too (:mod:`.undo`), so a tracker
+without this engine (``extreme recover``) undoes them the same way.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from typing import Any, NamedTuple
 
 from .. import events
 from ..errors import SafetyError
-from ..lifecycle import Entry, Ledger, Scope, Step, handler_for, registered, undo_entries
-from ..target import Target
+from ..lifecycle import (Entry, Ledger, Scope, Step, Tracker, handler_for, registered,
+                         require_destructive, undo_entries)
+from ..lifecycle.locking import PabotLock
 from .errors import FaultError
 
 LOG = logging.getLogger(__name__)
@@ -54,25 +61,41 @@ def undo_step(step: Step) -> Step | None:
 
 
 class Engine:
-    def __init__(self, target: Target, ledger: Ledger, backend: Callable[[], Any], *,
-                 dry_run: bool = False, lock: Any = None,
-                 log: Callable[[str], None] = LOG.info,
+    """os-faults actions on the lifecycle layer of one target (``tracker``)."""
+
+    def __init__(self, tracker: Tracker, backend: Callable[[], Any], *,
+                 dry_run: bool = False, log: Callable[[str], None] = LOG.info,
                  warn: Callable[[str], None] = LOG.warning):
-        self.target = target
-        self.ledger = ledger
+        self.tracker = tracker
         self._backend_factory = backend
         self._backend = None
         self.dry_run = dry_run
-        self.lock = lock
         self.log = log
         self.warn = warn
-        self.scope = Scope()
-        self.mine: list[Entry] = []  # injected by this process and still open
+
+    # -- the lifecycle's state, one place for every library
+    @property
+    def target(self):
+        return self.tracker.target
 
     @property
-    def pending(self) -> list[Entry]:
-        """What the scope listener undoes (the lifecycle's owner interface)."""
-        return self.mine
+    def ledger(self) -> Ledger:
+        return self.tracker.ledger()
+
+    @property
+    def scope(self) -> Scope:
+        return self.tracker.scope
+
+    @property
+    def lock(self) -> PabotLock | None:
+        return self.tracker.lock
+
+    @property
+    def mine(self) -> list[Entry]:
+        """Injected by this process and still open (the tracker's pending entries)."""
+        return self.tracker.pending
+
+    pending = mine
 
     @property
     def backend(self):
@@ -82,16 +105,17 @@ class Engine:
 
     # -- injection
     def check_safety(self, step: Step, destructive: bool | None = None) -> None:
+        """The lifecycle's interlock; a dry run only warns."""
         if destructive is None:
             destructive = ACTIONS[step.action].destructive
-        if destructive and not self.target.destructive:
-            message = (f"Refusing to {step.describe()}: target '{self.target.name}' "
-                       f"({self.target.path}) is not marked 'destructive: true'. Expected a "
-                       f"throwaway cloud; mark its target file destructive only if breaking it "
-                       f"is acceptable.")
+        if not destructive:
+            return
+        try:
+            require_destructive(self.target, step.describe())
+        except SafetyError as error:
             if not self.dry_run:
-                raise SafetyError(message)
-            self.warn(f"DRY RUN: {message}")
+                raise
+            self.warn(f"DRY RUN: {error}")
 
     def perform(self, step: Step) -> Entry | None:
         if step.action not in ACTIONS:
@@ -126,16 +150,8 @@ class Engine:
 
     def _inject(self, step: Step, undo: Step | None, act: Callable[[Entry], None],
                 transient: bool, past: str, entry_id: str = "") -> Entry:
-        if self.lock is not None:
-            waited = self.lock.acquire()
-            if waited > 1:
-                self.log(f"Waited {waited:.1f} s for pabot lock '{self.lock.name}'.")
-        test, suite = self.scope.current()
-        entry = self.ledger.open_fault(step, undo, test=test, suite=suite,
-                                       scope="test" if test else "suite",
-                                       target_file=str(self.target.path), entry_id=entry_id)
-        if undo:
-            self.mine.append(entry)
+        self.tracker.require_destructive(step.describe())  # the interlock, then the lock
+        entry = self.tracker.record(step, undo, entry_id=entry_id)
         events.publish("faults", "requested", step.action, step.target_text(), entry.id)
         try:
             act(entry)
@@ -143,17 +159,15 @@ class Engine:
             events.publish("faults", "failed", step.action, step.target_text(), entry.id,
                            str(error))
             if not undo:
-                self.ledger.close(entry.id, "failed", str(error))
+                self.tracker.close(entry, "failed", str(error))
             raise
         events.publish("faults", "in effect", step.action, step.target_text(), entry.id)
         if transient:
-            self.ledger.close(entry.id, "completed")
             # Over once the call returns: the fault ends now (the Monitor's recovery time
             # counts from the last "undone" event).
+            self.tracker.close(entry, "completed")
             events.publish("faults", "undone", step.action, step.target_text(), entry.id,
                            "ended")
-            if entry in self.mine:
-                self.mine.remove(entry)
         then = f" Undo: {undo.describe()}." if undo and not transient else ""
         self.log(f"{past.capitalize()} {step.target_text()} (fault {entry.id}).{then}")
         return entry
@@ -177,8 +191,7 @@ class Engine:
             undo = entry.undo
             if undo and undo.action == step.action and undo.service == step.service \
                     and set(undo.nodes) <= done:
-                self.ledger.close(entry.id, "restored", f"by {step.describe()}")
-                self.mine.remove(entry)
+                self.tracker.close(entry, "restored", f"by {step.describe()}")
                 events.publish("faults", "undone", entry.step.action,
                                entry.step.target_text(), entry.id)
 
@@ -187,25 +200,28 @@ class Engine:
         """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`)."""
         undo = entry.undo
         if undo is None:
-            self.ledger.close(entry.id, "nothing to undo")
+            self.tracker.close(entry, "nothing to undo")
             return
         try:
-            if undo.action not in ACTIONS:
-                self._run_external(undo)
-            elif undo.action == "start":
-                self._ensure_running(undo)
-            else:
-                self._run(undo)
+            self.run_undo(undo)
         except Exception as error:
             events.publish("faults", "failed", undo.action, undo.target_text(), entry.id,
                            str(error))
             raise
-        self.ledger.close(entry.id, "undone")
-        if entry in self.mine:
-            self.mine.remove(entry)
+        self.tracker.close(entry, "undone")
         events.publish("faults", "undone", entry.step.action, entry.step.target_text(),
                        entry.id)
         self.log(f"Undid fault {entry.id} ({entry.step.describe()}): {undo.describe()}.")
+
+    def run_undo(self, undo: Step) -> None:
+        """One undo step: an os-faults action with this engine's backend, else the
+        handler another library registered."""
+        if undo.action not in ACTIONS:
+            self._run_external(undo)
+        elif undo.action == "start":
+            self._ensure_running(undo)
+        else:
+            self._run(undo)
 
     def _run_external(self, step: Step) -> None:
         """An undo another library registered (``lifecycle.registry``), e.g. a switch port."""
@@ -240,11 +256,10 @@ class Engine:
 
     # -- the lifecycle's owner interface (the scope listener calls these)
     def undo_failed(self, entry: Entry, error: str) -> None:
-        self.ledger.undo_failed(entry.id, error)
+        self.tracker.undo_failed(entry, error)
 
     def forget(self, entry: Entry) -> None:
-        if entry in self.mine:
-            self.mine.remove(entry)
+        self.tracker.forget(entry)
 
     def undo_test(self, test: str) -> list[str]:
         return self.undo_many([e for e in self.mine if e.test == test])
@@ -257,9 +272,7 @@ class Engine:
         return self.undo_many(list(self.mine))
 
     def release_lock_if_clean(self) -> None:
-        if self.lock is not None and not self.mine:
-            self.lock.release()
+        self.tracker.release_lock_if_clean()
 
     def release_lock(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
+        self.tracker.release_lock()

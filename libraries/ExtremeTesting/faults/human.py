@@ -31,7 +31,6 @@ def parse(command: str, topology: Topology) -> Step:
                          f"e.g. {'; '.join(EXAMPLES)}.")
     groups = match.groupdict()
     action = groups["action"].replace(" ", "_")
-    node = groups.get("node") or "all"
     duration = groups.get("duration")
     if index == 1:
         raise UnsupportedActionError(f"'{command}': container faults are not supported by "
@@ -42,14 +41,32 @@ def parse(command: str, topology: Topology) -> Step:
                 f"'{command}': ingress/egress to another service is not supported; use "
                 f"`Unplug Service` on the service itself.")
         service = groups["service"]
-        step = Step(action, service, topology.select(node, service))
+        step = Step(action, service, _select(command, action, groups, topology, service))
         if duration:
             step.args["sec"] = int(duration)
         return step
     if action in ("connect", "disconnect"):
         raise UnsupportedActionError(f"'{command}': os-faults 0.3.0 does not implement "
                                      f"network {action} for nodes.")
-    step = Step(action, None, topology.select(node, groups.get("service")))
+    step = Step(action, None, _select(command, action, groups, topology,
+                                      groups.get("service")))
     if groups.get("target"):
         step.args = {"target": groups["target"], "duration": int(duration or 10)}
     return step
+
+
+def _select(command: str, action: str, groups: dict, topology: Topology,
+            service: str | None) -> list[str]:
+    """The nodes the sentence names; a fault that names none and would hit more than one
+    node is refused before anything is touched (as `Kill Service` without ``on=``)."""
+    from .engine import ACTIONS
+
+    if groups.get("node"):
+        return topology.select(groups["node"], service)
+    nodes = topology.select("all", service)
+    if len(nodes) > 1 and action in ACTIONS and ACTIONS[action].destructive:
+        raise FaultError(
+            f"'{command}' names no node and would hit every one ({', '.join(nodes)}). Say "
+            f"which: 'on {nodes[0]} node', 'on one node', or 'on all nodes' to hit every "
+            f"one of them on purpose. Nothing was touched.")
+    return nodes

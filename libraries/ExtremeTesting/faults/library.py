@@ -13,15 +13,7 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from .. import __version__
-from ..lifecycle import (
-    Entry,
-    Ledger,
-    Scope,
-    ScopeListener,
-    Step,
-    default_ledger_path,
-    destructive_lock,
-)
+from ..lifecycle import Scope, ScopeListener, Step, Tracker
 from ..lifecycle import private
 from ..power import osf_drivers
 from ..power.errors import PowerDriverConfigError
@@ -58,40 +50,6 @@ class StressTarget(Enum):
     kernel = "kernel"
 
 
-class _LazyEngine:
-    """The scope listener's owner before the first keyword read the target: nothing is
-    pending until the engine exists."""
-
-    def __init__(self, faults: Faults):
-        self.faults = faults
-        self.scope = faults.scope
-
-    def _engine(self) -> Engine | None:
-        return self.faults._loaded[3] if self.faults._loaded else None
-
-    @property
-    def pending(self) -> list[Entry]:
-        engine = self._engine()
-        return engine.pending if engine else []
-
-    def undo(self, entry: Entry) -> None:
-        self.faults.engine.undo(entry)
-
-    def undo_failed(self, entry: Entry, error: str) -> None:
-        self.faults.engine.undo_failed(entry, error)
-
-    def forget(self, entry: Entry) -> None:
-        self.faults.engine.forget(entry)
-
-    def release_lock_if_clean(self) -> None:
-        if self._engine():
-            self.faults.engine.release_lock_if_clean()
-
-    def release_lock(self) -> None:
-        if self._engine():
-            self.faults.engine.release_lock()
-
-
 @library(scope="GLOBAL", auto_keywords=False, doc_format="ROBOT", version=__version__)
 class Faults(ClusterFaultKeywords):
     """Break an OpenStack cloud on purpose, through os-faults, and always put it back.
@@ -113,11 +71,17 @@ class Faults(ClusterFaultKeywords):
 
     = Choosing nodes =
 
-    Service keywords act on the nodes that run the service; ``on`` narrows it:
+    Service keywords act on the nodes that run the service; ``on`` says which:
 
     | `Restart Service` | keystone | on=ctl1      | # one named node |
     | `Kill Service`    | keystone | on=one       | # one of them, chosen at random (returned) |
-    | `Freeze Service`  | keystone | on=all       | # every node that runs it (the default) |
+    | `Freeze Service`  | keystone | on=all       | # every node that runs it, said on purpose |
+
+    A fault keyword (restart, kill, terminate, freeze, unplug) without ``on`` refuses,
+    before touching anything, a service that runs on more than one node, naming the fix
+    (``on=ctl1``, ``on=one`` or ``on=all``): `Kill Service` keystone alone never takes
+    Keystone down everywhere. A service on one node needs no ``on``. The undoing
+    keywords (start, unfreeze, plug) and the checks default to every node.
     | `Power Off Node`  | one      | running=nova-api | # a random node running nova-api |
     | `Power Off Node`  | ctl1, ctl2 |            | # several nodes |
 
@@ -215,25 +179,30 @@ class Faults(ClusterFaultKeywords):
         self._become_password = become_password
         self._dry_run = dry_run or os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true",
                                                                                "yes"}
-        self._ledger_arg = ledger
         self.cloud_factory = osf.connect
         self._loaded: tuple[Any, dict[str, Any], Topology, Engine] | None = None
-        # The target is read at the first keyword, not at import: libdoc works without a
-        # lab, and a bad target fails that keyword with its one-line error.
-        self.scope = Scope()
-        self.ROBOT_LIBRARY_LISTENER = ScopeListener(_LazyEngine(self), lambda: self.auto_undo)
+        # The lifecycle layer, as every library that changes the cloud has it: the one
+        # interlock, ledger path (next to the target), pabot lock and scope listener. The
+        # target is read at the first keyword, not at import: libdoc works without a lab,
+        # and a bad target fails that keyword with its one-line error.
+        self.tracker = Tracker(lambda: self.target, Path(ledger) if ledger else None,
+                               lock_timeout=self.lock_timeout,
+                               undo=lambda entry: self.engine.undo(entry))
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self.tracker, lambda: self.auto_undo)
+
+    @property
+    def scope(self) -> Scope:
+        return self.tracker.scope
 
     def _load(self) -> tuple[Any, dict[str, Any], Topology, Engine]:
         if self._loaded is None:
             target = osf.load_target_or_config(self._target_arg)
             osf_config = osf.read_os_faults(target)
             topology = Topology.build(target.data, osf_config)
-            ledger_path = (Path(self._ledger_arg) if self._ledger_arg
-                           else default_ledger_path(target.path))
-            private.sweep(ledger_path)  # temporary files of runs that were killed
-            engine = Engine(target, Ledger(ledger_path), self._connect, dry_run=self._dry_run,
+            self._loaded = (target, osf_config, topology, None)
+            self.tracker.ledger()  # its first use sweeps the temporary files of killed runs
+            engine = Engine(self.tracker, self._connect, dry_run=self._dry_run,
                             log=logger.info, warn=logger.warn)
-            engine.scope = self.scope
             self._loaded = (target, osf_config, topology, engine)
         return self._loaded
 
@@ -283,31 +252,43 @@ class Faults(ClusterFaultKeywords):
         except PowerDriverConfigError as error:
             raise OsFaultsConfigError(str(error)) from None
 
-    def _take_lock(self) -> None:
-        """Under pabot, the cloud's destructive lock, at the first fault."""
-        if not self.engine.dry_run and self.engine.lock is None and self.target.destructive:
-            self.engine.lock = destructive_lock(self.target.name, self.lock_timeout)
-
     def _act(self, step: Step) -> list[str]:
-        if ACTIONS[step.action].destructive:
-            self._take_lock()
-        self.engine.perform(step)
+        self.engine.perform(step)  # the interlock, the ledger line, the lock: the lifecycle's
         if self.engine.dry_run:
             mark_dry_run(step.describe())
         return list(step.nodes)
 
-    def _service(self, action: str, service: str, on: str, **args: Any) -> list[str]:
+    def _service(self, action: str, service: str, on: str | None, **args: Any) -> list[str]:
+        if on is None:
+            on = self._default_on(action, service)
         return self._act(Step(action, service, self.topology.select(on, service), args))
+
+    def _default_on(self, action: str, service: str) -> str:
+        """No ``on``: a fault that would hit every node of the service is refused, before
+        anything is touched, unless the service runs on one node only (then it is that
+        one); undoing actions (start, unfreeze, plug) and checks go to every node."""
+        if not ACTIONS[action].destructive:
+            return "all"
+        nodes = self.topology.select("all", service)
+        if len(nodes) <= 1:
+            return "all"
+        keyword = f"{action.capitalize()} Service"
+        raise FaultError(
+            f"{keyword} {service} without on= would hit every node that runs it "
+            f"({', '.join(nodes)}). Say which: on={nodes[0]} (a named node), on=one (one "
+            f"of them at random), or on=all to hit every one of them on purpose. Nothing "
+            f"was touched.")
 
     def _node(self, action: str, node: str, running: str | None, **args: Any) -> list[str]:
         return self._act(Step(action, None, self.topology.select(node, running), args))
 
     # -- service keywords
     @keyword
-    def restart_service(self, service: str, on: str = "all") -> list[str]:
+    def restart_service(self, service: str, on: str | None = None) -> list[str]:
         """Restarts ``service`` (its ``restart_cmd``) on the nodes ``on`` selects; returns them.
 
-        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`. The restart is
+        ``on``: node names, ``one`` or ``all``, see `Choosing nodes` (required when the
+        service runs on several nodes). The restart is
         over when the keyword returns, so there is nothing to undo.
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or a
@@ -319,11 +300,12 @@ class Faults(ClusterFaultKeywords):
         return self._service("restart", service, on)
 
     @keyword
-    def kill_service(self, service: str, on: str = "all") -> list[str]:
+    def kill_service(self, service: str, on: str | None = None) -> list[str]:
         """Kills ``service``'s processes with SIGKILL on the nodes ``on`` selects; returns them.
 
         Undo (at the end of the test, or `Restore All Faults`): start it where it is not running.
-        ``on``: node names, ``one`` or ``all`` (default), see `Choosing nodes`.
+        ``on``: node names, ``one`` or ``all``, see `Choosing nodes`; without it, a service
+        that runs on several nodes is refused (naming ``on=<node>`` or ``on=all``).
 
         Fails, before touching anything, on a target not marked ``destructive: true`` or a
         service or node the target does not know; fails naming the node when the kill fails.
@@ -335,11 +317,12 @@ class Faults(ClusterFaultKeywords):
         return self._service("kill", service, on)
 
     @keyword
-    def terminate_service(self, service: str, on: str = "all") -> list[str]:
+    def terminate_service(self, service: str, on: str | None = None) -> list[str]:
         """Stops ``service`` gracefully (its ``terminate_cmd``, SIGTERM) on the nodes ``on``
         selects.
 
-        Undo: start it. Returns the nodes. ``on``: node names, ``one`` or ``all`` (default).
+        Undo: start it. Returns the nodes. ``on``: node names, ``one`` or ``all`` (required
+        when the service runs on several nodes).
         Fails as `Kill Service` does.
 
         | `Terminate Service`    nova-conductor    on=one
@@ -351,7 +334,8 @@ class Faults(ClusterFaultKeywords):
         """Starts ``service`` (its ``start_cmd``) on the nodes ``on`` selects; returns them.
 
         It closes the kills and terminations it undoes: the teardown will not start it again.
-        ``on``: node names, ``one`` or ``all`` (default). Fails on an unknown service or node, or
+        ``on``: node names, ``one`` or ``all`` (default: every node). Fails on an unknown
+        service or node, or
         naming the node where the start failed.
 
         | `Kill Service`    memcached    on=db
@@ -360,7 +344,7 @@ class Faults(ClusterFaultKeywords):
         return self._service("start", service, on)
 
     @keyword
-    def freeze_service(self, service: str, on: str = "all",
+    def freeze_service(self, service: str, on: str | None = None,
                        duration: timedelta | None = None) -> list[str]:
         """Pauses ``service`` with SIGSTOP on the nodes ``on`` selects; returns them.
 
@@ -385,7 +369,7 @@ class Faults(ClusterFaultKeywords):
         return self._service("unfreeze", service, on)
 
     @keyword
-    def unplug_service(self, service: str, on: str = "all") -> list[str]:
+    def unplug_service(self, service: str, on: str | None = None) -> list[str]:
         """Drops traffic to ``service``'s port with iptables on the nodes ``on`` selects.
 
         Undo: `Plug Service`. Returns the nodes. Fails as `Kill Service` does.
@@ -488,8 +472,9 @@ class Faults(ClusterFaultKeywords):
         """Injects a fault written in os-faults' grammar, with the same ledger and undo.
 
         ``command`` is an os-faults sentence; returns the nodes. Fails, before touching anything,
-        on a sentence it cannot parse (the message shows the grammar), then as
-        the matching keyword does.
+        on a sentence it cannot parse (the message shows the grammar), on a fault that names
+        no node and would hit several (say ``on one node``, ``on ctl1 node`` or ``on all
+        nodes``), then as the matching keyword does.
 
         | `Inject Fault`    restart keystone service on one node
         | `Inject Fault`    freeze mariadb service for 10 seconds

@@ -141,9 +141,9 @@ def connect(config: dict[str, Any]):
     import os_faults
     from os_faults.api import error as osf_error
 
-    from .runner import ensure_on_path
+    from .runner import ensure_ansible_found
 
-    ensure_on_path()
+    ensure_ansible_found()
     try:
         return os_faults.connect(cloud_config=config)
     except jsonschema.ValidationError as error:

@@ -61,13 +61,20 @@ def find_ansible_playbook() -> str:
     return found
 
 
-def ensure_on_path() -> None:
-    """os-faults' runner constructor runs ``which ansible-playbook`` with this process's
-    PATH; make sure the venv's bin is on it before os-faults connects."""
-    if shutil.which("ansible-playbook"):
+def ensure_ansible_found() -> None:
+    """os-faults' runner constructor looks ``ansible-playbook`` up with ``which`` on this
+    process's PATH (``executor.find_ansible``); point that lookup at ours instead (next to
+    this Python first, then PATH). The process environment is never changed: the child
+    gets its own (see :meth:`BoundedAnsibleRunner._environment`)."""
+    if getattr(executor.find_ansible, "extreme", False):
         return
-    bin_dir = str(Path(find_ansible_playbook()).parent)
-    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    find_ansible_playbook()  # fails now, naming the fix, when there is none
+
+    def find_ansible() -> str:
+        return find_ansible_playbook()
+
+    find_ansible.extreme = True  # type: ignore[attr-defined]
+    executor.find_ansible = find_ansible
 
 
 def ansible_cfg(*, port: int | None, connect_timeout: int, task_timeout: int,
@@ -112,7 +119,7 @@ class BoundedAnsibleRunner(executor.AnsibleRunner):
                  host_label: Callable[[str], str] = str,
                  redact: Callable[[str], str] = str, ansible_playbook: str | None = None,
                  private_dir: Callable[[], Path] | None = None):
-        ensure_on_path()
+        ensure_ansible_found()
         super().__init__(auth=auth)
         self.ansible = ansible_playbook or find_ansible_playbook()
         self.timeout = timeout

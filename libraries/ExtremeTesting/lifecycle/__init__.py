@@ -16,15 +16,17 @@ It imports no keyword library (a unit test checks it).
 from .errors import LedgerError, LifecycleError, LockTimeoutError, UndoError
 from .interlock import require_destructive
 from .ledger import Entry, Ledger, Step, default_ledger_path
-from .listener import Level, ScopeListener, undo_entries, undo_failure
+from .listener import (Level, LedgerScopes, ScopedResources, ScopeListener, undo_entries,
+                       undo_failure)
 from .locking import PabotLock, destructive_lock, take_destructive_lock
 from .registry import handler_for, register_undo, registered, unregister_undo
 from .scope import Scope, full_name, robot_scope
 from .tracker import Tracker
 
 __all__ = [
-    "Entry", "Ledger", "LedgerError", "Level", "LifecycleError", "LockTimeoutError",
-    "PabotLock", "Scope", "ScopeListener", "Step", "Tracker", "UndoError",
+    "Entry", "Ledger", "LedgerError", "LedgerScopes", "Level", "LifecycleError",
+    "LockTimeoutError", "PabotLock", "Scope", "ScopeListener", "ScopedResources", "Step",
+    "Tracker", "UndoError",
     "default_ledger_path", "destructive_lock", "full_name", "handler_for", "register_undo",
     "registered", "require_destructive", "robot_scope", "take_destructive_lock",
     "undo_entries", "undo_failure", "unregister_undo",

@@ -1,7 +1,18 @@
-"""The one scope listener: what a test or suite changed is undone when it ends, whatever
-its outcome, and an undo that fails fails its test.
+"""The one scope listener: what a test or suite owns is given back when it ends.
 
-Every library that changes the cloud gives Robot a ``ScopeListener`` over its owner (a
+Every library that holds something for a test or suite (a fault, a change, a background
+load, a running monitor, a cloud resource, a temporary persona) gives Robot one
+``ScopeListener``; no library hand-rolls ``start_suite``/``end_test``. The listener keeps
+the scope (the test and suites running) and calls the library's hooks, a
+:class:`ScopedResources`: ``scope_started``, ``scope_ended`` (what it returns fails the
+test, or is added to the suite's message), ``suite_teardown_ended`` and ``run_ended``.
+
+Changes written to the ledger (faults, drains, files, power, switch ports) use the ledger
+flavour of those hooks, :class:`LedgerScopes`, which ``ScopeListener(owner)`` builds for an
+owner that is not a ``ScopedResources``: what a test or suite changed is undone when it
+ends, whatever its outcome, and an undo that fails fails its test.
+
+Such an owner is (a
 :class:`~.tracker.Tracker`, or any object with the same few members: ``scope``,
 ``pending``, ``undo``, ``undo_failed``, ``forget``, ``release_lock_if_clean``,
 ``release_lock``). At the end of a test it undoes, newest first, the pending entries of
@@ -81,10 +92,32 @@ def _in_suite(entry: Entry, suite: str) -> bool:
     return entry.suite == suite or entry.suite.startswith(suite + ".")
 
 
-class ScopeListener:
-    """Robot listener (API 3) that keeps ``owner.scope`` current and undoes at scope end."""
+class ScopedResources:
+    """What a library holds per test or suite, given back by the one :class:`ScopeListener`.
 
-    ROBOT_LISTENER_API_VERSION = 3
+    ``kind`` is ``"test"`` or ``"suite"``, ``name`` the Robot full name, ``result`` Robot's
+    running result (its ``parent`` is None for the top suite). Hooks not overridden do
+    nothing. ``scope_ended`` and ``suite_teardown_ended`` return failures: messages that
+    fail the test (or join the suite's message) and never stop the other hooks."""
+
+    def scope_started(self, kind: str, name: str, result: Any) -> None:
+        """A test or suite starts."""
+
+    def scope_ended(self, kind: str, name: str, result: Any) -> list[str]:
+        """A test or suite ended: give back what it held."""
+        return []
+
+    def suite_teardown_ended(self, suite: Any) -> list[str]:
+        """A suite's teardown ends (before ``scope_ended`` of the suite)."""
+        return []
+
+    def run_ended(self) -> None:
+        """The run ends (Robot's ``close``): give back everything left."""
+
+
+class LedgerScopes(ScopedResources):
+    """The ledger's hooks: changes written to the ledger are undone at the end of their
+    test or suite (per ``level``), the pabot lock released when nothing is left."""
 
     def __init__(self, owner: Owner, level: Callable[[], Level | str] = lambda: Level.TEST,
                  at_run_end: Callable[[], None] | None = None):
@@ -95,24 +128,33 @@ class ScopeListener:
     def _level(self) -> Level:
         return Level(getattr(self.level(), "value", self.level()))
 
-    def start_suite(self, data, result) -> None:
-        self.owner.scope.suites.append(full_name(result))
+    def scope_started(self, kind: str, name: str, result: Any) -> None:
+        if kind == "suite":
+            self.owner.scope.suites.append(name)
+        else:
+            self.owner.scope.test = name
 
-    def start_test(self, data, result) -> None:
-        self.owner.scope.test = full_name(result)
+    def scope_ended(self, kind: str, name: str, result: Any) -> list[str]:
+        if kind == "test":
+            failures = []
+            if self._level() is Level.TEST:
+                failures = undo_entries(self.owner, [e for e in self.owner.pending
+                                                     if e.test == name], logger.error)
+            self.owner.scope.test = ""
+            _release(self.owner.release_lock_if_clean)
+            return failures
+        scope = self.owner.scope
+        root = len(scope.suites) <= 1 and getattr(result, "parent", None) is None
+        failures = self._undo_suite(result)  # a suite without a teardown
+        if scope.suites:
+            scope.suites.pop()
+        _release(self.owner.release_lock if root else self.owner.release_lock_if_clean)
+        if root and self.at_run_end is not None:
+            self.at_run_end()
+        return failures
 
-    def end_test(self, data, result) -> None:
-        name = full_name(result)
-        failures = []
-        if self._level() is Level.TEST:
-            failures = undo_entries(self.owner, [e for e in self.owner.pending if e.test == name],
-                                    logger.error)
-        self.owner.scope.test = ""
-        self._release(self.owner.release_lock_if_clean)
-        if failures:
-            result.status = "FAIL"
-            note = "\n".join(failures)
-            result.message = f"{result.message}\n\n{note}" if result.message else note
+    def suite_teardown_ended(self, suite: Any) -> list[str]:
+        return self._undo_suite(suite)
 
     def _undo_suite(self, suite: Any) -> list[str]:
         if self._level() is Level.MANUAL:
@@ -123,14 +165,53 @@ class ScopeListener:
             [e for e in self.owner.pending if _in_suite(e, name)]
         return undo_entries(self.owner, entries, logger.error)
 
+    def run_ended(self) -> None:
+        _release(self.owner.release_lock)
+
+
+class ScopeListener:
+    """The one Robot listener (API 3) of every library that holds something per test or
+    suite: it keeps the scope current and calls ``resources``' hooks.
+
+    ``ScopeListener(resources)`` with a :class:`ScopedResources`; ``ScopeListener(owner,
+    level, at_run_end)`` with a ledger owner (a :class:`~.tracker.Tracker`) builds its
+    :class:`LedgerScopes`."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, owner: Owner | ScopedResources,
+                 level: Callable[[], Level | str] = lambda: Level.TEST,
+                 at_run_end: Callable[[], None] | None = None):
+        self.owner = owner
+        self.resources = owner if isinstance(owner, ScopedResources) else \
+            LedgerScopes(owner, level, at_run_end)
+        self.scope = Scope()
+
+    def start_suite(self, data, result) -> None:
+        name = full_name(result)
+        self.scope.suites.append(name)
+        self.resources.scope_started("suite", name, result)
+
+    def start_test(self, data, result) -> None:
+        self.scope.test = full_name(result)
+        self.resources.scope_started("test", self.scope.test, result)
+
+    def end_test(self, data, result) -> None:
+        failures = self.resources.scope_ended("test", full_name(result), result)
+        self.scope.test = ""
+        if failures:
+            result.status = "FAIL"
+            note = "\n".join(failures)
+            result.message = f"{result.message}\n\n{note}" if result.message else note
+
     def end_keyword(self, data, result) -> None:
-        """A suite's teardown: its faults are undone as its last step, so that a failed
-        undo fails the teardown (its FAIL status is in output.xml, where the report reads
-        it)."""
+        """A suite's teardown: what the suite holds is given back as its last step, so
+        that a failure fails the teardown (its FAIL status is in output.xml, where the
+        report reads it)."""
         suite = getattr(result, "parent", None)
         if getattr(result, "type", "") != "TEARDOWN" or not hasattr(suite, "suites"):
             return
-        failures = self._undo_suite(suite)
+        failures = self.resources.suite_teardown_ended(suite)
         if failures:
             note = "\n".join(failures)
             result.status = "FAIL"
@@ -138,24 +219,19 @@ class ScopeListener:
             suite.message = f"{suite.message}\n\n{note}" if suite.message else note
 
     def end_suite(self, data, result) -> None:
-        scope = self.owner.scope
-        root = len(scope.suites) <= 1 and getattr(result, "parent", None) is None
-        failures = self._undo_suite(result)  # a suite without a teardown
-        if scope.suites:
-            scope.suites.pop()
-        self._release(self.owner.release_lock if root else self.owner.release_lock_if_clean)
-        if root and self.at_run_end is not None:
-            self.at_run_end()
+        failures = self.resources.scope_ended("suite", full_name(result), result)
+        if self.scope.suites:
+            self.scope.suites.pop()
         if failures:
             note = "\n".join(failures)
             result.message = f"{result.message}\n\n{note}" if result.message else note
 
     def close(self) -> None:
-        self._release(self.owner.release_lock)
+        self.resources.run_ended()
 
-    @staticmethod
-    def _release(release: Callable[[], None]) -> None:
-        try:
-            release()
-        except Exception as error:  # noqa: BLE001 - a lock server gone must not hide results
-            logger.error(f"Could not release the pabot lock: {error}")
+
+def _release(release: Callable[[], None]) -> None:
+    try:
+        release()
+    except Exception as error:  # noqa: BLE001 - a lock server gone must not hide results
+        logger.error(f"Could not release the pabot lock: {error}")

@@ -62,15 +62,18 @@ class Tracker:
         require_destructive(self.target, action)
         self.lock = take_destructive_lock(self.lock, self.target.name, self.lock_timeout)
 
-    def record(self, step: Step, undo: Step | None = None, *, hold: bool = False) -> Entry:
+    def record(self, step: Step, undo: Step | None = None, *, hold: bool = False,
+               entry_id: str = "") -> Entry:
         """Write ``step`` (and the step that undoes it) to the ledger before it is made.
 
         Entries with an undo, or ``hold`` ones (a change that ends by itself, kept open
-        until its scope ends), are undone or closed when their test or suite ends."""
+        until its scope ends), are undone or closed when their test or suite ends.
+        ``entry_id``: the id to use (:func:`~.ledger.new_id`), when the undo names it."""
         test, suite = self.scope.current()
         entry = self.ledger().open_fault(step, undo, test=test, suite=suite,
                                          scope="test" if test else "suite",
-                                         target_file=str(self.target.path))
+                                         target_file=str(self.target.path),
+                                         entry_id=entry_id)
         if undo is not None or hold:
             self.pending.append(entry)
         return entry
@@ -95,6 +98,8 @@ class Tracker:
                 raise UndoError(f"no library registered an undo for '{entry.undo.action}' "
                                 f"(registered: {', '.join(registered()) or 'none'})")
             handler(entry.undo, self.target)
+            self.close(entry, "undone")  # a registry handler never closes it itself
+            return
         if entry in self.pending:
             self.close(entry, "undone")
 

@@ -23,6 +23,7 @@ from ..results import verdict
 from .. import __version__, events, results
 from .. import vocabulary
 from ..errors import ExtremeError
+from ..lifecycle import ScopedResources, ScopeListener
 from . import stats as load_stats
 from .cleanup import CleanupReport, clean_up, leftovers
 from .locust_engine import LocustRunner
@@ -107,7 +108,7 @@ def _expect(keyword_name: str, what: str, result: LoadResult, limit: float, comp
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
-class Load:
+class Load(ScopedResources):
     """Concurrent workloads against the cloud, with limits on errors, latency and throughput.
 
     %TOC%
@@ -189,8 +190,6 @@ class Load:
     Once`` and the destructive lock (taken by the Faults library, not here).
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None, cloud: str | None = None,
                  engine: Engine = Engine.auto, locust_threshold: int = 50,
                  request_timeout: timedelta = timedelta(seconds=30)):
@@ -198,7 +197,7 @@ class Load:
         ``cloud``: the clouds.yaml entry, overriding the target's; ``engine``: the default
         engine; ``locust_threshold``: above this many workers ``auto`` picks Locust;
         ``request_timeout``: each API request's timeout."""
-        self.ROBOT_LIBRARY_LISTENER = self
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self.default_engine = engine
         self.locust_threshold = locust_threshold
         self.request_timeout = request_timeout.total_seconds()
@@ -771,23 +770,24 @@ class Load:
             if close:
                 close()
 
-    # --- listener: a background load ends with its test -------------------------------
-    def start_suite(self, data, result) -> None:
-        self._suites.append(result.full_name)
+    # --- scope hooks (the lifecycle's ScopeListener): a background load ends with its test
+    def scope_started(self, kind: str, name: str, result) -> None:
+        if kind == "suite":
+            self._suites.append(name)
+        else:
+            self._current_test = name
 
-    def start_test(self, data, result) -> None:
-        self._current_test = result.full_name
+    def scope_ended(self, kind: str, name: str, result) -> list[str]:
+        if kind == "test":
+            self._stop_background(lambda job: job.test == name)
+            self._current_test = None
+        else:
+            self._stop_background(lambda job: job.suite in (name, None))
+            if self._suites:
+                self._suites.pop()
+        return []
 
-    def end_test(self, data, result) -> None:
-        self._stop_background(lambda job: job.test == result.full_name)
-        self._current_test = None
-
-    def end_suite(self, data, result) -> None:
-        self._stop_background(lambda job: job.suite in (result.full_name, None))
-        if self._suites:
-            self._suites.pop()
-
-    def close(self) -> None:
+    def run_ended(self) -> None:
         for job in list(self._background.values()):
             job.runner.stop()
 

@@ -16,6 +16,7 @@ from ..results import verdict
 from .. import events as fault_events
 from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
+from ..lifecycle import ScopedResources, ScopeListener
 from ..target import Target
 from ..target import load as load_target
 from . import dataplane, http, lbwatch
@@ -26,6 +27,7 @@ from .plot import img_html
 from .probes import TokenHolder
 from .reconcile import KINDS
 from .session import MonitorSession
+from .zero_impact import ZeroImpactKeywords
 
 Phase = Literal["all", "before", "during", "after"]
 PartialPhase = Literal["during", "after recovery", "after", "before", "all"]
@@ -46,7 +48,7 @@ class AvailabilityError(ExtremeError, AssertionError):
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
-class Monitor:
+class Monitor(ZeroImpactKeywords, ScopedResources):
     """Measures a cloud's availability in the background while a test breaks it.
 
     %TOC%
@@ -82,6 +84,10 @@ class Monitor:
     (our DELETE answered 404 although the resource was there just before it: an earlier
     attempt of it, re-sent on the way, had deleted it), stuck (left in a transitional or
     error state after the settling time); and unconfirmed (failed yet done).
+
+    A change rolled out node by node (the Changes library's `Roll Out Change`) is the
+    fault on the timeline: `Change Should Have Zero Impact` judges that no user saw it (no
+    failed sample during it, p95 latency within the target's ``latency_factor``).
 
     A failure is partial as often as total (one backend of two black-holed fails every
     other request): per phase, the share of failed samples and the failing time (the sum
@@ -128,10 +134,8 @@ class Monitor:
     | `No Requests Should Be Lost` |
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None) -> None:
-        self.ROBOT_LIBRARY_LISTENER = self
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self._target_path = target
         self._target: Target | None = None
         self._sessions: dict[str, MonitorSession] = {}
@@ -783,8 +787,8 @@ class Monitor:
         ``.latency_percentile(phase, q)`` for ``before``, ``during``, ``after`` and
         ``all``. The monitor may be running or stopped.
 
-        Not a keyword: the public way for another library's verdict to judge what this
-        monitor saw (the Changes library's `Change Should Have Zero Impact`), e.g.
+        Not a keyword: the public way for a verdict to judge what this monitor saw
+        (`Change Should Have Zero Impact`, another library's verdict), e.g.
         ``BuiltIn().get_library_instance("ExtremeTesting.Monitor").phases("keystone")``.
         Fails like the keywords on an unknown monitor or probe.
         """
@@ -811,13 +815,11 @@ class Monitor:
 
     # -- listener: stop monitors at the end of their scope ------------------------------
 
-    def end_test(self, data, result) -> None:
-        self._stop_scope("test", _full_name(result))
+    def scope_ended(self, kind: str, name: str, result) -> list[str]:
+        self._stop_scope(kind, name)
+        return []
 
-    def end_suite(self, data, result) -> None:
-        self._stop_scope("suite", _full_name(result))
-
-    def close(self) -> None:
+    def run_ended(self) -> None:
         for session in list(self._sessions.values()):
             if session.result is None:
                 self._finish(session, None, reason="the run ended")

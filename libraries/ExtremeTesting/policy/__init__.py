@@ -12,6 +12,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from .. import __version__, results
+from ..lifecycle import ScopedResources, ScopeListener
 from .. import target as target_module
 from ..cloud import logsafety
 from ..cloud.connection import (CLOUD_RULE, ConnectionSettings, authenticate, connect,
@@ -27,8 +28,8 @@ __all__ = ["MatrixError", "Policy", "PolicyError"]
 KIND = "policy"
 
 
-@library(scope="GLOBAL", auto_keywords=False, listener="SELF", version=__version__)
-class Policy:
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
+class Policy(ScopedResources):
     """Authorisation acceptance: personas, an operation catalogue and matrix verdicts.
 
     %TOC%
@@ -91,13 +92,12 @@ class Policy:
       reads it; each operation cleans up what it prepared.
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None, api_timeout: timedelta = timedelta(seconds=30),
                  prefix: str | None = None):
         """``target`` is the target file (default ``$EXTREME_TARGET``, then the lab's);
         ``api_timeout`` bounds every HTTP call; ``prefix`` names what the library creates
         (default ``xt-<run id>-policy-``)."""
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self.target_path = target
         self.api_timeout = api_timeout
         run_id = new_run_id()
@@ -111,16 +111,19 @@ class Policy:
         self._table: list[tuple[str, str, str]] = []
         self._suites: list[str] = []
 
-    # ---------------------------------------------------------------- listener
-    def start_suite(self, data: Any, result: Any) -> None:
-        self._suites.append(result.full_name)
+    # ------------------------------------ scope hooks (the lifecycle's ScopeListener)
+    def scope_started(self, kind: str, name: str, result: Any) -> None:
+        if kind == "suite":
+            self._suites.append(name)
 
-    def end_suite(self, data: Any, result: Any) -> None:
-        suite = self._suites.pop() if self._suites else ""
-        self._release(lambda owner: owner == suite)
-        self._table = [] if not self._suites else self._table
+    def scope_ended(self, kind: str, name: str, result: Any) -> list[str]:
+        if kind == "suite":
+            suite = self._suites.pop() if self._suites else ""
+            self._release(lambda owner: owner == suite)
+            self._table = [] if not self._suites else self._table
+        return []
 
-    def close(self) -> None:
+    def run_ended(self) -> None:
         self._release(lambda owner: True)
 
     def _release(self, mine) -> None:

@@ -5,7 +5,8 @@ from .connection import ConnectionKeywords
 from .health import HealthKeywords
 from .redundancy import RedundancyKeywords
 from .resources import ResourceKeywords
+from .survivors import SurvivorKeywords
 from .tracking import TrackingKeywords
 
 __all__ = ["ClusterKeywords", "ConnectionKeywords", "HealthKeywords", "RedundancyKeywords",
-           "ResourceKeywords", "TrackingKeywords"]
+           "ResourceKeywords", "SurvivorKeywords", "TrackingKeywords"]

@@ -1,7 +1,8 @@
 """Grenade's survivors on a live cloud: resources made before a change, checked after it.
 
-Created with the Cloud library's own keywords (so they are named, tagged and cleaned up
-as every resource of a run); checked here: each still exists, unchanged and usable.
+Created with the Cloud library's own keywords (``cloud`` below is the Cloud library),
+so they are named, tagged and cleaned up as every resource of a run; checked here: each
+still exists, unchanged and usable.
 The survivor user's password is made here, kept in memory only and never logged.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from robot.api.types import Secret
 
-from .errors import ChangeError
+from .apierrors import CloudError
 
 MEMBER_ROLE = "member"
 
@@ -37,7 +38,7 @@ class Survivors:
 
 
 def create(cloud, prefix: str = "survivor") -> Survivors:
-    """``cloud`` is the running ExtremeTesting.Cloud library."""
+    """``cloud`` is the Cloud library (its resource keywords make the survivors)."""
     network = cloud.create_network(f"{prefix}-net")
     cloud.create_subnet(network, name=f"{prefix}-subnet")
     port = cloud.create_port(network, name=f"{prefix}-port")
@@ -131,5 +132,5 @@ def user_session(conn, found: Survivors):
     session = ks_session.Session(auth=auth, verify=conn.config.config.get("verify", True),
                                  timeout=30)
     if not session.get_token():
-        raise ChangeError("Keystone gave no token.")
+        raise CloudError("Keystone gave no token.")
     return session
