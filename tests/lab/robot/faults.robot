@@ -124,9 +124,9 @@ A Target Not Marked Destructive Refuses
     VAR    ${lib} =    ReadOnly
     Run Keyword    ${import}    ExtremeTesting.Faults    ${path}    AS    ${lib}
     ${ctl1_pids} =    Keystone Pids On    ctl1
-    Run Keyword And Expect Error    *not marked 'destructive: true'*
+    Run Keyword And Expect Error    *not marked*'destructive: true'*
     ...    Run Keyword    ${lib}.Kill Service    keystone    on=ctl1
-    Run Keyword And Expect Error    *not marked 'destructive: true'*
+    Run Keyword And Expect Error    *not marked*'destructive: true'*
     ...    Run Keyword    ${lib}.Power Off Node    ctl1
     ${after} =    Keystone Pids On    ctl1
     Should Be Equal    ${ctl1_pids}    ${after}    The refused kill touched ctl1
