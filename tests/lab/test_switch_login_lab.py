@@ -40,7 +40,7 @@ def _rewrite_host_passwd() -> None:
 
 
 def test_switch_admin_survives_a_host_passwd_rewrite(running_lab):
-    address = topology.node(topology.SWITCH).address
+    address = topology.SWITCH_MGMT_ADDRESS
     assert _login(address) == topology.SWITCH
     _rewrite_host_passwd()
     try:
