@@ -336,7 +336,10 @@ class HealthKeywords(Component):
             except CloudError as error:
                 problems.append(f"{what}: {error}")
         if problems:
-            raise CloudError(f"Expected a healthy cloud; found {len(problems)} problem(s):\n"
+            # The first line names what is wrong (reports and CI summaries show only it).
+            first = problems[0] if len(problems[0]) <= 160 else problems[0][:157] + "..."
+            raise CloudError(f"Expected a healthy cloud; found {len(problems)} problem(s), "
+                             f"first {first.splitlines()[0]}:\n"
                              + "\n".join(f"- {p}" for p in problems))
         logger.info("The cloud is healthy.")
 
