@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -372,9 +373,27 @@ def _library(tmp_path: Path, monkeypatch, status: str):
     return library, When, published
 
 
+def _start_test(library) -> None:
+    """A test starts, as Robot tells the library's one scope listener."""
+    library.ROBOT_LIBRARY_LISTENER.start_test(None, SimpleNamespace(full_name="S.Case"))
+
+
+def test_a_failed_request_before_the_test_started_is_not_its_evidence(tmp_path,
+                                                                      monkeypatch):
+    library, When, published = _library(tmp_path, monkeypatch, "FAIL")
+    before = library._case_started  # after the library was made, before the test
+    failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500",
+                    wall=before)
+    while time.time() <= before:  # the clock's next tick: the test starts strictly later
+        pass
+    _start_test(library)
+    assert library.collect_evidence_of_failed_requests() == {}
+    assert library.nodes.calls == [] and published == []
+
+
 def test_the_keyword_collects_only_for_a_failed_test(tmp_path, monkeypatch):
     library, When, published = _library(tmp_path, monkeypatch, "PASS")
-    library.start_test(None, None)
+    _start_test(library)
     _write_logs(tmp_path / "ctl1", time.time())
     failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
     assert library.collect_evidence_of_failed_requests() == {}
@@ -386,7 +405,7 @@ def test_the_keyword_collects_only_for_a_failed_test(tmp_path, monkeypatch):
 
 def test_the_keyword_does_nothing_without_failures_or_faults(tmp_path, monkeypatch):
     library, When, published = _library(tmp_path, monkeypatch, "FAIL")
-    library.start_test(None, None)
+    _start_test(library)
     assert library.collect_evidence_of_failed_requests() == {}
     assert library.nodes.calls == [] and published == []
 
@@ -449,7 +468,7 @@ def test_the_example_and_the_lab_targets_name_where_their_services_log():
 def test_evidence_that_cannot_be_collected_warns_and_never_fails_the_case(tmp_path,
                                                                           monkeypatch):
     library, When, published = _library(tmp_path, monkeypatch, "FAIL")
-    library.start_test(None, None)
+    _start_test(library)
     failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
     warned = []
     monkeypatch.setattr("robot.api.logger.warn", lambda text, html=False: warned.append(text))
@@ -465,7 +484,7 @@ def test_evidence_that_cannot_be_collected_warns_and_never_fails_the_case(tmp_pa
 def test_a_malformed_logs_section_fails_the_keyword_clearly(tmp_path, monkeypatch):
     library, When, _ = _library(tmp_path, monkeypatch, "FAIL")
     library.target.data["logs"] = {"nova-api": {"nodes": ["ctl1"]}}
-    library.start_test(None, None)
+    _start_test(library)
     failures.record("monitor", "GET", "http://vip:8774/", OURS, THEIRS, 500, "HTTP 500")
     with pytest.raises(TargetError, match="logs.nova-api in the target needs 'files'"):
         library.collect_evidence_of_failed_requests()

@@ -349,3 +349,19 @@ def test_start_returns_with_a_steady_state_before_any_fault(target, published):
     library.start_availability_monitor(name="now", baseline=timedelta(0))
     assert time.monotonic() - started < 5  # no baseline: returns without waiting for one
     library.stop_availability_monitor("now")
+
+
+def test_a_baseline_without_a_sample_of_some_probe_warns_naming_it(monkeypatch):
+    from ExtremeTesting.monitor import library as monitor_library
+
+    asked, warned = [], []
+    session = SimpleNamespace(wait_for_baseline=lambda seconds, deadline: asked.append(
+        (seconds, deadline)) or ["nova", "glance"])
+    monkeypatch.setattr(monitor_library.logger, "warn", warned.append)
+    monitor_library._wait_for_baseline(session, timedelta(seconds=3), 7, "Monitor 'm'",
+                                       ": the phase before a fault may be empty for it")
+    assert asked == [(3.0, 10.0)]
+    assert warned == ["Monitor 'm': no sample of nova, glance yet after the 3 s baseline: "
+                      "the phase before a fault may be empty for it."]
+    monitor_library._wait_for_baseline(session, timedelta(0), 7, "Data plane 'd'")
+    assert len(asked) == 1  # no baseline: the session is not even asked

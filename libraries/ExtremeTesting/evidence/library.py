@@ -13,6 +13,7 @@ from robot.api.deco import keyword, library
 from .. import __version__, events, results
 from .. import target as target_module
 from ..errors import TargetError
+from ..lifecycle.listener import ScopedResources, ScopeListener
 from ..target import Target
 from . import collect as collector
 from . import failures, mask
@@ -25,8 +26,8 @@ class When(Enum):
     always = "always"
 
 
-@library(scope="GLOBAL", listener="SELF", auto_keywords=False, version=__version__)
-class Evidence:
+@library(scope="GLOBAL", auto_keywords=False, version=__version__)
+class Evidence(ScopedResources):
     """Evidence an operator can act on: the failed requests of a case and the lines the
     services logged about them.
 
@@ -60,12 +61,11 @@ class Evidence:
     %TOC%
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None,
                  ssh_timeout: timedelta = timedelta(seconds=15)):
         """``target``: the target file (default ``$EXTREME_TARGET``, then the lab's);
         ``ssh_timeout``: the longest wait for a node's SSH login."""
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self._target_path = target
         self._target: Target | None = None
         self.ssh_timeout = ssh_timeout.total_seconds()
@@ -80,10 +80,11 @@ class Evidence:
             self._target = target_module.load(self._target_path)
         return self._target
 
-    # --- listener -----------------------------------------------------------------------
-    def start_test(self, data: Any, result: Any) -> None:
-        self._case_started = time.time()
-        self._case_monotonic = time.monotonic()
+    # --- scope hooks (the lifecycle's ScopeListener) -------------------------------------
+    def scope_started(self, kind: str, name: str, result: Any) -> None:
+        if kind == "test":  # the case's failed requests and faults are those since now
+            self._case_started = time.time()
+            self._case_monotonic = time.monotonic()
 
     # --- keywords -----------------------------------------------------------------------
     @keyword

@@ -5,7 +5,8 @@ load, a running monitor, a cloud resource, a temporary persona) gives Robot one
 ``ScopeListener``; no library hand-rolls ``start_suite``/``end_test``. The listener keeps
 the scope (the test and suites running) and calls the library's hooks, a
 :class:`ScopedResources`: ``scope_started``, ``scope_ended`` (what it returns fails the
-test, or is added to the suite's message), ``suite_teardown_ended`` and ``run_ended``.
+test, or is added to the suite's message), ``fixture_started`` and ``fixture_ended`` (a
+test's or suite's setup or teardown), ``suite_teardown_ended`` and ``run_ended``.
 
 Changes written to the ledger (faults, drains, files, power, switch ports) use the ledger
 flavour of those hooks, :class:`LedgerScopes`, which ``ScopeListener(owner)`` builds for an
@@ -107,6 +108,15 @@ class ScopedResources:
         """A test or suite ended: give back what it held."""
         return []
 
+    def fixture_started(self, fixture: str, kind: str, name: str, result: Any) -> None:
+        """A test's or suite's setup or teardown starts: ``fixture`` is ``"setup"`` or
+        ``"teardown"``, ``kind`` and ``name`` those of its test or suite (a user keyword's
+        own setup or teardown is not one)."""
+
+    def fixture_ended(self, fixture: str, kind: str, name: str, result: Any) -> None:
+        """A test's or suite's setup or teardown ended (a suite's teardown: after
+        ``suite_teardown_ended``)."""
+
     def suite_teardown_ended(self, suite: Any) -> list[str]:
         """A suite's teardown ends (before ``scope_ended`` of the suite)."""
         return []
@@ -204,19 +214,28 @@ class ScopeListener:
             note = "\n".join(failures)
             result.message = f"{result.message}\n\n{note}" if result.message else note
 
+    def start_keyword(self, data, result) -> None:
+        """A test's or suite's setup or teardown starts; other keywords pass unseen."""
+        fixture = _fixture(result)
+        if fixture:
+            self.resources.fixture_started(*fixture, result)
+
     def end_keyword(self, data, result) -> None:
-        """A suite's teardown: what the suite holds is given back as its last step, so
-        that a failure fails the teardown (its FAIL status is in output.xml, where the
-        report reads it)."""
-        suite = getattr(result, "parent", None)
-        if getattr(result, "type", "") != "TEARDOWN" or not hasattr(suite, "suites"):
+        """A test's or suite's setup or teardown ended. At a suite's teardown what the
+        suite holds is given back as its last step, so that a failure fails the teardown
+        (its FAIL status is in output.xml, where the report reads it)."""
+        fixture = _fixture(result)
+        if not fixture:
             return
-        failures = self.resources.suite_teardown_ended(suite)
-        if failures:
-            note = "\n".join(failures)
-            result.status = "FAIL"
-            result.message = f"{result.message}\n\n{note}" if result.message else note
-            suite.message = f"{suite.message}\n\n{note}" if suite.message else note
+        suite = result.parent
+        if fixture[:2] == ("teardown", "suite"):
+            failures = self.resources.suite_teardown_ended(suite)
+            if failures:
+                note = "\n".join(failures)
+                result.status = "FAIL"
+                result.message = f"{result.message}\n\n{note}" if result.message else note
+                suite.message = f"{suite.message}\n\n{note}" if suite.message else note
+        self.resources.fixture_ended(*fixture, result)
 
     def end_suite(self, data, result) -> None:
         failures = self.resources.scope_ended("suite", full_name(result), result)
@@ -228,6 +247,20 @@ class ScopeListener:
 
     def close(self) -> None:
         self.resources.run_ended()
+
+
+def _fixture(result: Any) -> tuple[str, str, str] | None:
+    """("setup" or "teardown", "test" or "suite", its full name) when ``result`` is a
+    test's or suite's setup or teardown; None for any other keyword."""
+    fixture = {"SETUP": "setup", "TEARDOWN": "teardown"}.get(getattr(result, "type", ""))
+    parent = getattr(result, "parent", None)
+    if fixture is None or parent is None:
+        return None
+    if hasattr(parent, "suites"):
+        return fixture, "suite", full_name(parent)
+    if getattr(parent, "type", "") == "TEST":
+        return fixture, "test", full_name(parent)
+    return None  # a user keyword's own setup or teardown
 
 
 def _release(release: Callable[[], None]) -> None:

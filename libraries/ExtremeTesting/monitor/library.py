@@ -217,20 +217,13 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                 logger.warn(f"Monitor '{name}': {tokens.last_error}; authenticated probes "
                             f"fail until a login succeeds (retried every 10 s).")
         self._start_session(session, scope)
-        seconds = baseline.total_seconds()
-        if seconds > 0:
-            empty = session.wait_for_baseline(seconds, seconds + found.timeout + 5)
-            if empty:
-                logger.warn(f"Monitor '{name}': no sample of {', '.join(empty)} yet after "
-                            f"the {seconds:g} s baseline: the phase before a fault may be "
-                            f"empty for it.")
-        rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>{p.rate:g}/s</td>"
-                       f"<td>{p.timeout:g} s</td>"
-                       f"<td>{html.escape(str(p.describe().get('url', '')))}</td></tr>"
-                       for p in built)
+        _wait_for_baseline(session, baseline, found.timeout + 5, f"Monitor '{name}'",
+                           ": the phase before a fault may be empty for it")
+        table = _html_table(("probe", "rate", "timeout", "URL"), (
+            (p.name, f"{p.rate:g}/s", f"{p.timeout:g} s", p.describe().get("url", ""))
+            for p in built))
         logger.info(f"Monitor '{html.escape(name)}' started ({html.escape(session.scope[0])} "
-                    f"scope), prefix {html.escape(prefix)}:<table><tr><th>probe</th><th>rate"
-                    f"</th><th>timeout</th><th>URL</th></tr>{rows}</table>", html=True)
+                    f"scope), prefix {html.escape(prefix)}:{table}", html=True)
         return name
 
     @keyword
@@ -648,19 +641,11 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         except dataplane.DataPlaneError as error:
             raise MonitorError(str(error)) from None
         self._start_session(session, scope)
-        seconds = baseline.total_seconds()
-        if seconds > 0:
-            empty = session.wait_for_baseline(seconds, seconds + 5)
-            if empty:
-                logger.warn(f"Data plane '{name}': no sample of {', '.join(empty)} yet after "
-                            f"the {seconds:g} s baseline.")
-        rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>"
-                       f"{html.escape(p.namespace or 'this machine')}</td><td>"
-                       f"{html.escape(p.address)}</td><td>{p.port or '-'}</td></tr>"
-                       for p in found)
-        logger.info(f"Data plane '{html.escape(name)}' probed at {rate:g}/s per probe:<table>"
-                    f"<tr><th>path</th><th>from</th><th>to</th><th>TCP port</th></tr>{rows}"
-                    f"</table>", html=True)
+        _wait_for_baseline(session, baseline, 5, f"Data plane '{name}'")
+        table = _html_table(("path", "from", "to", "TCP port"), (
+            (p.name, p.namespace or "this machine", p.address, p.port or "-") for p in found))
+        logger.info(f"Data plane '{html.escape(name)}' probed at {rate:g}/s per probe:{table}",
+                    html=True)
         return name
 
     def _data_plane_paths(self, paths: tuple[str, ...], described: dict[str, str]) -> list:
@@ -930,6 +915,28 @@ def _expect(keyword_name: str, what: str, probe: str, limit: float, comparison: 
     results.publish_expectation(keyword_name, what, limit, comparison, measured, unit=unit,
                                 subject="" if probe == "overall" else probe,
                                 uncertainty=uncertainty)
+
+
+def _wait_for_baseline(session, baseline: timedelta, grace: float, who: str,
+                       caveat: str = "") -> None:
+    """Lets a monitor just started run ``baseline`` (up to ``grace`` s more until every
+    probe has a sample), so that a fault injected next has a steady state before it; warns
+    naming the probes still without a sample."""
+    seconds = baseline.total_seconds()
+    if seconds <= 0:
+        return
+    empty = session.wait_for_baseline(seconds, seconds + grace)
+    if empty:
+        logger.warn(f"{who}: no sample of {', '.join(empty)} yet after the {seconds:g} s "
+                    f"baseline{caveat}.")
+
+
+def _html_table(header: tuple[str, ...], rows) -> str:
+    """A table for log.html, every cell escaped."""
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row)
+                   + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _names(value: list[str] | str | None) -> list[str] | None:

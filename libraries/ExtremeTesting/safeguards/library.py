@@ -15,8 +15,8 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
 from .. import __version__
 from ..lifecycle.ledger import Ledger, default_ledger_path
+from ..lifecycle.listener import ScopedResources, ScopeListener
 from ..lifecycle.locking import PabotLock
-from ..lifecycle.scope import full_name
 from ..target import Target
 from ..target import load as load_target
 from . import config, journal
@@ -55,7 +55,7 @@ def _first_line(text: str) -> str:
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
-class Safeguards:
+class Safeguards(ScopedResources):
     """Keeps a run from hurting a cloud others depend on.
 
     %TOC%
@@ -94,10 +94,8 @@ class Safeguards:
     - It never keeps its watch thread after the run: it stops when the run ends.
     """
 
-    ROBOT_LISTENER_API_VERSION = 3
-
     def __init__(self, target: str | None = None, ledger: str | None = None) -> None:
-        self.ROBOT_LIBRARY_LISTENER = self
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
         self._target_path = target
         self._ledger_path = ledger
         self._target: Target | None = None
@@ -191,24 +189,33 @@ class Safeguards:
             f"{limit.total_seconds():g} s after the case). The later destructive and "
             f"change cases of the run will not run.")
 
-    # -- listener -----------------------------------------------------------------------
+    # -- scope hooks (the lifecycle's ScopeListener) ------------------------------------
 
-    def start_test(self, data, result) -> None:
-        self._test = full_name(result)
-        self._not_started = False
+    def scope_started(self, kind: str, name: str, result) -> None:
+        if kind == "test":
+            self._test = name
+            self._not_started = False
 
-    def start_keyword(self, data, result) -> None:
-        kind = getattr(result, "type", "")
-        if kind == "SETUP" and self._test:
+    def fixture_started(self, fixture: str, kind: str, name: str, result) -> None:
+        if kind != "test":
+            return
+        if fixture == "setup":
             self._in_setup = True
-        elif kind == "TEARDOWN" and self._test:
-            self._disarm()
+        else:
+            self._disarm()  # the case's teardown: the faults are being undone
 
-    def end_keyword(self, data, result) -> None:
-        if getattr(result, "type", "") == "SETUP":
+    def fixture_ended(self, fixture: str, kind: str, name: str, result) -> None:
+        if fixture == "setup":
             self._in_setup = False
 
-    def end_test(self, data, result) -> None:
+    def scope_ended(self, kind: str, name: str, result) -> list[str]:
+        if kind == "test":
+            self._test_ended(result)
+        return []
+
+    def _test_ended(self, result) -> None:
+        """A case ended: its watch stops; a case the run's stop or a safeguard ended says
+        so in its status and message (set here, in the order the report reads them)."""
         self._disarm()
         self._in_setup = False
         watcher = self._watcher
@@ -227,7 +234,7 @@ class Safeguards:
             result.message = f"{watcher.message}\n\n{result.message}".strip()
         self._test = ""
 
-    def close(self) -> None:
+    def run_ended(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
 
