@@ -3,9 +3,11 @@
 A probe's :meth:`Probe.check` sends its request(s) and returns an :class:`Outcome`; the
 engine times it. A read whose answer is to be checked against its published schema leaves
 that check in ``Outcome.deferred``: the engine runs it after the sample is timed and
-recorded, so it never lengthens or fails a sample. Authenticated probes share one :class:`TokenHolder`, which logs in with
-a password once and only again now and then: password logins cost the server a bcrypt
-hash each (shared/FINDINGS.md), so probing with them would create the outage measured.
+recorded, so it never lengthens or fails a sample.
+
+Authenticated probes share one :class:`TokenHolder`, which logs in with a password once
+and only again now and then: password logins cost the server a bcrypt hash each
+(shared/FINDINGS.md), so probing with them would create the outage measured.
 """
 
 from __future__ import annotations
