@@ -88,12 +88,17 @@ def test_apis_without_a_published_schema_are_listed_not_checked(tempest):
     assert figures["no_schema_published"] == ["identity", "network", "image", "placement"]
 
 
-def test_a_request_tempest_has_no_schema_for_is_not_covered(tempest):
+def test_a_request_tempest_has_no_schema_for_is_not_covered(tempest, monkeypatch):
     found = Watch(every=0)
     found.offer("compute", "GET", "http://vip:8774/v2.1/flavors", 200, AT_21, b"{}")
+    asked = []
+    monkeypatch.setattr(published, "schema_for", lambda *a: asked.append(a))
+    found.offer("compute", "GET", "http://vip:8774/v2.1/flavors", 200, AT_21, b"{}")
     figures = found.figures()
-    assert figures["kinds"] == [] and figures["errors"] == 0
-    assert figures["not_covered"][0]["requests"] == ["GET /flavors at 2.1"]
+    assert figures["kinds"] == [] and figures["errors"] == 0 and figures["responses"] == 0
+    assert figures["not_covered"] == [{"api": "compute", "responses": 2,
+                                       "requests": ["GET /flavors at 2.1"]}]
+    assert asked == []  # not looked up again
 
 
 def test_without_tempest_nothing_is_checked_and_the_extra_is_named(monkeypatch):
@@ -307,6 +312,10 @@ def test_the_libraries_calls_are_checked_from_the_start_of_the_suite(tempest, mo
         library.responses_should_match_their_schemas(of="calls")
     (published_calls,) = [d for k, d in records if k == "schemas"]
     assert published_calls["of"] == "calls" and published_calls["kinds"][0]["seen"] == 2
+    assert published_calls["not_covered"] == [
+        {"api": "unnamed", "responses": 1, "requests": ["GET /v3/projects"]}]
+    assert watch.summary(published_calls).endswith(
+        "; no schema for APIs that name no microversion")
 
 
 def test_an_sdk_connection_feeds_the_calls_watch(monkeypatch):

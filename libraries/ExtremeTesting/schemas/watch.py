@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import published
 
@@ -27,6 +28,9 @@ MAX_KINDS = 200  # kinds followed per watch (each is an API, method, request, mi
 MAX_KEPT = 50  # distinct mismatches kept (kind and field); later ones are only counted
 MAX_EXAMPLES = 5  # requests named per API that has no published schema
 CHECKED, NOT_CHECKED = "checked", "not checked"
+# The API of an answer that names none (an openstacksdk call's answer without an
+# OpenStack-API-Version header: Identity, Image and Networking never send one).
+UNNAMED = "unnamed"
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Watch:
             self.errors = 0
             self.last_error = ""
             self.started = time.time()
+            self._without: set[tuple[str, str, str, str]] = set()  # tempest has no schema
 
     @property
     def available(self) -> bool:
@@ -127,12 +132,15 @@ class Watch:
         match = published.operation_match(api, method, path) if api in published.PACKAGES \
             else None
         if match is None:
-            self._uncovered(api or "unnamed", f"{method} {published.generic(path)}")
+            self._uncovered(api or UNNAMED, f"{method} {published.generic(path)}")
             return
         template = match[0]
         microversion = (published.microversion_of(headers, api)
                         or published.BASE_VERSIONS.get(api, ""))
         key = (api, method, template, microversion)
+        if key in self._without:
+            self._uncovered(api, f"{method} {template} at {microversion}")
+            return
         with self._lock:
             self.offered += 1
             kind = self.kinds.get(key)
@@ -152,9 +160,11 @@ class Watch:
         try:
             result = published.check(api, method, path, status, content, microversion,
                                      headers, self._resolve)
-        except published.NoSchema:
+        except published.NoSchema:  # this tempest has none for it: never asked again
             with self._lock:
                 self.kinds.pop(key, None)
+                self.offered -= kind.seen
+                self._without.add(key)
             self._uncovered(api, f"{method} {template} at {microversion}")
             return
         with self._lock:
@@ -180,10 +190,14 @@ class Watch:
         try:
             headers = getattr(response, "headers", None) or {}
             service = published.service_of(headers)
-            if not service:
-                return  # an API that names no microversion: none of those has a schema
-            self.offer(service, str(getattr(request, "method", "") or "GET"),
-                       str(getattr(request, "url", "") or ""),
+            url = str(getattr(request, "url", "") or "")
+            if not service:  # no API that names no microversion has a schema: listed only
+                status = getattr(response, "status_code", None)
+                if status is not None and 200 <= status < 300:
+                    path = published.generic(urlsplit(url).path)
+                    self._uncovered(UNNAMED, f"{getattr(request, 'method', 'GET')} {path}")
+                return
+            self.offer(service, str(getattr(request, "method", "") or "GET"), url,
                        getattr(response, "status_code", None), headers,
                        lambda: response.content, _our_id(request),
                        str(headers.get("x-openstack-request-id")
@@ -224,6 +238,7 @@ class Watch:
                 "sampling": f"the first answer of each kind, then at most one every "
                             f"{self.every:g} s",
                 "every_s": self.every,
+                "since": self.started,
                 "responses": self.offered,
                 "checked": sum(k.checked for k in kinds),
                 "unchecked": self.unchecked,
@@ -263,7 +278,8 @@ def summary(figures: Mapping[str, Any] | None) -> str:
     if not kinds:
         head = "no answer of an API with a published schema to check"
     apis = sorted({e.get("api", "") for e in figures.get("not_covered") or []})
-    rest = f"; no schema for {', '.join(apis)}" if apis else ""
+    named = [a if a != UNNAMED else "APIs that name no microversion" for a in apis]
+    rest = f"; no schema for {', '.join(named)}" if named else ""
     errors = f"; {figures['errors']} check(s) failed: {figures.get('last_error')}" \
         if figures.get("errors") else ""
     if not found:
