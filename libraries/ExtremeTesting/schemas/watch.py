@@ -81,7 +81,7 @@ class Watch:
         self.every = float(SAMPLE_EVERY if every is None else every)
         self._clock = clock
         self._lock = threading.Lock()
-        self._available = available
+        self._given = available  # None: whether tempest imports, asked again at each reset
         self._resolved: dict[tuple[str, str, str, str], tuple[str, dict]] = {}
         self.reset()
 
@@ -97,6 +97,7 @@ class Watch:
             self.errors = 0
             self.last_error = ""
             self.started = time.time()
+            self._available = self._given
             self._without: set[tuple[str, str, str, str]] = set()  # tempest has no schema
 
     @property
