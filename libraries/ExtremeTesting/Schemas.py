@@ -8,8 +8,9 @@ from typing import Any
 from robot.api import Failure, SkipExecution, logger
 from robot.api.deco import library
 
-from . import __version__, results, schemas
+from . import __version__, results
 from . import target as target_module
+from .schemas import published
 
 
 @library(scope="GLOBAL", auto_keywords=False, version=__version__)
@@ -67,9 +68,9 @@ class Schemas:
         | `Responses Should Match Their Published Schemas` | microversion=2.47               |
         | `Responses Should Match Their Published Schemas` | operations=compute /servers/detail |
         """
-        if not schemas.available():
-            raise SkipExecution(f"No response schema to check against: tempest is not "
-                                f"installed ({schemas.EXTRA}).")
+        if not published.available():
+            raise SkipExecution(f"Responses Should Match Their Published Schemas: "
+                                f"{published.NOT_CHECKED}.")
         wanted = _operations(operations)
         conn = self._connection()
         records, failed = [], []
@@ -80,9 +81,11 @@ class Schemas:
                 body = response.json()
             except ValueError:
                 body = None
-            found = schemas.check(service, "GET", path, response.status_code, body,
-                                  microversion)
-            subject = f"{service} GET {path}" + (f" at {microversion}" if microversion else "")
+            headers = getattr(response, "headers", None) or {}
+            used = published.microversion_of(headers, service) or microversion
+            found = published.check(service, "GET", path, response.status_code, body, used,
+                                    headers)
+            subject = f"{service} GET {path}" + (f" at {used}" if used else "")
             if not found.covered:
                 failed.append(f"{subject}: HTTP {response.status_code}, no answer to check")
                 continue
@@ -93,7 +96,7 @@ class Schemas:
                         ("matches" if found.matches else "; ".join(found.mismatches)))
             failed += [f"{subject}: {m}" for m in found.mismatches]
         logger.info("Not covered (tempest publishes no response schema): "
-                    f"{', '.join(schemas.NOT_COVERED)}.")
+                    f"{', '.join(published.NOT_COVERED)}.")
         if failed:
             raise Failure("Responses that do not match their published schemas:\n" +
                           "\n".join(failed))
@@ -102,18 +105,19 @@ class Schemas:
 
 def _operations(text: str) -> list[tuple[str, str]]:
     if not text.strip():
-        return [(s, p) for (s, m, p) in schemas.OPERATIONS
-                if s == "compute" and "{id}" not in p and "hypervisors" not in p]
+        return [(s, p) for (s, m, p) in published.OPERATIONS
+                if s == "compute" and m == "GET" and "{" not in p and p != "/"
+                and "hypervisors" not in p]
     found = []
     for item in text.split(","):
         service, _, path = item.strip().partition(" ")
         path = path.strip()
-        if service not in schemas.PACKAGES or not path.startswith("/"):
+        if service not in published.PACKAGES or not path.startswith("/"):
             raise ValueError(f"operations: '{item.strip()}' is not 'SERVICE /path' with a "
-                             f"service of {', '.join(schemas.PACKAGES)}, e.g. "
+                             f"service of {', '.join(published.PACKAGES)}, e.g. "
                              "'compute /servers/detail'.")
-        if schemas.operation_of(service, "GET", path) is None:
-            covered = ", ".join(f"{s} {p}" for s, _, p in schemas.OPERATIONS)
+        if published.operation_of(service, "GET", path) is None:
+            covered = ", ".join(f"{s} {p}" for s, m, p in published.OPERATIONS if m == "GET")
             raise ValueError(f"operations: no published schema for {service} GET {path}; "
                              f"covered: {covered}.")
         found.append((service, path))

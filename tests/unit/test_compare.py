@@ -140,6 +140,35 @@ def test_verdict_and_api_changes_come_first(baseline, tmp_path):
         page.index("Every case, side by side")
 
 
+def test_schema_mismatches_that_appeared_or_went_away_are_listed(baseline, tmp_path):
+    broken = run_robot(tmp_path / "broken", "SCHEMA_MISMATCH:servers[0].status")
+    comparison = compare.compare(read(broken), [read(baseline)])
+    (appeared,) = comparison.schemas
+    assert (appeared.status, appeared.request, appeared.field, appeared.problem,
+            appeared.before, appeared.after, appeared.cases) == (
+        "appeared", "compute GET /servers", "servers[0].status", "missing", "", "2.1",
+        [NOVA])
+    assert comparison.schema_appeared == [appeared] and not comparison.schema_gone
+    assert compare.summary_line(comparison).endswith(
+        "1 response-schema mismatch(es) appeared, 0 went away")
+    page = compare.render(comparison)
+    section = page[page.index("<h2>Response schemas"):page.index("Figures changed beyond")]
+    assert "servers[0].status" in section and "appeared" in section
+    # the other way round it went away: the new run checked that request and saw no mismatch
+    back = compare.compare(read(baseline), [read(broken)])
+    assert [(c.status, c.before, c.after) for c in back.schemas] == [
+        ("went away", "2.1", "")]
+    # a new run that checked nothing (no tempest) proves nothing went away
+    unchecked = run_robot(tmp_path / "unchecked", "SCHEMAS_CHECKED:False")
+    blind = compare.compare(read(unchecked), [read(broken)])
+    assert [c.status for c in blind.schemas] == ["not checked in the new run"]
+    assert not blind.schema_gone and not blind.schema_appeared
+    # seen in both: no change, counted
+    again = compare.compare(read(broken), [read(broken)])
+    assert again.schemas == [] and again.schemas_persisting == 1
+    assert "1 seen in both runs" in compare.render(again)
+
+
 def test_several_baselines_judge_by_their_spread(tmp_path):
     bases = [run_robot(tmp_path / f"b{i}", f"NOVA_OUTAGE:{o}", "NOVA_LIMIT:9")
              for i, o in enumerate((1.0, 2.0))]

@@ -65,6 +65,7 @@ SHARED = {
     "safeguards.journal": "what the safeguards did, read by the report",
     "evidence.ids": "our request id, sent with every API call",
     "evidence.failures": "a failed request's record (ids, status), for the report",
+    "schemas.watch": "answers checked against their published schemas, by sample",
 }
 
 

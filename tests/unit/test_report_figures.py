@@ -91,6 +91,48 @@ def test_failing_time_and_out_of_rotation_are_shown_not_dumped():
     assert not [k for _, rows in view["probe_extra"] for k, _ in rows if "partial" in k]
 
 
+def test_response_schemas_read_as_one_line_not_dumped(tempest):
+    """The monitor's ``schemas`` (a real watch's figures): one line in its details, and in
+    the case's summary only when an answer did not match."""
+    from ExtremeTesting.schemas.watch import Watch
+
+    data = fixtures.monitor_result(outage=1.5)
+    found = Watch(every=0)
+    found.offer("compute", "GET", "http://vip:8774/v2.1/servers", 200,
+                {"openstack-api-version": "compute 2.1"}, b'{"servers": [{"id": "a"}]}')
+    found.offer("identity", "GET", "http://vip:5000/v3/auth/projects", 200, {}, b"{}")
+    data["schemas"] = found.figures()
+    view = fig.monitor_view(data)
+    line = dict(view["context"])["response schemas"]
+    assert line.startswith("1 answer(s) of 1 kind(s) checked (the first answer of each kind")
+    assert "1 mismatch(es): compute GET /servers at 2.1: servers[0].name: missing" in line
+    assert line.endswith("; no schema for identity")
+    assert not [k for k, _ in view["extra"] if "schemas" in k]
+    assert dict(fig.monitor_summary(data))["Response schemas"] == line
+    healthy = fixtures.monitor_result(outage=1.5) | {"schemas": Watch(every=0).figures()}
+    assert "Response schemas" not in dict(fig.monitor_summary(healthy))
+
+
+def test_the_calls_schema_figures_land_in_the_case_summary(tempest):
+    """`Responses Should Match Their Schemas` of=calls publishes a ``schemas`` figure."""
+    from types import SimpleNamespace
+
+    from ExtremeTesting.report import render
+    from ExtremeTesting.report.model import Case, Figure
+    from ExtremeTesting.schemas.watch import Watch
+
+    found = Watch(every=0)
+    found.offer("compute", "DELETE", "http://vip:8774/v2.1/servers/a1", 204,
+                {"openstack-api-version": "compute 2.93"}, b"")
+    case = Case("s1-t1", "Every Response", "Smoke.Every Response", "Smoke", "", "PASS", "",
+                "", [], {}, None, None, 0.0, 0,
+                figures=[Figure("schemas", found.figures() | {"of": "calls"})])
+    view = render._case_view(case, SimpleNamespace(outputs=[SimpleNamespace(
+        path=Path("output.xml"))]))
+    assert dict(view["summary"])["Response schemas"].startswith(
+        "1 answer(s) of 1 kind(s) checked") and view["others"] == []
+
+
 def test_keys_no_library_writes_are_not_read_as_figures():
     """Old names (outage_windows, total_outage_s, recovery_time, stuck...) are not guessed:
     they are not monitor figures and land under "other figures" like any unknown key."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evidence import failures, ids
+from ..schemas import watch as schema_watch
 from . import logsafety
 from .apierrors import CloudError, CloudNotConnected, describe
 
@@ -98,9 +99,17 @@ def connect(settings: ConnectionSettings, password: str | None = None) -> Any:
 def stamp_request_ids(connection: Any) -> bool:
     """Every request of ``connection`` carries a fresh id of ours (``req-<uuid4>`` in
     ``X-OpenStack-Request-ID``); one that gets no answer or a 5xx is recorded with it and
-    the service's id, for the evidence of a failed case (:mod:`ExtremeTesting.evidence`)."""
+    the service's id, for the evidence of a failed case (:mod:`ExtremeTesting.evidence`).
+    Its answers are offered to the process's schema watch (``schemas.watch.CALLS``: each
+    kind's first, then one a minute, checked against its published schema)."""
     session = getattr(getattr(connection, "session", None), "session", None)
-    return ids.install(session, _record_failure) if session is not None else False
+    return ids.install(session, _on_response) if session is not None else False
+
+
+def _on_response(request: Any, response: Any, error: BaseException | None) -> None:
+    _record_failure(request, response, error)
+    if response is not None:
+        schema_watch.CALLS.offer_response(request, response)
 
 
 def _record_failure(request: Any, response: Any, error: BaseException | None) -> None:

@@ -133,10 +133,12 @@ class MonitorRun:
             start = time.monotonic()
             self.lags.append(start - due)
             ids.forget()
+            deferred = None
             try:
                 outcome = probe.check()
                 ok, status, error, request_id = (outcome.ok, outcome.status, outcome.error,
                                                  outcome.request_id)
+                deferred = outcome.deferred
             except Exception as failure:  # noqa: BLE001 - a probe bug is a failed sample
                 ok, status, error, request_id = False, None, f"probe error: {failure!r}", ""
                 self.scheduler_errors += 1
@@ -146,6 +148,7 @@ class MonitorRun:
             self.timelines[probe.name].add(Sample(
                 probe.name, slot, due, start, end, wall, wall + (end - start), ok, status,
                 error[:300], request_id, ids.last_sent()))
+            run_deferred(deferred)
         finally:
             with self._flight_lock:
                 self._in_flight[probe.name] -= 1
@@ -164,6 +167,16 @@ class MonitorRun:
 
     def wall(self, monotonic: float) -> float:
         return self.origin_wall + (monotonic - self.origin)
+
+
+def run_deferred(deferred) -> None:
+    """A probe's work after its sample is recorded (the schema check): never fails it."""
+    if deferred is None:
+        return
+    try:
+        deferred()
+    except Exception:  # noqa: BLE001, S110 - the sample is recorded; this is a side look
+        pass
 
 
 def _cpu() -> float:

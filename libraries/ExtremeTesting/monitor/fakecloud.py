@@ -1,7 +1,9 @@
 """A tiny in-process HTTP cloud on 127.0.0.1 with outages planted on demand.
 
 For the monitor's own tests and benchmarks, not for testing clouds: it answers version
-documents, Keystone token issue/validate, and create/list/delete of networks, and can
+documents, Keystone token issue/validate, create/list/delete of networks and a list of
+servers (Compute at microversion 2.1; ``listed_server`` is its one server, edit it to plant a
+response that breaks its schema), and can
 answer 503 (or hang, or hang every other request: one backend of two black-holed and
 still in rotation) between :meth:`FakeCloud.down` and :meth:`FakeCloud.up`, recording
 the monotonic times it switched so a test knows the planted outage exactly.
@@ -29,6 +31,8 @@ class FakeCloud:
         # As a load balancer that re-sends a request after a timeout: each DELETE of a
         # network is applied twice, the client getting the second answer (404).
         self.resend_deletes = False
+        self.listed_server = {"id": "0b3c5f6e-0000-4000-8000-000000000001", "name": "vm",
+                              "links": []}
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._ids = itertools.count(1)
@@ -101,6 +105,11 @@ class FakeCloud:
         path = request.path.split("?", 1)[0].rstrip("/")
         if path.endswith("/auth/tokens"):
             return self._tokens(request, method, body)
+        if path.endswith("/v2.1/servers"):
+            if request.headers.get("X-Auth-Token") != self.token:
+                return self._send(request, 401, {"error": "unauthorized"})
+            return self._send(request, 200, {"servers": [dict(self.listed_server)]},
+                              {"OpenStack-API-Version": "compute 2.1"})
         if path.endswith("/v2.0/networks") or "/v2.0/networks/" in path:
             if request.headers.get("X-Auth-Token") != self.token:
                 return self._send(request, 401, {"error": "unauthorized"})

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Literal
 
-from robot.api import logger
+from robot.api import SkipExecution, logger
 from robot.api.deco import keyword, library
 
 from ..results import verdict
@@ -17,6 +17,7 @@ from .. import events as fault_events
 from .. import __version__, results, vocabulary
 from ..errors import ExtremeError
 from ..lifecycle import ScopedResources, ScopeListener
+from ..schemas import watch as schema_watch
 from ..target import Target
 from ..target import load as load_target
 from . import dataplane, http, lbwatch
@@ -32,6 +33,7 @@ from .zero_impact import ZeroImpactKeywords
 Phase = Literal["all", "before", "during", "after"]
 PartialPhase = Literal["during", "after recovery", "after", "before", "all"]
 MarkKind = Literal["mark", "fault start", "fault end"]
+SchemaSource = Literal["monitor", "calls"]
 Scope = Literal["auto", "test", "suite", "global"]
 # Each kind of write gone wrong: its figure's name in the expectation record.
 WRITE_FIGURES = {"lost": "lost writes", "duplicates": "duplicated writes",
@@ -95,6 +97,18 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
     the fault ends), judged by `Partial Outage Should Stay Within`. With a
     ``load_balancer`` in the target: how long it took to take each failing server out of
     rotation, from the first failed request of its service (``load_balancer.removals``).
+
+    = Response schemas =
+    The answers of the reads, token checks and version documents are checked against the
+    response schemas published for them (tempest's ``tempest.lib.api_schema``, the optional
+    extra ``pip install 'openstack-extreme-testing[schemas]'``) at the microversion each was
+    given at, by sample: the first answer of each kind, then at most one of that kind a
+    minute, after the sample is timed (a check never slows or fails a probe). The result's
+    ``schemas`` names every mismatch (API, request, microversion, field) and the APIs
+    without a published schema (Identity, Networking, Image, Placement: only Compute and
+    Block Storage have one); `Responses Should Match Their Schemas` judges them, and the
+    answers to the libraries' own API calls (``of=calls``). Without tempest nothing is
+    checked and the verdict is skipped, saying what to install.
 
     = The data plane =
     `Start Probing Data Plane` probes the tenants' paths (``north-south``, ``east-west``):
@@ -560,6 +574,92 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         checked = sum(f["checked"] for f in writes.values())
         logger.info(f"All {checked} writes of monitor '{name}' accounted for.")
 
+    @verdict
+    def responses_should_match_their_schemas(self, of: SchemaSource = "monitor",
+                                             name: str = "default") -> None:
+        """Checks that the cloud's answers match the response schemas published for them
+        (tempest's), at the microversion each answer was given at: a missing field or a
+        changed shape breaks clients while every status code stays green.
+
+        ``of``: ``monitor`` (default) judges the answers to the probes of the monitor
+        ``name`` (running or stopped: its reads, token checks and version documents);
+        ``calls`` the answers to this process's own API calls since the current suite
+        started (the Cloud library's keywords, e.g. the smoke suite's creates, reads and
+        deletes, and every other library's openstacksdk calls). Answers are checked by
+        sample, at little cost: the first of each kind (API, method, request,
+        microversion), then at most one of that kind a minute; successful answers only
+        (2xx), as tempest checks them.
+
+        Publishes one expectation record per kind checked (``schema mismatches`` == 0).
+        Fails naming each mismatch: the API, the request, the microversion, the field and
+        what is wrong with it (never the value found), how many checked answers showed it
+        and the request id of the first.
+
+        Skipped, never passed, when nothing could be checked: without tempest (the skip
+        says ``not checked: install 'openstack-extreme-testing[schemas]'``), or when no
+        successful answer came from an API tempest publishes schemas for (Compute and
+        Block Storage; none for Identity, Networking, Image, Placement). The sign-off
+        report counts such a skip as blocking unless the target declares the case
+        ``not_applicable``. Fails too when monitor ``name`` was never started.
+
+        | `Responses Should Match Their Schemas` |
+        | `Responses Should Match Their Schemas` | of=calls |
+        """
+        if of == "calls":
+            figures, whose = schema_watch.CALLS.figures(), "this suite's API calls"
+        else:
+            figures, whose = self._result(name).get("schemas"), f"monitor '{name}'"
+            if not figures:
+                raise MonitorError(f"Monitor '{name}' has no API probe whose answers could "
+                                   f"be checked (a data-plane monitor?).")
+        line = schema_watch.summary(figures)
+        logger.info(f"Response schemas of {whose}: {line}")
+        if of == "calls":
+            results.publish("schemas", {**figures, "of": "calls"}, html.escape(
+                f"Response schemas of {whose}: {line}"))
+        if figures["status"] != schema_watch.CHECKED:
+            raise SkipExecution(
+                f"Response schemas of {whose}: {figures['not_checked']}. "
+                f"{figures['unchecked']} answer(s) of Compute or Block Storage went "
+                f"unchecked: this case proves nothing until the extra is installed.")
+        if figures.get("errors"):
+            logger.warn(f"Response schemas of {whose}: {figures['errors']} answer(s) could "
+                        f"not be checked ({figures['last_error']}): a defect of ours.")
+        kinds = [k for k in figures["kinds"] if k["checked"]]
+        if not kinds:
+            if figures.get("errors"):
+                raise MonitorError(f"Response schemas of {whose}: no answer could be "
+                                   f"checked: {figures['last_error']}.")
+            seen = "; ".join(f"{e['api']}: {', '.join(e['requests'])}"
+                             for e in figures["not_covered"]) or "none"
+            raise SkipExecution(
+                f"Response schemas of {whose}: nothing to check: no successful answer of "
+                f"Compute or Block Storage came in (tempest publishes no schema for "
+                f"{', '.join(figures['no_schema_published'])}). Answers seen: {seen}.")
+        problems = []
+        for kind in kinds:
+            found = [m for m in figures["mismatches"] if all(
+                m[k] == kind[k] for k in ("api", "method", "request", "microversion"))]
+            subject = (f"{kind['api']} {kind['method']} {kind['request']} at "
+                       f"{kind['microversion']}")
+            results.publish_expectation(
+                "Responses Should Match Their Schemas", "schema mismatches", 0, "==",
+                max(len(found), 1 if kind["mismatched"] else 0), unit="fields",
+                subject=subject)
+            for m in found:
+                first = dt.datetime.fromtimestamp(m["first_seen"]).strftime("%H:%M:%S")
+                problems.append(f"{m['text']} ({m['count']} of {kind['checked']} checked "
+                                f"answer(s), first at {first}, request "
+                                f"{m['our_id'] or m['their_id'] or 'without an id'})")
+        if figures.get("dropped"):
+            problems.append(f"and {figures['dropped']} more")
+        if problems:
+            raise AvailabilityError(f"Answers of {whose} that do not match their published "
+                                    f"schemas ({figures['source']}): " + " | ".join(problems))
+        logger.info(f"Every checked answer of {whose} matched its published schema: "
+                    + ", ".join(f"{k['api']} {k['method']} {k['request']} at "
+                                f"{k['microversion']} ({k['checked']})" for k in kinds) + ".")
+
     @keyword
     def replay_last_write(self, probe: str = "", name: str = "default") -> int:
         """Sends the last create of a write probe once more, as a retrying proxy would.
@@ -800,6 +900,10 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
 
     # -- listener: stop monitors at the end of their scope ------------------------------
 
+    def scope_started(self, kind: str, name: str, result) -> None:
+        if kind == "suite":  # `Responses Should Match Their Schemas` of=calls: this suite's
+            schema_watch.CALLS.reset()
+
     def scope_ended(self, kind: str, name: str, result) -> list[str]:
         self._stop_scope(kind, name)
         return []
@@ -1000,6 +1104,9 @@ def _summary_html(result: dict) -> str:
     if balancer.get("errors"):
         writes += (f"<p>Load balancer: {balancer['errors']} of its reads failed "
                    f"({html.escape(balancer['last_error'])}).</p>")
+    if result.get("schemas"):
+        writes += (f"<p>Response schemas: "
+                   f"{html.escape(schema_watch.summary(result['schemas']))}.</p>")
     sched = result["scheduling"]
     return (f"<p>Monitor <b>{html.escape(result['monitor'])}</b>: {result['duration']:.1f} s, "
             f"fault {result['fault']}, lag p99 {seconds(sched['lag_p99'])}, "

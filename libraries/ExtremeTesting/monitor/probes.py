@@ -1,9 +1,13 @@
 """What a probe does in one sample: the request(s), and what counts as success.
 
 A probe's :meth:`Probe.check` sends its request(s) and returns an :class:`Outcome`; the
-engine times it. Authenticated probes share one :class:`TokenHolder`, which logs in with
-a password once and only again now and then: password logins cost the server a bcrypt
-hash each (shared/FINDINGS.md), so probing with them would create the outage measured.
+engine times it. A read whose answer is to be checked against its published schema leaves
+that check in ``Outcome.deferred``: the engine runs it after the sample is timed and
+recorded, so it never lengthens or fails a sample.
+
+Authenticated probes share one :class:`TokenHolder`, which logs in with a password once
+and only again now and then: password logins cost the server a bcrypt hash each
+(shared/FINDINGS.md), so probing with them would create the outage measured.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import http
 from .reconcile import Held, Write, WriteLedger
@@ -25,6 +30,9 @@ class Outcome:
     status: int | None = None
     error: str = ""
     request_id: str = ""
+    # Work on the answer that must not count in the sample's time or outcome (the schema
+    # check): run after the sample is recorded, its failures ignored.
+    deferred: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 def outcome_of(response: http.Response, ok_statuses: Callable[[int], bool] | None = None,
@@ -32,6 +40,17 @@ def outcome_of(response: http.Response, ok_statuses: Callable[[int], bool] | Non
     good = ok_statuses(response.status) if ok_statuses else 200 <= response.status < 300
     return Outcome(good, response.status, "" if good else f"HTTP {response.status}",
                    response.request_id)
+
+
+def schema_check(schemas: Any, probe: Probe, url: str, response: http.Response,
+                 outcome: Outcome) -> Outcome:
+    """``outcome`` with the check of ``response`` against its published schema deferred
+    (``schemas``: the monitor's ``schemas.watch.Watch``, None for no check)."""
+    if schemas is not None and outcome.ok:
+        outcome.deferred = lambda: schemas.offer(
+            probe.service, "GET", url, response.status, response.headers, response.body,
+            response.sent_id, response.request_id, probe.name)
+    return outcome
 
 
 @dataclass
@@ -73,6 +92,7 @@ class GetProbe(Probe):
     tokens: TokenHolder | None = None
     allow_redirect: bool = False
     verify: bool | str = True
+    schemas: Any = field(default=None, repr=False)  # a schemas.watch.Watch: check answers
 
     def check(self) -> Outcome:
         headers = {}
@@ -88,7 +108,8 @@ class GetProbe(Probe):
         if response.status == 401 and self.tokens is not None:
             self.tokens.invalidate()
         accept = (lambda s: 200 <= s < 400) if self.allow_redirect else None
-        return outcome_of(response, accept)
+        return schema_check(self.schemas, self, self.url, response,
+                            outcome_of(response, accept))
 
     def describe(self) -> dict:
         return {**super().describe(), "url": self.url}
@@ -103,6 +124,7 @@ class TokenProbe(Probe):
     tokens: TokenHolder | None = None
     identity_url: str = ""  # the identity endpoint probed (default: the login's auth URL)
     verify: bool | str = True
+    schemas: Any = field(default=None, repr=False)  # a schemas.watch.Watch: check answers
 
     def check(self) -> Outcome:
         assert self.tokens is not None
@@ -118,7 +140,7 @@ class TokenProbe(Probe):
             return Outcome(False, None, str(error))
         if response.status in (401, 404):
             self.tokens.invalidate()
-        return outcome_of(response)
+        return schema_check(self.schemas, self, url, response, outcome_of(response))
 
     def describe(self) -> dict:
         base = self.identity_url or (self.tokens.auth_url if self.tokens else "")

@@ -1,4 +1,8 @@
-"""One monitor from start to result: run, analyse, reconcile writes, draw, export."""
+"""One monitor from start to result: run, analyse, reconcile writes, draw, export.
+
+Its reads' answers (and the token and version documents') are checked against their
+published response schemas by sample (:mod:`ExtremeTesting.schemas.watch`: each kind's first
+answer, then one a minute); the result's ``schemas`` holds what was checked and found."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ import time
 from pathlib import Path
 
 from .. import events as fault_events
+from ..schemas.watch import Watch
 from .analysis import analyze, fault_window
-from .engine import MonitorRun
+from .engine import MonitorRun, run_deferred
 from .lbwatch import BackendWatch
 from .plot import timeline_png
-from .probes import Probe, TokenHolder, WriteProbe
+from .probes import GetProbe, Probe, TokenHolder, TokenProbe, WriteProbe
 from .reconcile import Reconciliation, settle_and_reconcile
 
 
@@ -22,10 +27,17 @@ class MonitorSession:
     def __init__(self, name: str, probes: list[Probe], sample_cap: int = 50_000,
                  settle: float = 30.0, tokens: TokenHolder | None = None,
                  target_name: str = "", prefix: str = "",
-                 watch: BackendWatch | None = None) -> None:
+                 watch: BackendWatch | None = None, schemas: Watch | None = None) -> None:
         self.name = name
         self.watch = watch  # the load balancer's servers, read in the background
         self.run = MonitorRun(probes, sample_cap, name=name)
+        # The reads' answers against their published schemas, by sample (none without a
+        # probe of an API: the data plane's monitors).
+        readers = [p for p in self.run.probes if isinstance(p, (GetProbe, TokenProbe))]
+        self.schemas = (schemas or Watch()) if readers else None
+        for probe in readers:
+            if probe.schemas is None:
+                probe.schemas = self.schemas
         self.settle = settle
         self.tokens = tokens
         self.target_name = target_name
@@ -135,6 +147,7 @@ class MonitorSession:
             "cpu_share": None if cpu is None or duration <= 0 else round(cpu / duration, 4),
             "logins": self.tokens.logins if self.tokens else 0,
             "warm_up": self.warm_up,
+            "schemas": self.schemas.figures() if self.schemas is not None else None,
             "load_balancer": None if self.watch is None else self.watch.figures(
                 timelines, {p.name: p.service for p in run.probes},
                 fault_window(raw_events).start, run.origin),
@@ -178,6 +191,7 @@ def warm_up(probes: list[Probe]) -> dict:
             outcome = probe.check()
             if not outcome.ok:
                 found[probe.name] = outcome.error or f"HTTP {outcome.status}"
+            run_deferred(outcome.deferred)  # the first answer of each kind: checked
         except Exception as error:  # noqa: BLE001 - a warm-up never fails the monitor
             found[probe.name] = f"{type(error).__name__}: {error}"
 

@@ -17,6 +17,14 @@ A change is judged against what the measurement can tell apart:
 A figure measured in only one of the two sides (a run that failed in its setup measured
 nothing; a new verdict adds a figure) is no change at all: it is listed apart, "not
 measured in the new run" or "new", and never counted among the changes.
+
+Beside the API versions, the answers that did not match their published response schemas
+(the ``schemas`` section of every monitor result, and the ``schemas`` figures of
+`Responses Should Match Their Schemas` of=calls): a mismatch *appeared* when the new run
+has it and a baseline run checked that request without it, *went away* when a baseline
+run had it and the new run checked that request without it. A mismatch on one side whose
+request the other side never checked (no tempest there, no probe of it) is no change
+either: it is listed as "not checked in the new run" or "not checked in the baseline".
 """
 
 from __future__ import annotations
@@ -43,6 +51,10 @@ BEYOND_SPREAD = "beyond spread"
 NOT_JUDGED = "changed (no uncertainty stated)"
 NEW_FIGURE = "new"
 GONE = "not measured in the new run"
+SCHEMA_APPEARED = "appeared"
+SCHEMA_GONE = "went away"
+SCHEMA_UNCHECKED_NEW = "not checked in the new run"
+SCHEMA_UNCHECKED_BASE = "not checked in the baseline"
 FLAGGED = {BEYOND_U, BEYOND_SPREAD}
 UNMATCHED = {NEW_FIGURE, GONE}  # measured on one side only: listed apart, not a change
 
@@ -92,6 +104,23 @@ class CaseComparison:
 
 
 @dataclass
+class SchemaChange:
+    """A response-schema mismatch seen on one side only."""
+
+    status: str  # SCHEMA_APPEARED, SCHEMA_GONE, or not checked on the other side
+    request: str  # "compute GET /servers"
+    field: str
+    problem: str
+    before: str = ""  # the microversions it was seen at in the baseline ("" = not seen)
+    after: str = ""
+    cases: list[str] = field(default_factory=list)  # where it was seen
+
+    @property
+    def change(self) -> bool:
+        return self.status in (SCHEMA_APPEARED, SCHEMA_GONE)
+
+
+@dataclass
 class Comparison:
     new_paths: list[str]
     baseline_paths: list[str]
@@ -99,6 +128,16 @@ class Comparison:
     environment: list[tuple[str, str, str, str]]  # (service, what, before, after)
     new_verdict: str = ""
     baseline_verdicts: list[str] = field(default_factory=list)
+    schemas: list[SchemaChange] = field(default_factory=list)
+    schemas_persisting: int = 0  # mismatches in both
+
+    @property
+    def schema_appeared(self) -> list[SchemaChange]:
+        return [c for c in self.schemas if c.status == SCHEMA_APPEARED]
+
+    @property
+    def schema_gone(self) -> list[SchemaChange]:
+        return [c for c in self.schemas if c.status == SCHEMA_GONE]
 
     @property
     def verdict_changes(self) -> list[tuple[CaseComparison, str]]:
@@ -194,6 +233,69 @@ def _version(entry: Any) -> str:
     return ", ".join(parts)
 
 
+def _schema_sections(run: Any) -> list[tuple[str, dict]]:
+    """(where, schemas figures) of every monitor result and `of=calls` verdict of a run."""
+    found = []
+    holders = [(c.full_name, c.figures) for c in getattr(run, "cases", [])]
+    holders += [(s.full_name, s.figures) for s in getattr(run, "suites", [])]
+    for where, figures in holders:
+        for figure in figures:
+            data = figure.data if isinstance(figure.data, dict) else {}
+            section = data.get("schemas") if figure.kind == "monitor" else \
+                data if figure.kind == "schemas" else None
+            if isinstance(section, dict) and section.get("status") == "checked":
+                found.append((where, section))
+    return found
+
+
+def schema_findings(runs: list[Any]) -> tuple[dict[tuple, dict], set[tuple[str, str, str]]]:
+    """The mismatches of ``runs`` by (api, method, request, field, problem), each with the
+    microversions and places it was seen; and the requests checked at least once."""
+    mismatches: dict[tuple, dict] = {}
+    checked: set[tuple[str, str, str]] = set()
+    for run in runs:
+        for where, section in _schema_sections(run):
+            for kind in section.get("kinds") or []:
+                if isinstance(kind, dict) and kind.get("checked"):
+                    checked.add((str(kind.get("api")), str(kind.get("method")),
+                                 str(kind.get("request"))))
+            for item in section.get("mismatches") or []:
+                if not isinstance(item, dict):
+                    continue
+                key = tuple(str(item.get(k, "")) for k in
+                            ("api", "method", "request", "field", "problem"))
+                entry = mismatches.setdefault(key, {"versions": set(), "where": []})
+                entry["versions"].add(str(item.get("microversion", "")))
+                if where not in entry["where"]:
+                    entry["where"].append(where)
+    return mismatches, checked
+
+
+def schema_changes(new_run: Any, baseline_runs: list[Any]) -> tuple[list[SchemaChange], int]:
+    """(the mismatches seen on one side only, how many were seen on both)."""
+    before, checked_before = schema_findings(baseline_runs)
+    after, checked_after = schema_findings([new_run])
+    changes = []
+    for key in sorted(set(before) ^ set(after)):
+        api, method, request, where, problem = key
+        if key in after:
+            status = SCHEMA_APPEARED if (api, method, request) in checked_before \
+                else SCHEMA_UNCHECKED_BASE
+            seen = after[key]
+        else:
+            status = SCHEMA_GONE if (api, method, request) in checked_after \
+                else SCHEMA_UNCHECKED_NEW
+            seen = before[key]
+        changes.append(SchemaChange(
+            status, f"{api} {method} {request}", where, problem,
+            ", ".join(sorted(before[key]["versions"])) if key in before else "",
+            ", ".join(sorted(after[key]["versions"])) if key in after else "",
+            list(seen["where"])))
+    order = [SCHEMA_APPEARED, SCHEMA_GONE, SCHEMA_UNCHECKED_BASE, SCHEMA_UNCHECKED_NEW]
+    changes.sort(key=lambda c: order.index(c.status))
+    return changes, len(set(before) & set(after))
+
+
 def compare(new_run: Any, baseline_runs: list[Any], new_paths: list[str] | None = None,
             baseline_paths: list[str] | None = None) -> Comparison:
     """Compare a (merged) new run with one or more baseline runs (:class:`model.Run`)."""
@@ -229,9 +331,11 @@ def compare(new_run: Any, baseline_runs: list[Any], new_paths: list[str] | None 
     before_env: dict[str, dict] = {}
     for run in baseline_runs:
         before_env.update(_env_services(run))
+    schemas, persisting = schema_changes(new_run, baseline_runs)
     return Comparison(list(new_paths or []), list(baseline_paths or []), compared,
                       environment_changes(before_env, _env_services(new_run)),
-                      new_run.verdict, [r.verdict for r in baseline_runs])
+                      new_run.verdict, [r.verdict for r in baseline_runs], schemas,
+                      persisting)
 
 
 def render(comparison: Comparison, title: str = "Before and after") -> str:
@@ -282,4 +386,6 @@ def summary_line(comparison: Comparison) -> str:
                  f"{comparison.new_figures} new: not compared)")
     return (f"Compared with {len(comparison.baseline_paths)} baseline run(s): "
             f"{len(changes)} verdict change(s), {comparison.changed_figures} figure(s) beyond "
-            f"the uncertainty or spread{apart}, {env} API version change(s)")
+            f"the uncertainty or spread{apart}, {env} API version change(s), "
+            f"{len(comparison.schema_appeared)} response-schema mismatch(es) appeared, "
+            f"{len(comparison.schema_gone)} went away")

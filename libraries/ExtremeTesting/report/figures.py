@@ -12,8 +12,12 @@ generically as key/value tables):
     ``{all, before, during, after: {count, p50, p90, p95, p99, max}}``; beside them
     ``writes`` (probe -> reconciliation: ``lost``, ``duplicates``, ``non_recoverable``,
     ``unconfirmed`` as lists of requests, ``error``), ``events`` (fault events on the
-    monitor's clock), ``fault`` ``{start, end}`` and the run's context. Durations are
-    seconds.
+    monitor's clock), ``fault`` ``{start, end}``, ``schemas`` (its answers checked against
+    their published schemas: ``status``, ``kinds``, ``mismatches``, ``not_covered``, see
+    ``ExtremeTesting.schemas.watch``) and the run's context. Durations are seconds.
+``schemas``
+    the same ``schemas`` figures for a process's own API calls (`Responses Should Match
+    Their Schemas` of=calls).
 ``load`` (``LoadSummary.as_dict`` with ``name``, ``png``, ``prefix``)
     ``requests``, ``failures``, ``failure_rate`` (fraction), ``p50`` ... ``p99``, ``max``,
     ``throughput`` (per second), ``png`` (a file beside log.html), ``cleanup``, and
@@ -37,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import results
+from ..schemas import watch as schema_watch
 
 PERCENTILES = ("p50", "p90", "p95", "p99")
 PHASES = ("before", "during", "after")
@@ -271,7 +276,7 @@ def monitor_parts(data: dict) -> tuple[dict, list[tuple[str, dict]]]:
 # the keys the monitor tables show; any other key is listed under "other figures"
 MONITOR_KEYS = {"samples", "failed", "outages", "total_outage", "longest_outage", "recovery",
                 "error_rate", "latency", "probes", "overall", "events", "writes", "fault",
-                "partial", "load_balancer"}
+                "partial", "load_balancer", "schemas"}
 CONTEXT_KEYS = ("monitor", "target", "started", "stopped", "duration", "cpu_share",
                 "logins")
 
@@ -366,6 +371,8 @@ def monitor_view(data: dict) -> dict[str, Any]:
         context.append(("fault window", edges))
     if _removals(data):
         context.append(("out of rotation after the first failure", _removals(data)))
+    if schemas_line(data.get("schemas")):
+        context.append(("response schemas", schemas_line(data.get("schemas"))))
     top_extra = {k: v for k, v in data.items() if k not in MONITOR_KEYS
                  and k not in CONTEXT_KEYS and k not in {"origin_wall", "running"}}
     top_extra |= {f"overall.{k}": v for k, v in overall.items() if k not in MONITOR_KEYS}
@@ -394,6 +401,19 @@ def monitor_view(data: dict) -> dict[str, Any]:
     }
 
 
+def schemas_line(section: Any) -> str:
+    """What a ``schemas`` section says in one line ("" when there is none)."""
+    return schema_watch.summary(section) if isinstance(section, dict) else ""
+
+
+def schemas_summary(section: Any) -> list[tuple[str, str]]:
+    """The case summary's line, when an answer did not match (the monitor's details say
+    what was checked, or that nothing was)."""
+    if isinstance(section, dict) and section.get("mismatches"):
+        return [("Response schemas", schemas_line(section))]
+    return []
+
+
 def monitor_summary(data: dict) -> list[tuple[str, str]]:
     view = monitor_view(data)
     row = view["overall"]
@@ -415,6 +435,7 @@ def monitor_summary(data: dict) -> list[tuple[str, str]]:
         label = "p95 " + " / ".join(p[0] for p in phases) if len(phases) > 1 else \
             f"p95 ({phases[0]})"
         lines.append((label, " / ".join(latency[p]["p95"] for p in phases)))
+    lines += schemas_summary(data.get("schemas"))
     return [(k, v) for k, v in lines if v not in {"—", "— / — / —"}]
 
 

@@ -71,6 +71,8 @@ def _case_view(case: Case, run: Run) -> dict[str, Any]:
             summary += fig.load_summary(figure.data)
         elif figure.kind == "fault":
             events += fig.events_view(figure.data)
+        elif figure.kind == "schemas":
+            summary.append(("Response schemas", fig.schemas_line(figure.data)))
         elif figure.kind not in {"environment", fig.EXPECTATION, fig.FAULT_DRY_RUN}:
             others.append((figure.kind, figure.keyword, fig.flatten(figure.data)))
     records = [fig.expectation_row(r) for r in case.records]

@@ -34,14 +34,31 @@ def monitor_result(outage: float, latency: float) -> dict:
             "writes": {"compute.servers": {"lost": [], "duplicates": [], "checked": 20}}}
 
 
+def schemas_of(mismatch: str, checked: bool) -> dict:
+    """The shape of a monitor result's ``schemas`` (ExtremeTesting.schemas.watch)."""
+    if not checked:
+        return {"status": "not checked", "not_checked": "not checked: install ...",
+                "kinds": [], "mismatches": [], "unchecked": 30}
+    kind = {"api": "compute", "method": "GET", "request": "/servers", "microversion": "2.1",
+            "checked": 3, "seen": 300, "mismatched": 3 if mismatch else 0}
+    found = [{"api": "compute", "method": "GET", "request": "/servers", "microversion": "2.1",
+              "field": mismatch, "problem": "missing", "count": 3,
+              "text": f"compute GET /servers at 2.1: {mismatch}: missing"}] if mismatch else []
+    return {"status": "checked", "kinds": [kind], "mismatches": found, "checked": 3}
+
+
 @library(scope="GLOBAL")
 class TrendFigures:
     @keyword
     def measure_a_restart(self, service: str, outage: float, limit: float,
-                          latency: float = 0.02) -> None:
+                          latency: float = 0.02, schema_mismatch: str = "",
+                          schemas_checked: bool = True) -> None:
         """Publishes a monitor result and the expectation record of its longest outage;
-        fails like a verdict keyword when the outage is above the limit."""
+        fails like a verdict keyword when the outage is above the limit. The result's
+        ``schemas`` checked compute GET /servers (or nothing, without tempest) and found
+        ``schema_mismatch`` (a field, missing) when one is given."""
         data = monitor_result(float(outage), float(latency))
+        data["schemas"] = schemas_of(schema_mismatch, schemas_checked)
         results.publish("monitor", data, "<b>monitor</b>")
         longest = data["overall"]["longest_outage"] or {"duration": 0.0, "uncertainty": 0.1}
         measured, uncertainty = longest["duration"], longest["uncertainty"]
