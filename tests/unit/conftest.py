@@ -62,6 +62,11 @@ def tempest(tmp_path, monkeypatch):
     versions at v2_1; Block Storage volumes in the base package."""
     import sys
 
+    def forget_tempest():  # the real tempest (the schemas extra) may be imported already
+        for name in [n for n in sys.modules if n == "tempest" or n.startswith("tempest.")]:
+            del sys.modules[name]
+
+    forget_tempest()
     base = "tempest.lib.api_schema.response.compute"
     _write_module(tmp_path, f"{base}.v2_1.servers", """
         list_servers = {"status_code": [200], "response_body": {
@@ -97,5 +102,4 @@ def tempest(tmp_path, monkeypatch):
         """)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
-    for name in [n for n in sys.modules if n == "tempest" or n.startswith("tempest.")]:
-        del sys.modules[name]
+    forget_tempest()
