@@ -128,6 +128,45 @@ def test_unknown_workload_lists_the_known_ones(library):
                                               engine=Engine.inprocess)
 
 
+@pytest.mark.parametrize(("workload", "params", "named"), [
+    ("list resources", {"resource": "image"}, "resource=image is not one it can take"),
+    ("list resources", {"resource": "images, volumes"}, "(volumes); expected one of servers"),
+    ("list resources", {"resourse": "images"}, "takes resource=; got resourse=images"),
+    ("show resource", {"resource": "images"}, "expected one of project, image, network"),
+    ("create and delete network", {"size": 10}, "takes no parameter; got size=10"),
+])
+def test_a_parameter_the_workload_cannot_take_fails_before_the_load_starts(
+        library, workload, params, named):
+    # Else every iteration fails (a wrong value) or the parameter is silently ignored (a
+    # wrong name), and the case reads as the cloud's failure.
+    with pytest.raises(Exception, match=re.escape(named)):
+        library.start_constant_rate_load(workload, rate=1, duration=timedelta(seconds=1),
+                                         engine=Engine.inprocess, **params)
+    with pytest.raises(NoLoadResult):
+        library.stop_load()  # nothing was started
+
+
+def test_the_parameters_each_workload_takes_pass():
+    from ExtremeTesting.load.workloads import check_params
+    check_params("list resources", {"resource": "servers,images"})
+    check_params("list", {"resource": "flavors"})
+    check_params("show resource", {"resource": "network"})
+    check_params("boot and delete server", {"image": "cirros", "flavor": "m1", "wait": 60})
+    check_params("issue token", {"login_every": 10})
+    check_params("test_load_support:hit", {"url": "anything", "ms": 5})  # yours: not ours
+
+
+def test_stop_load_returns_a_load_that_already_ended_by_its_duration(library, published):
+    handle = library.start_constant_rate_load("test_load_support:noop", rate=20,
+                                              duration=timedelta(seconds=0.2),
+                                              engine=Engine.inprocess)
+    library._background[handle].thread.join(timeout=10)
+    result = library.stop_load()
+    assert result.summary.requests + result.summary.not_started == 4
+    with pytest.raises(NoLoadResult, match="No load runs in the background"):
+        library.stop_load()  # its result was taken
+
+
 def test_auto_engine_picks_locust_above_the_threshold(library):
     plan = library._plan("noop", "concurrency", 51, 0, timedelta(seconds=1), None,
                          timedelta(0), {})

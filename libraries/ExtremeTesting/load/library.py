@@ -29,7 +29,7 @@ from .cleanup import CleanupReport, clean_up, leftovers
 from .locust_engine import LocustRunner
 from .runners import InProcessRunner, LoadPlan, RunOutcome
 from .samples import Sample
-from .workloads import CREATES_RESOURCES, ConnectionSpec, canonical, resolve
+from .workloads import CREATES_RESOURCES, ConnectionSpec, canonical, check_params, resolve
 
 
 class Engine(Enum):
@@ -123,14 +123,21 @@ class Load(ScopedResources):
     = Workloads =
     | *Name*                      | *One iteration*                                           |
     | ``issue token``             | validate the held token; log in every ``login_every`` (50) |
-    | ``list resources``          | list ``resource=`` servers, images, networks, ports...     |
-    | ``show resource``           | show the project, an image, network... (``resource=``) |
-    | ``boot and delete server``  | boot (no network), wait ACTIVE, delete (``image=``...) |
+    | ``list resources``          | list ``resource=`` servers, images, networks, ports... (*) |
+    | ``show resource``           | show ``resource=``: project (default), image, network, flavor |
+    | ``boot and delete server``  | boot (no network), wait ACTIVE, delete (``image=``...) (*) |
     | ``create and delete network`` | a network and a port on it                              |
     | ``upload and delete image`` | a small raw image (``size=`` bytes)                       |
-    | ``create and delete project and user`` | a project and a user in it                     |
+    | ``create and delete project and user`` | a project and a user in it (``domain=``)       |
     | ``package.module:function`` | yours: ``function(ctx)`` runs one iteration, raises on failure |
-    Extra named arguments of the run keywords reach the workload as ``ctx.params``.
+    (*) ``list resources``: ``resource=`` servers, images, networks, ports, projects or
+    flavors, or several comma-separated, listed in turn (default: all of them).
+    ``boot and delete server``: ``image=`` and ``flavor=`` (names or ids; default the first
+    image and the smallest flavor), ``wait=`` (seconds, default 120).
+
+    Extra named arguments of the run keywords reach the workload as ``ctx.params``; a
+    built-in workload refuses, before the load starts, a parameter it does not take or a
+    value it cannot take.
     Every resource a load creates is named ``xload-<run>-<n>-...`` and whatever is left
     when the load ends is deleted by that prefix (`Clean Up Load Resources`).
 
@@ -235,6 +242,7 @@ class Load(ScopedResources):
     def _plan(self, workload: str, mode: str, concurrency: int, rate: float,
               duration: timedelta | None, iterations: int | None, ramp_up: timedelta,
               params: dict) -> LoadPlan:
+        check_params(workload, params)
         number = next(self._counter)
         return LoadPlan(workload=canonical(workload), mode=mode, concurrency=concurrency,
                         rate=rate, duration=duration.total_seconds() if duration else None,
@@ -323,9 +331,12 @@ class Load(ScopedResources):
         end counts as not started. ``engine``: ``thread``, ``locust`` or ``auto`` (default: the
         library's); ``processes``: Locust worker processes. ``clean_up``: delete what is left by
         the load's prefix afterwards (default: for the built-in workloads that create resources).
-        Other named arguments (``params``) go to the workload.
+        Other named arguments (``params``) go to the workload (`Workloads` lists what each
+        built-in one takes).
 
-        Fails, before starting, on an unknown workload or wrong arguments; fails when the engine
+        Fails, before starting, on an unknown workload, wrong arguments, or a parameter a
+        built-in workload does not take or a value it cannot take (``resource=image`` for
+        ``list resources``, which takes ``images``); fails when the engine
         cannot run the load or its clean-up is incomplete. Failed iterations do not fail it:
         judge them with `Load Error Rate Should Be Below`.
 
@@ -457,8 +468,10 @@ class Load(ScopedResources):
     def stop_load(self, handle: str | None = None) -> LoadResult:
         """Stops a background load now (iterations in flight finish) and returns its result.
 
-        ``handle``: the load (default: the last started). Fails when no such load runs, and with
-        the load's own error when its engine failed.
+        ``handle``: the load (default: the last started). A load that already ended by itself
+        (its ``duration`` or ``iterations``) is returned as it ended. Fails when no such load
+        was started, or its result was already taken (by `Stop Load` or `Wait For Load`), and
+        with the load's own error when its engine failed.
 
         | ${load} =    `Stop Load`
         | `Load Max Duration Should Be Below`    30 s    result=${load}

@@ -300,6 +300,18 @@ _ALIASES = {"token": "issue token", "tokens": "issue token", "list": "list resou
             "show": "show resource", "boot": "boot and delete server",
             "server": "boot and delete server", "network": "create and delete network",
             "image": "upload and delete image", "project": "create and delete project and user"}
+# What each built-in workload reads from its parameters, with the values it can take
+# (None: any). A parameter it does not read, or a value it cannot take, would otherwise
+# show only as every iteration failing (or as the parameter silently ignored).
+PARAMETERS: dict[str, dict[str, tuple[str, ...] | None]] = {
+    "issue token": {"login_every": None},
+    "list resources": {"resource": tuple(_LISTERS)},
+    "show resource": {"resource": ("project", "image", "network", "flavor")},
+    "boot and delete server": {"image": None, "flavor": None, "wait": None},
+    "create and delete network": {},
+    "upload and delete image": {"size": None},
+    "create and delete project and user": {"domain": None},
+}
 _IMPORT_LOCK = threading.Lock()
 
 
@@ -310,6 +322,29 @@ def canonical(name: str) -> str:
         return name
     key = " ".join(name.replace("_", " ").replace("-", " ").lower().split())
     return _ALIASES.get(key, key)
+
+
+def check_params(name: str, params: dict) -> None:
+    """Refuses, before a load starts, a parameter the built-in workload ``name`` does not
+    read or a value it cannot take; a ``module:function`` workload reads what it likes."""
+    key = canonical(name)
+    if key not in PARAMETERS:
+        return
+    known = PARAMETERS[key]
+    for param, value in params.items():
+        if param not in known:
+            takes = ", ".join(f"{p}=" for p in known) or "no parameter"
+            raise WorkloadError(f"Workload '{key}' takes {takes}; got {param}={value}. "
+                                "Fix the name, or drop it.")
+        allowed = known[param]
+        # list resources takes several kinds, comma-separated, one per iteration in turn
+        values = [v.strip() for v in str(value).split(",")] if key == "list resources" \
+            else [str(value)]
+        wrong = [v for v in values if allowed is not None and v not in allowed]
+        if wrong:
+            raise WorkloadError(f"Workload '{key}': {param}={value} is not one it can take "
+                                f"({', '.join(wrong)}); expected one of "
+                                f"{', '.join(allowed)}.")
 
 
 def resolve(name: str) -> Workload:
