@@ -343,8 +343,8 @@ def _scale_command(section: dict[str, Any], key: str, where: str) -> DeployComma
                              "write {{ and }} for literal braces") from None
     unknown = sorted(fields - set(SCALE_PLACEHOLDERS))
     if unknown:
-        raise _scale_problem(where, f"{key}.command",
-                             f"has unknown placeholders {', '.join('{' + u + '}' for u in unknown)}",
+        shown = ", ".join("{" + name + "}" for name in unknown)
+        raise _scale_problem(where, f"{key}.command", f"has unknown placeholders {shown}",
                              "use only {node} and {role}")
     if "node" not in fields:
         raise _scale_problem(where, f"{key}.command", "does not name the node",

@@ -64,13 +64,11 @@ class ChangeContext:
 
     def scale(self):
         """The scale procedures over this library's SSH connections and cloud."""
-        import subprocess
-
         from . import scale
 
         return scale.Scale(scale.settings(self.target), self.cloud, self.nodes,
                            run_id=self.run_id, clock=self.scale_clock, sleep=self.scale_sleep,
-                           runner=self.scale_runner or subprocess.run, log=logger.info)
+                           runner=self.scale_runner, log=logger.info)
 
     @property
     def nodes(self) -> Nodes:

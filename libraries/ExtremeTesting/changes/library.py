@@ -100,9 +100,10 @@ class Changes(DynamicCore):
     = Where it lives =
     The library is built from components, one per domain (as the Cloud library is):
     the load balancer (drain, wait, return through the gate), INI configuration,
-    packages, Fernet keys, the roll-out and scale (adding and removing nodes). Resources that must survive a change
-    (``Create Survivors``) are the Cloud library's; the zero-impact verdict
-    (``Change Should Have Zero Impact``) is the Monitor's.
+    packages, Fernet keys, the roll-out and scale (adding and removing nodes).
+    Resources that must survive a change (``Create Survivors``) are the Cloud
+    library's; the zero-impact verdict (``Change Should Have Zero Impact``) is the
+    Monitor's.
 
     = Examples =
     | ***** Settings *****

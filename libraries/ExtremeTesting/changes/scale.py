@@ -82,7 +82,7 @@ def hostname(target: Target, node: str) -> str:
 # --- the deploy tool and nova-manage ---------------------------------------------------
 
 def deploy(settings_: ScaleSettings, nodes: Nodes | None, which: str, node: str, role: str,
-           runner: Callable[..., Any] = subprocess.run) -> float:
+           runner: Callable[..., Any] | None = None) -> float:
     """Run the ``add`` or ``remove`` command for ``node`` where the target says; returns
     its seconds. Fails with the end of its error output, or when it outlives its timeout."""
     command = settings_.add if which == "add" else settings_.remove
@@ -94,7 +94,7 @@ def deploy(settings_: ScaleSettings, nodes: Nodes | None, which: str, node: str,
         rc, out, err = found.rc, found.out, found.err
     else:
         try:
-            done = runner(["/bin/sh", "-c", line], capture_output=True, text=True,
+            done = (runner or subprocess.run)(["/bin/sh", "-c", line], capture_output=True, text=True,
                           timeout=command.timeout, check=False)
         except subprocess.TimeoutExpired:
             raise ScaleError(f"The {which} command for {node} ran longer than its timeout "
@@ -302,7 +302,7 @@ class Scale:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     poll: float = POLL
-    runner: Callable[..., Any] = subprocess.run
+    runner: Callable[..., Any] | None = None  # None: subprocess.run
     log: Callable[[str], None] = lambda text: None
     seen: dict[str, Any] = field(default_factory=dict)
 

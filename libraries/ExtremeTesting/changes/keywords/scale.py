@@ -96,7 +96,7 @@ class ScaleKeywords(Component):
 
     @results.verdict(ADD_CONTROLLER)
     def add_controller(self, node: str) -> None:
-        """Adds the controller ``node`` with the target's deploy tool; it joins the load balancer only once it serves.
+        """Adds the controller ``node``, which joins the load balancer once it serves.
 
         Runs the target's ``scale.add`` command (``{role}`` is ``controller``), written
         to the ledger first with its undo, the removal, done when the test or suite
