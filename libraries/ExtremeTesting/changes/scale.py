@@ -94,8 +94,8 @@ def deploy(settings_: ScaleSettings, nodes: Nodes | None, which: str, node: str,
         rc, out, err = found.rc, found.out, found.err
     else:
         try:
-            done = (runner or subprocess.run)(["/bin/sh", "-c", line], capture_output=True, text=True,
-                          timeout=command.timeout, check=False)
+            done = (runner or subprocess.run)(["/bin/sh", "-c", line], capture_output=True,
+                                              text=True, timeout=command.timeout, check=False)
         except subprocess.TimeoutExpired:
             raise ScaleError(f"The {which} command for {node} ran longer than its timeout "
                              f"({command.timeout:g} s, scale.{which}.timeout) on {where} and "
