@@ -25,6 +25,7 @@ KNOWN_KEYS = {
     "nodes", "services", "vip", "endpoints", "bmcs", "switches", "probes",
     "expectations", "known_findings", "not_applicable", "lab", "load_balancer", "changes",
     "personas", "policy_matrix", "clusters", "safeguards",
+    "scale",  # adding and removing nodes: the deploy tool's commands, cell discovery
     "logs",  # where each service logs, per node (the evidence of failed cases)
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
@@ -99,7 +100,7 @@ class Target:
 # it expects a mapping.
 ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
 MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab", "load_balancer",
-                    "changes", "clusters", "safeguards")
+                    "changes", "clusters", "safeguards", "scale")
 SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
 EXAMPLE = "variables/example-3-controllers.yaml"
 
@@ -197,6 +198,8 @@ def load(path: str | os.PathLike | None = None) -> Target:
     if data.get("name") == "lab" and isinstance(data.get("lab"), dict):
         data.update(lab_expectations())
     check_verdict_sections(data, f"Target file {target_path}")
+    if data.get("scale") is not None:
+        parse_scale(data, f"Target file {target_path}")
     return Target(target_path, data)
 
 
@@ -258,3 +261,181 @@ def secret_from_env(variable: str, what: str) -> str:
         raise TargetError(f"{what}: environment variable {variable} is not set. Export it "
                           f"(for the lab: eval \"$(extreme lab env)\").")
     return value
+
+
+# --- scale: adding and removing nodes (the Changes library's scale keywords) -------------
+
+SCALE_KEYS = {"run_on", "add", "remove", "cell_discovery", "nova_manage", "periodic_within",
+              "migration", "availability_zone", "aggregate", "boot", "ready_within",
+              "settle"}
+SCALE_REQUIRED = ("add", "remove", "cell_discovery", "nova_manage", "boot")
+SCALE_PLACEHOLDERS = ("node", "role")
+CELL_DISCOVERY = ("command", "periodic")
+MIGRATIONS = ("live", "cold")
+
+
+@dataclass(frozen=True)
+class DeployCommand:
+    """One command of the operator's deploy tool, ``{node}`` and ``{role}`` in it."""
+
+    template: str
+    timeout: float  # seconds
+
+    def line(self, node: str, role: str) -> str:
+        import shlex
+
+        return self.template.format(node=shlex.quote(node), role=shlex.quote(role))
+
+
+@dataclass(frozen=True)
+class ScaleSettings:
+    """The target's ``scale:`` section, checked (see variables/example-3-controllers.yaml)."""
+
+    add: DeployCommand
+    remove: DeployCommand
+    cell_discovery: str  # "command" or "periodic"
+    nova_manage_node: str
+    nova_manage: str = "nova-manage"
+    nova_manage_timeout: float = 300.0
+    run_on: str | None = None  # None: this machine; else a node, over the ssh section
+    periodic_within: float = 600.0
+    migration: tuple[str, ...] = ("live", "cold")
+    availability_zone: str | None = None
+    aggregate: str | None = None
+    boot_image: str = ""
+    boot_flavor: str = ""
+    boot_network: str | None = None  # None: the server boots without a port
+    ready_within: float = 600.0
+    settle: float = 120.0
+
+
+def _scale_problem(where: str, key: str, problem: str, fix: str) -> TargetError:
+    return TargetError(f"{where}: scale.{key} {problem}; {fix} (see {EXAMPLE}).")
+
+
+def _scale_seconds(value: Any, where: str, key: str) -> float:
+    from robot.utils import timestr_to_secs
+
+    try:
+        found = float(timestr_to_secs(str(value)))
+    except (ValueError, TypeError):
+        found = -1.0
+    if found <= 0:
+        raise _scale_problem(where, key, f"is not a time above 0 s (got {_kind(value)})",
+                             "write e.g. 90 s or 30 min")
+    return found
+
+
+def _scale_command(section: dict[str, Any], key: str, where: str) -> DeployCommand:
+    value = section.get(key)
+    shape = "write {command: '<deploy tool> ... {node}', timeout: 30 min}"
+    if not isinstance(value, dict) or set(value) - {"command", "timeout"}:
+        raise _scale_problem(where, key, "must be a mapping of command and timeout", shape)
+    command = value.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise _scale_problem(where, f"{key}.command", "is missing or empty", shape)
+    import string
+
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(command) if name is not None}
+    except ValueError:
+        raise _scale_problem(where, f"{key}.command", "has an unbalanced { or }",
+                             "write {{ and }} for literal braces") from None
+    unknown = sorted(fields - set(SCALE_PLACEHOLDERS))
+    if unknown:
+        shown = ", ".join("{" + name + "}" for name in unknown)
+        raise _scale_problem(where, f"{key}.command", f"has unknown placeholders {shown}",
+                             "use only {node} and {role}")
+    if "node" not in fields:
+        raise _scale_problem(where, f"{key}.command", "does not name the node",
+                             "put {node} where the deploy tool takes the node's name")
+    if "timeout" not in value:
+        raise _scale_problem(where, f"{key}.timeout", "is missing",
+                             "every command needs one, e.g. timeout: 45 min")
+    return DeployCommand(command, _scale_seconds(value["timeout"], where, f"{key}.timeout"))
+
+
+def _scale_text(section: dict[str, Any], key: str, where: str, fix: str) -> str | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise _scale_problem(where, key, f"must be a name, got {_kind(value)}", fix)
+    return str(value)
+
+
+def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
+    """The ``scale:`` section of a target's data, checked; every problem is a
+    :class:`TargetError` naming the key and the fix."""
+    section = data.get("scale")
+    if not isinstance(section, dict):
+        raise TargetError(f"{where} has no 'scale' section: adding and removing nodes needs "
+                          f"the deploy tool's commands (see {EXAMPLE}).")
+    unknown = sorted(str(k) for k in set(section) - SCALE_KEYS)
+    if unknown:
+        raise TargetError(f"{where}: scale has unknown keys {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(SCALE_KEYS))} (see {EXAMPLE}).")
+    missing = [k for k in SCALE_REQUIRED if section.get(k) is None]
+    if missing:
+        raise _scale_problem(where, missing[0], "is missing",
+                             f"add it (scale needs {', '.join(SCALE_REQUIRED)})")
+    nodes = data.get("nodes") or {}
+    run_on = _scale_text(section, "run_on", where, "write local or a node of nodes:")
+    if run_on == "local":
+        run_on = None
+    if run_on is not None and run_on not in nodes:
+        raise _scale_problem(where, "run_on", f"names '{run_on}', which is not in nodes:",
+                             "write local (this machine) or a node of nodes:")
+    discovery = section.get("cell_discovery")
+    if discovery not in CELL_DISCOVERY:
+        raise _scale_problem(where, "cell_discovery", "must be command or periodic",
+                             "command: the keyword runs nova-manage cell_v2 discover_hosts; "
+                             "periodic: nova's discover_hosts_in_cells_interval maps it")
+    manage = section.get("nova_manage")
+    manage_fix = "write {node: ctl1, command: nova-manage, timeout: 5 min}"
+    if not isinstance(manage, dict) or set(manage) - {"node", "command", "timeout"}:
+        raise _scale_problem(where, "nova_manage", "must be a mapping of node, command and "
+                             "timeout", manage_fix)
+    manage_node = _scale_text(manage, "node", where, manage_fix)
+    if manage_node is None or manage_node not in nodes:
+        raise _scale_problem(where, "nova_manage.node", "must name a controller of nodes: "
+                             "(where nova-manage cell_v2 discover_hosts and list_hosts run)",
+                             manage_fix)
+    manage_command = str(manage.get("command") or "nova-manage")
+    migration = section.get("migration", list(MIGRATIONS))
+    if isinstance(migration, str):
+        migration = [m.strip() for m in migration.split(",") if m.strip()]
+    if not isinstance(migration, list) or not migration or \
+            any(m not in MIGRATIONS for m in migration):
+        raise _scale_problem(where, "migration", "must list live and/or cold",
+                             "write [live, cold] (tried in that order) or the one the cloud "
+                             "allows")
+    boot = section.get("boot")
+    boot_fix = "write {image: <name or id>, flavor: <name or id>, network: <name or id>}"
+    if not isinstance(boot, dict) or set(boot) - {"image", "flavor", "network"}:
+        raise _scale_problem(where, "boot", "must be a mapping of image, flavor and network",
+                             boot_fix)
+    for key in ("image", "flavor"):
+        if _scale_text(boot, key, where, boot_fix) is None:
+            raise _scale_problem(where, f"boot.{key}", "is missing: the server booted on a "
+                                 "new compute needs one", boot_fix)
+    periodic = section.get("periodic_within", "10 min")
+    return ScaleSettings(
+        add=_scale_command(section, "add", where),
+        remove=_scale_command(section, "remove", where),
+        cell_discovery=discovery, nova_manage_node=manage_node,
+        nova_manage=manage_command,
+        nova_manage_timeout=_scale_seconds(manage.get("timeout", "5 min"), where,
+                                           "nova_manage.timeout"),
+        run_on=run_on,
+        periodic_within=_scale_seconds(periodic, where, "periodic_within"),
+        migration=tuple(dict.fromkeys(migration)),
+        availability_zone=_scale_text(section, "availability_zone", where,
+                                      "write the zone's name, or leave the key out"),
+        aggregate=_scale_text(section, "aggregate", where,
+                              "write the aggregate's name, or leave the key out"),
+        boot_image=str(boot["image"]), boot_flavor=str(boot["flavor"]),
+        boot_network=None if boot.get("network") is None else str(boot["network"]),
+        ready_within=_scale_seconds(section.get("ready_within", "10 min"), where,
+                                    "ready_within"),
+        settle=_scale_seconds(section.get("settle", "2 min"), where, "settle"))

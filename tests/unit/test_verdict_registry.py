@@ -27,8 +27,12 @@ def _keywords() -> dict[str, object]:
     """Every keyword of every library: its name -> its function."""
     found = {}
     for name in LIBRARIES:
-        module = importlib.import_module(f"ExtremeTesting.{name}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
+        modules = [importlib.import_module(f"ExtremeTesting.{name}")]
+        # a library composed of components (robotlibcore): their classes too
+        if (PACKAGE / name.lower() / "keywords" / "__init__.py").is_file():
+            modules.append(importlib.import_module(f"ExtremeTesting.{name.lower()}.keywords"))
+        for _, cls in [c for module in modules
+                       for c in inspect.getmembers(module, inspect.isclass)]:
             for attribute, function in inspect.getmembers(cls, callable):
                 if hasattr(function, "robot_name"):
                     found[function.robot_name or printable_name(attribute, code_style=True)] \

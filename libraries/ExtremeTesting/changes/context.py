@@ -12,6 +12,7 @@ from pathlib import Path
 from robot.api import logger
 
 from .. import events
+from ..cloud.tracking import new_run_id
 from .. import target as target_module
 from ..errors import TargetError
 from ..lifecycle import Entry, Step, Tracker
@@ -33,6 +34,11 @@ class ChangeContext:
         self._nodes: Nodes | None = None  # tests give a fake
         self.restarted: dict[tuple[str, str], float] = {}  # (node, service) -> monotonic
         self.gate: Callable = gate.prepare  # (target, node, service) -> gate.Gate | None
+        self.run_id = os.environ.get("EXTREME_RUN_ID") or new_run_id()
+        self._cloud = None  # the scale checks' cloud (undo.open_cloud; tests give a fake)
+        self.scale_clock: Callable[[], float] = time.monotonic
+        self.scale_sleep: Callable[[float], None] = time.sleep
+        self.scale_runner: Callable | None = None  # how local deploy commands run
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -40,6 +46,29 @@ class ChangeContext:
         if self._target is None:
             self._target = target_module.load(self._target_path)
         return self._target
+
+    def reload_target(self) -> Target:
+        """Read the target file again (a deploy tool, or the lab, may have written a node
+        into it); the SSH connections stay."""
+        self._target = None
+        target = self.target
+        if self._nodes is not None:
+            self._nodes.target = target
+        return target
+
+    @property
+    def cloud(self):
+        if self._cloud is None:
+            self._cloud = undo.open_cloud(self.target)
+        return self._cloud
+
+    def scale(self):
+        """The scale procedures over this library's SSH connections and cloud."""
+        from . import scale
+
+        return scale.Scale(scale.settings(self.target), self.cloud, self.nodes,
+                           run_id=self.run_id, clock=self.scale_clock, sleep=self.scale_sleep,
+                           runner=self.scale_runner, log=logger.info)
 
     @property
     def nodes(self) -> Nodes:

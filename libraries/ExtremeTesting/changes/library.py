@@ -17,7 +17,7 @@ from ..target import Target
 from .context import ChangeContext
 from .errors import ChangeError
 from .keywords import (ConfigKeywords, FernetKeywords, LoadBalancerKeywords,
-                       PackageKeywords, RolloutKeywords)
+                       PackageKeywords, RolloutKeywords, ScaleKeywords)
 
 
 class Changes(DynamicCore):
@@ -82,12 +82,28 @@ class Changes(DynamicCore):
     | packages       | `Prepare Package Upgrade` (`Prepare Package Downgrade`)  name=version ... |
     | only a restart | `Roll Out Restart`  service (nothing to prepare)                |
 
+    = Adding and removing nodes =
+    `Add Compute Node`, `Remove Compute Node`, `Add Controller` and `Remove Controller`
+    run the commands of the operator's deploy tool from the target's ``scale`` section
+    (``add``, ``remove``: ``{node}`` and ``{role}`` replaced, each with a timeout, run
+    locally or on ``run_on`` over SSH), then check what must hold: a new compute up,
+    mapped to a cell (``cell_discovery: command`` runs ``nova-manage cell_v2
+    discover_hosts`` as a step of the change; ``periodic`` waits for Nova's own), with a
+    resource provider and its inventory, in its zone and aggregate, a server booted
+    targeted at it ACTIVE; a removed compute leaving no resource provider, host mapping
+    or agent, and not registering again; a new controller in rotation only once it
+    serves; a removed one drained first. Each publishes what it compared. The undo of an
+    added node is its removal and the other way round, in the ledger; the cloud is
+    reached through the one connection module (the target's ``cloud``), nova-manage
+    over SSH on ``nova_manage.node`` (host mappings have no API). See docs/scale.rst.
+
     = Where it lives =
     The library is built from components, one per domain (as the Cloud library is):
     the load balancer (drain, wait, return through the gate), INI configuration,
-    packages, Fernet keys and the roll-out. Resources that must survive a change
-    (``Create Survivors``) are the Cloud library's; the zero-impact verdict
-    (``Change Should Have Zero Impact``) is the Monitor's.
+    packages, Fernet keys, the roll-out and scale (adding and removing nodes).
+    Resources that must survive a change (``Create Survivors``) are the Cloud
+    library's; the zero-impact verdict (``Change Should Have Zero Impact``) is the
+    Monitor's.
 
     = Examples =
     | ***** Settings *****
@@ -115,7 +131,8 @@ class Changes(DynamicCore):
         self.load_balancer = LoadBalancerKeywords(self.ctx)
         self.rollout = RolloutKeywords(self.ctx, self)
         super().__init__([self.load_balancer, ConfigKeywords(self.ctx),
-                          PackageKeywords(self.ctx), FernetKeywords(self.ctx), self.rollout])
+                          PackageKeywords(self.ctx), FernetKeywords(self.ctx), self.rollout,
+                          ScaleKeywords(self.ctx, self)])
         # What this library changed is undone when its test or suite ends (the lifecycle's
         # one listener); at the end of the run the SSH connections close.
         self.ROBOT_LIBRARY_LISTENER = ScopeListener(self.ctx.changes,

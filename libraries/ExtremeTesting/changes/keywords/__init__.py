@@ -5,6 +5,7 @@ from .fernet import FernetKeywords
 from .loadbalancer import LoadBalancerKeywords
 from .packages import PackageKeywords
 from .rollout import RolloutKeywords
+from .scale import ScaleKeywords
 
 __all__ = ["ConfigKeywords", "FernetKeywords", "LoadBalancerKeywords", "PackageKeywords",
-           "RolloutKeywords"]
+           "RolloutKeywords", "ScaleKeywords"]
