@@ -51,7 +51,7 @@ def test_haproxy_fronts_mariadb_with_one_writer_and_checks_each_members_wsrep_st
     assert any(line.startswith("default-server port 9200 ") and "shutdown-sessions" in line
                for line in lines)
     servers = [line for line in lines if line.startswith("server ")]
-    assert servers == ["server ctl1 198.18.0.11:3306 check",
+    assert servers == ["server ctl1 198.18.0.11:3306 check on-marked-up shutdown-backup-sessions",
                        "server ctl2 198.18.0.12:3306 check backup",
                        "server db 198.18.0.20:3306 check backup"]
 

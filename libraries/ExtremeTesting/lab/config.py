@@ -385,9 +385,12 @@ def mariadb_listen() -> list[str]:
         f"    default-server port {topo.CLUSTERCHECK_PORT} inter 1s fastinter 500ms "
         "downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
     ]
+    # One writer: when the first member is back UP, the sessions opened on a backup during
+    # its absence are cut (else two members take writes, and a read right after a commit
+    # on the other one misses it: glance's image create answered 500 under load).
     for index, name in enumerate(topo.MEMBERS):
         lines.append(f"    server {name} {topo.node(name).address}:3306 check"
-                     + (" backup" if index else ""))
+                     + (" backup" if index else " on-marked-up shutdown-backup-sessions"))
     return lines + [""]
 
 
