@@ -7,12 +7,18 @@ A target file lists the weaknesses it knows under ``known_findings``::
         test: Requests Do Not Hang While The Database Is Cut Off*   # a glob on the test name
         failure: "hung \\d+(\\.\\d+)? s"      # a regular expression on each failure message
         description: Requests hang instead of failing fast.
+        intermittent: true    # optional: seen in some runs only (say how often in description)
 
 A test stands for a finding when its name (or full name) matches ``test``, or when it is
 tagged ``known:<id>`` with an id the target lists (a tag alone, for an id the target does
 not list, counts for nothing). Its failure is KNOWN only when *every* failure in it (each
 failed keyword of its setup, body and teardown, and a fault it could not undo) matches the
 finding's ``failure``; one that does not makes the case a NEW failure.
+
+A listed finding whose cases all passed did not reproduce: the report asks to update the
+target and does not accept the run, unless the finding is ``intermittent`` (seen in some
+runs only): then the report says it did not show in this run, and the run stands on its
+cases.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Any
 from .errors import TargetError
 
 TAG_PREFIX = "known:"
-SHAPE = "{id, test: <glob>, failure: <regular expression>, description}"
+SHAPE = ("{id, test: <glob>, failure: <regular expression>, description, "
+         "intermittent: true|false}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class Finding:
     test: str
     failure: str
     description: str = ""
+    intermittent: bool = False
 
     def names(self, name: str, full_name: str) -> bool:
         """Whether the test's name or full name matches ``test`` (case-insensitive glob)."""
@@ -61,7 +69,7 @@ def parse(entries: Any, where: str = "the target file") -> list[Finding]:
                 f"{where}: known finding #{index} ({entry.get('id') or 'no id'}) has no "
                 f"{', '.join(missing)}. Give {SHAPE}; 'failure' is a regular expression "
                 f"that each failure message of the test must match.")
-        unknown = sorted(set(entry) - {"id", "test", "failure", "description"})
+        unknown = sorted(set(entry) - {"id", "test", "failure", "description", "intermittent"})
         if unknown:
             raise TargetError(f"{where}: known finding {entry['id']} has unknown keys "
                               f"{', '.join(unknown)}; the shape is {SHAPE}.")
@@ -70,8 +78,13 @@ def parse(entries: Any, where: str = "the target file") -> list[Finding]:
         except re.error as error:
             raise TargetError(f"{where}: known finding {entry['id']}: 'failure' is not a "
                               f"regular expression ({error}). Fix it.") from None
+        intermittent = entry.get("intermittent", False)
+        if not isinstance(intermittent, bool):
+            raise TargetError(f"{where}: known finding {entry['id']}: 'intermittent' must be "
+                              f"true or false, not {intermittent!r}.")
         found.append(Finding(str(entry["id"]).strip(), str(entry["test"]).strip(),
-                             str(entry["failure"]), str(entry.get("description") or "")))
+                             str(entry["failure"]), str(entry.get("description") or ""),
+                             intermittent))
     return found
 
 

@@ -234,6 +234,39 @@ def test_a_fixed_known_finding_blocks_unless_allowed(tmp_path, capsys):
     assert "known finding LAB-DB-1 did not reproduce" in printed
 
 
+def test_an_intermittent_known_finding_that_did_not_show_blocks_nothing(tmp_path, capsys):
+    listed = target(tmp_path, known=KNOWN + "    intermittent: true\n")
+    passing = PASSING + """Hang Case
+    [Tags]    area:destructive
+    Outage Should Be Shorter Than    5    0.5
+"""
+    rc, printed, page = verdict(tmp_path, run(tmp_path, passing), "--target", str(listed),
+                                capsys=capsys)
+    assert rc == 0 and printed.startswith("ACCEPTED:"), printed
+    assert "known finding LAB-DB-1 (intermittent) did not show in this run" in printed
+    assert "did not reproduce" not in printed
+    assert "LAB-DB-1 (intermittent) did not show in this run" in page
+    # When it shows, it is known as any other finding.
+    failing = PASSING + """Hang Case
+    [Tags]    area:destructive
+    Outage Should Be Shorter Than    5    9
+"""
+    rc, printed, _ = verdict(tmp_path, run(tmp_path, failing), "--target", str(listed),
+                             capsys=capsys)
+    assert rc == 0 and printed.startswith("ACCEPTED WITH KNOWN FINDINGS"), printed
+    assert "did not show" not in printed
+
+
+def test_intermittent_must_be_true_or_false(tmp_path):
+    from ExtremeTesting import findings
+    from ExtremeTesting.errors import TargetError
+
+    entry = {"id": "X-1", "test": "T*", "failure": "f", "intermittent": "sometimes"}
+    with pytest.raises(TargetError, match="'intermittent' must be true or false"):
+        findings.parse([entry])
+    assert findings.parse([dict(entry, intermittent=True)])[0].intermittent
+
+
 def test_figures_missing_is_not_a_verdict(tmp_path, capsys):
     output = run(tmp_path, PASSING, "--loglevel", "WARN")
     rc, printed, page = verdict(tmp_path, output, capsys=capsys)

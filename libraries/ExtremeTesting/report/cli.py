@@ -106,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
         print(reason)
     for finding in run.fixed_findings:
         print(f"known finding {finding.id} did not reproduce: update the target")
+    for finding in run.intermittent_not_seen:
+        print(f"known finding {finding.id} (intermittent) did not show in this run")
     for error in run.tooling_errors[:10]:
         print(f"tooling error: {error}")
     print(f"Report: {out.resolve()}")

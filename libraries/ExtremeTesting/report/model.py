@@ -313,6 +313,8 @@ class Run:
         notes = [f"known finding {f.id} did not reproduce: update the target"
                  + (" (allowed by --allow-fixed-findings)" if self.allow_fixed_findings else "")
                  for f in self.fixed_findings]
+        notes += [f"known finding {f.id} (intermittent) did not show in this run"
+                  for f in self.intermittent_not_seen]
         if self.tooling_errors:
             notes.append(f"{len(self.tooling_errors)} tooling error(s) in the run")
         abort = self.abort
@@ -351,15 +353,23 @@ class Run:
     @property
     def fixed_findings(self) -> list[known_findings_.Finding]:
         """Listed findings whose cases ran, and none of them failed: fixed, or stale (none
-        in a dry run, where nothing could fail)."""
+        in a dry run, where nothing could fail). An intermittent one is not among them."""
+        return [f for f in self._not_reproduced() if not f.intermittent]
+
+    @property
+    def intermittent_not_seen(self) -> list[known_findings_.Finding]:
+        """Listed intermittent findings that did not show in this run: said, not blocking."""
+        return [f for f in self._not_reproduced() if f.intermittent]
+
+    def _not_reproduced(self) -> list[known_findings_.Finding]:
         if self.fake:
             return []
-        fixed = []
+        found = []
         for finding in self.listed:
             cases = [c for c in self.cases if finding in c.candidates]
             if any(c.status == "PASS" for c in cases) and not any(c.failed for c in cases):
-                fixed.append(finding)
-        return fixed
+                found.append(finding)
+        return found
 
     @property
     def marginal(self) -> list[dict[str, Any]]:
