@@ -7,8 +7,9 @@ as a new failure. LAB-RABBIT-1 (a server requested during a whole-RabbitMQ outag
 ERROR) is intermittent on the clustered lab: its case either FAILS with exactly the
 message its finding describes (known) or PASSES (its finding is marked intermittent: the
 report says it did not show in this run and accepts the run); any other failure is new.
-The other cases of these suites must PASS: the whole database or message bus down and back loses no request. LAB-DB-2 (the whole
-database down: one create of the monitor done twice) is intermittent like LAB-RABBIT-1.
+The other cases of these suites must PASS: the whole database or message bus down and
+back loses no request. LAB-DB-2 (the whole database down: one create of the monitor done
+twice) is intermittent like LAB-RABBIT-1.
 """
 
 import fnmatch
