@@ -367,10 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    servers = start(hold, args.listen)
-    if args.pidfile:
+    if args.pidfile:  # before ready: whoever saw it ready can stop it
         with open(args.pidfile, "w", encoding="utf-8") as out:
             out.write(f"{os.getpid()}\n")
+    servers = start(hold, args.listen)
     done.wait(args.lifetime)
     for server in servers:
         server.shutdown()

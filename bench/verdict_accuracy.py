@@ -21,10 +21,11 @@ Run by hand on the lab (not in CI): it breaks the lab on purpose. The plants are
   next node not touched.
 - ``policy``: Neutron's policy on the second controller lets anyone create networks.
   Expected: FAIL of "The Deployed Policy Says What The Matrix Says", naming that node.
-- ``resend``: HAProxy re-sends Neutron's requests, writes included, after a short server
-  timeout (``--resend-after``): a create it sent twice makes two networks, a delete sent
-  twice answers 404. "Rolling Restart Of Placement With Drain" (a roll-out measured with
-  writes) must report them duplicated or deleted twice, never lost.
+- ``resend``: HAProxy re-sends Neutron's writes after a short server timeout
+  (``--resend-after``), and every write is made slow enough on its first attempt for the
+  re-send to happen: a create it sent twice makes two networks. "Rolling Restart Of
+  Placement With Drain" (a roll-out measured with writes) must report them duplicated
+  (or deleted twice), never lost. How it is made certain: see "The resend plant" below.
 - ``not-back``: Keystone on its first node given a configuration it cannot start with
   (takes effect at the case's restart). Expected: FAIL of "Restart Keystone On One Node",
   the instance not serving again on that node.
@@ -37,6 +38,38 @@ configuration) before it is changed, and undone: as soon as the case's teardown 
 SIGTERM and SIGINT included), and at the next start of the bench when a run was killed
 with SIGKILL. Prints one table row per plant and run: plant, expected verdict and
 finding, seen verdict and finding, whether they agree.
+
+The resend plant: why every run has re-sent writes. Its first version only shortened
+HAProxy's server timeout (0.15 s) and let re-sends happen to writes that were slower than
+that: in one of two runs none was, and nothing was re-sent (0 duplicated, 0 lost). A
+second race hid behind it: HAProxy 2.6 arms an L7 retry only when the whole request had
+arrived before it first wrote to the server, and the monitor's client (http.client) sends
+a POST's head and body in two writes, so a create was re-sendable or not by luck of the
+packets. Now, on the load balancer's node:
+
+1. Neutron's writes (every method but GET and HEAD) go to a backend of the bench's own
+   (``xt-bench-resend``) with ``option http-buffer-request`` (HAProxy waits for the
+   whole body before it connects, so every write can be retried), ``retry-on
+   all-retryable-errors`` (a server timeout among them), ``retries 3`` and ``timeout
+   server`` of ``--resend-after`` seconds. Reads stay on Neutron's own backend.
+2. That backend's servers are not Neutron's but the hold (bench/resend_hold.py, copied to
+   the node and run there with its python3, one listener per Neutron server on the node's
+   loopback). The hold does not send the first copy of a write to Neutron at all until
+   HAProxy has sent that write again: the first attempt cannot be answered, however fast
+   Neutron is, so HAProxy's server timeout strikes and it re-sends. The re-send goes to
+   Neutron at once and its answer to the client; then the held copy goes too. Neutron runs
+   each write twice: each create leaves two networks of one name (duplicated); a delete's
+   second copy answers 404 to no one.
+3. The monitor's write probe sends at least one create a second for the whole roll-out
+   (tens of seconds on the lab), so every run has dozens of re-sent writes, each a
+   duplicate. The hold counts them; the row shows the counts, and a run in which HAProxy
+   re-sent nothing says that the plant did not take (the row disagrees) rather than
+   passing a verdict off as the plant's.
+
+Nothing depends on timing but HAProxy's own timer firing within ``--resend-after`` plus
+the hold's cap (20 s). The hold deletes what its held creates made when it stops (the
+undo stops it after HAProxy's configuration is back), and it stops by itself after
+``CASE_TIMEOUT`` + 10 min if nothing else did.
 """
 
 from __future__ import annotations
@@ -64,13 +97,28 @@ sys.path.insert(0, str(REPO / "libraries"))
 from ExtremeTesting import loadbalancer  # noqa: E402
 from ExtremeTesting import target as targets  # noqa: E402
 from ExtremeTesting.changes import ini, undo  # noqa: E402
+from ExtremeTesting.changes.errors import ChangeError  # noqa: E402
 
 SUITES = REPO / "suites"
 KEYSTONE_CONF = "/etc/keystone/keystone.conf"
 NEUTRON_POLICY = "/etc/neutron/policy.yaml"
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 OWN_POLICY = "/etc/keystone/xt-bench-policy.yaml"  # the rollout plant's policy
+# The resend plant's backend and hold on the load balancer's node (its /run is its own).
+RESEND_BACKEND = "xt-bench-resend"
+HOLD_SOURCE = REPO / "bench" / "resend_hold.py"
+HOLD_SCRIPT = "/run/xt-bench-resend-hold.py"
+HOLD_STATE = "/run/xt-bench-resend-hold.json"
+HOLD_PID = "/run/xt-bench-resend-hold.pid"
+HOLD_LOG = "/run/xt-bench-resend-hold.log"
+HOLD_PORT = 19696  # the first listener on the node's loopback; one per Neutron server
+HOLD_CAP = 20.0  # s the hold keeps a first copy that HAProxy never re-sends
 CASE_TIMEOUT = 20 * 60  # s: the longest a case may run before the bench stops it
+HOLD_LIFETIME = CASE_TIMEOUT + 10 * 60  # s: the hold stops by itself after it
+
+
+class PlantError(Exception):
+    """A plant that could not be made (its row says why; what was made is undone)."""
 
 
 @dataclass
@@ -141,12 +189,51 @@ class Lab:
         else:
             self.ledger.unlink(missing_ok=True)
 
-    def _write(self, found: dict) -> None:
-        fd = os.open(self.ledger, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    def _write(self, found: dict, path: Path | None = None) -> None:
+        fd = os.open(path or self.ledger, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(found, out)
             out.flush()
             os.fsync(out.fileno())
+
+    # --- notes: what an undo saw of its plant (the listener undoes in Robot's process) ----
+    @property
+    def notes(self) -> Path:
+        return self.ledger.with_name("verdict-accuracy.notes.json")
+
+    def _notes(self) -> dict:
+        if not self.notes.is_file():
+            return {}
+        return json.loads(self.notes.read_text(encoding="utf-8") or "{}")
+
+    def note(self, name: str, found: dict) -> None:
+        self._write({**self._notes(), name: found}, self.notes)
+
+    def take_note(self, name: str) -> dict | None:
+        found = self._notes()
+        taken = found.pop(name, None)
+        if found:
+            self._write(found, self.notes)
+        else:
+            self.notes.unlink(missing_ok=True)
+        return taken
+
+    def wait_for_backend(self, backend: str, count: int, timeout: float = 60.0) -> None:
+        """HAProxy (just restarted) shows ``count`` servers of ``backend`` in rotation."""
+        deadline = time.monotonic() + timeout
+        seen = "nothing"
+        while True:
+            try:
+                servers = [s for s in self.lb.servers() if s.backend == backend]
+                seen = ", ".join(str(s) for s in servers) or f"no backend {backend}"
+                if len(servers) == count and all(s.in_rotation for s in servers):
+                    return
+            except Exception as error:  # noqa: BLE001 - restarting: ask again, say it at the end
+                seen = f"its admin socket did not answer: {error}"
+            if time.monotonic() >= deadline:
+                raise PlantError(f"HAProxy did not show {count} servers of {backend} in "
+                                 f"rotation within {timeout:g} s: {seen}")
+            time.sleep(0.5)  # the pace of polling HAProxy's admin socket
 
     # --- files on nodes, kept as they were ----------------------------------------------
     def keep_file(self, node: str, path: str) -> dict:
@@ -209,12 +296,27 @@ def plant(lab: Lab, name: str, resend_after: float) -> None:
         lab.record(name, lab.keep_file(node, NEUTRON_POLICY))
         lab.edit(node, NEUTRON_POLICY, lambda text: yaml.safe_dump(
             {**(yaml.safe_load(text) or {}), "create_network": ""}))  # anyone may
-    elif name == "resend":
+    elif name == "resend":  # see "The resend plant" in the module's docstring
         node = lab.lb.spec.node
-        lab.record(name, lab.keep_file(node, HAPROXY_CFG))
         backend = lab.lb.spec.backend("neutron-server")
-        lab.edit(node, HAPROXY_CFG, lambda text: resending(text, backend, resend_after))
+        found = lab.nodes.read_file(node, HAPROXY_CFG)
+        servers = servers_of(found.decode() if found else "", backend)
+        if not servers:
+            raise PlantError(f"{HAPROXY_CFG} on {node} has no server in backend {backend}")
+        holds = {server: f"127.0.0.1:{HOLD_PORT + index}"
+                 for index, (server, _) in enumerate(servers)}
+        lab.record(name, {**lab.keep_file(node, HAPROXY_CFG), "hold": True})
+        lab.nodes.write_file(node, HOLD_SCRIPT, HOLD_SOURCE.read_bytes())
+        try:
+            lab.nodes.run(node, start_hold(
+                [(holds[server], address) for server, address in servers], resend_after),
+                timeout=60)
+        except ChangeError as error:
+            raise PlantError(str(error)) from None
+        lab.edit(node, HAPROXY_CFG, lambda text: resending(text, backend, resend_after,
+                                                           holds))
         lab.restart(node, "haproxy")
+        lab.wait_for_backend(RESEND_BACKEND, len(holds))
     else:
         raise SystemExit(f"verdict_accuracy: unknown plant {name!r}")
 
@@ -237,7 +339,11 @@ def undo_plant(lab: Lab, name: str) -> None:
     else:
         lab.put_back(state)
         if name == "resend":
-            lab.restart(state["node"], "haproxy")
+            try:
+                lab.restart(state["node"], "haproxy")  # no write reaches the hold any more
+            finally:
+                if state.get("hold"):
+                    lab.note(name, stop_hold(lab, state["node"]))
     lab.forget(name)
 
 
@@ -249,20 +355,89 @@ def undo_all(lab: Lab) -> list[str]:
     return undone
 
 
-def resending(text: str, backend: str, after: float) -> str:
-    """HAProxy's configuration with ``backend`` re-sending every request, writes included,
-    when its server has not answered within ``after`` seconds."""
+def servers_of(text: str, backend: str) -> list[tuple[str, str]]:
+    """``(name, address:port)`` of each server of ``backend`` in HAProxy's configuration."""
+    found, section = [], ""
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            section = line.strip()
+        words = line.split()
+        if section == f"backend {backend}" and len(words) >= 3 and words[0] == "server":
+            found.append((words[1], words[2]))
+    return found
+
+
+def resending(text: str, backend: str, after: float, holds: dict[str, str]) -> str:
+    """HAProxy's configuration with the writes of ``backend``'s frontend sent to a backend
+    of the bench's own that waits for each whole request (so it can always be re-sent)
+    and re-sends it when its server has not answered within ``after`` seconds; its
+    servers are the hold's listeners (``holds``: server name -> address:port), named as
+    the servers they stand for. Reads stay on ``backend``."""
     out, section = [], ""
     for line in text.splitlines():
         if line and not line[0].isspace():
             section = line.strip()
-        if section == f"frontend {backend}" and "disable-l7-retry" in line:
-            continue  # writes may be re-sent
+        if section == f"frontend {backend}":
+            if "disable-l7-retry" in line:
+                continue  # writes may be re-sent
+            if line.split()[:1] == ["default_backend"]:
+                out.append(f"    use_backend {RESEND_BACKEND} if !METH_GET !METH_HEAD")
         out.append(line)
-        if section == f"backend {backend}" and line.strip() == section:
-            out += ["    retries 3", "    retry-on all-retryable-errors",
-                    f"    timeout server {int(after * 1000)}ms"]
+    while out and not out[-1].strip():
+        out.pop()
+    out += ["", f"backend {RESEND_BACKEND}", "    option http-buffer-request", "    retries 3",
+            "    retry-on all-retryable-errors", f"    timeout server {int(after * 1000)}ms"]
+    out += [f"    server {server} {address}" for server, address in holds.items()]
     return "\n".join(out) + "\n"
+
+
+def start_hold(pairs: list[tuple[str, str]], after: float) -> str:
+    """The shell line that starts the hold on the node, detached, and returns once it
+    listens (its state file says ready), or fails with its log."""
+    listen = " ".join(f"--listen {shlex.quote(f'{here}={there}')}" for here, there in pairs)
+    cap = max(HOLD_CAP, 10 * after)
+    # The subshell's own descriptors are redirected before it forks nothing but the hold
+    # (exec): no descriptor of the SSH session stays open, so the session ends.
+    return (f"rm -f {HOLD_STATE} {HOLD_PID}; (cd / && exec setsid /usr/bin/python3 "
+            f"{HOLD_SCRIPT} {listen} --state {HOLD_STATE} --pidfile {HOLD_PID} --cap {cap:g} "
+            f"--lifetime {HOLD_LIFETIME}) </dev/null >{HOLD_LOG} 2>&1 & "
+            f"i=0; while [ $i -lt 200 ]; do grep -q '\"ready\": true' {HOLD_STATE} "
+            f"2>/dev/null && exit 0; sleep 0.1; i=$((i+1)); done; "
+            f"echo 'the resend hold did not start:' >&2; cat {HOLD_LOG} >&2; exit 1")
+
+
+def stop_hold(lab: Lab, node: str) -> dict:
+    """Stop the hold (SIGTERM: it deletes what its held creates made, then ends; SIGKILL
+    after 60 s), remove its files; its last counts (and its log's last lines)."""
+    pid = f"$(cat {HOLD_PID} 2>/dev/null)"
+    found = lab.nodes.run(node, (
+        f"p={pid}; if [ -n \"$p\" ] && grep -qa xt-bench-resend-hold /proc/$p/cmdline "
+        f"2>/dev/null; then kill -TERM $p; i=0; while kill -0 $p 2>/dev/null && "
+        f"[ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $p 2>/dev/null; fi; "
+        f"cat {HOLD_STATE} 2>/dev/null; echo; echo '--- log'; tail -n 5 {HOLD_LOG} "
+        f"2>/dev/null; rm -f {HOLD_SCRIPT} {HOLD_STATE} {HOLD_STATE}.new {HOLD_PID} "
+        f"{HOLD_LOG}"), check=False, timeout=120)
+    counts, _, log = found.out.partition("--- log")
+    try:
+        stats = json.loads(counts.strip() or "{}")
+    except ValueError:
+        stats = {}
+    return {**stats, "log": log.strip()[-600:]}
+
+
+def hold_said(note: dict | None) -> tuple[bool, str]:
+    """Whether the resend plant took (HAProxy re-sent at least one write), in words."""
+    if not note or "resent" not in note:
+        log = (note or {}).get("log") or "no log"
+        return False, f"the plant's hold left no counts ({log})"
+    words = (f"plant: {note['held']} writes held, {note['resent']} re-sent by HAProxy, "
+             f"{note.get('created_by_held', 0)} created twice, "
+             f"{note.get('released_at_cap', 0)} never re-sent")
+    if note.get("errors"):
+        words += f", {note['errors']} errors ({note.get('log') or 'no log'})"
+    if not note["resent"]:
+        return False, f"the plant did not take: HAProxy re-sent no write ({words})"
+    return True, words
 
 
 def _admin(lab: Lab, command: str) -> None:
@@ -328,6 +503,7 @@ def verdict_of(output: Path, test: str) -> tuple[str, str]:
 
 def run_plant(lab: Lab, chosen: Plant, outdir: Path, resend_after: float) -> dict:
     row = {"plant": chosen.name, "case": chosen.test, "expected": chosen.expected}
+    lab.take_note(chosen.name)  # a killed run's, if any
     if not healthy(outdir):
         return {**row, "seen": "NOT RUN", "finding": "the lab failed the steady-state "
                 "check before the plant", "agrees": False}
@@ -336,13 +512,28 @@ def run_plant(lab: Lab, chosen: Plant, outdir: Path, resend_after: float) -> dic
         rc, output = robot(["--test", chosen.test, "--listener",
                             f"{Path(__file__).resolve()}:{chosen.name}",
                             str(SUITES / chosen.suite)], outdir, CASE_TIMEOUT)
+    except PlantError as error:
+        return {**row, "seen": "NOT RUN", "finding": f"the plant could not be made: {error}",
+                "agrees": False}
     finally:
         undo_plant(lab, chosen.name)
     status, message = verdict_of(output, chosen.test)
-    finding = chosen.finding.replace("{node}", re.escape(lab.node_of("keystone", 0)))
+    return {**row, **judge(chosen, status, message, lab.node_of("keystone", 0),
+                           lab.take_note(chosen.name))}
+
+
+def judge(chosen: Plant, status: str, message: str, node: str,
+          note: dict | None = None) -> dict:
+    """The row's verdict: the case failed with the expected finding and without the
+    absent one; for the resend plant, also only when HAProxy did re-send writes."""
+    finding = chosen.finding.replace("{node}", re.escape(node))
     agrees = status == "FAIL" and bool(re.search(finding, message)) and not (
         chosen.absent and re.search(chosen.absent, message))
-    return {**row, "seen": status, "finding": message[:400], "agrees": agrees}
+    if chosen.name == "resend":
+        took, words = hold_said(note)
+        agrees = agrees and took
+        message = f"[{words}] {message}"
+    return {"seen": status, "finding": message[:600], "agrees": agrees}
 
 
 class verdict_accuracy:  # noqa: N801 - Robot finds a listener class by its module's name
@@ -368,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=[p.name for p in PLANTS],
                         help="a plant to run (repeat for several; default: every one)")
     parser.add_argument("--times", type=int, default=1, help="runs of each plant")
-    parser.add_argument("--resend-after", type=float, default=0.15,
-                        help="s HAProxy waits before re-sending a Neutron request (resend)")
+    parser.add_argument("--resend-after", type=float, default=1.0,
+                        help="s HAProxy waits for a Neutron write before re-sending it "
+                             "(resend; the hold makes every first attempt wait longer)")
     parser.add_argument("--output", default="", help="folder for the cases' outputs")
     parser.add_argument("--undo", action="store_true",
                         help="only undo what a killed run left planted")
@@ -406,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| run | plant | case | expected | seen | finding seen | agrees |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        finding = row["finding"].replace("|", "/")[:220]
+        finding = row["finding"].replace("|", "/")[:360]
         print(f"| {row['run']} | {row['plant']} | {row['case']} | {row['expected']} | "
               f"{row['seen']} | {finding} | {'yes' if row['agrees'] else 'NO'} |")
     return 0 if rows and all(r["agrees"] for r in rows) else 1
