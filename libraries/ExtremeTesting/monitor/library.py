@@ -72,7 +72,9 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
     holds, draws the timeline into the log and returns the result.
 
     A monitor still running when its test (or suite, when started in a suite setup) ends
-    is stopped then, and every monitor is stopped when the run ends.
+    is stopped then, with a warning, and every monitor is stopped when the run ends. A
+    teardown stops the monitor of a case that failed early with
+    `Stop Availability Monitor If Running`.
 
     = What is measured =
     Per probe and ``overall`` (the union: the cloud is out when any probe fails):
@@ -258,6 +260,32 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         session = self._session(name)
         result = self._finish(session, None if settle is None else settle.total_seconds())
         return result
+
+    @keyword
+    def stop_availability_monitor_if_running(self, name: str = "default",
+                                             settle: timedelta | None = None) -> dict | None:
+        """Stops monitor ``name`` as `Stop Availability Monitor` does if it is running;
+        returns its result, or ``None`` (doing nothing) when no monitor of that name was
+        started or it is stopped already. ``settle`` as for `Stop Availability Monitor`.
+        Never fails for a monitor that is not running.
+
+        For teardowns: a case that failed before its `Stop Availability Monitor` (a
+        roll-out stopped, a restart not back) leaves the monitor running. Stopped here, its
+        writes are reconciled and its resources deleted while the case still holds the
+        cloud, and its figures are published; the log says it was still running. Nothing
+        judges those figures: the case's verdicts did not run. Without this, the monitor
+        is stopped when its test ends, with a warning (which stays right for a passing
+        case that never stopped its monitor).
+
+        | [Teardown]    `Stop Availability Monitor If Running`
+        """
+        session = self._sessions.get(name)
+        if session is None or session.result is not None:
+            logger.info(f"Monitor '{name}' is not running: nothing to stop.")
+            return None
+        logger.info(f"Monitor '{name}' was still running: stopped it (its figures are "
+                    f"published, no verdict judged them).")
+        return self._finish(session, None if settle is None else settle.total_seconds())
 
     @keyword
     def mark_timeline(self, label: str, kind: MarkKind = "mark") -> None:
