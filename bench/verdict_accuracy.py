@@ -400,9 +400,10 @@ def start_hold(pairs: list[tuple[str, str]], after: float) -> str:
     # (exec): no descriptor of the SSH session stays open, so the session ends.
     return (f"rm -f {HOLD_STATE} {HOLD_PID}; (cd / && exec setsid /usr/bin/python3 "
             f"{HOLD_SCRIPT} {listen} --state {HOLD_STATE} --pidfile {HOLD_PID} --cap {cap:g} "
-            f"--lifetime {HOLD_LIFETIME}) </dev/null >{HOLD_LOG} 2>&1 & "
-            f"i=0; while [ $i -lt 200 ]; do grep -q '\"ready\": true' {HOLD_STATE} "
-            f"2>/dev/null && exit 0; sleep 0.1; i=$((i+1)); done; "
+            f"--lifetime {HOLD_LIFETIME}) </dev/null >{HOLD_LOG} 2>&1 & h=$!; "
+            f"i=0; while [ $i -lt 200 ] && kill -0 $h 2>/dev/null; do grep -q "
+            f"'\"ready\": true' {HOLD_STATE} 2>/dev/null && exit 0; sleep 0.1; "
+            f"i=$((i+1)); done; "
             f"echo 'the resend hold did not start:' >&2; cat {HOLD_LOG} >&2; exit 1")
 
 
@@ -512,7 +513,7 @@ def run_plant(lab: Lab, chosen: Plant, outdir: Path, resend_after: float) -> dic
         rc, output = robot(["--test", chosen.test, "--listener",
                             f"{Path(__file__).resolve()}:{chosen.name}",
                             str(SUITES / chosen.suite)], outdir, CASE_TIMEOUT)
-    except PlantError as error:
+    except (PlantError, ChangeError) as error:  # ChangeError: a node refused a command
         return {**row, "seen": "NOT RUN", "finding": f"the plant could not be made: {error}",
                 "agrees": False}
     finally:

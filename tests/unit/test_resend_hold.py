@@ -381,3 +381,25 @@ def http_ok(url: str) -> bool:
         return http.request("GET", url, 1.0).status == 200
     except http.ProbeError:
         return False
+
+
+@pytest.mark.skipif(not (os.path.exists("/usr/bin/python3") and shutil.which("setsid")),
+                    reason="needs /usr/bin/python3 and setsid, as the lab's nodes have")
+def test_a_hold_that_cannot_listen_fails_its_start_line_with_its_log(tmp_path, monkeypatch):
+    bench = load("verdict_accuracy")
+    for key, name in (("HOLD_SCRIPT", "xt-bench-resend-hold.py"),
+                      ("HOLD_STATE", "xt-bench-resend-hold.json"),
+                      ("HOLD_PID", "xt-bench-resend-hold.pid"),
+                      ("HOLD_LOG", "xt-bench-resend-hold.log")):
+        monkeypatch.setattr(bench, key, str(tmp_path / name))
+    shutil.copy(BENCH / "resend_hold.py", bench.HOLD_SCRIPT)
+    with socket.socket() as taken:  # the port is someone else's
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(["bash", "-c", bench.start_hold(
+            [(f"127.0.0.1:{port}", "127.0.0.1:9")], 0.2)], capture_output=True, text=True,
+            timeout=60, check=False)
+    assert done.returncode == 1
+    assert "the resend hold did not start" in done.stderr
+    assert "Address already in use" in done.stderr  # its log says why
