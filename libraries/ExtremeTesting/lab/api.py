@@ -14,6 +14,9 @@ from . import topology as topo
 from .shell import LabError
 
 TIMEOUT = 10
+# What servers boot from on the lab (the target's data_plane section names them too).
+FLAVOR = "m1.tiny"
+IMAGE = "cirros-fake"
 
 
 class Api:
@@ -156,16 +159,16 @@ class Api:
         """A tiny flavor and image, so servers can be booted on the fake hypervisor."""
         nova = config.vip_url(8774, "/v2.1")
         flavors = self.call("GET", nova + "/flavors?minDisk=0").json()["flavors"]
-        flavor = next((f["id"] for f in flavors if f["name"] == "m1.tiny"), None)
+        flavor = next((f["id"] for f in flavors if f["name"] == FLAVOR), None)
         if not flavor:
             flavor = self.call("POST", nova + "/flavors", json={"flavor": {
-                "name": "m1.tiny", "ram": 64, "vcpus": 1, "disk": 0}}).json()["flavor"]["id"]
+                "name": FLAVOR, "ram": 64, "vcpus": 1, "disk": 0}}).json()["flavor"]["id"]
         glance = config.vip_url(9292, "/v2/images")
-        images = self.call("GET", glance + "?name=cirros-fake").json()["images"]
+        images = self.call("GET", glance + f"?name={IMAGE}").json()["images"]
         image = images[0]["id"] if images else None
         if not image:
             image = self.call("POST", glance, json={
-                "name": "cirros-fake", "disk_format": "raw", "container_format": "bare",
+                "name": IMAGE, "disk_format": "raw", "container_format": "bare",
                 "visibility": "public"}).json()["id"]
             self.call("PUT", f"{glance}/{image}/file", data=b"\0" * 65536,
                       headers={"Content-Type": "application/octet-stream"})

@@ -90,6 +90,7 @@ class Guest:
     pids: dict[str, int] = field(default_factory=dict)
     state: str = ""  # the state folder of this guest
     instance: str = ""  # what it stands for (the Nova instance's uuid on the lab)
+    powered: bool = True  # False after power(name, False): its interface is down
 
     @property
     def ip(self) -> str:
@@ -401,6 +402,8 @@ def power(name: str, on: bool, state_root: Path | str = STATE_ROOT) -> None:
     if not namespace_exists(name):
         raise GuestError(f"Guest {name} has no namespace any more: remove it and make it again.")
     ip(name, "link", "set", "eth0", "up" if on else "down")
+    guest.powered = on
+    _save(guest)
     if on and guest.address:
         # The kernel drops the address's routes with the link; put the default back.
         ip(name, "addr", "replace", guest.address, "dev", "eth0")

@@ -459,7 +459,7 @@ def _up(started: float, verify: bool, old_release: bool = False,
     say("services that logged a traceback while starting: "
         + ("; ".join(f"{where} ({what})" for where, what in tracebacks.items()) or "none"))
     bmcs = start_bmcs(values)
-    files = targetfile.write_all(values, personas, upgrades, seeds)
+    files = targetfile.write_all(values, personas, upgrades)
     elapsed = time.monotonic() - started
     state = write_state(phase="up", up_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         up_seconds=round(elapsed, 1), bmcs=bmcs, files=files, seeds=seeds,
