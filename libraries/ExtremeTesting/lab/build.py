@@ -186,15 +186,26 @@ def folder_owners(services: list[topo.Service]) -> dict[str, str]:
     return owners
 
 
+GUEST_SHIM_TEXT = ('"""The lab\'s guest driver, where Nova loads drivers from (extreme lab '
+                   'up wrote this, in this node only)."""\n'
+                   "from nova_guest_driver import GuestDriver  # noqa: F401\n")
+
+
 def install_guest_driver(home: Path) -> Path:
     """Copies the guest driver and its guests module into the node's /usr overlay (upper
     layer, written while the node is off), where nova-compute finds them through its
-    PYTHONPATH: the node's own package state, never this machine's Python."""
-    target = home / "overlay" / "usr" / "upper" / Path(config.GUEST_LIB).relative_to("/usr")
+    PYTHONPATH, and the shim Nova loads it by (config.GUEST_SHIM): the node's own
+    package state, never this machine's Python."""
+    upper = home / "overlay" / "usr" / "upper"
+    target = upper / Path(config.GUEST_LIB).relative_to("/usr")
     target.mkdir(parents=True, exist_ok=True)
     for name in GUEST_FILES:
         shutil.copy(HERE / name, target / name)
         os.chmod(target / name, 0o644)
+    shim = upper / Path(config.GUEST_SHIM).relative_to("/usr")
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text(GUEST_SHIM_TEXT)
+    os.chmod(shim, 0o644)
     return target
 
 

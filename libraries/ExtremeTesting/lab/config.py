@@ -189,9 +189,13 @@ def glance_conf(secrets: dict[str, str], address: str) -> str:
 
 
 # cmp1's virt driver: Nova's fake driver that also makes a guest (a network namespace
-# with a DHCP client and an echo service) per server; installed in cmp1 only.
-GUEST_DRIVER = "nova_guest_driver.GuestDriver"
-GUEST_LIB = "/usr/local/lib/extreme-lab"  # in cmp1's /usr overlay; nova-compute's PYTHONPATH
+# with a DHCP client and an echo service) per server; installed in cmp1 only. Zed's Nova
+# loads compute_driver from its own package only ('nova.virt.' + the name): a one-line
+# module there (GUEST_SHIM, in cmp1's /usr overlay) imports the driver from GUEST_LIB
+# (nova_guest_driver.py and guests.py, on nova-compute's PYTHONPATH in cmp1).
+GUEST_DRIVER = "extreme_lab_guests.GuestDriver"
+GUEST_SHIM = "/usr/lib/python3/dist-packages/nova/virt/extreme_lab_guests.py"
+GUEST_LIB = "/usr/local/lib/extreme-lab"
 
 
 def nova_conf(secrets: dict[str, str], address: str, compute: bool = False) -> str:

@@ -11,9 +11,10 @@ its own session with resource limits (open files, address space), recorded in
 the guest's state file. They are daemons (forked away, their parent is init), as a
 hypervisor's guests are not its management service's children: restarting the process
 that made them (nova-compute on a lab node, whose service manager stops a service with
-all its descendants) leaves them running. :func:`remove` kills every process inside the guest's namespace,
-deletes the namespace (which deletes the veth pair) and the state; :func:`remove_all`
-does it for every guest recorded under a state folder (what ``lab down`` will call).
+all its descendants) leaves them running. :func:`remove` kills every process inside the
+guest's namespace, deletes the namespace (which deletes the veth pair) and the state;
+:func:`remove_all` does it for every guest recorded under a state folder (what ``lab
+down`` runs inside cmp1).
 
 :class:`Segment` builds what the tests and the bench need around guests: a namespace
 holding a bridge, and a DHCP server (``dnsmasq``, Debian package ``dnsmasq-base``) in its

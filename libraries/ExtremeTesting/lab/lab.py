@@ -436,13 +436,23 @@ def _up(started: float, verify: bool, old_release: bool = False,
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda n: service(n, "placement"), topo.CONTROLLERS))
     rest = [(n, s.name) for n in topo.CONTROLLERS for s in topo.services_of(n)
-            if s.name not in ("keystone", "placement", "memcached", *CLUSTER_OF)]
+            if s.name not in ("keystone", "placement", "memcached", *CLUSTER_OF,
+                              *topo.AGENT_TYPES)]
     rest += [("cmp1", "nova-compute")]
     with ThreadPoolExecutor(len(rest)) as pool:
         list(pool.map(lambda pair: service(*pair), rest))
-    say(f"every service runs ({time.monotonic() - started:.0f} s); mapping cmp1 to cell1")
-    api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
-    in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
+    # Neutron's agents once neutron-server serves (their first RPC calls get answers),
+    # while cmp1 reports itself and is mapped to its cell.
+    agents = [(n, s.name) for s in topo.SERVICES if s.name in topo.AGENT_TYPES
+              for n in s.nodes]
+    say(f"every service runs ({time.monotonic() - started:.0f} s); starting Neutron's "
+        f"{len(agents)} agents, mapping cmp1 to cell1")
+    with ThreadPoolExecutor(len(agents)) as pool:
+        started_agents = [pool.submit(service, *pair) for pair in agents]
+        api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
+        in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
+        for job in started_agents:
+            job.result()
     api.wait_agents(topo.agents(), 90)
     external = api.ensure_external_network()
     say(f"Neutron's {len(topo.agents())} agents are alive; external network "

@@ -3,7 +3,9 @@
 
 Installed by ``extreme lab up`` into cmp1's /usr overlay only (/usr/local/lib/extreme-lab,
 beside ``guests.py``; nova-compute's PYTHONPATH there), never into this machine's Python;
-cmp1's nova.conf sets ``compute_driver = nova_guest_driver.GuestDriver``. nova-compute
+cmp1's nova.conf sets ``compute_driver = extreme_lab_guests.GuestDriver``, a one-line
+module in cmp1's copy of ``nova.virt`` (Zed's Nova loads drivers from there only) that
+imports this one. nova-compute
 runs as root in cmp1: a guest is a network namespace and a veth pair, which need
 CAP_SYS_ADMIN and CAP_NET_ADMIN (Nova's own privsep has no context for them).
 
@@ -103,10 +105,14 @@ class Plumbing:
             LOG.warning("Guest %s of %s is broken (a process or its namespace is gone): "
                         "making it again", name, instance_uuid)
             self.guests.remove(name)
-        bridge = bridge_name(vif)
+        bridge, tap = bridge_name(vif), tap_name(vif)
         self.ensure_bridge(bridge)
-        self.guests.create(name, bridge, tap=tap_name(vif), mac=vif["address"],
-                           wait_lease=False, instance=instance_uuid)
+        if self.guests.ip("", "link", "show", tap, check=False) != "":
+            # Left by a guest whose namespace outlived its node's power cycle (something
+            # held it open): the new guest's tap needs the name.
+            self.guests.ip("", "link", "del", tap, check=False)
+        self.guests.create(name, bridge, tap=tap, mac=vif["address"], wait_lease=False,
+                           instance=instance_uuid)
         return name
 
     def stop(self, instance_uuid: str) -> None:
