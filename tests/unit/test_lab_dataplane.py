@@ -500,3 +500,63 @@ def test_down_removes_the_guests_inside_cmp1_before_its_power_and_the_client(tmp
     assert ["netns", "delete", "xt-client"] in record.calls
     assert ["netns", "delete", "someone-else"] not in record.calls
     assert not tmp_path.exists()
+
+
+# ------------------------------------------------------------------ check-data-plane
+class FakeApi:
+    def __init__(self, bodies=None):
+        self.calls, self.bodies = [], bodies or {}
+
+    def call(self, method, url, expect=(200,), **options):
+        self.calls.append((method, url.split("/v2", 1)[1]))
+        body = next((b for suffix, b in self.bodies.items() if url.endswith(suffix)), {})
+
+        class Response:
+            status_code = 404 if method == "GET" and "/servers/" in url else 200
+
+            def json(self):
+                return body
+        return Response()
+
+    def wait_until(self, what, check, timeout):
+        assert check()
+
+
+def test_check_data_plane_removes_what_it_made_in_reverse():
+    from ExtremeTesting.lab import dpcheck
+
+    api = FakeApi()
+    check = dpcheck.Check(api, "xt-dpcheck-t")
+    check.ids = {"network": "n", "subnet": "s", "router": "r", "security_group": "g",
+                 "server": "v", "port": "p", "floatingip": "f"}
+    assert check.clean_up() == []
+    assert [c for c in api.calls if c[0] != "GET"] == [
+        ("DELETE", ".0/floatingips/f"), ("DELETE", ".1/servers/v"),
+        ("PUT", ".0/routers/r/remove_router_interface"), ("DELETE", ".0/routers/r"),
+        ("DELETE", ".0/networks/n"), ("DELETE", ".0/security-groups/g")]
+    api.calls.clear()
+    check.ids = {"network": "n"}  # it stopped early: only the network to remove
+    assert check.clean_up() == [] and api.calls == [("DELETE", ".0/networks/n")]
+
+
+def test_check_data_plane_says_where_the_data_plane_broke():
+    from ExtremeTesting.lab import dpcheck
+
+    api = FakeApi({
+        "/ports/p": {"port": {"status": "DOWN", "binding:host_id": "cmp1"}},
+        "/l3-agents": {"agents": [{"host": "ctl1", "ha_state": "active", "alive": True},
+                                  {"host": "ctl2", "ha_state": "standby", "alive": False}]},
+        "/dhcp-agents": {"agents": [{"host": "ctl1"}, {"host": "ctl2"}]}})
+    check = dpcheck.Check(api)
+    check.ids = {"port": "p", "router": "r", "network": "n"}
+    text = check.diagnosis()
+    assert "port: status DOWN on host cmp1" in text
+    assert "router's L3 agents: ctl1 active, ctl2 standby (dead)" in text
+    assert "network's DHCP agents: ctl1, ctl2" in text
+
+
+def test_the_cli_knows_check_data_plane():
+    from ExtremeTesting.lab import cli
+
+    args = cli.parser().parse_args(["check-data-plane", "--keep", "--timeout", "60"])
+    assert args.keep is True and args.timeout == 60
