@@ -32,7 +32,7 @@ CLIENT = "client"  # its namespace is paths.netns(CLIENT); its port on sw1 too
 CLIENT_ADDRESS = f"{EXTERNAL_NET}.1"  # also the external subnet's gateway
 # Router gateways and floating IPs come from this pool.
 FLOATING_POOL = (f"{EXTERNAL_NET}.10", f"{EXTERNAL_NET}.250")
-VNI_RANGES = "1:1000"  # VXLAN tenant networks
+VNI_RANGES = "1:4000"  # VXLAN tenant networks (as many as the VLAN range they replace)
 GUEST_ECHO_PORT = 7  # each guest's TCP echo service (lab/guests.py)
 
 
