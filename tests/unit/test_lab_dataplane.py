@@ -560,3 +560,46 @@ def test_the_cli_knows_check_data_plane():
 
     args = cli.parser().parse_args(["check-data-plane", "--keep", "--timeout", "60"])
     assert args.keep is True and args.timeout == 60
+
+
+# ------------------------------------------------------------------ privsep in-process
+def test_agents_may_make_their_privileged_calls_in_process(monkeypatch):
+    monkeypatch.delenv("EXTREME_LAB_PRIVSEP", raising=False)
+    spec = build.service_spec(service("neutron-l3-agent"), topo.node("ctl1"))
+    assert spec["command"][0] == "/usr/bin/neutron-l3-agent"  # upstream's daemons
+    monkeypatch.setenv("EXTREME_LAB_PRIVSEP", "in-process")
+    spec = build.service_spec(service("neutron-l3-agent"), topo.node("ctl1"))
+    assert spec["command"][:2] == ["/usr/local/sbin/neutron-agent-inprocess",
+                                   "/usr/bin/neutron-l3-agent"]
+    assert spec["grep"] in " ".join(spec["command"])  # stop and status still find it
+    monkeypatch.setenv("EXTREME_LAB_PRIVSEP", "threads")
+    with pytest.raises(lab.LabError, match="EXTREME_LAB_PRIVSEP='threads': use one of "
+                                           "daemons, in-process"):
+        build.service_spec(service("neutron-l3-agent"), topo.node("ctl1"))
+
+
+def test_the_in_process_launcher_is_installed_where_agents_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXTREME_LAB_DIR", str(tmp_path))
+    def fake_run(cmd, **options):  # no ssh-keygen; cp -a of a package folder: empty
+        if cmd[:2] == ["cp", "-a"]:
+            Path(cmd[-1]).mkdir(parents=True, exist_ok=True)
+
+    monkeypatch.setattr(build, "run", fake_run)
+    monkeypatch.setattr(build, "chown", lambda *a: None)
+    monkeypatch.setattr(build.releases, "overlay_mounts", lambda home: [])
+    keys = {"fernet-keys": {}, "credential-keys": {}}
+    for name in ("ctl1", "cmp1", "db"):
+        (tmp_path / "nodes" / name / "ssh_host_ed25519_key").parent.mkdir(parents=True)
+        (tmp_path / "nodes" / name / "ssh_host_ed25519_key").touch()
+        build.lay_out_node(topo.node(name), SECRETS, keys, tmp_path / "images")
+    launcher = "sbin/neutron-agent-inprocess"
+    assert (tmp_path / "nodes" / "ctl1" / launcher).read_bytes() == \
+        (LAB / "agentinprocess.py").read_bytes()
+    assert (tmp_path / "nodes" / "cmp1" / launcher).exists()
+    assert not (tmp_path / "nodes" / "db" / launcher).exists()
+    # cmp1's guest driver, in its own overlay
+    assert (tmp_path / "nodes" / "cmp1" / "overlay" / "usr" / "upper" / "local" / "lib" /
+            "extreme-lab" / "nova_guest_driver.py").exists()
+    assert not (tmp_path / "nodes" / "ctl1" / "overlay").exists()
+    services = json.loads((tmp_path / "nodes" / "cmp1" / "sbin" / "services.json").read_text())
+    assert services["order"] == ["neutron-linuxbridge-agent", "nova-compute"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import config, paths, releases
 from . import topology as topo
-from .shell import run
+from .shell import LabError, run
 
 HERE = Path(__file__).resolve().parent
 SECRET_NAMES = ("admin", "service", "db", "rabbit", "bmc", "switch", "erlang_cookie")
@@ -36,6 +36,19 @@ PACKAGE = {
     "neutron-dhcp-agent": ("neutron", "root"), "neutron-l3-agent": ("neutron", "root"),
 }
 RUN_AS_ROOT = {"nova-compute"}
+# How the agents' privileged calls run: "daemons" (upstream's privsep daemons, the
+# default) or "in-process" (lab/agentinprocess.py: less memory, untried), chosen by
+# $EXTREME_LAB_PRIVSEP when `up` lays the files out.
+PRIVSEP_MODES = ("daemons", "in-process")
+AGENT_LAUNCHER = "/usr/local/sbin/neutron-agent-inprocess"
+
+
+def privsep_mode() -> str:
+    mode = os.environ.get("EXTREME_LAB_PRIVSEP", "daemons")
+    if mode not in PRIVSEP_MODES:
+        raise LabError(f"EXTREME_LAB_PRIVSEP={mode!r}: use one of "
+                       f"{', '.join(PRIVSEP_MODES)} (or leave it unset: daemons).")
+    return mode
 # What cmp1's guest driver needs, copied into its /usr overlay (never this machine's).
 GUEST_FILES = ("nova_guest_driver.py", "guests.py")
 READY_PATH = {"identity": "/v3", "image": "/versions"}
@@ -124,6 +137,8 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
         spec.update(env={"PYTHONPATH": config.GUEST_LIB}, chdir="/var/lib/nova")
     elif service.name in config.AGENT_INI:
         spec["chdir"] = "/var/lib/neutron"
+        if privsep_mode() == "in-process":  # the pattern still finds /usr/bin/<agent>
+            spec["command"] = [AGENT_LAUNCHER, *spec["command"]]
     return spec
 
 
@@ -254,6 +269,10 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
     if node.name in topo.MEMBERS:
         shutil.copy(HERE / "clustercheck.py", home / "sbin" / "clustercheck")
         os.chmod(home / "sbin" / "clustercheck", 0o755)
+    if {s.name for s in topo.services_of(node.name)} & set(config.AGENT_INI):
+        launcher = home / "sbin" / Path(AGENT_LAUNCHER).name
+        shutil.copy(HERE / "agentinprocess.py", launcher)
+        os.chmod(launcher, 0o755)
     # Overlays first: the binds below land on the node's own /etc and /usr.
     mounts: list[list[str]] = [] if is_switch else releases.overlay_mounts(home)
     mounts += [

@@ -355,6 +355,7 @@ def up(verify: bool = True, old_release: bool = False) -> dict:
     if paths.root().exists() or leftover_namespaces():
         raise LabError(f"A half-made lab is in the way (phase '{state.get('phase', '?')}', "
                        f"{paths.root()}): run 'extreme lab down' first")
+    build.privsep_mode()  # a wrong EXTREME_LAB_PRIVSEP fails before anything is made
     upgrades = releases.plan()  # local apt lists only: a wrong ask fails before anything
     if old_release:
         missing_older(upgrades)
@@ -446,7 +447,8 @@ def _up(started: float, verify: bool, old_release: bool = False,
     agents = [(n, s.name) for s in topo.SERVICES if s.name in topo.AGENT_TYPES
               for n in s.nodes]
     say(f"every service runs ({time.monotonic() - started:.0f} s); starting Neutron's "
-        f"{len(agents)} agents, mapping cmp1 to cell1")
+        f"{len(agents)} agents (privileged calls: {build.privsep_mode()}), mapping cmp1 "
+        "to cell1")
     with ThreadPoolExecutor(len(agents)) as pool:
         started_agents = [pool.submit(service, *pair) for pair in agents]
         api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
