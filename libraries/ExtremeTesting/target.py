@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "personas", "policy_matrix", "clusters", "safeguards",
     "scale",  # adding and removing nodes: the deploy tool's commands, cell discovery
     "logs",  # where each service logs, per node (the evidence of failed cases)
+    "data_plane",  # the tenants' data plane: probe host, external network, what to boot
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
@@ -100,7 +101,7 @@ class Target:
 # it expects a mapping.
 ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
 MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab", "load_balancer",
-                    "changes", "clusters", "safeguards", "scale")
+                    "changes", "clusters", "safeguards", "scale", "data_plane")
 SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
 EXAMPLE = "variables/example-3-controllers.yaml"
 

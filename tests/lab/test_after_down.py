@@ -19,7 +19,9 @@ def test_no_namespace_link_file_or_process_is_left():
     assert not paths.root().exists()
     procs = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
     for marker in ("extreme-lab", "keystone-uwsgi", "nova-api-uwsgi", "mariadbd", "beam.smp",
-                   "ExtremeTesting.lab.bmc"):
+                   "ExtremeTesting.lab.bmc", "neutron-linuxbridge-agent", "neutron-l3-agent",
+                   "neutron-dhcp-agent", "neutron-keepalived-state-change", "privsep-helper",
+                   "guests.py echo", "/usr/local/lib/extreme-lab"):
         assert marker not in procs, f"a '{marker}' process survived 'down'"
     mounts = open("/proc/mounts").read()
     assert str(paths.root()) not in mounts

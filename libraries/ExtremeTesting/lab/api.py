@@ -14,6 +14,9 @@ from . import topology as topo
 from .shell import LabError
 
 TIMEOUT = 10
+# What servers boot from on the lab (the target's data_plane section names them too).
+FLAVOR = "m1.tiny"
+IMAGE = "cirros-fake"
 
 
 class Api:
@@ -99,20 +102,73 @@ class Api:
         return any(s["host"] == "cmp1" and s["state"] == "up"
                    for s in services.json()["services"])
 
+    def agents(self) -> list[dict]:
+        return self.call("GET", config.vip_url(9696, "/v2.0/agents")).json()["agents"]
+
+    def missing_agents(self, wanted: list[tuple[str, str]]) -> list[str]:
+        """Those of the wanted (agent_type, host) not registered alive, as "type on host"
+        ("(dead)" when registered but not reporting)."""
+        seen = {(a["agent_type"], a["host"]): a.get("alive") for a in self.agents()}
+        return [f"{kind} on {host}" + ("" if (kind, host) not in seen else " (dead)")
+                for kind, host in wanted if not seen.get((kind, host))]
+
+    def wait_agents(self, wanted: list[tuple[str, str]], timeout: float) -> None:
+        """Every wanted Neutron agent registered and alive, or one line naming the others
+        and where their logs are."""
+        deadline = time.monotonic() + timeout
+        missing = ["(no answer from neutron-server)"]
+        while time.monotonic() < deadline:
+            try:
+                missing = self.missing_agents(wanted)
+            except (requests.RequestException, LabError) as error:
+                missing = [f"(neutron-server: {error})"]
+            if not missing:
+                return
+            time.sleep(1)
+        raise LabError(f"Neutron agents not alive within {timeout:.0f} s: "
+                       f"{', '.join(missing)}. See /var/log/neutron/<agent>.log in each "
+                       f"node (the lab folder's nodes/<node>/log/neutron/).")
+
+    def ensure_external_network(self) -> dict[str, str]:
+        """The external network (flat, on physical network "external", router:external,
+        not shared) and its subnet (no DHCP, the client as gateway, the floating-IP pool),
+        made as admin once: a second call finds them."""
+        neutron = config.vip_url(9696, "/v2.0")
+        name = topo.EXTERNAL_NETWORK
+        found = self.call("GET", f"{neutron}/networks?name={name}").json()["networks"]
+        if found:
+            network = found[0]["id"]
+        else:
+            network = self.call("POST", f"{neutron}/networks", json={"network": {
+                "name": name, "router:external": True, "shared": False,
+                "provider:network_type": "flat",
+                "provider:physical_network": topo.EXTERNAL_NETWORK,
+                "description": "the lab's external network (extreme lab up)"}}
+            ).json()["network"]["id"]
+        subnets = self.call("GET", f"{neutron}/subnets?network_id={network}").json()["subnets"]
+        if not subnets:
+            start, end = topo.FLOATING_POOL
+            self.call("POST", f"{neutron}/subnets", json={"subnet": {
+                "name": f"{name}-subnet", "network_id": network, "ip_version": 4,
+                "cidr": topo.EXTERNAL_CIDR, "gateway_ip": topo.CLIENT_ADDRESS,
+                "enable_dhcp": False,
+                "allocation_pools": [{"start": start, "end": end}]}})
+        return {"network_id": network, "subnet_cidr": topo.EXTERNAL_CIDR}
+
     def seed(self) -> dict[str, str]:
         """A tiny flavor and image, so servers can be booted on the fake hypervisor."""
         nova = config.vip_url(8774, "/v2.1")
         flavors = self.call("GET", nova + "/flavors?minDisk=0").json()["flavors"]
-        flavor = next((f["id"] for f in flavors if f["name"] == "m1.tiny"), None)
+        flavor = next((f["id"] for f in flavors if f["name"] == FLAVOR), None)
         if not flavor:
             flavor = self.call("POST", nova + "/flavors", json={"flavor": {
-                "name": "m1.tiny", "ram": 64, "vcpus": 1, "disk": 0}}).json()["flavor"]["id"]
+                "name": FLAVOR, "ram": 64, "vcpus": 1, "disk": 0}}).json()["flavor"]["id"]
         glance = config.vip_url(9292, "/v2/images")
-        images = self.call("GET", glance + "?name=cirros-fake").json()["images"]
+        images = self.call("GET", glance + f"?name={IMAGE}").json()["images"]
         image = images[0]["id"] if images else None
         if not image:
             image = self.call("POST", glance, json={
-                "name": "cirros-fake", "disk_format": "raw", "container_format": "bare",
+                "name": IMAGE, "disk_format": "raw", "container_format": "bare",
                 "visibility": "public"}).json()["id"]
             self.call("PUT", f"{glance}/{image}/file", data=b"\0" * 65536,
                       headers={"Content-Type": "application/octet-stream"})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import config, paths, releases
 from . import topology as topo
-from .shell import run
+from .shell import LabError, run
 
 HERE = Path(__file__).resolve().parent
 SECRET_NAMES = ("admin", "service", "db", "rabbit", "bmc", "switch", "erlang_cookie")
@@ -30,7 +30,27 @@ PACKAGE = {
     "nova-api": ("nova", "nova"), "nova-conductor": ("nova", "nova"),
     "nova-scheduler": ("nova", "nova"), "nova-compute": ("nova", "nova"),
     "neutron-server": ("neutron", "neutron"), "haproxy": ("haproxy", "root"),
+    # The agents are root in their node (namespaces, bridges, iptables: no sudo); and
+    # nova-compute on cmp1 too: its guest driver makes network namespaces and veths.
+    "neutron-linuxbridge-agent": ("neutron", "root"),
+    "neutron-dhcp-agent": ("neutron", "root"), "neutron-l3-agent": ("neutron", "root"),
 }
+RUN_AS_ROOT = {"nova-compute"}
+# How the agents' privileged calls run: "daemons" (upstream's privsep daemons, the
+# default) or "in-process" (lab/agentinprocess.py: less memory, untried), chosen by
+# $EXTREME_LAB_PRIVSEP when `up` lays the files out.
+PRIVSEP_MODES = ("daemons", "in-process")
+AGENT_LAUNCHER = "/usr/local/sbin/neutron-agent-inprocess"
+
+
+def privsep_mode() -> str:
+    mode = os.environ.get("EXTREME_LAB_PRIVSEP", "daemons")
+    if mode not in PRIVSEP_MODES:
+        raise LabError(f"EXTREME_LAB_PRIVSEP={mode!r}: use one of "
+                       f"{', '.join(PRIVSEP_MODES)} (or leave it unset: daemons).")
+    return mode
+# What cmp1's guest driver needs, copied into its /usr overlay (never this machine's).
+GUEST_FILES = ("nova_guest_driver.py", "guests.py")
 READY_PATH = {"identity": "/v3", "image": "/versions"}
 EXTRA_LIB_DIRS = {"nova": ["tmp", "instances", "buckets", "keys", "networks"],
                   "glance": ["images", "staging", "tasks", "image-cache"],
@@ -65,6 +85,7 @@ def write(path: Path, text: str, user: str = "root", mode: int = 0o640) -> None:
 def service_spec(service: topo.Service, node: topo.Node) -> dict:
     address = node.address
     folder, user = PACKAGE[service.name]
+    user = "root" if service.name in RUN_AS_ROOT else user
     log_dir = f"/var/log/{folder or service.name}"
     # An API is ready when it answers HTTP, not when its socket is bound.
     ready = f"http://{address}:{service.port}{READY_PATH.get(service.api, '/')}" \
@@ -89,6 +110,9 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
         "nova-conductor": ["/usr/bin/nova-conductor", "--config-file", "/etc/nova/nova.conf"],
         "nova-scheduler": ["/usr/bin/nova-scheduler", "--config-file", "/etc/nova/nova.conf"],
         "nova-compute": ["/usr/bin/nova-compute", "--config-file", "/etc/nova/nova.conf"],
+        **{agent: [f"/usr/bin/{agent}", *[arg for path in config.agent_config_files(agent)
+                                           for arg in ("--config-file", path)]]
+           for agent in config.AGENT_INI},
         "haproxy": ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"],
     }
     spec["command"] = commands[service.name]
@@ -108,6 +132,13 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
         spec.update(ready=f"{topo.node('lb').address}:8404")
     elif service.name in ("keystone", "placement", "nova-api"):
         spec["chdir"] = f"/var/lib/{folder}"
+    elif service.name == "nova-compute":
+        # The guest driver's modules, in this node's /usr overlay only.
+        spec.update(env={"PYTHONPATH": config.GUEST_LIB}, chdir="/var/lib/nova")
+    elif service.name in config.AGENT_INI:
+        spec["chdir"] = "/var/lib/neutron"
+        if privsep_mode() == "in-process":  # the pattern still finds /usr/bin/<agent>
+            spec["command"] = [AGENT_LAUNCHER, *spec["command"]]
     return spec
 
 
@@ -136,18 +167,61 @@ def node_config_files(node: topo.Node, values: dict[str, str]) -> dict[str, tupl
     if "glance-api" in names:
         files["glance/glance-api.conf"] = (config.glance_conf(values, address), "glance")
     if "nova-api" in names or "nova-compute" in names:
-        files["nova/nova.conf"] = (config.nova_conf(values, address), "nova")
+        files["nova/nova.conf"] = (config.nova_conf(values, address,
+                                                    compute="nova-compute" in names), "nova")
     if "nova-api" in names:
         files["nova/nova-api-uwsgi.ini"] = (config.uwsgi_ini(
             "nova-api-uwsgi", address, 8774, "/usr/bin/nova-api-wsgi", "nova",
             "/var/log/nova/nova-api-uwsgi.log", processes=config.NOVA_API_PROCESSES), "nova")
-    if "neutron-server" in names:
+    if "neutron-server" in names or names & set(config.AGENT_INI):
         files["neutron/neutron.conf"] = (config.neutron_conf(values, address), "neutron")
+    if "neutron-server" in names:
         files["neutron/plugins/ml2/ml2_conf.ini"] = (config.ml2_conf(), "neutron")
+    agent_files = {"neutron-linuxbridge-agent": lambda: config.linuxbridge_agent_ini(node.name),
+                   "neutron-dhcp-agent": config.dhcp_agent_ini,
+                   "neutron-l3-agent": config.l3_agent_ini}
+    for agent, render in agent_files.items():
+        if agent in names:
+            files["neutron/" + config.AGENT_INI[agent]] = (render(), "neutron")
     if "haproxy" in names:
         socket = lab / "nodes" / "lb" / "haproxy" / "admin.sock"
         files["haproxy/haproxy.cfg"] = (config.haproxy_cfg(str(socket)), "root")
     return files
+
+
+def folder_owners(services: list[topo.Service]) -> dict[str, str]:
+    """{package folder: owner of its /var/lib and /var/log}: the service user when one
+    runs as it (neutron-server beside the root agents: its logs and lock files stay
+    writable to it), root only when every service of the folder is root."""
+    owners: dict[str, str] = {}
+    for service in services:
+        folder, user = PACKAGE[service.name]
+        if folder and owners.get(folder, "root") == "root":
+            owners[folder] = user
+    return owners
+
+
+GUEST_SHIM_TEXT = ('"""The lab\'s guest driver, where Nova loads drivers from (extreme lab '
+                   'up wrote this, in this node only)."""\n'
+                   "from nova_guest_driver import GuestDriver  # noqa: F401\n")
+
+
+def install_guest_driver(home: Path) -> Path:
+    """Copies the guest driver and its guests module into the node's /usr overlay (upper
+    layer, written while the node is off), where nova-compute finds them through its
+    PYTHONPATH, and the shim Nova loads it by (config.GUEST_SHIM): the node's own
+    package state, never this machine's Python."""
+    upper = home / "overlay" / "usr" / "upper"
+    target = upper / Path(config.GUEST_LIB).relative_to("/usr")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in GUEST_FILES:
+        shutil.copy(HERE / name, target / name)
+        os.chmod(target / name, 0o644)
+    shim = upper / Path(config.GUEST_SHIM).relative_to("/usr")
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text(GUEST_SHIM_TEXT)
+    os.chmod(shim, 0o644)
+    return target
 
 
 def fernet_keys() -> dict[str, str]:
@@ -195,6 +269,10 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
     if node.name in topo.MEMBERS:
         shutil.copy(HERE / "clustercheck.py", home / "sbin" / "clustercheck")
         os.chmod(home / "sbin" / "clustercheck", 0o755)
+    if {s.name for s in topo.services_of(node.name)} & set(config.AGENT_INI):
+        launcher = home / "sbin" / Path(AGENT_LAUNCHER).name
+        shutil.copy(HERE / "agentinprocess.py", launcher)
+        os.chmod(launcher, 0o755)
     # Overlays first: the binds below land on the node's own /etc and /usr.
     mounts: list[list[str]] = [] if is_switch else releases.overlay_mounts(home)
     mounts += [
@@ -211,13 +289,12 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
     specs = {s.name: service_spec(s, node) for s in services}
     write(home / "sbin" / "services.json", json.dumps(
         {"order": [s.name for s in services], "services": specs}, indent=1), mode=0o644)
-    folders = {}
+    folders = folder_owners(services)
     for service in services:
         folder, user = PACKAGE[service.name]
-        (home / "log" / (folder or service.name)).mkdir(exist_ok=True)
-        chown(home / "log" / (folder or service.name), user)
-        if folder:
-            folders[folder] = user
+        log = home / "log" / (folder or service.name)
+        log.mkdir(exist_ok=True)
+        chown(log, folders.get(folder, user) if folder else user)
     for folder, user in folders.items():
         etc, lib = home / "etc" / folder, home / "lib" / folder
         if not etc.exists():
@@ -241,6 +318,8 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
                 write(repo / index, key, "keystone", 0o600)
     if "haproxy" in folders:
         (home / "haproxy").mkdir(exist_ok=True)
+    if any(s.name == "nova-compute" for s in services):
+        install_guest_driver(home)
     if "rabbitmq" in folders:
         # One Erlang cookie for the three members (and rabbitmqctl, which runs as the
         # rabbitmq user with this home): they cluster only if theirs match.

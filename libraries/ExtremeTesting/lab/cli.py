@@ -1,4 +1,5 @@
-"""`extreme lab install | up | down | status [--json] | ssh NODE [CMD...] | env | power`."""
+"""`extreme lab install | up | down | status [--json] | ssh NODE [CMD...] | env | power |
+check-data-plane`."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def parser() -> argparse.ArgumentParser:
     ssh.add_argument("node", choices=[n.name for n in topo.NODES] + [topo.SWITCH])
     ssh.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("env", help="print the exports a run needs (credentials included)")
+    check = sub.add_parser("check-data-plane", help=(
+        "boot a server behind an HA router with a floating IP, check the client namespace "
+        "gets ICMP and TCP echo answers from it, remove it all"))
+    check.add_argument("--timeout", type=float, default=120,
+                       help="seconds for each wait (default 120)")
+    check.add_argument("--keep", action="store_true",
+                       help="leave what it made in place (to debug it)")
     power = sub.add_parser("power", help="press a node's power button (without its BMC)")
     power.add_argument("node", choices=[n.name for n in topo.NODES])
     power.add_argument("state", choices=["on", "off", "soft-off", "reset", "status"])
@@ -80,6 +88,20 @@ def main(argv: list[str]) -> int:
                    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                    "-o", "ConnectTimeout=5", f"root@{address}", *args.command]
             os.execvp("ssh", cmd)
+        elif args.action == "check-data-plane":
+            require_up()
+            from .dpcheck import check_data_plane
+
+            values = json.loads((paths.root() / "secrets.json").read_text())
+            result = check_data_plane(values["admin"], args.timeout, args.keep)
+            for what, seconds in result["steps"]:
+                print(f"  {seconds:6.1f} s  {what}")
+            print(f"data plane OK: {result['floating_ip']} answers from "
+                  f"{paths.netns(topo.CLIENT)}" + (f" (kept: {result['ids']})" if args.keep
+                                                   else ""))
+            if result["left"]:
+                print("could not remove: " + "; ".join(result["left"]), file=sys.stderr)
+                return 1
         elif args.action == "power":
             require_up()
             machine = Machine(args.node)

@@ -188,7 +188,17 @@ def glance_conf(secrets: dict[str, str], address: str) -> str:
     })
 
 
-def nova_conf(secrets: dict[str, str], address: str) -> str:
+# cmp1's virt driver: Nova's fake driver that also makes a guest (a network namespace
+# with a DHCP client and an echo service) per server; installed in cmp1 only. Zed's Nova
+# loads compute_driver from its own package only ('nova.virt.' + the name): a one-line
+# module there (GUEST_SHIM, in cmp1's /usr overlay) imports the driver from GUEST_LIB
+# (nova_guest_driver.py and guests.py, on nova-compute's PYTHONPATH in cmp1).
+GUEST_DRIVER = "extreme_lab_guests.GuestDriver"
+GUEST_SHIM = "/usr/lib/python3/dist-packages/nova/virt/extreme_lab_guests.py"
+GUEST_LIB = "/usr/local/lib/extreme-lab"
+
+
+def nova_conf(secrets: dict[str, str], address: str, compute: bool = False) -> str:
     return ini({
         "DEFAULT": {
             "my_ip": address,
@@ -197,12 +207,22 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
             "log_dir": "/var/log/nova",
             "enabled_apis": "osapi_compute",
             "osapi_compute_workers": NOVA_API_PROCESSES,
-            "compute_driver": "fake.FakeDriver",
+            "compute_driver": GUEST_DRIVER if compute else "fake.FakeDriver",
             # The fake hypervisor reports itself quickly after a reboot of cmp1.
             "report_interval": 5,
             "service_down_time": 20,
             "heal_instance_info_cache_interval": -1,
+            # After cmp1 boots (or nova-compute restarts), the guests of servers that were
+            # running are made again (lab/nova_guest_driver.py), as operators set it for
+            # libvirt; a guest still there is left alone.
+            "resume_guests_state_on_host_boot": True if compute else None,
+            # Nothing waits for Neutron's network-vif-plugged events: the guest driver
+            # plugs without waiting (as Nova's fake driver) and neutron-server does not
+            # notify Nova (notify_nova_on_port_* false). A wait would only ever time out.
+            "vif_plugging_is_fatal": False,
+            "vif_plugging_timeout": 0,
         },
+        "compute": {"live_migration_wait_for_vif_plug": False},
         "api": {"auth_strategy": "keystone"},
         "api_database": {"connection": db_url(secrets, "nova_api"), "max_retries": -1},
         "database": {"connection": db_url(secrets, "nova"), "max_retries": -1},
@@ -223,24 +243,43 @@ def nova_conf(secrets: dict[str, str], address: str) -> str:
 
 
 def neutron_conf(secrets: dict[str, str], address: str) -> str:
+    """neutron.conf of every node with a Neutron service (the server, the agents)."""
     return ini({
         "DEFAULT": {
             "bind_host": address, "bind_port": 9696,
-            "core_plugin": "ml2", "service_plugins": "",
+            "core_plugin": "ml2", "service_plugins": "router",
             "auth_strategy": "keystone",
             "transport_url": transport_url(secrets),
-            # API in the main process (green threads), no extra RPC workers (neutron
-            # still forks its rpc and periodic workers): the lab has no agents to serve.
+            # API in the main process (green threads). rpc_workers = 0 is raised to 1 by
+            # neutron (service._get_rpc_workers): one RPC worker process consumes the
+            # plugin's topic, the agents' state reports (rpc_state_report_workers = 0:
+            # no separate reports worker, ML2's start_rpc_listeners takes them) and the
+            # L3 plugin's topic; one more process runs the periodic workers.
             "api_workers": 0, "rpc_workers": 0, "rpc_state_report_workers": 0,
             "log_dir": "/var/log/neutron",
+            # Nothing in the lab waits for Nova's network-vif-plugged events (see nova.conf).
             "notify_nova_on_port_status_changes": False,
             "notify_nova_on_port_data_changes": False,
+            # HA routers: keepalived (VRRP) on the L3 agents of both controllers.
+            "l3_ha": True, "max_l3_agents_per_router": 2,
+            "dhcp_agents_per_network": 2,
+            # An agent silent for 30 s is dead (reports every 10 s, AGENT below): the
+            # failover cases see it in the API within about half a minute, and one late
+            # report under load does not make it flap (neutron wants >= 2x the interval).
+            "agent_down_time": 30,
         },
         "database": {"connection": db_url(secrets, "neutron"), "max_retries": -1},
         "keystone_authtoken": authtoken(secrets, "neutron"),
         # The segments plugin's placement client (without it: MissingAuthPlugin
         # tracebacks in neutron-server's log at every start).
         "placement": service_auth(secrets, "neutron"),
+        "agent": {
+            "report_interval": 10,
+            # The agents run as root in their node: commands run as they are, with no
+            # sudo or rootwrap in front (an empty root_helper is split into no words).
+            # Privsep daemons: each agent's ini sets their helper_command (privsep_ini).
+            "root_helper": "",
+        },
         "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
         "oslo_messaging_rabbit": MESSAGING,
         "oslo_policy": POLICY,
@@ -248,13 +287,75 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
 
 
 def ml2_conf() -> str:
-    # No mechanism drivers and no agents: networks and ports exist in the API and the
-    # database only, which is all nova and the suites need.
+    """ML2: VXLAN tenant networks wired by the Linux bridge agents (l2population: unicast
+    forwarding entries, no multicast), a flat external network on the lab's bridge. The
+    vlan type stays for the policy catalogue's provider-network operation (physnet1 is
+    mapped on no node: such a network exists in the API only)."""
     return ini({
-        "ml2": {"type_drivers": "flat,vlan", "tenant_network_types": "vlan",
-                "mechanism_drivers": "", "extension_drivers": "port_security"},
-        "ml2_type_flat": {"flat_networks": "*"},
+        "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
+                "mechanism_drivers": "linuxbridge,l2population",
+                "extension_drivers": "port_security"},
+        "ml2_type_flat": {"flat_networks": topo.EXTERNAL_NETWORK},
         "ml2_type_vlan": {"network_vlan_ranges": "physnet1:100:3999"},
+        "ml2_type_vxlan": {"vni_ranges": topo.VNI_RANGES},
+    })
+
+
+# Where each agent's own ini lives under /etc/neutron, and so what it is started with.
+AGENT_INI = {
+    "neutron-linuxbridge-agent": "plugins/ml2/linuxbridge_agent.ini",
+    "neutron-dhcp-agent": "dhcp_agent.ini",
+    "neutron-l3-agent": "l3_agent.ini",
+}
+PRIVSEP_SECTIONS = ("privsep", "privsep_dhcp_release", "privsep_ovs_vsctl",
+                    "privsep_namespace", "privsep_conntrack", "privsep_link")
+
+
+def agent_config_files(agent: str) -> list[str]:
+    return ["/etc/neutron/neutron.conf", f"/etc/neutron/{AGENT_INI[agent]}"]
+
+
+def privsep_sections(agent: str) -> dict[str, dict[str, object]]:
+    """oslo.privsep starts each of neutron's privileged contexts as a daemon, by default
+    with "sudo privsep-helper" (an empty root_helper does not replace the "sudo"): the
+    agents are root, so each context's helper_command starts privsep-helper itself, with
+    the agent's own config files (helper_command replaces the whole command)."""
+    files = " ".join(f"--config-file {f}" for f in agent_config_files(agent))
+    return {section: {"helper_command": f"privsep-helper {files}"}
+            for section in PRIVSEP_SECTIONS}
+
+
+def linuxbridge_agent_ini(node: str) -> str:
+    """The Linux bridge agent of one node: VXLAN from its management address, l2population,
+    iptables security groups (this kernel has br_netfilter), and on a controller the
+    external network's bridge on its second interface."""
+    mapping = (f"{topo.EXTERNAL_NETWORK}:{topo.EXTERNAL_INTERFACE}"
+               if node in topo.EXTERNAL_NODES else None)
+    return ini({
+        "linux_bridge": {"physical_interface_mappings": mapping},
+        "vxlan": {"enable_vxlan": True, "local_ip": topo.node(node).address,
+                  "l2_population": True},
+        "securitygroup": {"enable_security_group": True, "firewall_driver": "iptables"},
+        **privsep_sections("neutron-linuxbridge-agent"),
+    })
+
+
+def dhcp_agent_ini() -> str:
+    # No metadata: guests need none (no cloud-init; their address comes from DHCP).
+    return ini({
+        "DEFAULT": {"interface_driver": "linuxbridge", "enable_isolated_metadata": False,
+                    "force_metadata": False, "num_sync_threads": 2},
+        **privsep_sections("neutron-dhcp-agent"),
+    })
+
+
+def l3_agent_ini() -> str:
+    # No metadata proxy (an haproxy per router and node otherwise); VRRP advertisements
+    # every 2 s (neutron's default: a failover takes about 3 of them).
+    return ini({
+        "DEFAULT": {"interface_driver": "linuxbridge", "agent_mode": "legacy",
+                    "enable_metadata_proxy": False, "ha_vrrp_advert_int": 2},
+        **privsep_sections("neutron-l3-agent"),
     })
 
 

@@ -8,16 +8,21 @@ service (standard library, this file run as a script) answers on ``echo_port``.
 
 Its processes are bounded: two per guest (the DHCP client and the echo service), each in
 its own session with resource limits (open files, address space), recorded in
-the guest's state file. :func:`remove` kills every process inside the guest's namespace,
-deletes the namespace (which deletes the veth pair) and the state; :func:`remove_all`
-does it for every guest recorded under a state folder (what ``lab down`` will call).
+the guest's state file. They are daemons (forked away, their parent is init), as a
+hypervisor's guests are not its management service's children: restarting the process
+that made them (nova-compute on a lab node, whose service manager stops a service with
+all its descendants) leaves them running. :func:`remove` kills every process inside the
+guest's namespace, deletes the namespace (which deletes the veth pair) and the state;
+:func:`remove_all` does it for every guest recorded under a state folder (what ``lab
+down`` runs inside cmp1).
 
 :class:`Segment` builds what the tests and the bench need around guests: a namespace
 holding a bridge, and a DHCP server (``dnsmasq``, Debian package ``dnsmasq-base``) in its
 own namespace on that bridge. Names are short (interface names hold 15 characters).
 
-Not yet wired into the lab: the lab's Nova virt driver (see ``nova_guest_driver.py`` when
-it exists) would call :func:`create` on spawn and power-on and :func:`remove` on destroy.
+The lab's Nova virt driver (``nova_guest_driver.py``, installed with this file in cmp1's
+/usr overlay) calls :func:`create` on spawn and power-on and :func:`remove` on destroy;
+``python3 guests.py remove-all`` inside cmp1 is what ``extreme lab down`` runs.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ case "$1" in
     if [ -n "$GUEST_OLD" ] && [ "$GUEST_OLD" != "$ip" ]; then
       ip -4 addr flush dev "$interface"
     fi
+    # Neutron's VXLAN networks are 1450 bytes: the lease says so (option 26).
+    if [ -n "$mtu" ]; then ip link set dev "$interface" mtu "$mtu"; fi
     ip addr replace "$ip/${mask:-24}" dev "$interface"
     for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
     echo "$ip/${mask:-24} $router" > "$GUEST_LEASE.new" && mv "$GUEST_LEASE.new" "$GUEST_LEASE"
@@ -83,6 +90,8 @@ class Guest:
     router: str = ""
     pids: dict[str, int] = field(default_factory=dict)
     state: str = ""  # the state folder of this guest
+    instance: str = ""  # what it stands for (the Nova instance's uuid on the lab)
+    powered: bool = True  # False after power(name, False): its interface is down
 
     @property
     def ip(self) -> str:
@@ -114,7 +123,8 @@ def namespace_exists(name: str) -> bool:
 
 def missing_tools() -> list[str]:
     """The Debian packages a guest (and :class:`Segment`) needs that are not installed."""
-    wanted = {"ip": "iproute2", "udhcpc": "udhcpc", "dnsmasq": "dnsmasq-base"}
+    wanted = {"ip": "iproute2", "udhcpc": "udhcpc", "dnsmasq": "dnsmasq-base",
+              "setsid": "util-linux"}
     return sorted(package for tool, package in wanted.items() if shutil.which(tool) is None)
 
 
@@ -127,13 +137,58 @@ def _limited() -> None:  # runs in the child before exec
             pass
 
 
-def spawn(namespace: str, argv: list[str], log: Path, env: dict | None = None
-          ) -> subprocess.Popen:
-    """Starts a bounded process inside ``namespace`` (output to ``log``)."""
+def spawn(namespace: str, argv: list[str], log: Path, env: dict | None = None,
+          timeout: float = COMMAND_TIMEOUT) -> int:
+    """Starts a bounded daemon inside ``namespace`` (output to ``log``); its PID.
+
+    ``setsid --fork`` forks it away from this process (its parent becomes init), so
+    whoever made it can stop or restart without taking it along."""
     with open(log, "ab") as out:
-        return subprocess.Popen(["ip", "netns", "exec", namespace, *argv], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, preexec_fn=_limited,
-                                env={**os.environ, **(env or {})}, close_fds=True)
+        launcher = subprocess.Popen(
+            ["setsid", "--fork", "ip", "netns", "exec", namespace, *argv],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=_limited, env={**os.environ, **(env or {})}, close_fds=True)
+    try:
+        launcher.wait(timeout)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        launcher.wait(2)
+        raise GuestError(f"Could not start {argv[0]} in {namespace} within {timeout:g} s.") \
+            from None
+    if launcher.returncode != 0:
+        raise GuestError(f"Could not start {argv[0]} in {namespace} "
+                         f"({launcher.returncode}); see {log}.")
+    return _find_daemon(namespace, argv, log, time.monotonic() + timeout)
+
+
+def _find_daemon(namespace: str, argv: list[str], log: Path, deadline: float) -> int:
+    """The PID of the process running ``argv`` inside ``namespace`` (it may still be
+    ``ip netns exec`` for a moment, then it is the command itself: same PID)."""
+    wanted = " ".join(argv)
+    while True:
+        for pid in processes(namespace):
+            if wanted in _cmdline(pid):
+                return pid
+        if time.monotonic() > deadline:
+            raise GuestError(f"{argv[0]} did not stay running in {namespace}; see {log}.")
+        time.sleep(0.02)  # polling: the daemon is not our child
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
 
 
 # ------------------------------------------------------------------ guests
@@ -165,14 +220,17 @@ def _check(name: str, bridge: str, tap: str, mac: str, bridge_namespace: str,
 
 def create(name: str, bridge: str, tap: str = "", mac: str = "", bridge_namespace: str = "",
            echo_port: int = ECHO_PORT, dhcp_timeout: float = 20.0,
-           state_root: Path | str = STATE_ROOT) -> Guest:
+           state_root: Path | str = STATE_ROOT, wait_lease: bool = True,
+           instance: str = "") -> Guest:
     """Makes guest ``name`` plugged into ``bridge``; returns it once DHCP gave it an address.
 
     ``tap`` names the host side (default ``tap`` + the name's end); ``mac`` the guest's
     address (default: a locally administered one from the name; give Neutron's port MAC so
     Neutron's DHCP serves it). Fails, touching nothing, on bad names, an existing guest or a
     missing bridge; fails, removing what it made, when no lease came within
-    ``dhcp_timeout`` seconds.
+    ``dhcp_timeout`` seconds. With ``wait_lease=False`` it returns as soon as the guest is
+    plugged and its processes run, as a booted machine whose DHCP client keeps asking
+    (its lease then shows in :func:`load` once it came); ``instance`` is recorded with it.
     """
     state_root = Path(state_root)
     tap = tap or ("tap" + name.replace("-", "")[-11:])
@@ -180,7 +238,8 @@ def create(name: str, bridge: str, tap: str = "", mac: str = "", bridge_namespac
     _check(name, bridge, tap, mac, bridge_namespace, state_root)
     folder = state_root / name
     folder.mkdir(parents=True)
-    guest = Guest(name, bridge, tap, mac, bridge_namespace, echo_port, state=str(folder))
+    guest = Guest(name, bridge, tap, mac, bridge_namespace, echo_port, state=str(folder),
+                  instance=instance)
     _save(guest)
     try:
         run(["ip", "netns", "add", name])
@@ -193,27 +252,27 @@ def create(name: str, bridge: str, tap: str = "", mac: str = "", bridge_namespac
         script.write_text(UDHCPC_SCRIPT)
         script.chmod(0o755)
         lease = folder / "lease"
-        dhcp = spawn(name, ["udhcpc", "-f", "-i", "eth0", "-s", str(script), "-t", "20",
-                            "-T", "1", "-A", "1", "-R"], folder / "udhcpc.log",
-                     {"GUEST_LEASE": str(lease)})
-        guest.pids["dhcp"] = dhcp.pid
-        echo = spawn(name, [sys.executable, "-I", "-S", __file__, "echo", str(echo_port)],
-                     folder / "echo.log")
-        guest.pids["echo"] = echo.pid
+        guest.pids["dhcp"] = spawn(
+            name, ["udhcpc", "-f", "-i", "eth0", "-s", str(script), "-t", "20", "-T", "1",
+                   "-A", "1", "-R"], folder / "udhcpc.log", {"GUEST_LEASE": str(lease)})
+        guest.pids["echo"] = spawn(
+            name, [sys.executable, "-I", "-S", os.path.abspath(__file__), "echo",
+                   str(echo_port)], folder / "echo.log")
         _save(guest)
-        _children[name] = [dhcp, echo]
         deadline = time.monotonic() + dhcp_timeout
+        if not wait_lease:
+            _wait_listening(guest, deadline)
+            return guest
         while not lease.exists():
-            for label, process in (("udhcpc", dhcp), ("echo service", echo)):
-                if process.poll() is not None:
-                    raise GuestError(f"The {label} of guest {name} exited "
-                                     f"({process.returncode}); see {folder}.")
+            for label, pid in (("udhcpc", guest.pids["dhcp"]),
+                               ("echo service", guest.pids["echo"])):
+                if not alive(pid):
+                    raise GuestError(f"The {label} of guest {name} exited; see {folder}.")
             if time.monotonic() > deadline:
                 raise GuestError(f"Guest {name} got no DHCP lease within {dhcp_timeout:g} s "
                                  f"on bridge {bridge} (udhcpc log: {folder / 'udhcpc.log'}).")
             time.sleep(0.05)  # polling the lease file udhcpc's script writes
-        address, _, router = lease.read_text().strip().partition(" ")
-        guest.address, guest.router = address, router.split(" ")[0] if router else ""
+        _read_lease(guest)
         _save(guest)
         _wait_listening(guest, deadline)
         return guest
@@ -234,7 +293,27 @@ def _listening(namespace: str) -> str:
     return run(["ip", "netns", "exec", namespace, "ss", "-Hltn"], check=False)
 
 
-_children: dict[str, list[subprocess.Popen]] = {}
+def _read_lease(guest: Guest) -> bool:
+    """The guest's address and router from the lease its DHCP client wrote; False when
+    there is none (yet)."""
+    try:
+        text = (Path(guest.state) / "lease").read_text().strip()
+    except OSError:
+        return False
+    address, _, router = text.partition(" ")
+    guest.address, guest.router = address, router.split(" ")[0] if router else ""
+    return bool(address)
+
+
+def healthy(name: str, state_root: Path | str = STATE_ROOT) -> bool:
+    """Guest ``name`` exists with its namespace and both its processes running."""
+    try:
+        guest = load(name, state_root)
+    except GuestError:
+        return False
+    return namespace_exists(name) and all(
+        alive(pid) and pid in processes(name) for pid in guest.pids.values()) and \
+        len(guest.pids) == 2
 
 
 def _mac_of(name: str) -> str:
@@ -252,9 +331,12 @@ def _save(guest: Guest) -> None:
 def load(name: str, state_root: Path | str = STATE_ROOT) -> Guest:
     path = Path(state_root) / name / "guest.json"
     try:
-        return Guest(**json.loads(path.read_text()))
+        guest = Guest(**json.loads(path.read_text()))
     except FileNotFoundError:
         raise GuestError(f"No guest {name!r} recorded under {state_root}.") from None
+    if not guest.address:
+        _read_lease(guest)  # came after create returned (wait_lease=False)
+    return guest
 
 
 def guests(state_root: Path | str = STATE_ROOT) -> list[str]:
@@ -277,20 +359,10 @@ def stop_processes(namespace: str, grace: float = 2.0) -> list[int]:
     for pid in processes(namespace):
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    for child in _children.get(namespace, []):
-        try:
-            child.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     while processes(namespace) and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling: processes not our children cannot be waited for
+        time.sleep(0.05)  # polling: daemons are not our children, they cannot be waited for
     for pid in processes(namespace):
         _signal(pid, signal.SIGKILL)
-    for child in _children.pop(namespace, []):
-        try:
-            child.wait(2.0)
-        except subprocess.TimeoutExpired:
-            pass
     deadline = time.monotonic() + 2.0
     while processes(namespace) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -331,6 +403,8 @@ def power(name: str, on: bool, state_root: Path | str = STATE_ROOT) -> None:
     if not namespace_exists(name):
         raise GuestError(f"Guest {name} has no namespace any more: remove it and make it again.")
     ip(name, "link", "set", "eth0", "up" if on else "down")
+    guest.powered = on
+    _save(guest)
     if on and guest.address:
         # The kernel drops the address's routes with the link; put the default back.
         ip(name, "addr", "replace", guest.address, "dev", "eth0")
@@ -341,8 +415,14 @@ def power(name: str, on: bool, state_root: Path | str = STATE_ROOT) -> None:
 def remove_all(state_root: Path | str = STATE_ROOT) -> list[str]:
     """Removes every guest recorded under ``state_root``; returns their names."""
     found = guests(state_root)
+    problems = []
     for name in found:
-        remove(name, state_root)
+        try:
+            remove(name, state_root)
+        except GuestError as error:  # the others are still removed
+            problems.append(str(error))
+    if problems:
+        raise GuestError(" ".join(problems))
     return found
 
 
@@ -368,7 +448,7 @@ class Segment:
         self.bridge = bridge
         self.state_root = Path(state_root)
         self.server = str(self.network.network_address + 1)
-        self._dnsmasq: subprocess.Popen | None = None
+        self._dnsmasq: int | None = None
 
     def __enter__(self) -> Segment:
         self.create()
@@ -406,7 +486,6 @@ class Segment:
                 f"--dhcp-leasefile={folder / 'leases'}",
                 f"--dhcp-range={low},{high},{self.network.netmask},2m",
                 f"--dhcp-option=option:router,{self.server}"], folder / "dnsmasq.log")
-            _children[self.dhcp_namespace] = [self._dnsmasq]
         except BaseException:
             self.remove()
             raise
@@ -484,9 +563,32 @@ def echo_service(port: int, max_clients: int = 64, idle: float = 10.0) -> None:
                 close(client)
 
 
+def main(argv: list[str]) -> int:
+    """``guests.py echo PORT`` (a guest's echo service) | ``guests.py remove-all [ROOT]``
+    (every guest recorded under ROOT, default STATE_ROOT: what ``lab down`` runs in cmp1)
+    | ``guests.py list [ROOT]``."""
+    if len(argv) == 2 and argv[0] == "echo":
+        echo_service(int(argv[1]))
+        return 0
+    if len(argv) in (1, 2) and argv[0] in ("remove-all", "list"):
+        root = Path(argv[1]) if len(argv) == 2 else STATE_ROOT
+        if argv[0] == "list":
+            for name in guests(root):
+                guest = load(name, root)
+                print(f"{name} {guest.instance or '-'} {guest.address or 'no lease'} "
+                      f"{'up' if healthy(name, root) else 'broken'}")
+            return 0
+        try:
+            removed = remove_all(root)
+        except GuestError as error:
+            print(f"guests: {error}", file=sys.stderr)
+            return 1
+        print(f"removed {len(removed)} guest(s)" + (f": {' '.join(removed)}" if removed else ""))
+        return 0
+    print("usage: guests.py echo PORT | remove-all [STATE_ROOT] | list [STATE_ROOT]",
+          file=sys.stderr)
+    return 2
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "echo":
-        echo_service(int(sys.argv[2]))
-    else:
-        print("usage: guests.py echo PORT", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

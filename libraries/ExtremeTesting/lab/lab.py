@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import build, paths, releases, targetfile
+from . import build, config, paths, releases, targetfile
 from . import personas as lab_personas
 from . import topology as topo
 from .api import Api
@@ -39,6 +39,11 @@ DEBIAN_PACKAGES = (
     "galera-4", "rsync",
     # Guests of the data plane (lab/guests.py): their DHCP client and the DHCP server.
     "udhcpc", "dnsmasq-base",
+    # Neutron's data plane: the agents, VRRP for HA routers, and what the agents run
+    # (dnsmasq-utils' dhcp_release, conntrack, arping, radvd, ebtables, ipset, bridge-utils
+    # come as their dependencies; listed where the lab calls them by path).
+    "neutron-linuxbridge-agent", "neutron-dhcp-agent", "neutron-l3-agent", "keepalived",
+    "conntrack", "iputils-arping", "ipset", "ebtables",
 )
 REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
                      "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/uwsgi",
@@ -46,8 +51,17 @@ REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
                      "/sbin/udhcpc", "/usr/sbin/dnsmasq",
                      "/usr/bin/keystone-manage", "/usr/bin/nova-manage",
                      "/usr/bin/glance-api", "/usr/bin/neutron-server",
-                     "/usr/bin/placement-api", "/usr/sbin/haproxy", "/usr/bin/memcached")
+                     "/usr/bin/placement-api", "/usr/sbin/haproxy", "/usr/bin/memcached",
+                     "/usr/bin/neutron-linuxbridge-agent", "/usr/bin/neutron-dhcp-agent",
+                     "/usr/bin/neutron-l3-agent", "/usr/bin/neutron-keepalived-state-change",
+                     "/usr/bin/privsep-helper", "/usr/sbin/keepalived", "/usr/bin/dhcp_release",
+                     "/usr/sbin/conntrack", "/usr/bin/arping", "/usr/sbin/radvd",
+                     "/usr/sbin/ipset", "/usr/sbin/ebtables")
 ALL_NODES = [topo.SWITCH] + [n.name for n in topo.NODES]
+# Every network namespace the lab makes on this machine (as paths.netns names them): the
+# nodes' and the client's. Routers', DHCP servers' and guests' namespaces live inside the
+# nodes (each node's own /run/netns) and end with them.
+NAMESPACES = ALL_NODES + [topo.CLIENT]
 
 
 def say(message: str) -> None:
@@ -122,6 +136,7 @@ def network_up() -> None:
         ip("-n", ns, "addr", "add", f"{node.address}/{topo.PREFIX}", "dev", "eth0")
         ip("-n", ns, "link", "set", "eth0", "up")
     ip("-n", paths.netns("lb"), "addr", "add", f"{topo.VIP}/{topo.PREFIX}", "dev", "eth0")
+    external_up(sw)
     # The runner joins the management network like an operator's workstation...
     ip("link", "add", "xt-mgmt", "type", "veth", "peer", "name", "runner", "netns", sw)
     ip("-n", sw, "link", "set", "runner", "master", "br0", "up")
@@ -133,6 +148,30 @@ def network_up() -> None:
     ip("-n", sw, "link", "set", "mgmt0", "up")
     ip("addr", "add", f"{topo.HOST_OOB_ADDRESS}/{topo.PREFIX}", "dev", "xt-oob")
     ip("link", "set", "xt-oob", "up")
+
+
+def external_up(sw: str) -> None:
+    """The external network on the same bridge: each controller's second link (eth1, no
+    address: the Linux bridge agent puts it in the external network's bridge) and the
+    client namespace, the tenants' users, with an address on the external subnet only (no
+    route anywhere else)."""
+    for name in topo.EXTERNAL_NODES:
+        port = topo.external_port(name)
+        ip("-n", sw, "link", "add", port, "type", "veth", "peer", "name",
+           topo.EXTERNAL_INTERFACE, "netns", paths.netns(name))
+        ip("-n", sw, "link", "set", port, "master", "br0", "up")
+        ip("-n", sw, "link", "set", port, "alias", f"{name}:{topo.EXTERNAL_INTERFACE}")
+        ip("-n", paths.netns(name), "link", "set", topo.EXTERNAL_INTERFACE, "up")
+    client = paths.netns(topo.CLIENT)
+    ip("netns", "add", client)
+    ip("-n", client, "link", "set", "lo", "up")
+    ip("-n", sw, "link", "add", topo.CLIENT, "type", "veth", "peer", "name", "eth0",
+       "netns", client)
+    ip("-n", sw, "link", "set", topo.CLIENT, "master", "br0", "up")
+    ip("-n", sw, "link", "set", topo.CLIENT, "alias", topo.CLIENT)
+    ip("-n", client, "addr", "add", f"{topo.CLIENT_ADDRESS}/{topo.EXTERNAL_PREFIX}", "dev",
+       "eth0")
+    ip("-n", client, "link", "set", "eth0", "up")
 
 
 def wait_port(address: str, port: int, timeout: float, what: str) -> None:
@@ -316,6 +355,7 @@ def up(verify: bool = True, old_release: bool = False) -> dict:
     if paths.root().exists() or leftover_namespaces():
         raise LabError(f"A half-made lab is in the way (phase '{state.get('phase', '?')}', "
                        f"{paths.root()}): run 'extreme lab down' first")
+    build.privsep_mode()  # a wrong EXTREME_LAB_PRIVSEP fails before anything is made
     upgrades = releases.plan()  # local apt lists only: a wrong ask fails before anything
     if old_release:
         missing_older(upgrades)
@@ -397,13 +437,29 @@ def _up(started: float, verify: bool, old_release: bool = False,
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda n: service(n, "placement"), topo.CONTROLLERS))
     rest = [(n, s.name) for n in topo.CONTROLLERS for s in topo.services_of(n)
-            if s.name not in ("keystone", "placement", "memcached", *CLUSTER_OF)]
+            if s.name not in ("keystone", "placement", "memcached", *CLUSTER_OF,
+                              *topo.AGENT_TYPES)]
     rest += [("cmp1", "nova-compute")]
     with ThreadPoolExecutor(len(rest)) as pool:
         list(pool.map(lambda pair: service(*pair), rest))
-    say(f"every service runs ({time.monotonic() - started:.0f} s); mapping cmp1 to cell1")
-    api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
-    in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
+    # Neutron's agents once neutron-server serves (their first RPC calls get answers),
+    # while cmp1 reports itself and is mapped to its cell.
+    agents = [(n, s.name) for s in topo.SERVICES if s.name in topo.AGENT_TYPES
+              for n in s.nodes]
+    say(f"every service runs ({time.monotonic() - started:.0f} s); starting Neutron's "
+        f"{len(agents)} agents (privileged calls: {build.privsep_mode()}), mapping cmp1 "
+        "to cell1")
+    with ThreadPoolExecutor(len(agents)) as pool:
+        started_agents = [pool.submit(service, *pair) for pair in agents]
+        api.wait_until("cmp1 reported by the compute API", api.compute_host_up, 90)
+        in_node(node_pid("ctl1"), ["nova-manage", "cell_v2", "discover_hosts"], user="nova")
+        for job in started_agents:
+            job.result()
+    api.wait_agents(topo.agents(), 90)
+    external = api.ensure_external_network()
+    say(f"Neutron's {len(topo.agents())} agents are alive; external network "
+        f"'{topo.EXTERNAL_NETWORK}' {external['subnet_cidr']} "
+        f"({time.monotonic() - started:.0f} s)")
     seeds = api.seed()
     personas = lab_personas.create(api)
     if verify:
@@ -477,8 +533,29 @@ def start_bmcs(values: dict[str, str]) -> dict[str, int]:
 # ---------------------------------------------------------------- down
 def leftover_namespaces() -> list[str]:
     listed = ip("netns", "list", check=False).stdout.split()
-    ours = {paths.netns(n) for n in ALL_NODES}
+    ours = {paths.netns(n) for n in NAMESPACES}
     return [n for n in listed if n in ours]
+
+
+def remove_guests() -> list[str]:
+    """Every guest of a compute node that is on, removed inside it (its processes, its
+    namespace, its veth) before the node's power goes; returns what each node said.
+    Powering the node off would end them too (their namespaces live in the node's /run):
+    this is the orderly way, and it says what there was."""
+    said = []
+    computes = [n for s in topo.SERVICES if s.name == "nova-compute" for n in s.nodes]
+    for name in computes:
+        pid = Machine(name).init_pid if paths.node_dir(name).exists() else None
+        if not pid:
+            continue
+        try:
+            done = in_node(pid, ["/usr/bin/python3", f"{config.GUEST_LIB}/guests.py",
+                                 "remove-all"], timeout=120, check=False)
+        except LabError as error:  # the power-off below ends them anyway
+            said.append(f"{name}: {error}")
+            continue
+        said.append(f"{name}: {(done.stdout or done.stderr).strip() or 'no guests'}")
+    return said
 
 
 def namespace_pids(ns: str) -> list[str]:
@@ -509,6 +586,9 @@ def down(quiet: bool = False) -> None:
         # A PID from lab.json may have been reused since (a reboot): check it is our BMC.
         if "ExtremeTesting.lab.bmc" in _cmdline(int(pid)):
             _kill(int(pid))
+    for line in remove_guests():
+        if not quiet:
+            say(f"guests removed on {line}")
     for name in ALL_NODES:
         if paths.node_dir(name).exists():
             Machine(name).power_off()

@@ -81,8 +81,10 @@ class Machine:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _port(self, state: str) -> None:
+        # Every link of the node: management and, on a controller, external.
         if self.name != topo.SWITCH:
-            ip("-n", paths.netns(topo.SWITCH), "link", "set", self.name, state, check=False)
+            for port in topo.switch_ports(self.name):
+                ip("-n", paths.netns(topo.SWITCH), "link", "set", port, state, check=False)
 
     def power_on(self, timeout: float = 10) -> int:
         """Boot the node; returns at once with its init's PID once it exists."""

@@ -38,10 +38,24 @@ def mount_all(mounts):
             run("mount", "--bind", source, target)
 
 
+def netns_dir(path="/run/netns"):
+    """The node's own /run/netns (on its own /run), made a shared mount as `ip netns add`
+    would make it: namespaces the node's agents add or delete later (qrouter-, qdhcp-,
+    guests) are seen by, and released from, the mount namespaces of processes started
+    with `ip netns exec` meanwhile (slaves of this one), so none is kept alive by a
+    stale copy. Peers exist only inside this node: its mount namespace was made private
+    and /run is a tmpfs of its own, so the HA routers' same-named namespaces on ctl1
+    and ctl2 never meet, and none reaches this machine's /run/netns."""
+    os.makedirs(path, exist_ok=True)
+    run("mount", "--bind", path, path)
+    run("mount", "--make-shared", path)
+
+
 def main(config_path):
     with open(config_path, encoding="utf-8") as handle:
         node = json.load(handle)
     mount_all(node["mounts"])
+    netns_dir()
     run("hostname", node["hostname"])
     for directory in ("/run/sshd", "/run/lock", "/run/extreme-lab"):
         os.makedirs(directory, exist_ok=True)

@@ -14,7 +14,7 @@ import yaml
 
 from .. import datafiles
 from .. import target as targets
-from . import config, paths, releases
+from . import api, config, paths, releases
 from . import personas as lab_personas
 from . import topology as topo
 from .shell import LabError
@@ -82,7 +82,8 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "switches": {topo.SWITCH: {
             "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
             "username": "admin", "password_env": ENV_SWITCH,
-            "ports": [n.name for n in topo.NODES]}},
+            "ports": [p for n in topo.NODES for p in topo.switch_ports(n.name)]
+            + [topo.CLIENT]}},
         "load_balancer": {
             "type": "haproxy", "node": "lb",
             "admin_socket": str(paths.node_dir("lb") / "haproxy" / "admin.sock"),
@@ -91,6 +92,7 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "policy_matrix": str(datafiles.data_file("variables", "lab-policy.yaml")),
         "changes": releases.target_section(upgrades or {}),
         "logs": logs_section(),
+        "data_plane": data_plane_section(),
         "lab": {"dir": str(paths.root())},
         **lab_expectations(),
     }
@@ -107,6 +109,9 @@ LOG_FILES = {
     "nova-scheduler": ["/var/log/nova/nova-scheduler.log"],
     "nova-compute": ["/var/log/nova/nova-compute.log"],
     "neutron-server": ["/var/log/neutron/neutron-server.log"],
+    "neutron-linuxbridge-agent": ["/var/log/neutron/neutron-linuxbridge-agent.log"],
+    "neutron-dhcp-agent": ["/var/log/neutron/neutron-dhcp-agent.log"],
+    "neutron-l3-agent": ["/var/log/neutron/neutron-l3-agent.log"],
     "mariadb": ["/var/log/mysql/error.log"],
     "rabbitmq": ["/var/log/rabbitmq/rabbit@*.log"],
 }
@@ -116,6 +121,74 @@ def logs_section() -> dict:
     """The target's ``logs``: the files of every lab service that logs with timestamps."""
     known = {s.name for s in topo.SERVICES}
     return {name: {"files": list(files)} for name, files in LOG_FILES.items() if name in known}
+
+
+# The data_plane section's keys, each with what it means: written as comments above the
+# section in the lab's target file (and the same words are in the README).
+DATA_PLANE_KEYS = {
+    "probe_host": "where the probes run: 'local' = this machine (no SSH)",
+    "probe_namespace": "network namespace on the probe host the probes leave from (the "
+                       "tenants' users: on the external network only, no route elsewhere)",
+    "external_network": "Neutron network routers get their gateway from and floating IPs "
+                        "come from (flat, router:external, made by 'extreme lab up')",
+    "external_subnet": "its subnet (CIDR); the probe namespace has an address in it",
+    "floating_ip_range": "first and last address Neutron allocates gateways and "
+                         "floating IPs from",
+    "image": "image (name) to boot servers from",
+    "flavor": "flavor (name) to boot servers with",
+    "tenant_network": "network to boot servers on; null = the suite makes its own "
+                      "(VXLAN network, subnet, HA router with its gateway on external_network)",
+    "tcp_port": "each guest's TCP echo port (ICMP echo is answered too)",
+    "security_group_ingress": "what servers' security group must let in for the probes "
+                              "(the default group refuses the probe namespace)",
+    "guest_ready_timeout": "seconds a booted server's guest may take to answer on its "
+                           "floating IP (its DHCP lease comes after ACTIVE)",
+    "guests": "lab only: where the guests live (Nova's guest driver on these compute "
+              "nodes; each guest a network namespace 'guest-' + the server id's first 16 "
+              "hex digits, in the node's own /run/netns, reachable from this machine as "
+              "/proc/<pid of the node's init, in init_pid_file>/root/run/netns/<name>)",
+    "paths": "named data-plane paths ({from, to, tcp_port}) for 'Start Probing Data "
+             "Plane'; the lab lists none (its servers' addresses exist only once booted)",
+}
+
+
+def data_plane_section() -> dict:
+    """The target's ``data_plane``: what the data-plane cases boot and probe from (each key
+    is explained in DATA_PLANE_KEYS, written above the section)."""
+    computes = [n for s in topo.SERVICES if s.name == "nova-compute" for n in s.nodes]
+    return {
+        "probe_host": "local",
+        "probe_namespace": paths.netns(topo.CLIENT),
+        "external_network": topo.EXTERNAL_NETWORK,
+        "external_subnet": topo.EXTERNAL_CIDR,
+        "floating_ip_range": list(topo.FLOATING_POOL),
+        "image": api.IMAGE,
+        "flavor": api.FLAVOR,
+        "tenant_network": None,
+        "tcp_port": topo.GUEST_ECHO_PORT,
+        "security_group_ingress": [{"protocol": "icmp"},
+                                   {"protocol": "tcp", "port": topo.GUEST_ECHO_PORT}],
+        "guest_ready_timeout": 60,
+        "guests": {"driver": config.GUEST_DRIVER, "compute_nodes": computes,
+                   "namespace_prefix": "guest-", "netns_dir": "/run/netns",
+                   "init_pid_file": str(paths.node_dir("{node}") / "init.pid")},
+        "paths": {},
+    }
+
+
+def data_plane_comment() -> str:
+    lines = ["# data_plane: the tenants' data plane (issue 23). Keys:"]
+    for key, meaning in DATA_PLANE_KEYS.items():
+        lines.append(f"#   {key}: {meaning}")
+    return "\n".join(lines) + "\n"
+
+
+def with_comment(text: str, key: str, comment: str) -> str:
+    """YAML ``text`` with ``comment`` above its top-level ``key`` (PyYAML writes none)."""
+    marker = f"\n{key}:"
+    if marker not in text:
+        return text
+    return text.replace(marker, "\n" + comment.rstrip("\n") + marker, 1)
 
 
 def os_faults_config() -> dict:
@@ -146,10 +219,13 @@ def clouds() -> dict:
         **lab_personas.clouds(config.vip_url(5000, "/v3"))}}
 
 
-def write_yaml(path, data, mode=0o644) -> str:
+def write_yaml(path, data, mode=0o644, comments: dict[str, str] | None = None) -> str:
     path.touch(mode=mode)
     os.chmod(path, mode)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    text = yaml.safe_dump(data, sort_keys=False)
+    for key, comment in (comments or {}).items():
+        text = with_comment(text, key, comment)
+    path.write_text(text)
     return str(path)
 
 
@@ -165,7 +241,8 @@ def write_all(values: dict[str, str], personas: dict[str, str] | None = None,
         "os-faults": write_yaml(root / "os-faults.yaml", os_faults_config()),
         "ssh key": key_path(),
     }
-    files["target"] = write_yaml(root / "target.yaml", target(files, upgrades))
+    files["target"] = write_yaml(root / "target.yaml", target(files, upgrades),
+                                 comments={"data_plane": data_plane_comment()})
     return files
 
 

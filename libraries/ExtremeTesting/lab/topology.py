@@ -19,6 +19,22 @@ HOST_OOB_ADDRESS = f"{OOB_NET}.1"
 SWITCH_MGMT_ADDRESS = f"{OOB_NET}.2"  # the switch's management port, out of band
 BMC_NET = "127.0.10"  # BMCs listen on loopback: out of band, never routed
 
+# The tenants' external network (Neutron's flat provider network "external"), RFC 5737's
+# TEST-NET-3: on the switch's bridge br0 beside the management network, reached by the
+# controllers' second interface (no address: the Linux bridge agent bridges it) and by
+# the client namespace, which stands for the tenants' users. No route leaves the lab.
+EXTERNAL_NET = "203.0.113"
+EXTERNAL_CIDR = f"{EXTERNAL_NET}.0/24"
+EXTERNAL_PREFIX = 24
+EXTERNAL_NETWORK = "external"  # the Neutron network's name and its physical network
+EXTERNAL_INTERFACE = "eth1"  # the node side of a controller's external link
+CLIENT = "client"  # its namespace is paths.netns(CLIENT); its port on sw1 too
+CLIENT_ADDRESS = f"{EXTERNAL_NET}.1"  # also the external subnet's gateway
+# Router gateways and floating IPs come from this pool.
+FLOATING_POOL = (f"{EXTERNAL_NET}.10", f"{EXTERNAL_NET}.250")
+VNI_RANGES = "1:4000"  # VXLAN tenant networks (as many as the VLAN range they replace)
+GUEST_ECHO_PORT = 7  # each guest's TCP echo service (lab/guests.py)
+
 
 @dataclass(frozen=True)
 class Service:
@@ -69,6 +85,17 @@ SERVICES: tuple[Service, ...] = (
     Service("glance-api", CONTROLLERS, 9292, "image", "/usr/bin/glance-api", 8, 15),
     Service("nova-api", CONTROLLERS, 8774, "compute", "nova-api-uwsgi", 10, 15),
     Service("neutron-server", CONTROLLERS, 9696, "network", "/usr/bin/neutron-server", 10),
+    # The data plane: agents run as root in their node (network namespaces, bridges,
+    # iptables); Debian's units give each TimeoutStopSec=15. What an agent daemonizes
+    # (dnsmasq, keepalived, its state-change monitor, privsep daemons) is reparented to the
+    # node's init and survives a `service stop` of the agent, as with systemd's
+    # KillMode=process, which upstream recommends for the L3 and DHCP agents.
+    Service("neutron-linuxbridge-agent", (*CONTROLLERS, "cmp1"),
+            grep="/usr/bin/neutron-linuxbridge-agent", expected_downtime=10, stop_timeout=15),
+    Service("neutron-dhcp-agent", CONTROLLERS, grep="/usr/bin/neutron-dhcp-agent",
+            expected_downtime=10, stop_timeout=15),
+    Service("neutron-l3-agent", CONTROLLERS, grep="/usr/bin/neutron-l3-agent",
+            expected_downtime=10, stop_timeout=15),
     Service("nova-conductor", CONTROLLERS, grep="/usr/bin/nova-conductor", expected_downtime=10,
             stop_timeout=15),
     Service("nova-scheduler", CONTROLLERS, grep="/usr/bin/nova-scheduler", expected_downtime=10,
@@ -94,6 +121,11 @@ NODES: tuple[Node, ...] = (
     Node("cmp1", f"{MGMT_NET}.31", ("compute",)),
 )
 SWITCH = "sw1"
+# Nodes with a link to the external network (their L3 agents host the routers' gateways).
+EXTERNAL_NODES = CONTROLLERS
+# Neutron's agents the lab runs, as GET /v2.0/agents names them: (agent_type, host).
+AGENT_TYPES = {"neutron-linuxbridge-agent": "Linux bridge agent",
+               "neutron-dhcp-agent": "DHCP agent", "neutron-l3-agent": "L3 agent"}
 # Boot order of the nodes when the lab comes up.
 BOOT_ORDER = ("ctl1", "ctl2", "db", "cmp1", "lb")
 
@@ -111,3 +143,20 @@ def node(name: str) -> Node:
 
 def api_services() -> list[Service]:
     return [s for s in SERVICES if s.api]
+
+
+def external_port(node_name: str) -> str:
+    """The switch port of a node's external link (its peer is the node's eth1)."""
+    return f"{node_name}-ext"
+
+
+def switch_ports(node_name: str) -> list[str]:
+    """The switch ports a node's power takes down with it: its management port and, on
+    a controller, its external link."""
+    return [node_name] + ([external_port(node_name)] if node_name in EXTERNAL_NODES else [])
+
+
+def agents() -> list[tuple[str, str]]:
+    """Every Neutron agent the lab runs, as (agent_type, host), sorted."""
+    return sorted((AGENT_TYPES[s.name], n) for s in SERVICES if s.name in AGENT_TYPES
+                  for n in s.nodes)
