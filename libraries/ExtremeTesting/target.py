@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "personas", "policy_matrix", "clusters", "safeguards",
     "scale",  # adding and removing nodes: the deploy tool's commands, cell discovery
     "logs",  # where each service logs, per node (the evidence of failed cases)
+    "data_plane",  # the tenants' data plane: the probe's vantage point, guests or paths
 }
 # The lab's limits, known findings and not-applicable cases: one file, read at every load
 # (so an edit takes effect on the next run with the lab left up). It wins over the copy
@@ -100,7 +101,7 @@ class Target:
 # it expects a mapping.
 ENTRY_SECTIONS = ("nodes", "services", "bmcs", "switches")
 MAPPING_SECTIONS = ("endpoints", "ssh", "probes", "expectations", "lab", "load_balancer",
-                    "changes", "clusters", "safeguards", "scale")
+                    "changes", "clusters", "safeguards", "scale", "data_plane")
 SCALAR_KEYS = ("name", "description", "cloud", "clouds_yaml", "vip")
 EXAMPLE = "variables/example-3-controllers.yaml"
 
@@ -200,6 +201,10 @@ def load(path: str | os.PathLike | None = None) -> Target:
     check_verdict_sections(data, f"Target file {target_path}")
     if data.get("scale") is not None:
         parse_scale(data, f"Target file {target_path}")
+    if data.get("data_plane") is not None:
+        parse_data_plane(data, f"Target file {target_path}")
+    else:
+        declare_data_plane_not_applicable(data)
     return Target(target_path, data)
 
 
@@ -439,3 +444,282 @@ def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
         ready_within=_scale_seconds(section.get("ready_within", "10 min"), where,
                                     "ready_within"),
         settle=_scale_seconds(section.get("settle", "2 min"), where, "settle"))
+
+
+# --- data_plane: the tenants' data plane (the data-plane fixture and probes) ------------
+
+DATA_PLANE_KEYS = {"probe_host", "probe_namespace", "image", "flavor", "external_network",
+                   "subnets", "ha_router", "tcp_port", "guest_namespace", "ready_within",
+                   "paths", "router"}
+DATA_PLANE_BOOT = ("image", "flavor", "external_network")
+DATA_PLANE_PATH_KEYS = {"from", "to", "tcp_port", "icmp"}
+DATA_PLANE_SUBNETS = ("10.251.1.0/24", "10.251.2.0/24")
+DATA_PLANE_PLACEHOLDERS = ("server_id", "server_hex")
+DATA_PLANE_PATH_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$"
+LOCAL_PROBE_HOSTS = ("local", "localhost", "this machine")
+# The cases that need a data plane (suites named "Data Plane ..."): without a data_plane
+# section the target declares them not applicable, as the lab declares its volume case.
+DATA_PLANE_CASES = "*.data plane*.*"
+NO_DATA_PLANE = ("The target has no data_plane section: the tenants' data plane is not "
+                 "measured on this cloud (add data_plane: to measure it, see "
+                 f"{EXAMPLE}).")
+
+
+@dataclass(frozen=True)
+class DataPlaneRoute:
+    """One path of the target's ``data_plane.paths``: existing addresses, nothing booted."""
+
+    name: str
+    source: str  # the network namespace the packets leave from ("" = this machine's own)
+    address: str
+    tcp_port: int | None = None
+    icmp: bool = True
+
+    def spec(self) -> str:
+        """As the Monitor's `Start Probing Data Plane` reads it: NAMESPACE -> ADDRESS[:PORT]."""
+        text = f"{self.source} -> {self.address}" if self.source else self.address
+        if self.tcp_port:
+            text += f":{self.tcp_port}"
+        return text if self.icmp else f"{text} no-icmp"
+
+
+@dataclass(frozen=True)
+class DataPlaneSettings:
+    """The target's ``data_plane:`` section, checked (see variables/example-3-controllers.yaml).
+
+    Either the suites boot their guests (``image``, ``flavor``, ``external_network``) or
+    the target lists existing ``paths`` (floating IPs that answer already)."""
+
+    probe_namespace: str = ""  # "" = this machine's own network namespace
+    image: str | None = None
+    flavor: str | None = None
+    external_network: str | None = None
+    subnets: tuple[str, str] = DATA_PLANE_SUBNETS
+    ha_router: bool | None = None  # None: the cloud's default (l3_ha)
+    tcp_port: int | None = None  # the guests' TCP echo port; None: ICMP only
+    guest_namespace: str | None = None  # a guest's own namespace on the probe host
+    ready_within: float = 300.0
+    paths: tuple[DataPlaneRoute, ...] = ()
+    router: str | None = None  # with paths: the router behind them
+
+    @property
+    def boots(self) -> bool:
+        return not self.paths
+
+    def guest_namespace_of(self, server_id: str) -> str | None:
+        """Where the guest of ``server_id`` has its own network namespace on the probe
+        host (``guest_namespace`` filled in), or None when the target names none."""
+        if not self.guest_namespace:
+            return None
+        return self.guest_namespace.format(server_id=server_id,
+                                           server_hex=server_id.replace("-", ""))
+
+
+def declare_data_plane_not_applicable(data: dict[str, Any]) -> None:
+    """A target without a ``data_plane`` section declares the data-plane cases not
+    applicable (the report shows them NOT APPLICABLE with the reason), unless it declares
+    them itself. Its ``not_applicable`` is checked first (:func:`check_verdict_sections`)."""
+    entries = data.get("not_applicable")
+    entries = [] if entries in (None, "") else entries
+    if not isinstance(entries, list) or any(
+            isinstance(e, dict) and e.get("test") == DATA_PLANE_CASES for e in entries):
+        return
+    data["not_applicable"] = [*entries, {"test": DATA_PLANE_CASES, "reason": NO_DATA_PLANE}]
+
+
+def _dp_problem(where: str, key: str, problem: str, fix: str) -> TargetError:
+    return TargetError(f"{where}: data_plane.{key} {problem}; {fix} (see {EXAMPLE}).")
+
+
+def _dp_name(section: dict[str, Any], key: str, where: str, fix: str) -> str | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise _dp_problem(where, key, f"must be a name or an id, got {_kind(value)}", fix)
+    return str(value).strip()
+
+
+def _dp_port(value: Any, where: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise _dp_problem(where, key, "must be a TCP port (1-65535)",
+                          "write e.g. 7 (the guests' TCP echo service), or leave it out for "
+                          "ICMP only")
+    return value
+
+
+def _dp_namespace(value: Any, where: str, key: str) -> str:
+    import re
+
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not re.match(r"^(/[^\s]+|[A-Za-z0-9][A-Za-z0-9_.-]*)$",
+                                                  value):
+        raise _dp_problem(where, key, f"must be a network namespace's name or the path of "
+                          f"its file, got {_kind(value)}",
+                          "write e.g. xt-client (ip netns), /proc/<pid>/ns/net, or '' for "
+                          "this machine's own")
+    return value
+
+
+def _dp_paths(section: dict[str, Any], where: str, namespace: str) -> tuple[DataPlaneRoute, ...]:
+    import ipaddress
+    import re
+
+    paths = section.get("paths")
+    shape = "write paths: {north-south: {from: <namespace>, to: <floating IP>, tcp_port: 7}}"
+    if not isinstance(paths, dict) or not paths:
+        raise _dp_problem(where, "paths", "must be a mapping of path names to {from, to, "
+                          "tcp_port}", shape)
+    found = []
+    for name, spec in paths.items():
+        key = f"paths.{name}"
+        if not re.match(DATA_PLANE_PATH_NAME, str(name)):
+            raise _dp_problem(where, key, "is not a path name", "use letters, digits, '-', "
+                              "'_' or '.' (e.g. north-south, east-west)")
+        if not isinstance(spec, dict) or set(spec) - DATA_PLANE_PATH_KEYS:
+            raise _dp_problem(where, key, "must be a mapping of from, to, tcp_port and icmp",
+                              shape)
+        try:
+            address = str(ipaddress.IPv4Address(str(spec.get("to", ""))))
+        except ValueError:
+            raise _dp_problem(where, f"{key}.to", "must be an IPv4 address",
+                              "write the floating IP the users reach the guest on") from None
+        port = _dp_port(spec.get("tcp_port"), where, f"{key}.tcp_port")
+        icmp = spec.get("icmp", True)
+        if not isinstance(icmp, bool):
+            raise _dp_problem(where, f"{key}.icmp", "must be true or false",
+                              "write icmp: false to probe TCP only")
+        if not icmp and port is None:
+            raise _dp_problem(where, f"{key}.icmp", "is false without a tcp_port",
+                              "give tcp_port to probe instead, or probe ICMP")
+        source = _dp_namespace(spec.get("from", namespace), where, f"{key}.from")
+        found.append(DataPlaneRoute(str(name), source, address, port, icmp))
+    return tuple(found)
+
+
+def _dp_subnets(section: dict[str, Any], where: str) -> tuple[str, str]:
+    import ipaddress
+
+    value = section.get("subnets")
+    if value is None:
+        return DATA_PLANE_SUBNETS
+    fix = "write two IPv4 ranges that the cloud does not use, e.g. [10.251.1.0/24, " \
+          "10.251.2.0/24]"
+    if not isinstance(value, list) or len(value) != 2:
+        raise _dp_problem(where, "subnets", "must list two ranges (one per tenant network)",
+                          fix)
+    try:
+        first, second = (ipaddress.IPv4Network(str(v), strict=True) for v in value)
+    except ValueError:
+        raise _dp_problem(where, "subnets", "holds a range that is not an IPv4 network",
+                          fix) from None
+    if first.overlaps(second):
+        raise _dp_problem(where, "subnets", "holds two ranges that overlap", fix)
+    if first.num_addresses < 8 or second.num_addresses < 8:
+        raise _dp_problem(where, "subnets", "holds a range too small for a router, a DHCP "
+                          "port and a guest", "give at least a /29 each")
+    return str(first), str(second)
+
+
+def _dp_guest_namespace(section: dict[str, Any], where: str) -> str | None:
+    import string
+
+    value = section.get("guest_namespace")
+    if value is None:
+        return None
+    fix = ("write the guest's namespace with {server_id} or {server_hex} (the server's id "
+           "without dashes; {server_hex:.16} for its first 16 characters) in it")
+    if not isinstance(value, str) or not value.strip():
+        raise _dp_problem(where, "guest_namespace", f"must be a text, got {_kind(value)}", fix)
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    except ValueError:
+        raise _dp_problem(where, "guest_namespace", "has an unbalanced { or }", fix) from None
+    unknown = sorted(fields - set(DATA_PLANE_PLACEHOLDERS))
+    if unknown or not fields:
+        shown = ", ".join("{" + name + "}" for name in unknown)
+        raise _dp_problem(where, "guest_namespace", "must name the server by {server_id} or "
+                          "{server_hex}" + (f", not by {shown}" if unknown else ""), fix)
+    try:
+        value.format(server_id="0" * 36, server_hex="0" * 32)
+    except (ValueError, KeyError, IndexError):
+        raise _dp_problem(where, "guest_namespace", "is not a valid template", fix) from None
+    return value
+
+
+def parse_data_plane(data: dict[str, Any], where: str) -> DataPlaneSettings:
+    """The ``data_plane:`` section of a target's data, checked; every problem is a
+    :class:`TargetError` naming the key and the fix. Raises when there is no section (a
+    caller that can do without one checks ``data.get("data_plane")`` first)."""
+    section = data.get("data_plane")
+    if not isinstance(section, dict):
+        raise TargetError(f"{where} has no 'data_plane' section: the data-plane cases do not "
+                          f"apply to it (see {EXAMPLE} to add one).")
+    unknown = sorted(str(k) for k in set(section) - DATA_PLANE_KEYS)
+    if unknown:
+        raise TargetError(f"{where}: data_plane has unknown keys {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(DATA_PLANE_KEYS))} (see {EXAMPLE}).")
+    host = section.get("probe_host", "local")
+    if host not in LOCAL_PROBE_HOSTS:
+        raise _dp_problem(
+            where, "probe_host", "names a probe host reached over SSH, which is not "
+            "supported yet: the probes run on the machine that runs the suites",
+            "write probe_host: local and run the suites on a machine on the users' side of "
+            "the cloud (probe_namespace: a network namespace on it), or leave data_plane "
+            "out")
+    namespace = _dp_namespace(section.get("probe_namespace"), where, "probe_namespace")
+    booting = [k for k in DATA_PLANE_BOOT if section.get(k) is not None]
+    ready = _dp_seconds(section.get("ready_within", "5 min"), where, "ready_within")
+    if section.get("paths") is not None:
+        if booting or section.get("guest_namespace") is not None \
+                or section.get("subnets") is not None:
+            extra = booting + [k for k in ("guest_namespace", "subnets")
+                               if section.get(k) is not None]
+            raise _dp_problem(where, "paths", f"is given with {', '.join(extra)}",
+                              "give either paths (existing floating IPs: nothing is booted) "
+                              "or image, flavor and external_network (the suites boot their "
+                              "guests), not both")
+        router = _dp_name(section, "router", where, "write the name or id of the router "
+                          "behind the paths, or leave it out")
+        return DataPlaneSettings(probe_namespace=namespace, ready_within=ready,
+                                 paths=_dp_paths(section, where, namespace), router=router)
+    if section.get("router") is not None:
+        raise _dp_problem(where, "router", "is given without paths",
+                          "the suites boot their own router: leave router out, or list the "
+                          "existing paths behind it")
+    missing = [k for k in DATA_PLANE_BOOT if k not in booting]
+    if missing:
+        raise _dp_problem(where, missing[0], "is missing",
+                          "the suites boot two guests from image and flavor behind a router "
+                          "on external_network (give all three), or list existing floating "
+                          "IPs under paths instead")
+    fix = "write its name or id"
+    ha_router = section.get("ha_router")
+    if ha_router is not None and not isinstance(ha_router, bool):
+        raise _dp_problem(where, "ha_router", "must be true or false",
+                          "true asks for an HA router (admin only), false for a legacy one; "
+                          "leave it out for the cloud's default")
+    return DataPlaneSettings(
+        probe_namespace=namespace,
+        image=_dp_name(section, "image", where, fix),
+        flavor=_dp_name(section, "flavor", where, fix),
+        external_network=_dp_name(section, "external_network", where, fix),
+        subnets=_dp_subnets(section, where), ha_router=ha_router,
+        tcp_port=_dp_port(section.get("tcp_port"), where, "tcp_port"),
+        guest_namespace=_dp_guest_namespace(section, where), ready_within=ready)
+
+
+def _dp_seconds(value: Any, where: str, key: str) -> float:
+    from robot.utils import timestr_to_secs
+
+    try:
+        found = float(timestr_to_secs(str(value)))
+    except (ValueError, TypeError):
+        found = -1.0
+    if found <= 0:
+        raise _dp_problem(where, key, f"is not a time above 0 s (got {_kind(value)})",
+                          "write e.g. 5 min")
+    return found
