@@ -148,7 +148,7 @@ def delete_router(conn: Any, router_id: str) -> None:
     for port in conn.network.ports(device_id=router_id):
         if getattr(port, "device_owner", None) in ROUTER_INTERFACES:
             try:
-                conn.network.remove_interface_from_router(router_id, port_id=port.id)
+                conn.network.remove_interface_from_router(router_id, None, port.id)
             except Exception as error:  # noqa: BLE001 - gone meanwhile is fine
                 if getattr(error, "status_code", None) != 404:
                     raise

@@ -1,0 +1,185 @@
+"""The data-plane fixture's keywords: guests booted once per suite, their paths, where
+their router forwards (see ExtremeTesting.cloud.dataplane)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from robot.api import SkipExecution, logger
+from robot.api.deco import keyword
+
+from ... import target as target_module
+from .. import dataplane
+from ..apierrors import CloudError
+from ..polling import wait_until
+from .base import Component
+
+
+class DataPlaneKeywords(Component):
+    """Boot the data plane's guests, read their paths and their router's nodes."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.fixture: dataplane.Fixture | None = None
+        self._scope: Any = None  # the tracker's suite scope the fixture belongs to
+        self._failed: tuple[Any, str] | None = None  # (scope, why) of a boot that failed
+        self.answers: dataplane.Answers = dataplane.answers  # tests give a fake
+
+    # --- the target ---------------------------------------------------------------
+    def settings(self) -> target_module.DataPlaneSettings:
+        """The target's ``data_plane`` section; skips the test (not applicable) when the
+        target has none."""
+        target = self.ctx.target()
+        if target is None or target.data.get("data_plane") is None:
+            raise SkipExecution(target_module.NO_DATA_PLANE)
+        return target_module.parse_data_plane(target.data, f"Target file {target.path}")
+
+    def _current(self) -> dataplane.Fixture | None:
+        """The fixture booted in a suite still running (its resources still there)."""
+        if self.fixture is not None and any(s is self._scope for s in
+                                            self.ctx.tracker.scopes):
+            return self.fixture
+        self.fixture = None
+        return None
+
+    # --- keywords -------------------------------------------------------------------
+    @keyword
+    def boot_data_plane_guests(self, timeout: timedelta | None = None) -> dict[str, str]:
+        """Boots the guests whose data plane the suite measures, once per suite, and waits
+        until each path answers; returns the paths (``north-south``, ``east-west``) as
+        `Start Probing Data Plane` takes them.
+
+        From the target's ``data_plane`` section: two tenant networks with DHCP subnets
+        (``subnets``), a router joining them with its gateway on ``external_network`` (HA
+        where the cloud makes HA routers, or as ``ha_router`` says), a security group
+        letting ICMP and ``tcp_port`` in, one server per network from ``image`` and
+        ``flavor``, a floating IP on the first. ``north-south`` goes from
+        ``probe_namespace`` to that floating IP; ``east-west`` from the first guest's own
+        namespace (``guest_namespace``, the lab's guests are namespaces) to the second
+        guest's address, through the router; without ``guest_namespace`` only
+        north-south. With ``paths`` in the target nothing is booted: those paths are
+        waited for and returned.
+
+        Every resource is tracked in the current *suite*, even when a test calls this,
+        and deleted when the suite ends whatever happens; called again in the same suite
+        it boots nothing and only waits until the paths answer. Waits at most ``timeout``
+        (default: the target's ``ready_within``) for the servers and for the answers.
+
+        Skipped as not applicable when the target has no ``data_plane`` section. Fails
+        naming the resource and the API's answer when a creation fails, naming each path
+        and its last error when a path does not answer in time; a boot that failed is not
+        tried again in the same suite (the later calls fail at once with its error).
+
+        | &{paths} = | `Boot Data Plane Guests` |
+        | `Start Probing Data Plane` | &{paths} |
+        """
+        settings = self.settings()
+        wait = timeout.total_seconds() if timeout is not None else settings.ready_within
+        fixture = self._current()
+        if fixture is None:
+            suite = self.ctx.tracker.suite_scope()
+            if self._failed is not None and self._failed[0] is suite:
+                raise CloudError(f"The data plane's guests could not be booted earlier in "
+                                 f"this suite: {self._failed[1]}")
+            started = time.monotonic()
+            try:
+                booter = dataplane.Booter(self.ctx, settings)
+                fixture = booter.boot() if settings.boots else booter.adopt()
+                dataplane.wait_until_answering(fixture.paths, wait, self.answers)
+            except Exception as error:
+                self._failed = (suite, str(error))
+                raise
+            self.fixture, self._scope = fixture, suite
+            logger.info(f"Data plane {'booted' if fixture.booted else 'taken from the target'}"
+                        f" and answering in {time.monotonic() - started:.1f} s: "
+                        f"{fixture.as_dict()}")
+        else:
+            dataplane.wait_until_answering(fixture.paths, wait, self.answers)
+        return dict(fixture.paths)
+
+    @keyword
+    def get_data_plane_paths(self) -> dict[str, str]:
+        """Returns the paths of the guests `Boot Data Plane Guests` booted in this suite
+        (or took from the target), as `Start Probing Data Plane` takes them. Fails when
+        none were booted in a suite still running.
+
+        | &{paths} = | `Get Data Plane Paths` |
+        """
+        return dict(self._fixture().paths)
+
+    @keyword
+    def data_plane_guests_should_answer(self, timeout: timedelta = timedelta(0)) -> None:
+        """Checks that every path of the suite's guests answers: its ICMP echo and, with a
+        TCP port, its TCP echo, from the probe's vantage point; polls up to ``timeout``
+        (default: asks once). Fails naming each path that did not, with its error.
+
+        | `Data Plane Guests Should Answer` | timeout=30 s |
+        """
+        dataplane.wait_until_answering(self._fixture().paths, timeout, self.answers)
+
+    @keyword
+    def get_node_of_active_router(self) -> str:
+        """Returns the node (as the target's ``nodes`` name it) where the suite's router
+        forwards now: the node whose L3 agent holds its active HA instance (Neutron's
+        ``ha_state``), or the one agent of a router that is not HA.
+
+        Skipped when the target lists paths without the ``router`` behind them. Fails
+        when no agent, or more than one, holds the router active (naming each agent's
+        state), or when the agent's host is no node of the target.
+
+        | ${node} = | `Get Node Of Active Router` |
+        | `Kill Service` | neutron-l3-agent | on=${node} |
+        """
+        hosts = dataplane.router_hosts(self.conn, self._router())
+        active = dataplane.active_hosts(hosts)
+        if len(active) != 1:
+            raise CloudError(f"Expected one L3 agent to hold the data plane's router "
+                             f"active; Neutron says: {_states(hosts)}.")
+        return dataplane.node_of_host(active[0], self._nodes())
+
+    @keyword
+    def wait_until_router_is_active_on_another_node(
+            self, node: str, timeout: timedelta = timedelta(minutes=1)) -> str:
+        """Polls Neutron until the suite's router is active on exactly one node other than
+        ``node`` (an HA failover seen by Neutron); returns that node. Waits at most
+        ``timeout``; fails naming each agent's HA state last seen.
+
+        | ${now} = | `Wait Until Router Is Active On Another Node` | ctl1 | timeout=1 min |
+        """
+        router, nodes = self._router(), self._nodes()
+
+        def moved() -> tuple[bool, Any]:
+            hosts = dataplane.router_hosts(self.conn, router)
+            active = [dataplane.node_of_host(h, nodes) for h in dataplane.active_hosts(hosts)]
+            if len(active) == 1 and active[0] != node:
+                return True, active[0]
+            return False, _states(hosts)
+
+        return wait_until(moved, timeout, f"the data plane's router is active on a node "
+                          f"other than {node}", interval=1.0, max_interval=2.0)
+
+    # --- helpers --------------------------------------------------------------------
+    def _fixture(self) -> dataplane.Fixture:
+        fixture = self._current()
+        if fixture is None:
+            raise CloudError("No data-plane guests in this suite: call `Boot Data Plane "
+                             "Guests` first (in the suite, or in a test of it).")
+        return fixture
+
+    def _router(self) -> str:
+        router = self._fixture().router
+        if router is None:
+            raise SkipExecution("The target's data_plane lists paths without the router "
+                                "behind them (data_plane.router): which node forwards them "
+                                "cannot be known.")
+        return router
+
+    def _nodes(self) -> dict[str, Any]:
+        target = self.ctx.target()
+        return target.section("nodes") if target is not None else {}
+
+
+def _states(hosts: dict[str, str | None]) -> str:
+    return ", ".join(f"{h} {s or 'not HA'}" for h, s in sorted(hosts.items())) or "no agent"
