@@ -39,7 +39,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..target import DataPlaneSettings
-from .apierrors import CloudError, describe
+from .apierrors import CloudError, CloudTimeout, describe
 from .polling import wait_until
 from .resources import wait_for_server
 
@@ -113,8 +113,8 @@ def wait_until_answering(paths: dict[str, str], timeout: timedelta | float,
     try:
         wait_until(round_, timeout, "every data-plane path answers", interval=1.0,
                    max_interval=2.0, clock=clock, sleep=sleep)
-    except CloudError as error:
-        raise CloudError(
+    except CloudTimeout as error:
+        raise CloudTimeout(
             f"{error} Check what lets the guests answer: the security group (ICMP and the "
             f"TCP echo port in), the router's gateway and the floating IP's association, "
             f"the guests' DHCP addresses, and that the probe's namespace reaches the "

@@ -25,7 +25,8 @@ class DataPlaneKeywords(Component):
         self.fixture: dataplane.Fixture | None = None
         self._scope: Any = None  # the tracker's suite scope the fixture belongs to
         self._failed: tuple[Any, str] | None = None  # (scope, why) of a boot that failed
-        self.answers: dataplane.Answers = dataplane.answers  # tests give a fake
+        self.answers: dataplane.Answers = dataplane.answers  # tests give fakes of these
+        self.clock, self.sleep = time.monotonic, time.sleep
 
     # --- the target ---------------------------------------------------------------
     def settings(self) -> target_module.DataPlaneSettings:
@@ -87,7 +88,7 @@ class DataPlaneKeywords(Component):
             try:
                 booter = dataplane.Booter(self.ctx, settings)
                 fixture = booter.boot() if settings.boots else booter.adopt()
-                dataplane.wait_until_answering(fixture.paths, wait, self.answers)
+                self._wait_answering(fixture.paths, wait)
             except Exception as error:
                 self._failed = (suite, str(error))
                 raise
@@ -96,7 +97,7 @@ class DataPlaneKeywords(Component):
                         f" and answering in {time.monotonic() - started:.1f} s: "
                         f"{fixture.as_dict()}")
         else:
-            dataplane.wait_until_answering(fixture.paths, wait, self.answers)
+            self._wait_answering(fixture.paths, wait)
         return dict(fixture.paths)
 
     @keyword
@@ -117,7 +118,7 @@ class DataPlaneKeywords(Component):
 
         | `Data Plane Guests Should Answer` | timeout=30 s |
         """
-        dataplane.wait_until_answering(self._fixture().paths, timeout, self.answers)
+        self._wait_answering(self._fixture().paths, timeout)
 
     @keyword
     def get_node_of_active_router(self) -> str:
@@ -158,9 +159,13 @@ class DataPlaneKeywords(Component):
             return False, _states(hosts)
 
         return wait_until(moved, timeout, f"the data plane's router is active on a node "
-                          f"other than {node}", interval=1.0, max_interval=2.0)
+                          f"other than {node}", interval=1.0, max_interval=2.0,
+                          clock=self.clock, sleep=self.sleep)
 
     # --- helpers --------------------------------------------------------------------
+    def _wait_answering(self, paths: dict[str, str], timeout: timedelta | float) -> None:
+        dataplane.wait_until_answering(paths, timeout, self.answers, self.clock, self.sleep)
+
     def _fixture(self) -> dataplane.Fixture:
         fixture = self._current()
         if fixture is None:
