@@ -395,8 +395,8 @@ def test_waiting_for_the_router_to_fail_over(tmp_path):
 
     def hosting(router):
         polls.append(router)
-        if len(polls) >= 3:
-            return [Obj(host="ctl1", ha_state="standby"), Obj(host="ctl2", ha_state="active")]
+        if len(polls) >= 3:  # ctl1 powered off: still shown active until declared dead
+            return [Obj(host="ctl1", ha_state="active"), Obj(host="ctl2", ha_state="active")]
         return [Obj(host="ctl1", ha_state="active"), Obj(host="ctl2", ha_state="standby")]
 
     conn.routers_hosting_l3_agents = hosting
@@ -408,6 +408,12 @@ def test_waiting_for_the_router_to_fail_over(tmp_path):
         cloud.wait_until_router_is_active_on_another_node("ctl1", timeout=timedelta(
             seconds=30))
     assert 32 <= clock.now <= 33
+    conn.routers_hosting_l3_agents = lambda router: [
+        Obj(host="ctl1", ha_state="standby"), Obj(host="ctl2", ha_state="active"),
+        Obj(host="ctl3", ha_state="active")]
+    cloud.ctx.target().data["nodes"]["ctl3"] = {}
+    with pytest.raises(CloudError, match="active on several nodes at once"):
+        cloud.wait_until_router_is_active_on_another_node("ctl1")
 
 
 def test_existing_paths_boot_nothing_and_a_router_behind_them_is_looked_up(tmp_path):

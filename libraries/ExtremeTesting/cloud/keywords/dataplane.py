@@ -143,9 +143,12 @@ class DataPlaneKeywords(Component):
     @keyword
     def wait_until_router_is_active_on_another_node(
             self, node: str, timeout: timedelta = timedelta(minutes=1)) -> str:
-        """Polls Neutron until the suite's router is active on exactly one node other than
-        ``node`` (an HA failover seen by Neutron); returns that node. Waits at most
-        ``timeout``; fails naming each agent's HA state last seen.
+        """Polls Neutron until the suite's router is active on a node other than ``node``
+        (an HA failover seen by Neutron: the agent there reported its keepalived's new
+        state); returns that node. ``node`` itself may still be shown active meanwhile:
+        Neutron keeps a powered-off node's state until its agent is declared dead
+        (``agent_down_time``). Waits at most ``timeout``; fails naming each agent's HA
+        state last seen, or when two other nodes are active at once.
 
         | ${now} = | `Wait Until Router Is Active On Another Node` | ctl1 | timeout=1 min |
         """
@@ -154,9 +157,11 @@ class DataPlaneKeywords(Component):
         def moved() -> tuple[bool, Any]:
             hosts = dataplane.router_hosts(self.conn, router)
             active = [dataplane.node_of_host(h, nodes) for h in dataplane.active_hosts(hosts)]
-            if len(active) == 1 and active[0] != node:
-                return True, active[0]
-            return False, _states(hosts)
+            others = [n for n in active if n != node]
+            if len(others) > 1:
+                raise CloudError(f"The data plane's router is active on several nodes at "
+                                 f"once: {_states(hosts)}.")
+            return bool(others), others[0] if others else _states(hosts)
 
         return wait_until(moved, timeout, f"the data plane's router is active on a node "
                           f"other than {node}", interval=1.0, max_interval=2.0,
