@@ -416,6 +416,49 @@ def test_waiting_for_the_router_to_fail_over(tmp_path):
         cloud.wait_until_router_is_active_on_another_node("ctl1")
 
 
+def test_an_agent_restarted_is_back_only_with_a_new_start_time(tmp_path):
+    cloud, conn, _ = library(tmp_path)
+    clock = FakeClock()
+    cloud.data_plane.clock, cloud.data_plane.sleep = clock, clock.sleep
+    reports = [Obj(binary="neutron-l3-agent", host="ctl1", is_alive=True,
+                   started_at="2026-12-06T20:00:00"),
+               Obj(binary="neutron-l3-agent", host="ctl2.example.org", is_alive=True,
+                   started_at="2026-12-06T20:00:01"),
+               Obj(binary="neutron-l3-agent", host="net9", is_alive=True, started_at="x")]
+    asked = []
+
+    def agents(binary=None):
+        asked.append(binary)
+        return list(reports)
+
+    conn.agents = agents
+    before = cloud.get_network_agent("neutron-l3-agent", "ctl2")
+    assert before is reports[1] and asked == ["neutron-l3-agent"]
+    # Restarted: still alive from its last report, then dead, then back with a new start.
+    steps = iter([("2026-12-06T20:00:01", True), ("2026-12-06T20:00:01", False),
+                  ("2026-12-06T20:05:00", False), ("2026-12-06T20:05:00", True)])
+
+    def later(binary=None):
+        started, alive = next(steps)
+        return [Obj(binary=binary, host="ctl2.example.org", is_alive=alive,
+                    started_at=started)]
+
+    conn.agents = later
+    back = cloud.wait_until_network_agent_has_restarted("neutron-l3-agent", "ctl2", before)
+    assert back.started_at == "2026-12-06T20:05:00" and back.is_alive
+    conn.agents = lambda binary=None: [Obj(binary=binary, host="ctl2", is_alive=True,
+                                           started_at="2026-12-06T20:00:01")]
+    with pytest.raises(CloudTimeout, match=r"neutron-l3-agent on ctl2 has started again.*"
+                                           r"before: 2026-12-06T20:00:01"):
+        cloud.wait_until_network_agent_has_restarted("neutron-l3-agent", "ctl2", before,
+                                                     timeout=timedelta(seconds=10))
+    conn.agents = agents
+    with pytest.raises(CloudError, match=r"Expected one neutron-l3-agent on ctl3; Neutron "
+                                         r"lists 0 there \(agents of that kind: "
+                                         r"neutron-l3-agent@ctl1, "):
+        cloud.get_network_agent("neutron-l3-agent", "ctl3")
+
+
 def test_existing_paths_boot_nothing_and_a_router_behind_them_is_looked_up(tmp_path):
     conn = FakeNeutronNovaGlance()
     conn.add("router", name="tenant-router", id="r-7")

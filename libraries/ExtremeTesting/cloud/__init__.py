@@ -103,8 +103,9 @@ class Cloud(DynamicCore, ScopedResources):
     (the lab), ``east-west`` (from the first guest to the second, through the router).
     Everything is deleted when the suite ends. `Get Data Plane Paths`, `Data Plane Guests
     Should Answer`; for the HA router's failover, `Get Node Of Active Router` and `Wait
-    Until Router Is Active On Another Node`. A target without ``data_plane`` skips them as
-    not applicable.
+    Until Router Is Active On Another Node`; for the agents that wire it, `Get Network
+    Agent` and `Wait Until Network Agent Has Restarted`. A target without ``data_plane``
+    skips the guests' keywords as not applicable.
 
     | ${paths} = | `Boot Data Plane Guests` |
     | `Start Probing Data Plane` | &{paths} |

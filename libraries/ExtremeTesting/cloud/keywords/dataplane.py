@@ -12,7 +12,7 @@ from robot.api.deco import keyword
 
 from ... import target as target_module
 from .. import dataplane
-from ..apierrors import CloudError
+from ..apierrors import CloudError, describe
 from ..polling import wait_until
 from .base import Component
 
@@ -167,7 +167,65 @@ class DataPlaneKeywords(Component):
                           f"other than {node}", interval=1.0, max_interval=2.0,
                           clock=self.clock, sleep=self.sleep)
 
+    # --- the agents that wire the data plane -------------------------------------------
+    @keyword
+    def get_network_agent(self, binary: str, node: str) -> Any:
+        """Returns the Neutron agent ``binary`` (``neutron-l3-agent``,
+        ``neutron-dhcp-agent``, ``neutron-linuxbridge-agent``...) of ``node`` (as the
+        target's ``nodes`` name it) as Neutron shows it now: ``is_alive``, ``started_at``,
+        ``last_heartbeat_at``... Fails when Neutron lists no such agent on that node.
+
+        | ${before} = | `Get Network Agent` | neutron-l3-agent | ctl1 |
+        """
+        return self._agent(binary, node)
+
+    @keyword
+    def wait_until_network_agent_has_restarted(self, binary: str, node: str, before: Any,
+                                               timeout: timedelta = timedelta(minutes=2)
+                                               ) -> Any:
+        """Polls Neutron until the agent ``binary`` of ``node`` has started again since
+        ``before`` (what `Get Network Agent` returned before the restart: its
+        ``started_at`` has changed) and is alive; returns it. An agent restarted a moment
+        ago still shows alive from its last report, so only a new start time says it is
+        back. Waits at most ``timeout``; fails naming what Neutron showed last.
+
+        | ${before} = | `Get Network Agent` | neutron-l3-agent | ctl1 |
+        | Restart Service On Node | ctl1 | neutron-l3-agent |
+        | `Wait Until Network Agent Has Restarted` | neutron-l3-agent | ctl1 | ${before} |
+        """
+        since = getattr(before, "started_at", None)
+
+        def back() -> tuple[bool, Any]:
+            agent = self._agent(binary, node)
+            started = getattr(agent, "started_at", None)
+            if started != since and agent.is_alive:
+                return True, agent
+            return False, (f"started at {started} (before: {since}), "
+                           f"{'alive' if agent.is_alive else 'dead'}")
+
+        return wait_until(back, timeout, f"{binary} on {node} has started again",
+                          interval=1.0, max_interval=3.0, clock=self.clock, sleep=self.sleep)
+
     # --- helpers --------------------------------------------------------------------
+    def _agent(self, binary: str, node: str) -> Any:
+        nodes = self._nodes()
+        try:
+            agents = list(self.conn.network.agents(binary=binary))
+        except Exception as error:
+            raise describe(error, f"Listing the {binary} agents") from error
+        found = []
+        for agent in agents:
+            try:
+                if agent.binary == binary and dataplane.node_of_host(agent.host, nodes) == node:
+                    found.append(agent)
+            except CloudError:
+                continue  # an agent on a host the target does not name
+        if len(found) != 1:
+            seen = ", ".join(sorted(f"{a.binary}@{a.host}" for a in agents)) or "none"
+            raise CloudError(f"Expected one {binary} on {node}; Neutron lists {len(found)} "
+                             f"there (agents of that kind: {seen}).")
+        return found[0]
+
     def _wait_answering(self, paths: dict[str, str], timeout: timedelta | float) -> None:
         dataplane.wait_until_answering(paths, timeout, self.answers, self.clock, self.sleep)
 
