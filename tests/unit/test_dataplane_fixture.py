@@ -486,8 +486,10 @@ def test_paths_without_their_router_skip_the_router_cases(tmp_path):
 # ------------------------------------------------------------------ not applicable
 def test_without_a_data_plane_section_the_keywords_skip_as_not_applicable(tmp_path):
     cloud, conn, _ = library(tmp_path, "name: o\ncloud: c\n")
-    with pytest.raises(SkipExecution, match="The target has no data_plane section"):
-        cloud.boot_data_plane_guests()
+    for keyword in (cloud.boot_data_plane_guests, cloud.data_plane_guests_should_answer,
+                    cloud.get_data_plane_paths, cloud.get_node_of_active_router):
+        with pytest.raises(SkipExecution, match="The target has no data_plane section"):
+            keyword()
     assert conn.calls == []
 
 
