@@ -11,6 +11,7 @@ Documentation    The data plane's keywords against the running lab (issue 23).
 ...              robot --outputdir results/data-plane tests/lab/robot/data_plane.robot
 Metadata         Requirement    issue 23: the tenants' data plane
 
+Library          Collections
 Library          ExtremeTesting.Cloud    ${TARGET}
 Library          ExtremeTesting.Monitor    ${TARGET}
 Library          ExtremeTesting.Changes    ${TARGET}
