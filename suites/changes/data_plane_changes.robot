@@ -21,7 +21,7 @@ Metadata          Scenario    Restart, reconfigure, upgrade and roll back each a
 Resource          ../../resources/data_plane.resource
 
 Suite Setup       Use The Expectations Of    rolling_changes
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Change Case
 Test Template     Agent Change Should Not Reach The Guests

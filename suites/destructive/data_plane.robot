@@ -28,7 +28,7 @@ Metadata          Scenario    Kill the L3 agent of the active router, power its 
 Resource          ../../resources/data_plane.resource
 
 Suite Setup       Use The Expectations Of    data_plane
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 

@@ -360,6 +360,42 @@ def test_the_suites_resources_are_deleted_router_interfaces_first(tmp_path):
                                           "security_group"))
 
 
+def test_the_guests_deleted_in_the_suite_teardown_are_not_deleted_again(tmp_path):
+    cloud, conn, _ = library(tmp_path)
+    cloud.delete_data_plane_guests()  # nothing booted: nothing to do
+    assert conn.calls == []
+    cloud.boot_data_plane_guests()
+    cloud.delete_data_plane_guests()
+    assert not any(conn.items[k] for k in ("server", "router", "subnet", "ip",
+                                          "security_group"))
+    assert list(conn.items["network"]) == ["ext-net"]
+    assert cloud.ctx.tracker.suite_scope().resources == []
+    deletes = len([c for c in conn.calls if c[0].startswith("delete_")])
+    cloud.scope_ended("suite", "Suite", None)
+    assert len([c for c in conn.calls if c[0].startswith("delete_")]) == deletes
+
+
+def test_a_half_booted_data_plane_is_deleted_and_what_resists_stays_tracked(tmp_path):
+    conn = FakeNeutronNovaGlance()
+    conn.fail["create_server"] = sdk.HttpException(message="HttpException: 500")
+    cloud, conn, _ = library(tmp_path, conn=conn)
+    with pytest.raises(CloudError, match="Creating the data plane's server"):
+        cloud.boot_data_plane_guests()
+    del conn.fail["create_server"]
+    error = sdk.ConflictException(message="ConflictException: 409", details="in use")
+    error.status_code = 409  # not worth asking again: the clean-up does not wait
+    conn.fail["delete_security_group"] = error
+    with pytest.raises(CloudError, match=r"(?s)Could not delete every resource of the data "
+                                         r"plane's guests.*security_group xt-t-dp-sg-1"):
+        cloud.delete_data_plane_guests()
+    assert not conn.items["router"] and list(conn.items["network"]) == ["ext-net"]
+    left = cloud.ctx.tracker.suite_scope().resources
+    assert [t.kind for t in left] == ["security_group"]  # the suite's end tries again
+    del conn.fail["delete_security_group"]
+    cloud.scope_ended("suite", "Suite", None)
+    assert not conn.items["security_group"]
+
+
 def test_leftover_floating_ips_are_found_by_their_description(tmp_path):
     conn = FakeNeutronNovaGlance()
     conn.add("ip", floating_ip_address="203.0.113.9", description="xt-old-dp-fip-1",

@@ -129,6 +129,7 @@ class Booter:
     def __init__(self, ctx: Any, settings: DataPlaneSettings):
         self.ctx = ctx
         self.settings = settings
+        self.tracked: list[Any] = []  # what this boot made, as the tracker holds it
 
     @property
     def conn(self) -> Any:
@@ -148,10 +149,10 @@ class Booter:
                 except Exception:  # noqa: BLE001 - the original error matters more
                     found = None
             if found is not None:
-                self.ctx.track(kind, found.id, name, in_suite=True)
+                self.tracked.append(self.ctx.track(kind, found.id, name, in_suite=True))
             raise describe(error, f"Creating the data plane's {kind.replace('_', ' ')} "
                            f"{name}") from error
-        self.ctx.track(kind, made.id, name, in_suite=True)
+        self.tracked.append(self.ctx.track(kind, made.id, name, in_suite=True))
         return made
 
     def _find(self, what: str, key: str, finder: Callable[..., Any], value: str) -> Any:

@@ -25,6 +25,7 @@ class DataPlaneKeywords(Component):
         self.fixture: dataplane.Fixture | None = None
         self._scope: Any = None  # the tracker's suite scope the fixture belongs to
         self._failed: tuple[Any, str] | None = None  # (scope, why) of a boot that failed
+        self._made: tuple[Any, list] | None = None  # (scope, tracked) of the last boot
         self.answers: dataplane.Answers = dataplane.answers  # tests give fakes of these
         self.clock, self.sleep = time.monotonic, time.sleep
 
@@ -85,8 +86,9 @@ class DataPlaneKeywords(Component):
                 raise CloudError(f"The data plane's guests could not be booted earlier in "
                                  f"this suite: {self._failed[1]}")
             started = time.monotonic()
+            booter = dataplane.Booter(self.ctx, settings)
+            self._made = (suite, booter.tracked)  # deletable even if the boot fails
             try:
-                booter = dataplane.Booter(self.ctx, settings)
                 fixture = booter.boot() if settings.boots else booter.adopt()
                 self._wait_answering(fixture.paths, wait)
             except Exception as error:
@@ -99,6 +101,35 @@ class DataPlaneKeywords(Component):
         else:
             self._wait_answering(fixture.paths, wait)
         return dict(fixture.paths)
+
+    @keyword
+    def delete_data_plane_guests(self, timeout: timedelta = timedelta(minutes=5)) -> None:
+        """Deletes now what `Boot Data Plane Guests` booted in this suite (servers,
+        floating IP, router with its interfaces, subnets, networks, security group), rather
+        than when the suite ends: a suite teardown can do it under the destructive lock,
+        so that no other suite's case is measuring meanwhile. Nothing to do when nothing
+        was booted (or the target listed its own paths). Waits at most ``timeout`` for
+        each deletion; fails naming what it could not delete (that stays tracked, deleted
+        again when the suite ends).
+
+        | `Delete Data Plane Guests` |
+        """
+        suite = self.ctx.tracker.suite_scope()
+        made = list(self._made[1]) if self._made and self._made[0] is suite else []
+        self.fixture, self._made = None, None
+        if not made:
+            logger.info("No data-plane guests to delete in this suite.")
+            return
+        for tracked in made:
+            self.ctx.tracker.forget(tracked.id)
+        problems = self.ctx.delete_tracked(made, timeout)
+        if problems:
+            self.ctx.tracker.suite_scope().resources.extend(t for t, _ in problems)
+            raise CloudError("Could not delete every resource of the data plane's guests "
+                             "(tried again when the suite ends):\n"
+                             + "\n".join(f"- {p}" for _, p in problems))
+        logger.info(f"Deleted the data plane's {len(made)} resource(s): "
+                    + ", ".join(str(t) for t in made))
 
     @keyword
     def get_data_plane_paths(self) -> dict[str, str]:
