@@ -449,14 +449,18 @@ def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
 # --- data_plane: the tenants' data plane (the data-plane fixture and probes) ------------
 
 DATA_PLANE_KEYS = {"probe_host", "probe_namespace", "image", "flavor", "external_network",
-                   "subnets", "ha_router", "tcp_port", "guest_namespace", "ready_within",
-                   "paths", "router"}
+                   "external_subnet", "floating_ip_range", "tenant_network", "subnets",
+                   "ha_router", "tcp_port", "security_group_ingress", "guest_ready_timeout",
+                   "guests", "paths", "router"}
 DATA_PLANE_BOOT = ("image", "flavor", "external_network")
 DATA_PLANE_PATH_KEYS = {"from", "to", "tcp_port", "icmp"}
 DATA_PLANE_SUBNETS = ("10.251.1.0/24", "10.251.2.0/24")
-DATA_PLANE_PLACEHOLDERS = ("server_id", "server_hex")
+DATA_PLANE_GUEST_KEYS = {"driver", "compute_nodes", "namespace_prefix", "netns_dir",
+                         "init_pid_file"}
+DATA_PLANE_PROTOCOLS = ("icmp", "tcp", "udp")
 DATA_PLANE_PATH_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$"
-LOCAL_PROBE_HOSTS = ("local", "localhost", "this machine")
+LOCAL_PROBE_HOSTS = ("local", "localhost")
+GUEST_ID_DIGITS = 16  # a lab guest's namespace: its prefix, then the server id's first 16
 # The cases that need a data plane (suites named "Data Plane ..."): without a data_plane
 # section the target declares them not applicable, as the lab declares its volume case.
 DATA_PLANE_CASES = "*.data plane*.*"
@@ -484,6 +488,22 @@ class DataPlaneRoute:
 
 
 @dataclass(frozen=True)
+class GuestPlacement:
+    """Where guests that are network namespaces live (the lab's ``guests``): on which
+    compute nodes, under which name, and how this machine enters them (through the node's
+    init process: ``/proc/<pid>/root<netns_dir>/<prefix><server id's first 16 hex>``)."""
+
+    compute_nodes: tuple[str, ...]
+    init_pid_file: str  # with {node}
+    namespace_prefix: str = "guest-"
+    netns_dir: str = "/run/netns"
+
+    def namespace_file(self, server_id: str, pid: int) -> str:
+        name = self.namespace_prefix + server_id.replace("-", "")[:GUEST_ID_DIGITS]
+        return f"/proc/{pid}/root{self.netns_dir.rstrip('/')}/{name}"
+
+
+@dataclass(frozen=True)
 class DataPlaneSettings:
     """The target's ``data_plane:`` section, checked (see variables/example-3-controllers.yaml).
 
@@ -494,25 +514,19 @@ class DataPlaneSettings:
     image: str | None = None
     flavor: str | None = None
     external_network: str | None = None
+    tenant_network: str | None = None  # None: the suite makes two networks and a router
     subnets: tuple[str, str] = DATA_PLANE_SUBNETS
     ha_router: bool | None = None  # None: the cloud's default (l3_ha)
     tcp_port: int | None = None  # the guests' TCP echo port; None: ICMP only
-    guest_namespace: str | None = None  # a guest's own namespace on the probe host
-    ready_within: float = 300.0
+    ingress: tuple[tuple[str, int | None], ...] = ()  # (protocol, port) let in
+    ready_within: float = 300.0  # guest_ready_timeout
+    guests: GuestPlacement | None = None  # None: guests are no namespaces on this machine
     paths: tuple[DataPlaneRoute, ...] = ()
     router: str | None = None  # with paths: the router behind them
 
     @property
     def boots(self) -> bool:
-        return not self.paths
-
-    def guest_namespace_of(self, server_id: str) -> str | None:
-        """Where the guest of ``server_id`` has its own network namespace on the probe
-        host (``guest_namespace`` filled in), or None when the target names none."""
-        if not self.guest_namespace:
-            return None
-        return self.guest_namespace.format(server_id=server_id,
-                                           server_hex=server_id.replace("-", ""))
+        return self.image is not None
 
 
 def declare_data_plane_not_applicable(data: dict[str, Any]) -> None:
@@ -569,8 +583,10 @@ def _dp_paths(section: dict[str, Any], where: str, namespace: str) -> tuple[Data
     import re
 
     paths = section.get("paths")
+    if paths in (None, {}):
+        return ()
     shape = "write paths: {north-south: {from: <namespace>, to: <floating IP>, tcp_port: 7}}"
-    if not isinstance(paths, dict) or not paths:
+    if not isinstance(paths, dict):
         raise _dp_problem(where, "paths", "must be a mapping of path names to {from, to, "
                           "tcp_port}", shape)
     found = []
@@ -624,30 +640,84 @@ def _dp_subnets(section: dict[str, Any], where: str) -> tuple[str, str]:
     return str(first), str(second)
 
 
-def _dp_guest_namespace(section: dict[str, Any], where: str) -> str | None:
+def _dp_ingress(section: dict[str, Any], where: str, tcp_port: int | None
+                ) -> tuple[tuple[str, int | None], ...]:
+    value = section.get("security_group_ingress")
+    if value is None:
+        return (("icmp", None),) + ((("tcp", tcp_port),) if tcp_port else ())
+    fix = "write a list such as [{protocol: icmp}, {protocol: tcp, port: 7}]"
+    if not isinstance(value, list) or not value:
+        raise _dp_problem(where, "security_group_ingress", "must list the rules the guests' "
+                          "security group lets in", fix)
+    found = []
+    for index, rule in enumerate(value, 1):
+        key = f"security_group_ingress #{index}"
+        if not isinstance(rule, dict) or set(rule) - {"protocol", "port"} \
+                or rule.get("protocol") not in DATA_PLANE_PROTOCOLS:
+            raise _dp_problem(where, key, "must be {protocol: icmp|tcp|udp, port: N}", fix)
+        port = rule.get("port")
+        if rule["protocol"] == "icmp" and port is not None:
+            raise _dp_problem(where, key, "gives a port to ICMP", "leave the port out")
+        found.append((rule["protocol"], _dp_port(port, where, f"{key}.port")))
+    return tuple(found)
+
+
+def _dp_guests(section: dict[str, Any], where: str) -> GuestPlacement | None:
     import string
 
-    value = section.get("guest_namespace")
+    value = section.get("guests")
     if value is None:
         return None
-    fix = ("write the guest's namespace with {server_id} or {server_hex} (the server's id "
-           "without dashes; {server_hex:.16} for its first 16 characters) in it")
-    if not isinstance(value, str) or not value.strip():
-        raise _dp_problem(where, "guest_namespace", f"must be a text, got {_kind(value)}", fix)
+    fix = ("write {compute_nodes: [cmp1], init_pid_file: /path/{node}/init.pid, "
+           "namespace_prefix: guest-, netns_dir: /run/netns} (only where guests are network "
+           "namespaces, as the lab's)")
+    if not isinstance(value, dict) or set(value) - DATA_PLANE_GUEST_KEYS:
+        raise _dp_problem(where, "guests", "must be a mapping of compute_nodes, "
+                          "init_pid_file, namespace_prefix, netns_dir and driver", fix)
+    nodes = value.get("compute_nodes")
+    if not isinstance(nodes, list) or not nodes or not all(
+            isinstance(n, str) and n.strip() for n in nodes):
+        raise _dp_problem(where, "guests.compute_nodes", "must list node names", fix)
+    pid_file = value.get("init_pid_file")
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        fields = {name for _, name, _, _ in string.Formatter().parse(str(pid_file))
+                  if name is not None}
     except ValueError:
-        raise _dp_problem(where, "guest_namespace", "has an unbalanced { or }", fix) from None
-    unknown = sorted(fields - set(DATA_PLANE_PLACEHOLDERS))
-    if unknown or not fields:
-        shown = ", ".join("{" + name + "}" for name in unknown)
-        raise _dp_problem(where, "guest_namespace", "must name the server by {server_id} or "
-                          "{server_hex}" + (f", not by {shown}" if unknown else ""), fix)
-    try:
-        value.format(server_id="0" * 36, server_hex="0" * 32)
-    except (ValueError, KeyError, IndexError):
-        raise _dp_problem(where, "guest_namespace", "is not a valid template", fix) from None
-    return value
+        fields = set()
+    if not isinstance(pid_file, str) or not pid_file.startswith("/") or fields != {"node"}:
+        raise _dp_problem(where, "guests.init_pid_file", "must be an absolute path naming "
+                          "the node by {node}", fix)
+    prefix = value.get("namespace_prefix", "guest-")
+    netns_dir = value.get("netns_dir", "/run/netns")
+    if not isinstance(prefix, str) or not isinstance(netns_dir, str) \
+            or not netns_dir.startswith("/"):
+        raise _dp_problem(where, "guests", "has a namespace_prefix or netns_dir that is not "
+                          "a name / an absolute path", fix)
+    return GuestPlacement(tuple(nodes), pid_file, prefix, netns_dir)
+
+
+def _dp_informational(section: dict[str, Any], where: str) -> None:
+    """``external_subnet`` and ``floating_ip_range`` describe the external network (the
+    lab writes them for its readers); checked for their shape only."""
+    import ipaddress
+
+    subnet = section.get("external_subnet")
+    if subnet is not None:
+        try:
+            ipaddress.IPv4Network(str(subnet), strict=False)
+        except ValueError:
+            raise _dp_problem(where, "external_subnet", "is not an IPv4 network",
+                              "write e.g. 203.0.113.0/24") from None
+    pool = section.get("floating_ip_range")
+    if pool is not None:
+        try:
+            ok = isinstance(pool, list) and len(pool) == 2 and \
+                ipaddress.IPv4Address(str(pool[0])) <= ipaddress.IPv4Address(str(pool[1]))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise _dp_problem(where, "floating_ip_range", "must be [first, last] addresses",
+                              "write e.g. [203.0.113.10, 203.0.113.250]")
 
 
 def parse_data_plane(data: dict[str, Any], where: str) -> DataPlaneSettings:
@@ -671,45 +741,51 @@ def parse_data_plane(data: dict[str, Any], where: str) -> DataPlaneSettings:
             "the cloud (probe_namespace: a network namespace on it), or leave data_plane "
             "out")
     namespace = _dp_namespace(section.get("probe_namespace"), where, "probe_namespace")
+    _dp_informational(section, where)
+    ready = _dp_seconds(section.get("guest_ready_timeout", "5 min"), where,
+                        "guest_ready_timeout")
+    paths = _dp_paths(section, where, namespace)
     booting = [k for k in DATA_PLANE_BOOT if section.get(k) is not None]
-    ready = _dp_seconds(section.get("ready_within", "5 min"), where, "ready_within")
-    if section.get("paths") is not None:
-        if booting or section.get("guest_namespace") is not None \
-                or section.get("subnets") is not None:
-            extra = booting + [k for k in ("guest_namespace", "subnets")
-                               if section.get(k) is not None]
-            raise _dp_problem(where, "paths", f"is given with {', '.join(extra)}",
-                              "give either paths (existing floating IPs: nothing is booted) "
-                              "or image, flavor and external_network (the suites boot their "
-                              "guests), not both")
+    if not booting:
+        if not paths:
+            raise _dp_problem(where, "image", "is missing", "the suites boot two guests from "
+                              "image and flavor behind a router on external_network (give "
+                              "all three), or list existing floating IPs under paths")
         router = _dp_name(section, "router", where, "write the name or id of the router "
                           "behind the paths, or leave it out")
-        return DataPlaneSettings(probe_namespace=namespace, ready_within=ready,
-                                 paths=_dp_paths(section, where, namespace), router=router)
-    if section.get("router") is not None:
-        raise _dp_problem(where, "router", "is given without paths",
-                          "the suites boot their own router: leave router out, or list the "
-                          "existing paths behind it")
+        return DataPlaneSettings(probe_namespace=namespace, ready_within=ready, paths=paths,
+                                 router=router)
     missing = [k for k in DATA_PLANE_BOOT if k not in booting]
     if missing:
         raise _dp_problem(where, missing[0], "is missing",
                           "the suites boot two guests from image and flavor behind a router "
-                          "on external_network (give all three), or list existing floating "
-                          "IPs under paths instead")
+                          "on external_network: give all three (or none, with existing "
+                          "floating IPs under paths)")
+    if section.get("router") is not None:
+        raise _dp_problem(where, "router", "is given with image, flavor and "
+                          "external_network", "the suites use the router of their guests: "
+                          "leave router out (it names the router behind listed paths only)")
     fix = "write its name or id"
     ha_router = section.get("ha_router")
     if ha_router is not None and not isinstance(ha_router, bool):
         raise _dp_problem(where, "ha_router", "must be true or false",
                           "true asks for an HA router (admin only), false for a legacy one; "
                           "leave it out for the cloud's default")
+    tenant = _dp_name(section, "tenant_network", where, "write the name or id of a network "
+                      "routed to external_network, or null for the suite's own")
+    if tenant is not None and (section.get("subnets") is not None or ha_router is not None):
+        raise _dp_problem(where, "tenant_network", "is given with subnets or ha_router",
+                          "those describe the networks and router the suite makes: leave "
+                          "them out with an existing tenant_network")
+    tcp_port = _dp_port(section.get("tcp_port"), where, "tcp_port")
     return DataPlaneSettings(
         probe_namespace=namespace,
         image=_dp_name(section, "image", where, fix),
         flavor=_dp_name(section, "flavor", where, fix),
         external_network=_dp_name(section, "external_network", where, fix),
-        subnets=_dp_subnets(section, where), ha_router=ha_router,
-        tcp_port=_dp_port(section.get("tcp_port"), where, "tcp_port"),
-        guest_namespace=_dp_guest_namespace(section, where), ready_within=ready)
+        tenant_network=tenant, subnets=_dp_subnets(section, where), ha_router=ha_router,
+        tcp_port=tcp_port, ingress=_dp_ingress(section, where, tcp_port),
+        ready_within=ready, guests=_dp_guests(section, where), paths=paths)
 
 
 def _dp_seconds(value: Any, where: str, key: str) -> float:
@@ -721,5 +797,5 @@ def _dp_seconds(value: Any, where: str, key: str) -> float:
         found = -1.0
     if found <= 0:
         raise _dp_problem(where, key, f"is not a time above 0 s (got {_kind(value)})",
-                          "write e.g. 5 min")
+                          "write e.g. 5 min, or a number of seconds")
     return found

@@ -35,9 +35,25 @@ data_plane:
   flavor: m1.tiny
   external_network: external
   tcp_port: 7
-  guest_namespace: /run/guests/guest-{server_hex:.16}
-  ready_within: 2 min
+  guest_ready_timeout: 2 min
+  guests:
+    compute_nodes: [cmp1]
+    init_pid_file: PIDS/{node}/init.pid
+    namespace_prefix: guest-
+    netns_dir: /run/netns
 """
+# The lab's target as its branch writes it (lab/targetfile.py's data_plane_section()).
+LAB_SECTION = {
+    "probe_host": "local", "probe_namespace": "xt-client", "external_network": "external",
+    "external_subnet": "203.0.113.0/24", "floating_ip_range": ["203.0.113.10",
+                                                               "203.0.113.250"],
+    "image": "cirros-fake", "flavor": "m1.tiny", "tenant_network": None, "tcp_port": 7,
+    "security_group_ingress": [{"protocol": "icmp"}, {"protocol": "tcp", "port": 7}],
+    "guest_ready_timeout": 60,
+    "guests": {"driver": "nova_guest_driver.GuestDriver", "compute_nodes": ["cmp1"],
+               "namespace_prefix": "guest-", "netns_dir": "/run/netns",
+               "init_pid_file": "/var/lib/extreme-lab/nodes/{node}/init.pid"},
+    "paths": {}}
 
 
 # ------------------------------------------------------------------ a fake cloud
@@ -137,7 +153,7 @@ class FakeNeutronNovaGlance:
 
     def create_server(self, **attrs):
         self._record("create_server", **attrs)
-        server = self.add("server", status="BUILD", **attrs)
+        server = self.add("server", status="BUILD", compute_host="cmp1", **attrs)
         network = attrs["networks"][0]["uuid"]
         self.add("port", device_id=server.id, network_id=network, device_owner="compute:nova",
                  fixed_ips=[{"subnet_id": "s", "ip_address": next(self.addresses)}])
@@ -150,7 +166,13 @@ class FakeNeutronNovaGlance:
 
     def create_ip(self, **attrs):
         self._record("create_ip", **attrs)
-        return self.add("ip", floating_ip_address=next(self.floating), **attrs)
+        return self.add("ip", floating_ip_address=next(self.floating), router_id=None,
+                        **attrs)
+
+    def get_ip(self, key):
+        address = self._find("ip", key, ignore_missing=False)
+        address.router_id = "tenant-router-id"  # Neutron fills it on association
+        return address
 
     def ports(self, device_id=None, **_):
         return [p for p in self.items["port"].values()
@@ -199,7 +221,10 @@ class FakeNeutronNovaGlance:
 def library(tmp_path, text: str = BOOT, conn: FakeNeutronNovaGlance | None = None,
             answering=None) -> tuple[Cloud, FakeNeutronNovaGlance, list]:
     path = tmp_path / "target.yaml"
-    path.write_text(text, encoding="utf-8")
+    pids = tmp_path / "nodes"
+    (pids / "cmp1").mkdir(parents=True, exist_ok=True)
+    (pids / "cmp1" / "init.pid").write_text("4242\n")
+    path.write_text(text.replace("PIDS/", f"{pids}/"), encoding="utf-8")
     conn = conn or FakeNeutronNovaGlance()
     cloud = Cloud(str(path), prefix="xt-t-")
     cloud.ctx.connector = lambda settings, password: conn
@@ -224,7 +249,7 @@ def test_boot_makes_two_networks_an_ha_router_a_group_two_guests_and_a_floating_
     guest1_hex = servers[0].id.replace("-", "")[:16]
     assert paths == {
         "north-south": "xt-client -> 203.0.113.50:7",
-        "east-west": f"/run/guests/guest-{guest1_hex} -> 10.251.2.12:7"}
+        "east-west": f"/proc/4242/root/run/netns/guest-{guest1_hex} -> 10.251.2.12:7"}
     assert sorted(asked) == sorted(paths.items())
     # ICMP and the echo port let in, from anywhere, for the guests' group only.
     rules = [c[2] for c in conn.calls if c[0] == "create_security_group_rule"]
@@ -259,8 +284,7 @@ def test_boot_makes_two_networks_an_ha_router_a_group_two_guests_and_a_floating_
 
 
 def test_without_ha_router_the_clouds_default_and_without_a_port_icmp_only(tmp_path):
-    text = BOOT.replace("  tcp_port: 7\n", "").replace(
-        "  guest_namespace: /run/guests/guest-{server_hex:.16}\n", "")
+    text = BOOT.replace("  tcp_port: 7\n", "").split("  guests:")[0]
     cloud, conn, _ = library(tmp_path, text)
     paths = cloud.boot_data_plane_guests()
     assert paths == {"north-south": "xt-client -> 203.0.113.50"}  # no east-west vantage
@@ -268,6 +292,45 @@ def test_without_ha_router_the_clouds_default_and_without_a_port_icmp_only(tmp_p
     assert "is_ha" not in router
     rules = [c[2]["protocol"] for c in conn.calls if c[0] == "create_security_group_rule"]
     assert rules == ["icmp"]
+
+
+def test_on_an_existing_tenant_network_only_the_group_guests_and_floating_ip_are_made(
+        tmp_path):
+    conn = FakeNeutronNovaGlance()
+    private = conn.add("network", name="private", id="net-private")
+    cloud, conn, _ = library(tmp_path, BOOT + "  tenant_network: private\n", conn)
+    paths = cloud.boot_data_plane_guests()
+    made = sorted({c[0] for c in conn.calls if c[0].startswith(("create_", "add_"))})
+    assert made == ["create_ip", "create_security_group", "create_security_group_rule",
+                    "create_server"]
+    created = [c[2]["networks"] for c in conn.calls if c[0] == "create_server"]
+    assert created == [[{"uuid": private.id}], [{"uuid": private.id}]]
+    assert paths["east-west"].endswith("-> 10.251.2.12:7")  # the second guest, same network
+    assert cloud.data_plane.fixture.router == "tenant-router-id"  # the floating IP's
+    assert cloud.get_node_of_active_router() == "ctl1"
+    assert conn.calls[-1] == ("routers_hosting_l3_agents", ("tenant-router-id",), {})
+
+
+def test_a_guest_this_machine_cannot_enter_is_named(tmp_path):
+    text = BOOT.replace("compute_nodes: [cmp1]", "compute_nodes: [cmp1, cmp2]")
+    conn = FakeNeutronNovaGlance()
+    original = conn.create_server
+
+    def elsewhere(**attrs):
+        server = original(**attrs)
+        server.compute_host = "cmp9"
+        return server
+
+    conn.create_server = elsewhere
+    cloud, conn, _ = library(tmp_path, text, conn)
+    with pytest.raises(CloudError, match=r"runs on cmp9, none of the target's "
+                                         r"data_plane.guests.compute_nodes \(cmp1, cmp2\)"):
+        cloud.boot_data_plane_guests()
+    cloud, conn, _ = library(tmp_path / "down", BOOT)
+    (tmp_path / "down" / "nodes" / "cmp1" / "init.pid").unlink()
+    with pytest.raises(CloudError, match=r"the init PID of cmp1 cannot be read from "
+                                         r".*init.pid \(FileNotFoundError\): is the node up"):
+        cloud.boot_data_plane_guests()
 
 
 def test_a_suite_boots_once_and_the_next_suite_boots_again(tmp_path):
@@ -535,7 +598,7 @@ def test_without_a_data_plane_section_the_target_declares_the_cases_not_applicab
     declared = targets.load(path).data["not_applicable"]
     assert declared == [{"test": "Volume*", "reason": "No Cinder."},
                         {"test": targets.DATA_PLANE_CASES, "reason": targets.NO_DATA_PLANE}]
-    path.write_text(BOOT)
+    path.write_text(BOOT.replace("PIDS/", "/pids/"))
     assert targets.load(path).data.get("not_applicable") is None
     own = "name: o\nnot_applicable:\n  - {test: '*.data plane*.*', reason: Ours.}\n"
     path.write_text(own)
@@ -618,14 +681,15 @@ BAD = [
                                "which is not supported yet"),
     ({"image": "cirros"}, "data_plane.flavor is missing"),
     ({}, "data_plane.image is missing"),
-    ({**GOOD_BOOT, "paths": {"n": {"to": "1.2.3.4"}}}, "data_plane.paths is given with image"),
+    ({"image": "c", "paths": {"n": {"to": "1.2.3.4"}}}, "data_plane.flavor is missing"),
+    ({"paths": {}}, "data_plane.image is missing"),
     ({"paths": {"n s": {"to": "1.2.3.4"}}}, "data_plane.paths.n s is not a path name"),
     ({"paths": {"ns": {"to": "fip"}}}, "data_plane.paths.ns.to must be an IPv4 address"),
     ({"paths": {"ns": {"to": "1.2.3.4", "port": 7}}}, "data_plane.paths.ns must be a mapping"),
     ({"paths": {"ns": {"to": "1.2.3.4", "icmp": False}}}, "icmp is false without a tcp_port"),
     ({"paths": {"ns": {"to": "1.2.3.4", "tcp_port": 70000}}}, "tcp_port must be a TCP port"),
     ({"paths": []}, "data_plane.paths must be a mapping of path names"),
-    ({**GOOD_BOOT, "router": "r1"}, "data_plane.router is given without paths"),
+    ({**GOOD_BOOT, "router": "r1"}, "data_plane.router is given with image"),
     ({**GOOD_BOOT, "tcp_port": "seven"}, "data_plane.tcp_port must be a TCP port"),
     ({**GOOD_BOOT, "tcp_port": True}, "data_plane.tcp_port must be a TCP port"),
     ({**GOOD_BOOT, "ha_router": "yes"}, "data_plane.ha_router must be true or false"),
@@ -633,13 +697,28 @@ BAD = [
     ({**GOOD_BOOT, "subnets": ["10.0.0.0/24", "10.0.0.128/25"]}, "two ranges that overlap"),
     ({**GOOD_BOOT, "subnets": ["10.0.0.0/24", "10.0.1.1/24"]}, "not an IPv4 network"),
     ({**GOOD_BOOT, "subnets": ["10.0.0.0/30", "10.0.1.0/24"]}, "too small"),
-    ({**GOOD_BOOT, "guest_namespace": "/run/netns/guest"}, "must name the server by"),
-    ({**GOOD_BOOT, "guest_namespace": "/run/{uuid}"}, "not by {uuid}"),
-    ({**GOOD_BOOT, "guest_namespace": "/run/{server_id"}, "unbalanced"),
-    ({**GOOD_BOOT, "guest_namespace": "/run/{server_hex:d}"}, "is not a valid template"),
+    ({**GOOD_BOOT, "guests": {"compute_nodes": ["cmp1"], "init_pid_file": "/x/init.pid"}},
+     "data_plane.guests.init_pid_file must be an absolute path naming the node by {node}"),
+    ({**GOOD_BOOT, "guests": {"compute_nodes": "cmp1", "init_pid_file": "/x/{node}"}},
+     "data_plane.guests.compute_nodes must list node names"),
+    ({**GOOD_BOOT, "guests": {"compute_nodes": ["c"], "init_pid_file": "/{node}", "x": 1}},
+     "data_plane.guests must be a mapping of compute_nodes"),
+    ({**GOOD_BOOT, "guests": {"compute_nodes": ["c"], "init_pid_file": "/{node}",
+                              "netns_dir": "run/netns"}}, "not a name / an absolute path"),
+    ({**GOOD_BOOT, "security_group_ingress": [{"protocol": "sctp"}]},
+     "data_plane.security_group_ingress #1 must be {protocol: icmp|tcp|udp, port: N}"),
+    ({**GOOD_BOOT, "security_group_ingress": [{"protocol": "icmp", "port": 7}]},
+     "gives a port to ICMP"),
+    ({**GOOD_BOOT, "security_group_ingress": []}, "must list the rules"),
+    ({**GOOD_BOOT, "tenant_network": "private", "subnets": ["10.0.0.0/24", "10.0.1.0/24"]},
+     "data_plane.tenant_network is given with subnets or ha_router"),
+    ({**GOOD_BOOT, "external_subnet": "203.0.113.0/33"}, "external_subnet is not an IPv4"),
+    ({**GOOD_BOOT, "floating_ip_range": ["203.0.113.250", "203.0.113.10"]},
+     "floating_ip_range must be [first, last] addresses"),
     ({**GOOD_BOOT, "probe_namespace": "two words"}, "data_plane.probe_namespace must be a "
                                                     "network namespace"),
-    ({**GOOD_BOOT, "ready_within": "soon"}, "data_plane.ready_within is not a time"),
+    ({**GOOD_BOOT, "guest_ready_timeout": "soon"},
+     "data_plane.guest_ready_timeout is not a time"),
     ({**GOOD_BOOT, "image": ["a"]}, "data_plane.image must be a name or an id"),
     ({**GOOD_BOOT, "flavour": "m1"}, "data_plane has unknown keys flavour"),
 ]
@@ -667,17 +746,34 @@ def test_a_data_plane_section_that_is_no_mapping_is_refused(tmp_path):
 
 def test_the_settings_read_from_a_good_section(tmp_path):
     path = tmp_path / "t.yaml"
-    path.write_text(BOOT + "  subnets: [192.168.77.0/28, 192.168.78.0/28]\n")
+    path.write_text(BOOT.replace("PIDS/", "/pids/")
+                    + "  subnets: [192.168.77.0/28, 192.168.78.0/28]\n")
     settings = targets.parse_data_plane(targets.load(path).data, "t")
     assert settings.boots and settings.probe_namespace == "xt-client"
     assert settings.subnets == ("192.168.77.0/28", "192.168.78.0/28")
     assert settings.ready_within == 120 and settings.tcp_port == 7
-    assert settings.ha_router is None
+    assert settings.ha_router is None and settings.tenant_network is None
+    assert settings.ingress == (("icmp", None), ("tcp", 7))
     server = "0123abcd-4567-89ef-0123-456789abcdef"
-    assert settings.guest_namespace_of(server) == "/run/guests/guest-0123abcd456789ef"
+    assert settings.guests.namespace_file(server, 77) == \
+        "/proc/77/root/run/netns/guest-0123abcd456789ef"
     plain = targets.parse_data_plane({"data_plane": GOOD_BOOT}, "t")
-    assert plain.probe_namespace == "" and plain.guest_namespace_of(server) is None
+    assert plain.probe_namespace == "" and plain.guests is None
     assert plain.subnets == targets.DATA_PLANE_SUBNETS and plain.ready_within == 300
+    assert plain.ingress == (("icmp", None),)
+
+
+def test_the_labs_own_section_loads_as_its_branch_writes_it(tmp_path):
+    import yaml
+
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"name": "lab-like", "data_plane": LAB_SECTION}))
+    settings = targets.parse_data_plane(targets.load(path).data, "t")
+    assert settings.boots and settings.paths == () and settings.tenant_network is None
+    assert settings.ready_within == 60 and settings.probe_namespace == "xt-client"
+    assert settings.ingress == (("icmp", None), ("tcp", 7))
+    assert settings.guests.compute_nodes == ("cmp1",)
+    assert settings.guests.init_pid_file == "/var/lib/extreme-lab/nodes/{node}/init.pid"
 
 
 def test_the_example_target_describes_a_data_plane():

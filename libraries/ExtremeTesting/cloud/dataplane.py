@@ -4,9 +4,12 @@ Booted from the target's ``data_plane`` section (:class:`~ExtremeTesting.target.
 DataPlaneSettings`): two tenant networks, each with a DHCP subnet; a router joining them,
 its gateway on the external network (an HA router where the cloud makes them, or as the
 target's ``ha_router`` asks); a security group letting ICMP and the guests' TCP echo port
-in; one server on each network, from the target's image and flavor; a floating IP on the
-first. Every resource is tracked by the Cloud library in the *suite* that booted it, so it
-is deleted when that suite ends, whatever happened (a boot that failed half-way leaves
+in (or the target's ``security_group_ingress``); one server on each network, from the
+target's image and flavor; a floating IP on the first. With an existing
+``tenant_network`` (routed to the external network already) both servers boot on it and
+nothing else is made but the group and the floating IP; the router is the floating IP's.
+Every resource is tracked by the Cloud library in the *suite* that booted it, so it is
+deleted when that suite ends, whatever happened (a boot that failed half-way leaves
 nothing either), and ``Purge Leftovers`` finds what a killed run left by its name.
 
 The paths, as the Monitor's `Start Probing Data Plane` reads them:
@@ -18,10 +21,12 @@ The paths, as the Monitor's `Start Probing Data Plane` reads them:
   fixed address on the other network: the path through the router between the two
   tenant networks. The probes must send from inside the first network, and a real guest
   cannot run our probe; the lab's guests are network namespaces on this machine's kernel,
-  so the probe enters the first guest's (the target's ``guest_namespace``, a template
-  naming the server) and sends from there, exactly as the guest would. A cloud whose
-  guests are virtual machines has no such namespace: without ``guest_namespace`` only
-  north-south is probed (a second floating IP would only measure north-south twice).
+  so the probe enters the first guest's (the target's ``guests``: the lab's compute node,
+  through its init process, ``/proc/<pid>/root/run/netns/guest-<id>``) and sends from
+  there, exactly as the guest would. A cloud whose guests are virtual machines has no such
+  namespace: without ``guests`` only north-south is probed (a second floating IP would
+  only measure north-south twice). With an existing ``tenant_network`` both guests are on
+  it: east-west then stays inside that network (no router between them).
 
 With ``paths`` in the target nothing is booted: the listed paths (existing floating IPs)
 are probed as they are, and ``router`` names the router behind them.
@@ -36,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from ..target import DataPlaneSettings
@@ -172,16 +178,54 @@ class Booter:
         image = self._find("image", "image", self.conn.image.find_image, s.image)
         flavor = self._find("flavor", "flavor", self.conn.compute.find_flavor, s.flavor)
         group = self._make("security_group", "dp-sg", lambda n: net.create_security_group(
-            name=n, description="Extreme Testing data plane: ICMP and TCP echo in"),
+            name=n, description="Extreme Testing data plane: the probes' echoes in"),
             lambda n: net.find_security_group(n, ignore_missing=True))
-        rules = [{"protocol": "icmp"}]
-        if s.tcp_port:
-            rules.append({"protocol": "tcp", "port_range_min": s.tcp_port,
-                          "port_range_max": s.tcp_port})
-        for rule in rules:
+        for protocol, port in s.ingress:
+            rule = {"protocol": protocol}
+            if port:
+                rule.update(port_range_min=port, port_range_max=port)
             self._call("security group rule", lambda r=rule: net.create_security_group_rule(
                 security_group_id=group.id, direction="ingress", ethertype="IPv4",
                 remote_ip_prefix="0.0.0.0/0", **r))
+        if s.tenant_network:
+            tenant = self._find("network", "tenant_network", net.find_network,
+                                s.tenant_network)
+            networks, router = [tenant, tenant], None
+        else:
+            networks, router = self._networks(external)
+        servers = [self._make("server", f"dp-guest{index}", lambda n, w=network:
+                              self.conn.compute.create_server(
+                                  name=n, flavor_id=flavor.id, image_id=image.id,
+                                  networks=[{"uuid": w.id}],
+                                  security_groups=[{"name": group.name}],
+                                  metadata={self.ctx.tag: self.ctx.run_id}),
+                              lambda n: self.conn.compute.find_server(n, ignore_missing=True))
+                   for index, network in enumerate(networks, 1)]
+        guests, hosts = [], []
+        for server, network in zip(servers, networks):
+            try:
+                active = wait_for_server(self.conn, server.id, "ACTIVE",
+                                         timedelta(seconds=s.ready_within))
+            except CloudError as error:
+                raise CloudError(f"The data plane's guest {server.name}: {error}") from None
+            port = self._port_of(active.id, network.id)
+            guests.append(Guest(active.id, active.name, network.id, port.id,
+                                port.fixed_ips[0]["ip_address"]))
+            hosts.append(getattr(active, "compute_host", None))
+        first = guests[0]
+        address = self._make("floating_ip", "dp-fip", lambda n: net.create_ip(
+            floating_network_id=external.id, port_id=first.port, description=n))
+        first.floating_ip = address.floating_ip_address
+        if router is None:
+            router_id = getattr(net.get_ip(address.id), "router_id", None)
+        else:
+            router_id = router.id
+        return Fixture(self.paths(guests, hosts[0]), guests, router_id)
+
+    def _networks(self, external: Any) -> tuple[list[Any], Any]:
+        """Two tenant networks with DHCP subnets, and a router joining them with its
+        gateway on ``external``."""
+        s, net = self.settings, self.conn.network
         networks, subnets = [], []
         for index, cidr in enumerate(s.subnets, 1):
             network = self._make("network", f"dp-net{index}",
@@ -200,39 +244,38 @@ class Booter:
         for subnet in subnets:
             self._call("router interface",
                        lambda sn=subnet: net.add_interface_to_router(router, sn.id))
-        servers = [self._make("server", f"dp-guest{index}", lambda n, w=network:
-                              self.conn.compute.create_server(
-                                  name=n, flavor_id=flavor.id, image_id=image.id,
-                                  networks=[{"uuid": w.id}],
-                                  security_groups=[{"name": group.name}],
-                                  metadata={self.ctx.tag: self.ctx.run_id}),
-                              lambda n: self.conn.compute.find_server(n, ignore_missing=True))
-                   for index, network in enumerate(networks, 1)]
-        guests = []
-        for server, network in zip(servers, networks):
-            try:
-                active = wait_for_server(self.conn, server.id, "ACTIVE",
-                                         timedelta(seconds=s.ready_within))
-            except CloudError as error:
-                raise CloudError(f"The data plane's guest {server.name}: {error}") from None
-            port = self._port_of(active.id, network.id)
-            guests.append(Guest(active.id, active.name, network.id, port.id,
-                                port.fixed_ips[0]["ip_address"]))
-        first = guests[0]
-        address = self._make("floating_ip", "dp-fip", lambda n: net.create_ip(
-            floating_network_id=external.id, port_id=first.port, description=n))
-        first.floating_ip = address.floating_ip_address
-        return Fixture(self.paths(guests), guests, router.id)
+        return networks, router
 
-    def paths(self, guests: list[Guest]) -> dict[str, str]:
+    def paths(self, guests: list[Guest], host: str | None) -> dict[str, str]:
         s = self.settings
         port = f":{s.tcp_port}" if s.tcp_port else ""
         source = f"{s.probe_namespace} -> " if s.probe_namespace else ""
         found = {NORTH_SOUTH: f"{source}{guests[0].floating_ip}{port}"}
-        inside = s.guest_namespace_of(guests[0].server)
+        inside = self.guest_namespace(guests[0], host)
         if inside:
             found[EAST_WEST] = f"{inside} -> {guests[1].fixed_ip}{port}"
         return found
+
+    def guest_namespace(self, guest: Guest, host: str | None) -> str | None:
+        """The file of the guest's own network namespace on this machine (the target's
+        ``guests``), or None when the guests are no namespaces this machine can enter."""
+        placement = self.settings.guests
+        if placement is None:
+            return None
+        nodes = placement.compute_nodes
+        node = host if host in nodes else (nodes[0] if len(nodes) == 1 else None)
+        if node is None:
+            raise CloudError(f"The data plane's guest {guest.name} runs on "
+                             f"{host or 'a host Nova does not name'}, none of the target's "
+                             f"data_plane.guests.compute_nodes ({', '.join(nodes)}): add it.")
+        pid_file = placement.init_pid_file.format(node=node)
+        try:
+            pid = int(Path(pid_file).read_text(encoding="ascii").strip())
+        except (OSError, ValueError) as error:
+            raise CloudError(f"The data plane's guest {guest.name}: the init PID of {node} "
+                             f"cannot be read from {pid_file} ({type(error).__name__}): "
+                             f"is the node up?") from None
+        return placement.namespace_file(guest.server, pid)
 
     def _port_of(self, server: str, network: str) -> Any:
         def found() -> tuple[bool, Any]:

@@ -59,15 +59,17 @@ class DataPlaneKeywords(Component):
         letting ICMP and ``tcp_port`` in, one server per network from ``image`` and
         ``flavor``, a floating IP on the first. ``north-south`` goes from
         ``probe_namespace`` to that floating IP; ``east-west`` from the first guest's own
-        namespace (``guest_namespace``, the lab's guests are namespaces) to the second
-        guest's address, through the router; without ``guest_namespace`` only
-        north-south. With ``paths`` in the target nothing is booted: those paths are
-        waited for and returned.
+        namespace (where ``guests`` says how to enter it: the lab's guests are
+        namespaces) to the second guest's address, through the router; without
+        ``guests`` only north-south. With an existing ``tenant_network`` both guests boot
+        on it (no networks or router made). With ``paths`` and no image in the target
+        nothing is booted: those paths are waited for and returned.
 
         Every resource is tracked in the current *suite*, even when a test calls this,
         and deleted when the suite ends whatever happens; called again in the same suite
         it boots nothing and only waits until the paths answer. Waits at most ``timeout``
-        (default: the target's ``ready_within``) for the servers and for the answers.
+        (default: the target's ``guest_ready_timeout``) for the servers and for the
+        answers.
 
         Skipped as not applicable when the target has no ``data_plane`` section. Fails
         naming the resource and the API's answer when a creation fails, naming each path
