@@ -101,8 +101,9 @@ class Cloud(DynamicCore, ScopedResources):
     the paths for the Monitor's `Start Probing Data Plane`: ``north-south`` (the users'
     namespace to the floating IP) and, where the guests are namespaces the probe can enter
     (the lab), ``east-west`` (from the first guest to the second, through the router).
-    Everything is deleted when the suite ends. `Get Data Plane Paths`, `Data Plane Guests
-    Should Answer`; for the HA router's failover, `Get Node Of Active Router` and `Wait
+    Everything is deleted when the suite ends (or earlier, under the destructive lock, by
+    `Delete Data Plane Guests`). `Get Data Plane Paths`, `Data Plane Guests Should
+    Answer`; for the HA router's failover, `Get Node Of Active Router` and `Wait
     Until Router Is Active On Another Node`; for the agents that wire it, `Get Network
     Agent` and `Wait Until Network Agent Has Restarted`. A target without ``data_plane``
     skips the guests' keywords as not applicable.
