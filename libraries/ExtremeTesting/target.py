@@ -201,6 +201,10 @@ def load(path: str | os.PathLike | None = None) -> Target:
     check_verdict_sections(data, f"Target file {target_path}")
     if data.get("scale") is not None:
         parse_scale(data, f"Target file {target_path}")
+    if data.get("data_plane") is not None:
+        parse_data_plane(data, f"Target file {target_path}")
+    else:
+        declare_data_plane_not_applicable(data)
     return Target(target_path, data)
 
 
@@ -440,3 +444,358 @@ def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
         ready_within=_scale_seconds(section.get("ready_within", "10 min"), where,
                                     "ready_within"),
         settle=_scale_seconds(section.get("settle", "2 min"), where, "settle"))
+
+
+# --- data_plane: the tenants' data plane (the data-plane fixture and probes) ------------
+
+DATA_PLANE_KEYS = {"probe_host", "probe_namespace", "image", "flavor", "external_network",
+                   "external_subnet", "floating_ip_range", "tenant_network", "subnets",
+                   "ha_router", "tcp_port", "security_group_ingress", "guest_ready_timeout",
+                   "guests", "paths", "router"}
+DATA_PLANE_BOOT = ("image", "flavor", "external_network")
+DATA_PLANE_PATH_KEYS = {"from", "to", "tcp_port", "icmp"}
+DATA_PLANE_SUBNETS = ("10.251.1.0/24", "10.251.2.0/24")
+DATA_PLANE_GUEST_KEYS = {"driver", "compute_nodes", "namespace_prefix", "netns_dir",
+                         "init_pid_file"}
+DATA_PLANE_PROTOCOLS = ("icmp", "tcp", "udp")
+DATA_PLANE_PATH_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$"
+LOCAL_PROBE_HOSTS = ("local", "localhost")
+GUEST_ID_DIGITS = 16  # a lab guest's namespace: its prefix, then the server id's first 16
+# The cases that need a data plane (suites named "Data Plane ..."): without a data_plane
+# section the target declares them not applicable, as the lab declares its volume case.
+DATA_PLANE_CASES = "*.data plane*.*"
+NO_DATA_PLANE = ("The target has no data_plane section: the tenants' data plane is not "
+                 "measured on this cloud (add data_plane: to measure it, see "
+                 f"{EXAMPLE}).")
+
+
+@dataclass(frozen=True)
+class DataPlaneRoute:
+    """One path of the target's ``data_plane.paths``: existing addresses, nothing booted."""
+
+    name: str
+    source: str  # the network namespace the packets leave from ("" = this machine's own)
+    address: str
+    tcp_port: int | None = None
+    icmp: bool = True
+
+    def spec(self) -> str:
+        """As the Monitor's `Start Probing Data Plane` reads it: NAMESPACE -> ADDRESS[:PORT]."""
+        text = f"{self.source} -> {self.address}" if self.source else self.address
+        if self.tcp_port:
+            text += f":{self.tcp_port}"
+        return text if self.icmp else f"{text} no-icmp"
+
+
+@dataclass(frozen=True)
+class GuestPlacement:
+    """Where guests that are network namespaces live (the lab's ``guests``): on which
+    compute nodes, under which name, and how this machine enters them (through the node's
+    init process: ``/proc/<pid>/root<netns_dir>/<prefix><server id's first 16 hex>``)."""
+
+    compute_nodes: tuple[str, ...]
+    init_pid_file: str  # with {node}
+    namespace_prefix: str = "guest-"
+    netns_dir: str = "/run/netns"
+
+    def namespace_file(self, server_id: str, pid: int) -> str:
+        name = self.namespace_prefix + server_id.replace("-", "")[:GUEST_ID_DIGITS]
+        return f"/proc/{pid}/root{self.netns_dir.rstrip('/')}/{name}"
+
+
+@dataclass(frozen=True)
+class DataPlaneSettings:
+    """The target's ``data_plane:`` section, checked (see variables/example-3-controllers.yaml).
+
+    Either the suites boot their guests (``image``, ``flavor``, ``external_network``) or
+    the target lists existing ``paths`` (floating IPs that answer already)."""
+
+    probe_namespace: str = ""  # "" = this machine's own network namespace
+    image: str | None = None
+    flavor: str | None = None
+    external_network: str | None = None
+    tenant_network: str | None = None  # None: the suite makes two networks and a router
+    subnets: tuple[str, str] = DATA_PLANE_SUBNETS
+    ha_router: bool | None = None  # None: the cloud's default (l3_ha)
+    tcp_port: int | None = None  # the guests' TCP echo port; None: ICMP only
+    ingress: tuple[tuple[str, int | None], ...] = ()  # (protocol, port) let in
+    ready_within: float = 300.0  # guest_ready_timeout
+    guests: GuestPlacement | None = None  # None: guests are no namespaces on this machine
+    paths: tuple[DataPlaneRoute, ...] = ()
+    router: str | None = None  # with paths: the router behind them
+
+    @property
+    def boots(self) -> bool:
+        return self.image is not None
+
+
+def declare_data_plane_not_applicable(data: dict[str, Any]) -> None:
+    """A target without a ``data_plane`` section declares the data-plane cases not
+    applicable (the report shows them NOT APPLICABLE with the reason), unless it declares
+    them itself. Its ``not_applicable`` is checked first (:func:`check_verdict_sections`)."""
+    entries = data.get("not_applicable")
+    entries = [] if entries in (None, "") else entries
+    if not isinstance(entries, list) or any(
+            isinstance(e, dict) and e.get("test") == DATA_PLANE_CASES for e in entries):
+        return
+    data["not_applicable"] = [*entries, {"test": DATA_PLANE_CASES, "reason": NO_DATA_PLANE}]
+
+
+def _dp_problem(where: str, key: str, problem: str, fix: str) -> TargetError:
+    return TargetError(f"{where}: data_plane.{key} {problem}; {fix} (see {EXAMPLE}).")
+
+
+def _dp_name(section: dict[str, Any], key: str, where: str, fix: str) -> str | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise _dp_problem(where, key, f"must be a name or an id, got {_kind(value)}", fix)
+    return str(value).strip()
+
+
+def _dp_port(value: Any, where: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise _dp_problem(where, key, "must be a TCP port (1-65535)",
+                          "write e.g. 7 (the guests' TCP echo service), or leave it out for "
+                          "ICMP only")
+    return value
+
+
+def _dp_namespace(value: Any, where: str, key: str) -> str:
+    import re
+
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not re.match(r"^(/[^\s]+|[A-Za-z0-9][A-Za-z0-9_.-]*)$",
+                                                  value):
+        raise _dp_problem(where, key, f"must be a network namespace's name or the path of "
+                          f"its file, got {_kind(value)}",
+                          "write e.g. xt-client (ip netns), /proc/<pid>/ns/net, or '' for "
+                          "this machine's own")
+    return value
+
+
+def _dp_paths(section: dict[str, Any], where: str, namespace: str) -> tuple[DataPlaneRoute, ...]:
+    import ipaddress
+    import re
+
+    paths = section.get("paths")
+    if paths in (None, {}):
+        return ()
+    shape = "write paths: {north-south: {from: <namespace>, to: <floating IP>, tcp_port: 7}}"
+    if not isinstance(paths, dict):
+        raise _dp_problem(where, "paths", "must be a mapping of path names to {from, to, "
+                          "tcp_port}", shape)
+    found = []
+    for name, spec in paths.items():
+        key = f"paths.{name}"
+        if not re.match(DATA_PLANE_PATH_NAME, str(name)):
+            raise _dp_problem(where, key, "is not a path name", "use letters, digits, '-', "
+                              "'_' or '.' (e.g. north-south, east-west)")
+        if not isinstance(spec, dict) or set(spec) - DATA_PLANE_PATH_KEYS:
+            raise _dp_problem(where, key, "must be a mapping of from, to, tcp_port and icmp",
+                              shape)
+        try:
+            address = str(ipaddress.IPv4Address(str(spec.get("to", ""))))
+        except ValueError:
+            raise _dp_problem(where, f"{key}.to", "must be an IPv4 address",
+                              "write the floating IP the users reach the guest on") from None
+        port = _dp_port(spec.get("tcp_port"), where, f"{key}.tcp_port")
+        icmp = spec.get("icmp", True)
+        if not isinstance(icmp, bool):
+            raise _dp_problem(where, f"{key}.icmp", "must be true or false",
+                              "write icmp: false to probe TCP only")
+        if not icmp and port is None:
+            raise _dp_problem(where, f"{key}.icmp", "is false without a tcp_port",
+                              "give tcp_port to probe instead, or probe ICMP")
+        source = _dp_namespace(spec.get("from", namespace), where, f"{key}.from")
+        found.append(DataPlaneRoute(str(name), source, address, port, icmp))
+    return tuple(found)
+
+
+def _dp_subnets(section: dict[str, Any], where: str) -> tuple[str, str]:
+    import ipaddress
+
+    value = section.get("subnets")
+    if value is None:
+        return DATA_PLANE_SUBNETS
+    fix = "write two IPv4 ranges that the cloud does not use, e.g. [10.251.1.0/24, " \
+          "10.251.2.0/24]"
+    if not isinstance(value, list) or len(value) != 2:
+        raise _dp_problem(where, "subnets", "must list two ranges (one per tenant network)",
+                          fix)
+    try:
+        first, second = (ipaddress.IPv4Network(str(v), strict=True) for v in value)
+    except ValueError:
+        raise _dp_problem(where, "subnets", "holds a range that is not an IPv4 network",
+                          fix) from None
+    if first.overlaps(second):
+        raise _dp_problem(where, "subnets", "holds two ranges that overlap", fix)
+    if first.num_addresses < 8 or second.num_addresses < 8:
+        raise _dp_problem(where, "subnets", "holds a range too small for a router, a DHCP "
+                          "port and a guest", "give at least a /29 each")
+    return str(first), str(second)
+
+
+def _dp_ingress(section: dict[str, Any], where: str, tcp_port: int | None
+                ) -> tuple[tuple[str, int | None], ...]:
+    value = section.get("security_group_ingress")
+    if value is None:
+        return (("icmp", None),) + ((("tcp", tcp_port),) if tcp_port else ())
+    fix = "write a list such as [{protocol: icmp}, {protocol: tcp, port: 7}]"
+    if not isinstance(value, list) or not value:
+        raise _dp_problem(where, "security_group_ingress", "must list the rules the guests' "
+                          "security group lets in", fix)
+    found = []
+    for index, rule in enumerate(value, 1):
+        key = f"security_group_ingress #{index}"
+        if not isinstance(rule, dict) or set(rule) - {"protocol", "port"} \
+                or rule.get("protocol") not in DATA_PLANE_PROTOCOLS:
+            raise _dp_problem(where, key, "must be {protocol: icmp|tcp|udp, port: N}", fix)
+        port = rule.get("port")
+        if rule["protocol"] == "icmp" and port is not None:
+            raise _dp_problem(where, key, "gives a port to ICMP", "leave the port out")
+        found.append((rule["protocol"], _dp_port(port, where, f"{key}.port")))
+    return tuple(found)
+
+
+def _dp_guests(section: dict[str, Any], where: str) -> GuestPlacement | None:
+    import string
+
+    value = section.get("guests")
+    if value is None:
+        return None
+    fix = ("write {compute_nodes: [cmp1], init_pid_file: /path/{node}/init.pid, "
+           "namespace_prefix: guest-, netns_dir: /run/netns} (only where guests are network "
+           "namespaces, as the lab's)")
+    if not isinstance(value, dict) or set(value) - DATA_PLANE_GUEST_KEYS:
+        raise _dp_problem(where, "guests", "must be a mapping of compute_nodes, "
+                          "init_pid_file, namespace_prefix, netns_dir and driver", fix)
+    nodes = value.get("compute_nodes")
+    if not isinstance(nodes, list) or not nodes or not all(
+            isinstance(n, str) and n.strip() for n in nodes):
+        raise _dp_problem(where, "guests.compute_nodes", "must list node names", fix)
+    pid_file = value.get("init_pid_file")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(str(pid_file))
+                  if name is not None}
+    except ValueError:
+        fields = set()
+    if not isinstance(pid_file, str) or not pid_file.startswith("/") or fields != {"node"}:
+        raise _dp_problem(where, "guests.init_pid_file", "must be an absolute path naming "
+                          "the node by {node}", fix)
+    prefix = value.get("namespace_prefix", "guest-")
+    netns_dir = value.get("netns_dir", "/run/netns")
+    if not isinstance(prefix, str) or not isinstance(netns_dir, str) \
+            or not netns_dir.startswith("/"):
+        raise _dp_problem(where, "guests", "has a namespace_prefix or netns_dir that is not "
+                          "a name / an absolute path", fix)
+    return GuestPlacement(tuple(nodes), pid_file, prefix, netns_dir)
+
+
+def _dp_informational(section: dict[str, Any], where: str) -> None:
+    """``external_subnet`` and ``floating_ip_range`` describe the external network (the
+    lab writes them for its readers); checked for their shape only."""
+    import ipaddress
+
+    subnet = section.get("external_subnet")
+    if subnet is not None:
+        try:
+            ipaddress.IPv4Network(str(subnet), strict=False)
+        except ValueError:
+            raise _dp_problem(where, "external_subnet", "is not an IPv4 network",
+                              "write e.g. 203.0.113.0/24") from None
+    pool = section.get("floating_ip_range")
+    if pool is not None:
+        try:
+            ok = isinstance(pool, list) and len(pool) == 2 and \
+                ipaddress.IPv4Address(str(pool[0])) <= ipaddress.IPv4Address(str(pool[1]))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise _dp_problem(where, "floating_ip_range", "must be [first, last] addresses",
+                              "write e.g. [203.0.113.10, 203.0.113.250]")
+
+
+def parse_data_plane(data: dict[str, Any], where: str) -> DataPlaneSettings:
+    """The ``data_plane:`` section of a target's data, checked; every problem is a
+    :class:`TargetError` naming the key and the fix. Raises when there is no section (a
+    caller that can do without one checks ``data.get("data_plane")`` first)."""
+    section = data.get("data_plane")
+    if not isinstance(section, dict):
+        raise TargetError(f"{where} has no 'data_plane' section: the data-plane cases do not "
+                          f"apply to it (see {EXAMPLE} to add one).")
+    unknown = sorted(str(k) for k in set(section) - DATA_PLANE_KEYS)
+    if unknown:
+        raise TargetError(f"{where}: data_plane has unknown keys {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(DATA_PLANE_KEYS))} (see {EXAMPLE}).")
+    host = section.get("probe_host", "local")
+    if host not in LOCAL_PROBE_HOSTS:
+        raise _dp_problem(
+            where, "probe_host", "names a probe host reached over SSH, which is not "
+            "supported yet: the probes run on the machine that runs the suites",
+            "write probe_host: local and run the suites on a machine on the users' side of "
+            "the cloud (probe_namespace: a network namespace on it), or leave data_plane "
+            "out")
+    namespace = _dp_namespace(section.get("probe_namespace"), where, "probe_namespace")
+    _dp_informational(section, where)
+    ready = _dp_seconds(section.get("guest_ready_timeout", "5 min"), where,
+                        "guest_ready_timeout")
+    paths = _dp_paths(section, where, namespace)
+    booting = [k for k in DATA_PLANE_BOOT if section.get(k) is not None]
+    if not booting:
+        if not paths:
+            raise _dp_problem(where, "image", "is missing", "the suites boot two guests from "
+                              "image and flavor behind a router on external_network (give "
+                              "all three), or list existing floating IPs under paths")
+        router = _dp_name(section, "router", where, "write the name or id of the router "
+                          "behind the paths, or leave it out")
+        return DataPlaneSettings(probe_namespace=namespace, ready_within=ready, paths=paths,
+                                 router=router)
+    missing = [k for k in DATA_PLANE_BOOT if k not in booting]
+    if missing:
+        raise _dp_problem(where, missing[0], "is missing",
+                          "the suites boot two guests from image and flavor behind a router "
+                          "on external_network: give all three (or none, with existing "
+                          "floating IPs under paths)")
+    if section.get("router") is not None:
+        raise _dp_problem(where, "router", "is given with image, flavor and "
+                          "external_network", "the suites use the router of their guests: "
+                          "leave router out (it names the router behind listed paths only)")
+    fix = "write its name or id"
+    ha_router = section.get("ha_router")
+    if ha_router is not None and not isinstance(ha_router, bool):
+        raise _dp_problem(where, "ha_router", "must be true or false",
+                          "true asks for an HA router (admin only), false for a legacy one; "
+                          "leave it out for the cloud's default")
+    tenant = _dp_name(section, "tenant_network", where, "write the name or id of a network "
+                      "routed to external_network, or null for the suite's own")
+    if tenant is not None and (section.get("subnets") is not None or ha_router is not None):
+        raise _dp_problem(where, "tenant_network", "is given with subnets or ha_router",
+                          "those describe the networks and router the suite makes: leave "
+                          "them out with an existing tenant_network")
+    tcp_port = _dp_port(section.get("tcp_port"), where, "tcp_port")
+    return DataPlaneSettings(
+        probe_namespace=namespace,
+        image=_dp_name(section, "image", where, fix),
+        flavor=_dp_name(section, "flavor", where, fix),
+        external_network=_dp_name(section, "external_network", where, fix),
+        tenant_network=tenant, subnets=_dp_subnets(section, where), ha_router=ha_router,
+        tcp_port=tcp_port, ingress=_dp_ingress(section, where, tcp_port),
+        ready_within=ready, guests=_dp_guests(section, where), paths=paths)
+
+
+def _dp_seconds(value: Any, where: str, key: str) -> float:
+    from robot.utils import timestr_to_secs
+
+    try:
+        found = float(timestr_to_secs(str(value)))
+    except (ValueError, TypeError):
+        found = -1.0
+    if found <= 0:
+        raise _dp_problem(where, key, f"is not a time above 0 s (got {_kind(value)})",
+                          "write e.g. 5 min, or a number of seconds")
+    return found

@@ -30,7 +30,7 @@ Resource          ../../resources/changes.resource
 Resource          ../../resources/load.resource
 
 Suite Setup       Use The Expectations Of    rolling_changes
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Change Case
 

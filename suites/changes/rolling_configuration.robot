@@ -11,7 +11,7 @@ Metadata          Scenario    Change one option of each API service node by node
 Resource          ../../resources/changes.resource
 
 Suite Setup       Use The Expectations Of    rolling_changes
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Change Case
 Test Template     Rolling Configuration Change Should Not Be Seen

@@ -17,7 +17,7 @@ Metadata          Scenario    Drain, restart and return each API service node by
 Resource          ../../resources/changes.resource
 
 Suite Setup       Use The Expectations Of    rolling_changes
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Change Case
 Test Template     Rolling Restart With Drain Should Not Be Seen

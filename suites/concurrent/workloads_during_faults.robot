@@ -14,7 +14,7 @@ Resource          ../../resources/destructive.resource
 Resource          ../../resources/load.resource
 
 Suite Setup       Use The Expectations Of    workloads_during_faults
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 Test Template     Workload Should Hold Its SLA While A Service Restarts

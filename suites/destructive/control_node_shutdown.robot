@@ -13,7 +13,7 @@ Metadata          Scenario    Power off a controller through its BMC (hard and g
 Resource          ../../resources/destructive.resource
 
 Suite Setup       Use The Expectations Of    control_node_shutdown
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 

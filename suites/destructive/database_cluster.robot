@@ -17,7 +17,7 @@ Metadata          Scenario    Kill the writer or a backup, partition one, lose q
 Resource          ../../resources/clusters.resource
 
 Suite Setup       Use The Expectations Of    database_cluster
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case And Delete Its Servers    ${REQUESTED}
 

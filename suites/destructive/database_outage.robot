@@ -17,7 +17,7 @@ Resource          ../../resources/clusters.resource
 Resource          ../../resources/load.resource
 
 Suite Setup       Use The Expectations Of    database_outage
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 

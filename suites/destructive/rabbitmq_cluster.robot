@@ -15,7 +15,7 @@ Metadata          Scenario    Kill one RabbitMQ member; partition one and heal i
 Resource          ../../resources/clusters.resource
 
 Suite Setup       Use The Expectations Of    rabbitmq_cluster
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case And Delete Its Servers    ${REQUESTED}
 

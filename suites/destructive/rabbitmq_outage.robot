@@ -14,7 +14,7 @@ Metadata          Scenario    Kill every RabbitMQ member for a set time
 Resource          ../../resources/clusters.resource
 
 Suite Setup       Use The Expectations Of    rabbitmq_outage
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 

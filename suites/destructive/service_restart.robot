@@ -17,7 +17,7 @@ Metadata          Scenario    Restart, kill (SIGKILL) and freeze (SIGSTOP) one s
 Resource          ../../resources/destructive.resource
 
 Suite Setup       Use The Expectations Of    service_restart
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 Test Template     Service Should Recover From

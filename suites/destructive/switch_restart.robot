@@ -11,7 +11,7 @@ Metadata          Scenario    Restart the switch that joins every node
 Resource          ../../resources/destructive.resource
 
 Suite Setup       Use The Expectations Of    switch_restart
-Suite Teardown    Close Every Node Connection
+Suite Teardown    Finish A Destructive Suite
 Test Setup        Prepare A Destructive Case
 Test Teardown     Finish A Destructive Case
 

@@ -94,13 +94,15 @@ class FakeCloud:
     def __post_init__(self) -> None:
         self.compute = Proxy(self, "compute",
                              ("server", "flavor", "keypair", "service", "hypervisor"))
-        self.network = Proxy(self, "network", ("network", "subnet", "port", "agent"))
+        self.network = Proxy(self, "network", ("network", "subnet", "port", "agent", "router",
+                                                "ip", "security_group"))
         self.image = Proxy(self, "image", ("image",))
         self.identity = Proxy(self, "identity", ("project", "user"))
         self.block_storage = Proxy(self, "block_storage", ("volume", "service"))
         self.session = FakeSession(self)
         for kind in ("server", "flavor", "keypair", "service", "hypervisor", "network",
-                     "subnet", "port", "agent", "image", "project", "user", "volume"):
+                     "subnet", "port", "agent", "image", "project", "user", "volume",
+                     "router", "ip", "security_group"):
             self.store.setdefault(kind, {})
         self.add("flavor", name="m1.small", ram=2048, vcpus=1, disk=1)
         self.add("flavor", name="m1.nano", ram=64, vcpus=1, disk=0)

@@ -94,7 +94,7 @@ def test_tracker_scopes_test_suite_and_manual():
 
 def test_tracker_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="Unknown resource kind"):
-        Tracker().add("router", "r", "xt-r")
+        Tracker().add("loadbalancer", "l", "xt-l")
 
 
 # --- deletion -------------------------------------------------------------------------

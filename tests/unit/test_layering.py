@@ -56,6 +56,8 @@ SHARED = {
     "monitor.samples": "one sample of the timeline",
     "monitor.config": "the monitor's probes of a service, built from the target",
     "monitor.probes": "the requests that say a service serves (the roll-out's gate)",
+    "monitor.dataplane": "one echo along a tenant's path: a guest answers (the data-plane "
+                         "fixture, the survivors)",
     "power.osf_drivers": "the BMC drivers os-faults powers nodes with",
     "power.errors": "the BMC drivers' configuration error",
     "faults.cli": "extreme recover: undo whatever the ledger holds",

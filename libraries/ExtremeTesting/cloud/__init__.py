@@ -13,9 +13,9 @@ from .. import __version__
 from ..lifecycle import ScopedResources, ScopeListener
 from .apierrors import CloudError, CloudNotConnected, CloudTimeout
 from .context import CloudContext
-from .keywords import (ClusterKeywords, ConnectionKeywords, HealthKeywords,
-                       RedundancyKeywords, ResourceKeywords, SurvivorKeywords,
-                       TrackingKeywords)
+from .keywords import (ClusterKeywords, ConnectionKeywords, DataPlaneKeywords,
+                       HealthKeywords, RedundancyKeywords, ResourceKeywords,
+                       SurvivorKeywords, TrackingKeywords)
 from .tracking import CleanupLevel, Tracked
 
 __all__ = ["CleanupLevel", "Cloud", "CloudError", "CloudNotConnected", "CloudTimeout"]
@@ -88,7 +88,29 @@ class Cloud(DynamicCore, ScopedResources):
 
     Survivors are resources that must outlive a change (an upgrade rolled out with the
     Changes library): `Create Survivors` makes one of each kind before it, and
-    `Survivors Should Be Intact` checks each is there, unchanged and usable after it.
+    `Survivors Should Be Intact` checks each is there, unchanged and usable after it;
+    with a ``data_plane`` in the target, the data plane's guests are survivors too, and
+    must still answer on each path after the change.
+
+    = The data plane =
+
+    `Boot Data Plane Guests` boots, once per suite, what the tenants' users would feel:
+    two tenant networks joined by a router with its gateway on the external network, one
+    guest on each, a floating IP on the first, ICMP and the TCP echo port let in (all from
+    the target's ``data_plane`` section), and waits until each path answers. It returns
+    the paths for the Monitor's `Start Probing Data Plane`: ``north-south`` (the users'
+    namespace to the floating IP) and, where the guests are namespaces the probe can enter
+    (the lab), ``east-west`` (from the first guest to the second, through the router).
+    Everything is deleted when the suite ends (or earlier, under the destructive lock, by
+    `Delete Data Plane Guests`). `Get Data Plane Paths`, `Data Plane Guests Should
+    Answer`; for the HA router's failover, `Get Node Of Active Router` and `Wait
+    Until Router Is Active On Another Node`; for the agents that wire it, `Get Network
+    Agent` and `Wait Until Network Agent Has Restarted`. A target without ``data_plane``
+    skips the guests' keywords as not applicable.
+
+    | ${paths} = | `Boot Data Plane Guests` |
+    | `Start Probing Data Plane` | &{paths} |
+    | ${node} = | `Get Node Of Active Router` |
 
     = What it never does =
 
@@ -125,10 +147,12 @@ class Cloud(DynamicCore, ScopedResources):
         self.ctx = CloudContext(target, cloud, api_timeout, cleanup_level, prefix, region,
                                 http_debug)
         self.cleanup_timeout = cleanup_timeout
+        self.data_plane = DataPlaneKeywords(self.ctx)
         super().__init__([ConnectionKeywords(self.ctx), HealthKeywords(self.ctx),
                           ClusterKeywords(self.ctx),
                           RedundancyKeywords(self.ctx), ResourceKeywords(self.ctx),
-                          TrackingKeywords(self.ctx), SurvivorKeywords(self.ctx, self)])
+                          TrackingKeywords(self.ctx), self.data_plane,
+                          SurvivorKeywords(self.ctx, self)])
         self.ROBOT_LIBRARY_LISTENER = ScopeListener(self)  # the one scope listener
 
     # --- scope hooks (the lifecycle's ScopeListener): clean-up at the end of each scope --

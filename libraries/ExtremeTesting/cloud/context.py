@@ -124,8 +124,9 @@ class CloudContext:
         """A unique name with the run's prefix: xt-<run id>-<base>-<n>."""
         return f"{self.prefix}{base}-{next(self._counter)}"
 
-    def track(self, kind: str, resource_id: str, name: str) -> Tracked:
-        return self.tracker.add(kind, resource_id, name)
+    def track(self, kind: str, resource_id: str, name: str, in_suite: bool = False
+              ) -> Tracked:
+        return self.tracker.add(kind, resource_id, name, in_suite)
 
     def delete_tracked(self, resources: list[Tracked], timeout: timedelta = DEFAULT_WAIT
                        ) -> list[tuple[Tracked, str]]:

@@ -2,7 +2,9 @@
 
 Created with the Cloud library's own keywords (``cloud`` below is the Cloud library),
 so they are named, tagged and cleaned up as every resource of a run; checked here: each
-still exists, unchanged and usable.
+still exists, unchanged and usable. With a ``data_plane`` in the target the data plane's
+guests (`Boot Data Plane Guests`: the suite's, booted once) are survivors too: each of
+their paths must still answer after the change.
 The survivor user's password is made here, kept in memory only and never logged.
 """
 
@@ -14,9 +16,13 @@ from dataclasses import dataclass, field
 
 from robot.api.types import Secret
 
+from . import dataplane
 from .apierrors import CloudError
 
 MEMBER_ROLE = "member"
+# A guest's path checked after the change: it must answer again within this (a packet or
+# two may be lost by chance; a path cut by the change stays cut).
+REACHABLE_WITHIN = 30.0
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Survivors:
     project: str
     user: str
     _password: str = field(repr=False, default="")
+    data_plane: dict[str, str] = field(default_factory=dict)  # path name -> spec
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
@@ -53,11 +60,14 @@ def create(cloud, prefix: str = "survivor") -> Survivors:
     member = conn.identity.find_role(MEMBER_ROLE, ignore_missing=False)
     conn.identity.assign_project_role_to_user(project, user, member)
     server = cloud.create_server(f"{prefix}-server")
+    target = cloud.ctx.target()
+    paths = (cloud.boot_data_plane_guests()
+             if target is not None and target.data.get("data_plane") is not None else {})
     return Survivors(server=server.id, network=network.id, port=port.id,
                      port_mac=port.mac_address, image=image.id,
                      image_md5=_image_md5(conn, image.id), keypair=keypair.name,
                      keypair_fingerprint=keypair.fingerprint, project=project.id,
-                     user=user.id, _password=password)
+                     user=user.id, _password=password, data_plane=paths)
 
 
 def _image_md5(conn, image_id: str) -> str:
@@ -117,6 +127,9 @@ def problems(cloud, found: Survivors) -> list[str]:
     check(f"image {found.image}", image)
     check(f"key pair {found.keypair}", keypair)
     check(f"project {found.project} / user {found.user}", user)
+    for name, spec in sorted(found.data_plane.items()):
+        check(f"data-plane path {name} ({spec})", lambda n=name, s=spec: dataplane.
+              wait_until_answering({n: s}, REACHABLE_WITHIN, cloud.data_plane.answers))
     return wrong
 
 

@@ -23,9 +23,15 @@ from .polling import seconds, wait_until
 TAG = "extreme-testing"
 BASE_PREFIX = "xt-"
 
-# Deletion order: what uses a resource goes before it.
-KINDS = ("server", "volume", "port", "subnet", "network", "image", "keypair", "flavor",
-         "user", "project")
+# Deletion order: what uses a resource goes before it (a floating IP before the router
+# that routes it, the router's interfaces before their subnets, a security group once no
+# server's port uses it).
+KINDS = ("server", "volume", "floating_ip", "router", "port", "subnet", "network",
+         "security_group", "image", "keypair", "flavor", "user", "project")
+# A router's ports that are its interfaces (removed before the router is deleted); its
+# gateway goes with it.
+ROUTER_INTERFACES = ("network:router_interface", "network:ha_router_replicated_interface",
+                     "network:router_interface_distributed")
 # How long a clean-up keeps asking while the cloud answers 5xx or times out.
 RETRY_FOR = timedelta(seconds=90)
 # Kinds whose deletion is asynchronous: wait until they are gone before deleting the rest.
@@ -92,17 +98,26 @@ class Tracker:
                     return scope
         return self.scopes[-1]
 
-    def add(self, kind: str, resource_id: str, name: str) -> Tracked:
+    def add(self, kind: str, resource_id: str, name: str, in_suite: bool = False) -> Tracked:
+        """Track a resource in the current scope (the suite's with ``in_suite``: made once
+        for every test of a suite, even when a test made it)."""
         if kind not in KINDS:
             raise ValueError(f"Unknown resource kind '{kind}'; known: {', '.join(KINDS)}.")
         if self.level is CleanupLevel.MANUAL:
             tracked = Tracked(kind, resource_id, name, "manual")
             self.manual.append(tracked)
             return tracked
-        scope = self._target_scope()
+        scope = self.suite_scope() if in_suite else self._target_scope()
         tracked = Tracked(kind, resource_id, name, f"{scope.kind} {scope.name}")
         scope.resources.append(tracked)
         return tracked
+
+    def suite_scope(self) -> Scope:
+        """The innermost suite scope (the run's outside any suite)."""
+        for scope in reversed(self.scopes):
+            if scope.kind in ("suite", "run"):
+                return scope
+        return self.scopes[0]
 
     def adopt(self, resources: Iterable[Tracked]) -> None:
         """Hand resources (that could not be deleted) to the enclosing scope."""
@@ -125,10 +140,29 @@ class Tracker:
 
 # --- deleting -------------------------------------------------------------------------
 
+def delete_router(conn: Any, router_id: str) -> None:
+    """A router with its interfaces removed first (Neutron refuses to delete a router
+    that still has one); a router already gone counts as deleted."""
+    if conn.network.find_router(router_id, ignore_missing=True) is None:
+        return
+    for port in conn.network.ports(device_id=router_id):
+        if getattr(port, "device_owner", None) in ROUTER_INTERFACES:
+            try:
+                conn.network.remove_interface_from_router(router_id, None, port.id)
+            except Exception as error:  # noqa: BLE001 - gone meanwhile is fine
+                if getattr(error, "status_code", None) != 404:
+                    raise
+    conn.network.delete_router(router_id, ignore_missing=True)
+
+
 def _deleters(conn: Any) -> dict[str, Callable[[str], Any]]:
     return {
         "server": lambda i: conn.compute.delete_server(i, ignore_missing=True),
         "volume": lambda i: conn.block_storage.delete_volume(i, ignore_missing=True),
+        "floating_ip": lambda i: conn.network.delete_ip(i, ignore_missing=True),
+        "router": lambda i: delete_router(conn, i),
+        "security_group": lambda i: conn.network.delete_security_group(
+            i, ignore_missing=True),
         "port": lambda i: conn.network.delete_port(i, ignore_missing=True),
         "subnet": lambda i: conn.network.delete_subnet(i, ignore_missing=True),
         "network": lambda i: conn.network.delete_network(i, ignore_missing=True),
@@ -268,6 +302,9 @@ def _problem(error: Exception, action: str) -> str:
 def _listers(conn: Any, volumes: bool) -> dict[str, Callable[[], Iterable[Any]]]:
     listers: dict[str, Callable[[], Iterable[Any]]] = {
         "server": lambda: conn.compute.servers(all_projects=True),
+        "floating_ip": lambda: conn.network.ips(),
+        "router": lambda: conn.network.routers(),
+        "security_group": lambda: conn.network.security_groups(),
         "port": lambda: conn.network.ports(),
         "subnet": lambda: conn.network.subnets(),
         "network": lambda: conn.network.networks(),
@@ -318,7 +355,10 @@ def find_leftovers(conn: Any, prefix: str = BASE_PREFIX, exclude_prefix: str | N
         items = _listed(lister, f"Listing {kind}s to find leftovers", retry_for, sleep,
                         clock)
         for item in items:
-            name = getattr(item, "name", None) or ""
+            # A floating IP has no name (openstacksdk gives its address): ours carry
+            # theirs in the description.
+            name = getattr(item, "description" if kind == "floating_ip" else "name",
+                           None) or ""
             if not name.startswith(prefix):
                 continue
             if exclude_prefix and name.startswith(exclude_prefix):

@@ -800,6 +800,9 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         ``uncertainty_rule``. Judge it with `Longest Data Plane Outage Should Be Below` and
         `Data Plane Packets Lost Should Be At Most`. Fails when no monitor of that ``name``
         was started.
+
+        | ${result} = | `Stop Probing Data Plane` |
+        | `Data Plane Packets Lost Should Be At Most` | 0 |
         """
         return self._finish(self._session(name), None)
 

@@ -2,11 +2,12 @@
 
 from .clusters import ClusterKeywords
 from .connection import ConnectionKeywords
+from .dataplane import DataPlaneKeywords
 from .health import HealthKeywords
 from .redundancy import RedundancyKeywords
 from .resources import ResourceKeywords
 from .survivors import SurvivorKeywords
 from .tracking import TrackingKeywords
 
-__all__ = ["ClusterKeywords", "ConnectionKeywords", "HealthKeywords", "RedundancyKeywords",
-           "ResourceKeywords", "SurvivorKeywords", "TrackingKeywords"]
+__all__ = ["ClusterKeywords", "ConnectionKeywords", "DataPlaneKeywords", "HealthKeywords",
+           "RedundancyKeywords", "ResourceKeywords", "SurvivorKeywords", "TrackingKeywords"]

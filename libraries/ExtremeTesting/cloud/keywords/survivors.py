@@ -26,8 +26,9 @@ class SurvivorKeywords(Component):
         A server, a network with a subnet and a port, an image (its checksum recorded), a
         key pair, a project and a user with a password kept in memory only, made with this
         library's resource keywords (so they are tracked and cleaned up as every resource
-        of the run). Returns what `Survivors Should Be Intact` checks. Fails when a
-        resource cannot be created.
+        of the run); with a ``data_plane`` in the target, the data plane's guests
+        (`Boot Data Plane Guests`: the suite's, booted once) and their paths. Returns what
+        `Survivors Should Be Intact` checks. Fails when a resource cannot be created.
 
         | `Create Survivors`
         """
@@ -40,7 +41,8 @@ class SurvivorKeywords(Component):
         """Checks that each survivor of `Create Survivors` is there, unchanged and usable.
 
         The server ACTIVE, the port on its network with its MAC, the image downloading
-        with the same checksum, the key pair's fingerprint, the user getting a token.
+        with the same checksum, the key pair's fingerprint, the user getting a token, and
+        each data-plane path answering again within 30 s (ICMP and TCP echo).
         Fails naming every damaged survivor, or when `Create Survivors` was not called.
 
         | `Survivors Should Be Intact`
