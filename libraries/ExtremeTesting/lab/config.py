@@ -280,6 +280,9 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
             # Privsep daemons: each agent's ini sets their helper_command (privsep_ini).
             "root_helper": "",
         },
+        # Zed marks the Linux bridge mechanism driver experimental: the server and its
+        # agent refuse to start unless it is enabled here.
+        "experimental": {"linuxbridge": True},
         "oslo_concurrency": {"lock_path": "/var/lib/neutron/tmp"},
         "oslo_messaging_rabbit": MESSAGING,
         "oslo_policy": POLICY,

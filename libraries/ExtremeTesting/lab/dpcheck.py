@@ -17,30 +17,24 @@ import requests
 
 from . import config, paths
 from . import topology as topo
+from ..monitor.dataplane import IcmpProbe, TcpProbe
 from .api import FLAVOR, IMAGE, Api
-from .shell import LabError, run
+from .shell import LabError
 
 NEUTRON = config.vip_url(9696, "/v2.0")
 NOVA = config.vip_url(8774, "/v2.1")
 MICRO = {"OpenStack-API-Version": "compute 2.37"}
 CIDR = "10.99.0.0/24"
-ECHO = ("import socket,sys\n"
-        "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),2)\n"
-        "s.settimeout(2);s.sendall(b'xt-dpcheck')\n"
-        "sys.exit(0 if s.recv(64)==b'xt-dpcheck' else 1)\n")
-
-
-def from_client(argv: list[str], timeout: float = 10):
-    return run(["ip", "netns", "exec", paths.netns(topo.CLIENT), *argv], timeout=timeout,
-               check=False)
 
 
 def answers(address: str) -> tuple[bool, bool]:
-    """(ICMP echo answered, TCP echo answered) from the client namespace."""
-    icmp = from_client(["ping", "-c", "1", "-W", "1", address]).returncode == 0
-    tcp = from_client(["python3", "-c", ECHO, address, str(topo.GUEST_ECHO_PORT)]
-                      ).returncode == 0
-    return icmp, tcp
+    """(ICMP echo answered, TCP echo answered) from the client namespace: one sample of the
+    monitor's own data-plane probes (no ping needed on this machine)."""
+    namespace = paths.netns(topo.CLIENT)
+    icmp = IcmpProbe("check icmp", address=address, namespace=namespace, timeout=1.0)
+    tcp = TcpProbe("check tcp", address=address, port=topo.GUEST_ECHO_PORT,
+                   namespace=namespace, timeout=1.0)
+    return icmp.check().ok, tcp.check().ok
 
 
 class Check:
