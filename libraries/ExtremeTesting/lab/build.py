@@ -136,7 +136,10 @@ def service_spec(service: topo.Service, node: topo.Node) -> dict:
         # The guest driver's modules, in this node's /usr overlay only.
         spec.update(env={"PYTHONPATH": config.GUEST_LIB}, chdir="/var/lib/nova")
     elif service.name in config.AGENT_INI:
-        spec["chdir"] = "/var/lib/neutron"
+        # /usr/local/sbin first: the lab's ebtables (lab/ebtables_delete.py) for the Linux
+        # bridge agent's ARP protection; the privsep daemons inherit the PATH.
+        spec.update(chdir="/var/lib/neutron",
+                    env={"PATH": "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"})
         if privsep_mode() == "in-process":  # the pattern still finds /usr/bin/<agent>
             spec["command"] = [AGENT_LAUNCHER, *spec["command"]]
     return spec
@@ -273,6 +276,10 @@ def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_ima
         launcher = home / "sbin" / Path(AGENT_LAUNCHER).name
         shutil.copy(HERE / "agentinprocess.py", launcher)
         os.chmod(launcher, 0o755)
+    if "neutron-linuxbridge-agent" in {s.name for s in topo.services_of(node.name)}:
+        # Debian 12's ebtables-nft cannot delete neutron's MAC rules by text (see the file).
+        shutil.copy(HERE / "ebtables_delete.py", home / "sbin" / "ebtables")
+        os.chmod(home / "sbin" / "ebtables", 0o755)
     # Overlays first: the binds below land on the node's own /etc and /usr.
     mounts: list[list[str]] = [] if is_switch else releases.overlay_mounts(home)
     mounts += [
