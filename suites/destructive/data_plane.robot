@@ -40,6 +40,7 @@ Guests Keep Their Connectivity When The L3 Agent Of Their Router Is Killed
     [Documentation]    SIGKILL of the L3 agent on the node where the router is active, for
     ...    ``hold``; keepalived and the router's namespace stay: nothing may be lost.
     [Tags]    fault:service    service:neutron-l3-agent
+    The Data Plane Of This Case Is Judged By    ${LIMITS.l3_agent_killed}
     Data Plane Guests Should Answer
     ${node} =    Get Node Of Active Router
     Kill Service    ${LIMITS.l3_agent}    on=${node}
@@ -53,6 +54,7 @@ Guests Fail Over When The Node Of Their Router Is Powered Off
     ...    ``failover_within``) and the outage stays below ``router_node_off.max_outage``;
     ...    the node's return (its router comes back as standby) must not cut it again.
     [Tags]    fault:power
+    The Data Plane Of This Case Is Judged By    ${LIMITS.router_node_off}
     Data Plane Guests Should Answer
     ${node} =    Get Node Of Active Router
     Power Off Node    ${node}
@@ -66,6 +68,7 @@ Running Guests Keep Their Connectivity While Every DHCP Agent Is Down
     [Documentation]    SIGKILL of the DHCP agent on every node for ``hold``: the guests hold
     ...    their leases and dnsmasq outlives its agent; nothing may be lost.
     [Tags]    fault:service    service:neutron-dhcp-agent
+    The Data Plane Of This Case Is Judged By    ${LIMITS.dhcp_agent_down}
     Data Plane Guests Should Answer
     Kill Service    ${LIMITS.dhcp_agent}    on=all
     Keep The Fault For    ${LIMITS.hold}
