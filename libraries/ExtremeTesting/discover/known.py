@@ -59,7 +59,9 @@ KNOWN: tuple[Known, ...] = (
     _daemon("neutron-ovn-metadata-agent", None, 15),
     Known("haproxy", ("/usr/sbin/haproxy", "haproxy"), role="loadbalancer",
           expected_downtime=2),
-    Known("keepalived", ("/usr/sbin/keepalived", "keepalived"), expected_downtime=2),
+    # The full path only: neutron's L3 agent starts its HA routers' keepalived as
+    # "keepalived -P -f /var/lib/neutron/ha_confs/...", part of that agent, not a service.
+    Known("keepalived", ("/usr/sbin/keepalived",), expected_downtime=2),
 )
 BY_NAME = {k.name: k for k in KNOWN}
 BY_PORT = {k.port: k for k in KNOWN if k.port}
