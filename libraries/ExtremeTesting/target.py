@@ -201,6 +201,8 @@ def load(path: str | os.PathLike | None = None) -> Target:
     check_verdict_sections(data, f"Target file {target_path}")
     if data.get("scale") is not None:
         parse_scale(data, f"Target file {target_path}")
+    else:
+        declare_scale_not_applicable(data)
     if data.get("data_plane") is not None:
         parse_data_plane(data, f"Target file {target_path}")
     else:
@@ -367,6 +369,27 @@ def _scale_text(section: dict[str, Any], key: str, where: str, fix: str) -> str 
     if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
         raise _scale_problem(where, key, f"must be a name, got {_kind(value)}", fix)
     return str(value)
+
+
+# The cases that add and remove nodes (suites/changes/scale.robot): without a scale section
+# the target declares them not applicable, as it declares the data-plane cases. The pattern
+# matches the suite's cases whether robot runs suites/ (Suites.Changes.Scale.<case>) or the
+# file alone (Scale.<case>).
+SCALE_CASES = "*scale.*"
+NO_SCALE = ("The target has no scale section: adding and removing nodes is not tested on "
+            "this cloud (add scale: with the deploy tool's add and remove commands to test "
+            f"it, see {EXAMPLE}).")
+
+
+def declare_scale_not_applicable(data: dict[str, Any]) -> None:
+    """A target without a ``scale`` section declares the scale cases not applicable (the
+    report shows them NOT APPLICABLE with the reason), unless it declares them itself."""
+    entries = data.get("not_applicable")
+    entries = [] if entries in (None, "") else entries
+    if not isinstance(entries, list) or any(
+            isinstance(e, dict) and e.get("test") == SCALE_CASES for e in entries):
+        return
+    data["not_applicable"] = [*entries, {"test": SCALE_CASES, "reason": NO_SCALE}]
 
 
 def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:

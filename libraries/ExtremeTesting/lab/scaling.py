@@ -83,13 +83,17 @@ def check_addable(name: str, role: str, state: dict) -> topo.Node:
     return spare
 
 
-def check_removable(name: str, state: dict) -> str:
-    """The added node's role, or a LabError: a node `up` made is refused."""
+def check_removable(name: str, state: dict) -> str | None:
+    """The added node's role; None for a node the lab adds that is not added (nothing to
+    remove: a removal is idempotent, as an undo must be); a LabError for a node `up` made
+    and for any other name."""
     if state.get("phase") != "up":
         raise LabError("the lab is not up: nothing to remove ('extreme lab status')")
     added = state.get("added") or {}
     if name in added:
         return str(added[name]["role"])
+    if topo.spare(name) is not None:
+        return None
     listed = ", ".join(added) or "none now"
     if name in lab.ALL_NODES or name == topo.CLIENT:
         raise LabError(f"{name} was made by 'extreme lab up' and is part of the lab's "
@@ -213,6 +217,11 @@ def remove_node(name: str) -> None:
     require_root("Removing a node")
     with one_at_a_time():
         role = check_removable(name, lab.read_state())
+        if role is None:
+            if paths.node_dir(name).exists() or paths.netns(name) in lab.leftover_namespaces():
+                _remove(name, topo.role_of(name), quiet=True)  # what a crash left
+            lab.say(f"{name} is not in the lab: nothing to remove")
+            return
         started = time.monotonic()
         left = _remove(name, role)
         took = time.monotonic() - started
