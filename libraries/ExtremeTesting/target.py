@@ -384,12 +384,7 @@ NO_SCALE = ("The target has no scale section: adding and removing nodes is not t
 def declare_scale_not_applicable(data: dict[str, Any]) -> None:
     """A target without a ``scale`` section declares the scale cases not applicable (the
     report shows them NOT APPLICABLE with the reason), unless it declares them itself."""
-    entries = data.get("not_applicable")
-    entries = [] if entries in (None, "") else entries
-    if not isinstance(entries, list) or any(
-            isinstance(e, dict) and e.get("test") == SCALE_CASES for e in entries):
-        return
-    data["not_applicable"] = [*entries, {"test": SCALE_CASES, "reason": NO_SCALE}]
+    declare_not_applicable(data, SCALE_CASES, NO_SCALE)
 
 
 def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
@@ -556,12 +551,18 @@ def declare_data_plane_not_applicable(data: dict[str, Any]) -> None:
     """A target without a ``data_plane`` section declares the data-plane cases not
     applicable (the report shows them NOT APPLICABLE with the reason), unless it declares
     them itself. Its ``not_applicable`` is checked first (:func:`check_verdict_sections`)."""
+    declare_not_applicable(data, DATA_PLANE_CASES, NO_DATA_PLANE)
+
+
+def declare_not_applicable(data: dict[str, Any], cases: str, reason: str) -> None:
+    """``{test: cases, reason: reason}`` added to the target's ``not_applicable``, unless
+    it declares those cases itself (or its list is malformed: checked elsewhere)."""
     entries = data.get("not_applicable")
     entries = [] if entries in (None, "") else entries
     if not isinstance(entries, list) or any(
-            isinstance(e, dict) and e.get("test") == DATA_PLANE_CASES for e in entries):
+            isinstance(e, dict) and e.get("test") == cases for e in entries):
         return
-    data["not_applicable"] = [*entries, {"test": DATA_PLANE_CASES, "reason": NO_DATA_PLANE}]
+    data["not_applicable"] = [*entries, {"test": cases, "reason": reason}]
 
 
 def _dp_problem(where: str, key: str, problem: str, fix: str) -> TargetError:

@@ -1,19 +1,16 @@
 """`extreme lab add-node` / `remove-node` without a lab: the spare nodes' topology, the
 target file written with an added node and without it, the scale section, the command
 line's refusals, lab.json's record of added nodes (status, down), the order of a removal,
-HAProxy's run-time servers for a controller, and the restore torture counting added nodes.
+and HAProxy's run-time servers for a controller.
 Nothing here touches a namespace, a process or the network: every such step is a fake."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from robot.api import get_model
 
 from ExtremeTesting.lab import build, config, lab, scaling, targetfile
 from ExtremeTesting.lab import topology as topo
@@ -25,7 +22,6 @@ from ExtremeTesting.target import NO_SCALE, SCALE_CASES, load, parse_scale
 
 SECRETS = {"admin": "A-pw", "service": "S-pw", "db": "D-pw", "rabbit": "R-pw",
            "bmc": "B-pw", "switch": "W-pw", "erlang_cookie": "C-pw"}
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "restore_torture.py"
 UPGRADES = {"keystone": {"from": {"keystone": "1"}, "to": {"keystone": "2"}}}
 
 
@@ -479,26 +475,3 @@ def test_a_controller_leaves_haproxy_once_its_connections_ended(lab_dir, monkeyp
     assert sent.count("del server keystone/ctl3") == 3
     cfg = (lab_dir / "nodes" / "lb" / "etc" / "haproxy" / "haproxy.cfg").read_text()
     assert "ctl3" not in cfg
-
-
-# ------------------------------------------------------------------ restore torture
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("restore_torture_scale", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["restore_torture_scale"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_torture_can_add_a_node_first_and_counts_added_nodes(bench):
-    text = bench.suite_text([("kill", "database", "db")], add_node="cmp2")
-    calls = [step.keyword for section in get_model(text).sections
-             for test in getattr(section, "body", []) for step in getattr(test, "body", [])
-             if getattr(step, "keyword", None)]
-    assert calls[:2] == ["Add Compute Node", "Freeze Service"]
-    assert "Add Compute Node" not in bench.suite_text([])
-    status = {"nodes": [{"name": "cmp1", "power": "on"},
-                        {"name": "cmp2", "power": "on", "added": "up"},
-                        {"name": "ctl3", "power": "off", "added": "removing"}]}
-    assert bench.added_nodes(status) == ["cmp2", "ctl3"]

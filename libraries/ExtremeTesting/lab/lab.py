@@ -133,7 +133,7 @@ def network_up() -> None:
     ip("-n", sw, "link", "add", "br0", "type", "bridge")
     ip("-n", sw, "link", "set", "br0", "up")
     for node in topo.NODES:
-        node_link_up(sw, node)
+        node_link_up(sw, node.name, node.address, topo.PREFIX)
     ip("-n", paths.netns("lb"), "addr", "add", f"{topo.VIP}/{topo.PREFIX}", "dev", "eth0")
     external_up(sw)
     # The runner joins the management network like an operator's workstation...
@@ -149,17 +149,16 @@ def network_up() -> None:
     ip("link", "set", "xt-oob", "up")
 
 
-def node_link_up(sw: str, node: topo.Node) -> None:
-    """The node's network namespace, its eth0 with its address, and its port on the
-    switch's bridge (named and labelled after the node)."""
-    ns = paths.netns(node.name)
+def node_link_up(sw: str, name: str, address: str, prefix: int) -> None:
+    """A node's (or the client's) network namespace, its eth0 with its address, and its
+    port on the switch's bridge (named and labelled after it)."""
+    ns = paths.netns(name)
     ip("netns", "add", ns)
     ip("-n", ns, "link", "set", "lo", "up")
-    ip("-n", sw, "link", "add", node.name, "type", "veth", "peer", "name", "eth0",
-       "netns", ns)
-    ip("-n", sw, "link", "set", node.name, "master", "br0", "up")
-    ip("-n", sw, "link", "set", node.name, "alias", node.name)  # the switch's port label
-    ip("-n", ns, "addr", "add", f"{node.address}/{topo.PREFIX}", "dev", "eth0")
+    ip("-n", sw, "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    ip("-n", sw, "link", "set", name, "master", "br0", "up")
+    ip("-n", sw, "link", "set", name, "alias", name)  # the switch's port label
+    ip("-n", ns, "addr", "add", f"{address}/{prefix}", "dev", "eth0")
     ip("-n", ns, "link", "set", "eth0", "up")
 
 
@@ -175,16 +174,7 @@ def external_up(sw: str) -> None:
         ip("-n", sw, "link", "set", port, "master", "br0", "up")
         ip("-n", sw, "link", "set", port, "alias", f"{name}:{topo.EXTERNAL_INTERFACE}")
         ip("-n", paths.netns(name), "link", "set", topo.EXTERNAL_INTERFACE, "up")
-    client = paths.netns(topo.CLIENT)
-    ip("netns", "add", client)
-    ip("-n", client, "link", "set", "lo", "up")
-    ip("-n", sw, "link", "add", topo.CLIENT, "type", "veth", "peer", "name", "eth0",
-       "netns", client)
-    ip("-n", sw, "link", "set", topo.CLIENT, "master", "br0", "up")
-    ip("-n", sw, "link", "set", topo.CLIENT, "alias", topo.CLIENT)
-    ip("-n", client, "addr", "add", f"{topo.CLIENT_ADDRESS}/{topo.EXTERNAL_PREFIX}", "dev",
-       "eth0")
-    ip("-n", client, "link", "set", "eth0", "up")
+    node_link_up(sw, topo.CLIENT, topo.CLIENT_ADDRESS, topo.EXTERNAL_PREFIX)
 
 
 def wait_port(address: str, port: int, timeout: float, what: str) -> None:

@@ -162,7 +162,7 @@ def _add(node: topo.Node, role: str, values: dict[str, str], state: dict) -> Non
     lab.say(f"adding {name} ({role}, {node.address}): its files, its port on "
             f"{topo.SWITCH}, its BMC")
     build.lay_out_added(node, values)
-    lab.node_link_up(paths.netns(topo.SWITCH), node)
+    lab.node_link_up(paths.netns(topo.SWITCH), name, node.address, topo.PREFIX)
     bmc = lab.start_bmc(node, values)
     lab.write_state(bmcs={**(lab.read_state().get("bmcs") or {}), name: bmc})
     lab.wait_port(node.bmc_address, 8000, 30, f"the BMC of {name}")
