@@ -470,8 +470,40 @@ def test_a_controller_leaves_haproxy_once_its_connections_ended(lab_dir, monkeyp
     monkeypatch.setattr(scaling, "haproxy", fake)
     monkeypatch.setattr(scaling.time, "sleep", lambda s: None)
     scaling.leave_haproxy("ctl3", [])
-    maint = [t for t in sent if t.endswith("state maint")]
-    assert len(maint) == len(topo.api_services()) and sent[:len(maint)] == maint
+    maint = [i for i, t in enumerate(sent) if t.endswith("state maint")]
+    first_delete = min(i for i, t in enumerate(sent) if t.startswith("del server"))
+    assert len(maint) == len(topo.api_services()) and max(maint) < first_delete
+    assert "disable health nova-api/ctl3" in sent
     assert sent.count("del server keystone/ctl3") == 3
     cfg = (lab_dir / "nodes" / "lb" / "etc" / "haproxy" / "haproxy.cfg").read_text()
     assert "ctl3" not in cfg
+
+
+class Opener:
+    """urllib's opener as warm_up uses it: every request answers ``code``."""
+
+    def __init__(self, code):
+        self.code, self.asked = code, []
+
+    def open(self, url, timeout):
+        self.asked.append(url)
+        if self.code >= 400:
+            raise scaling.urllib.error.HTTPError(url, self.code, "", {}, None)
+        return open(__file__)  # a context manager, as a response is
+
+
+@pytest.mark.parametrize("code", [200, 401])
+def test_a_new_controller_is_warmed_up_on_its_own_address(code, monkeypatch):
+    opener = Opener(code)
+    monkeypatch.setattr(scaling.urllib.request, "build_opener", lambda *handlers: opener)
+    scaling.warm_up("ctl3")
+    assert len(opener.asked) == 5 * 2 * scaling.WARM_UP_ROUNDS
+    assert "http://198.18.0.13:5000/v3" in opener.asked
+    assert all(url.startswith("http://198.18.0.13:") for url in opener.asked)
+
+
+def test_an_api_that_does_not_serve_keeps_the_controller_out_of_haproxy(monkeypatch):
+    monkeypatch.setattr(scaling.urllib.request, "build_opener", lambda *handlers: Opener(503))
+    with pytest.raises(LabError, match="http://198.18.0.13:5000/v3 did not answer before "
+                                       "ctl3 joins HAProxy: HTTP 503"):
+        scaling.warm_up("ctl3")

@@ -34,6 +34,9 @@ import os
 import shutil
 import socket
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from . import build, config, lab, paths, releases, targetfile
@@ -52,6 +55,11 @@ HAPROXY_TIMEOUT = 5.0
 DYNAMIC_SERVER = "check inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2"
 # How long a server being removed may take to end its connections before `del server`.
 HAPROXY_DRAIN = 30.0
+# Before a new controller joins HAProxy each API gets this many rounds of 2 requests at
+# once on the node's own address: nova-api's 2 uwsgi processes load their application on
+# their first request (lazy-apps), which the first users would otherwise wait for.
+WARM_UP_ROUNDS = 3
+WARM_UP_TIMEOUT = 60.0
 
 
 def require_root(what: str) -> None:
@@ -184,6 +192,7 @@ def _add(node: topo.Node, role: str, values: dict[str, str], state: dict) -> Non
         wanted = [(topo.AGENT_TYPES[s], name) for s in services if s in topo.AGENT_TYPES]
         api.wait_agents(wanted, REPORT_WITHIN)
     else:
+        warm_up(name)
         join_haproxy(name, [*lab.added_nodes()])
     build.set_autostart(name, True)  # a power cycle boots its services, as the others'
 
@@ -299,6 +308,32 @@ def forget(name: str, values: dict[str, str]) -> list[str]:
     return api.forget_host(name)
 
 
+def warm_up(name: str) -> None:
+    """Every API service of the node answers requests on its own address (below 500),
+    2 at a time, WARM_UP_ROUNDS times; a LabError names the first that does not."""
+    address = topo.node(name).address
+    urls = [f"http://{address}:{s.port}{build.READY_PATH.get(s.api, '/')}"
+            for s in topo.services_of(name) if s.api]
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+    def ask(url: str) -> None:
+        try:
+            with direct.open(url, timeout=WARM_UP_TIMEOUT):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+            problem = f"HTTP {error.code}"
+        except OSError as error:
+            problem = str(error)
+        raise LabError(f"{url} did not answer before {name} joins HAProxy: {problem}")
+
+    with ThreadPoolExecutor(2) as pool:
+        for url in urls:
+            for _ in range(WARM_UP_ROUNDS):
+                list(pool.map(ask, [url, url]))
+
+
 # ---------------------------------------------------------------- HAProxy
 def haproxy_socket() -> str:
     return str(paths.node_dir("lb") / "haproxy" / "admin.sock")
@@ -351,6 +386,7 @@ def leave_haproxy(name: str, remaining: list[str]) -> None:
     backends = [s.name for s in topo.api_services([*remaining, name]) if name in s.nodes]
     for backend in backends:
         haproxy(f"set server {backend}/{name} state maint")
+        haproxy(f"disable health {backend}/{name}")
     deadline = time.monotonic() + HAPROXY_DRAIN
     pending = list(backends)
     while pending:
