@@ -56,8 +56,7 @@ SUITE = """\
 *** Settings ***
 Library    ExtremeTesting.Faults    ${TARGET}
 Library    ExtremeTesting.Power    ${TARGET}
-Library    ExtremeTesting.Changes    ${TARGET}
-
+{changes_library}
 *** Test Cases ***
 Torture
 {add_node}    Freeze Service    nova-scheduler    on=ctl1
@@ -91,8 +90,10 @@ def suite_text(faults: list[tuple[str, str, str]], add_node: str = "") -> str:
     lines = "".join(f"    {CLUSTER_FAULTS[kind].format(cluster=cluster, member=member)}\n"
                     for kind, cluster, member in faults)
     added = f"    Add Compute Node    {add_node}\n" if add_node else ""
+    library = "Library    ExtremeTesting.Changes    ${TARGET}\n" if add_node else ""
     # not format: ${TARGET} has braces
-    return SUITE.replace("{cluster_faults}", lines).replace("{add_node}", added)
+    return (SUITE.replace("{cluster_faults}", lines).replace("{add_node}", added)
+            .replace("{changes_library}", library))
 
 
 def lab_environment() -> dict[str, str]:

@@ -77,7 +77,10 @@ def test_the_torture_can_add_a_node_first_and_counts_added_nodes(bench):
              for test in getattr(section, "body", []) for step in getattr(test, "body", [])
              if getattr(step, "keyword", None)]
     assert calls[:2] == ["Add Compute Node", "Freeze Service"]
+    assert "Library    ExtremeTesting.Changes    ${TARGET}" in text
     assert "Add Compute Node" not in bench.suite_text([])
+    assert "Changes" not in bench.suite_text([]) and "{" not in bench.suite_text([]).replace(
+        "${TARGET}", "")
     status = {"nodes": [{"name": "cmp1", "power": "on"},
                         {"name": "cmp2", "power": "on", "added": "up"},
                         {"name": "ctl3", "power": "off", "added": "removing"}]}
