@@ -284,7 +284,7 @@ def test_a_failed_add_removes_what_it_made(lab_dir, monkeypatch):
     removed = []
     monkeypatch.setattr(scaling, "_add", broken)
     monkeypatch.setattr(scaling, "_remove",
-                        lambda name, role, quiet=False: removed.append((name, role, quiet)))
+                        lambda name, role, quiet=False: removed.append((name, role, quiet)) or ([], []))
     monkeypatch.delenv("EXTREME_LAB_KEEP_FAILED", raising=False)
     with pytest.raises(LabError, match="nova-compute did not start"):
         scaling.add_node("cmp2", "compute")
@@ -369,6 +369,19 @@ def test_what_the_cloud_still_lists_fails_the_removal_after_the_rest(lab_dir, mo
     with pytest.raises(LabError, match="the cloud still lists nova-compute on cmp2 .HTTP 409"):
         scaling.remove_node("cmp2")
     assert ("namespace", "cmp2") in steps.events and lab.added_nodes() == []
+
+
+def test_a_step_that_fails_is_named_after_every_other_step_ran(lab_dir, monkeypatch):
+    lab.write_state(added={"ctl3": {"role": "controller", "phase": "up"}})
+    steps = Steps(monkeypatch, on=False)
+
+    def refused(name, rest):
+        raise LabError("HAProxy kept keystone/ctl3: Server still has connections")
+
+    monkeypatch.setattr(scaling, "leave_haproxy", refused)
+    with pytest.raises(LabError, match="HAProxy: HAProxy kept keystone/ctl3.* did not succeed"):
+        scaling.remove_node("ctl3")
+    assert steps.events[-1] == ("target", []) and lab.added_nodes() == []
 
 
 def test_status_lists_the_added_nodes(lab_dir, monkeypatch):

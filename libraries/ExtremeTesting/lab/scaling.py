@@ -232,19 +232,22 @@ def remove_node(name: str) -> None:
             lab.say(f"{name} is not in the lab: nothing to remove")
             return
         started = time.monotonic()
-        left = _remove(name, role)
+        left, problems = _remove(name, role)
         took = time.monotonic() - started
-        if left:
-            raise LabError(f"{name} was removed from the lab in {took:.0f} s, but the cloud "
-                           f"still lists {'; '.join(left)}: delete them "
-                           f"(openstack compute service delete / network agent delete).")
+        if left or problems:
+            raise LabError(f"{name} was removed from the lab in {took:.0f} s, but "
+                           + "; ".join(([f"the cloud still lists {'; '.join(left)}: delete "
+                                         f"them (openstack compute service delete / network "
+                                         f"agent delete)"] if left else [])
+                                       + [f"{p} did not succeed" for p in problems]) + ".")
         lab.say(f"{name} removed in {took:.0f} s: its services, cloud records, HAProxy "
                 f"servers, switch port, BMC, namespace and files")
 
 
-def _remove(name: str, role: str, quiet: bool = False) -> list[str]:
+def _remove(name: str, role: str, quiet: bool = False) -> tuple[list[str], list[str]]:
     """Everything of the node removed, whatever state it is in (each step runs even when
-    an earlier one failed); returns what the cloud still lists of it."""
+    an earlier one failed); returns what the cloud still lists of it and the steps that
+    failed."""
     problems: list[str] = []
 
     def step(what: str, action, *args) -> None:
@@ -264,8 +267,8 @@ def _remove(name: str, role: str, quiet: bool = False) -> list[str]:
                 for line in lab.remove_guests([name]):
                     if not quiet:
                         lab.say(f"guests removed on {line}")
-            step("service stop-all", in_node, lab.node_pid(name),
-                 ["/usr/local/sbin/service", "stop-all"], None, 300)
+            step("service stop-all", lambda: in_node(
+                lab.node_pid(name), ["/usr/local/sbin/service", "stop-all"], None, 300))
         step("power off", machine.power_off)
     left: list[str] = []
     try:
@@ -281,9 +284,7 @@ def _remove(name: str, role: str, quiet: bool = False) -> list[str]:
         shutil.rmtree(folder, ignore_errors=True)
     added = _set_added(name, None)
     step("target file", targetfile.rewrite, added)
-    for problem in problems:
-        lab.say(f"remove-node {name}: {problem}")
-    return left
+    return left, problems
 
 
 def remove_namespace(name: str) -> None:
