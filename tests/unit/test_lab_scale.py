@@ -283,8 +283,8 @@ def test_a_failed_add_removes_what_it_made(lab_dir, monkeypatch):
 
     removed = []
     monkeypatch.setattr(scaling, "_add", broken)
-    monkeypatch.setattr(scaling, "_remove",
-                        lambda name, role, quiet=False: removed.append((name, role, quiet)) or ([], []))
+    monkeypatch.setattr(scaling, "_remove", lambda name, role, quiet=False:
+                        removed.append((name, role, quiet)) or ([], []))
     monkeypatch.delenv("EXTREME_LAB_KEEP_FAILED", raising=False)
     with pytest.raises(LabError, match="nova-compute did not start"):
         scaling.add_node("cmp2", "compute")
