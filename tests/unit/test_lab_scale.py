@@ -520,3 +520,14 @@ def test_an_api_that_does_not_serve_keeps_the_controller_out_of_haproxy(monkeypa
     with pytest.raises(LabError, match="http://198.18.0.13:5000/v3 did not answer before "
                                        "ctl3 joins HAProxy: HTTP 503"):
         scaling.warm_up("ctl3")
+
+
+def test_status_says_which_nodes_were_added(capsys):
+    from ExtremeTesting.lab import cli
+
+    node = {"address": "a", "power": "on", "roles": ["compute"], "services": []}
+    cli.print_status({"phase": "up", "dir": "/lab", "vip": "v", "nodes": [
+        {"name": "cmp1", **node}, {"name": "cmp2", "added": "up", **node}]})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].rstrip().endswith("compute") and "added" not in lines[1]
+    assert lines[2].endswith("(added by add-node: up)")

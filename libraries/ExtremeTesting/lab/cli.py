@@ -70,8 +70,9 @@ def print_status(data: dict) -> None:
               f"({'--old-release' if data['release'] == 'old' else 'the newest'})")
     for node in data["nodes"]:
         services = ", ".join(f"{s['name']}:{s['state']}" for s in node["services"])
+        added = f"  (added by add-node: {node['added']})" if node.get("added") else ""
         print(f"  {node['name']:<5} {node['address']:<14} power {node['power']:<4} "
-              f"{'/'.join(node['roles']):<20} {services}")
+              f"{'/'.join(node['roles']):<20} {services}{added}")
     for what, path in data.get("files", {}).items():
         print(f"  {what:<12} {path}")
 
