@@ -531,3 +531,79 @@ def test_status_says_which_nodes_were_added(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].rstrip().endswith("compute") and "added" not in lines[1]
     assert lines[2].endswith("(added by add-node: up)")
+
+
+class Build:
+    """Fakes for every step of an addition (up's own functions), recording their order."""
+
+    def __init__(self, monkeypatch, lab_dir):
+        self.events = []
+        record = self.events.append
+
+        class FakeMachine:
+            def __init__(self, name):
+                self.name = name
+
+            def power_on(self):
+                record(("power on", self.name))
+
+        class FakeApi:
+            def wait_until(self, what, check, timeout):
+                record(("wait", what, check(), timeout))
+
+            def compute_host_up(self, host):
+                return host == "cmp2"
+
+            def wait_agents(self, wanted, timeout):
+                record(("agents", wanted))
+
+        monkeypatch.setattr(build, "lay_out_added", lambda node, values: record(("files",
+                                                                                node.name)))
+        monkeypatch.setattr(lab, "node_link_up", lambda *args: record(("link", *args)))
+        monkeypatch.setattr(lab, "start_bmc", lambda node, values: 4321)
+        monkeypatch.setattr(lab, "wait_port", lambda address, port, timeout, what:
+                            record(("port", address, port)))
+        monkeypatch.setattr(scaling, "Machine", FakeMachine)
+        monkeypatch.setattr(lab, "node_pid", lambda name: 99)
+        monkeypatch.setattr(scaling.releases, "preseed", lambda pid, node: record(("preseed",
+                                                                                   pid)))
+        monkeypatch.setattr(lab, "install_old_release",
+                            lambda upgrades, nodes: record(("old release", upgrades,
+                                                            [n.name for n in nodes])))
+        monkeypatch.setattr(lab, "service", lambda node, name: record(("start", node, name)))
+        monkeypatch.setattr(scaling, "logged_in", lambda values: FakeApi())
+        monkeypatch.setattr(scaling, "warm_up", lambda name: record(("warm up", name)))
+        monkeypatch.setattr(scaling, "join_haproxy", lambda name, added: record(("haproxy",
+                                                                                 name, added)))
+        monkeypatch.setattr(build, "set_autostart", lambda name, value: record(("autostart",
+                                                                                value)))
+
+
+def test_a_compute_node_is_built_with_ups_steps_and_ready_once_nova_and_neutron_see_it(
+        lab_dir, monkeypatch):
+    steps = Build(monkeypatch, lab_dir)
+    lab.write_state(added={"cmp2": {"role": "compute", "phase": "adding"}})
+    scaling._add(topo.node("cmp2"), "compute", SECRETS, {"release": "new"})
+    assert steps.events == [
+        ("files", "cmp2"), ("link", "xt-sw1", "cmp2", "198.18.0.32", 24),
+        ("port", topo.node("cmp2").bmc_address, 8000), ("power on", "cmp2"),
+        ("port", "198.18.0.32", 22), ("preseed", 99),
+        ("start", "cmp2", "neutron-linuxbridge-agent"), ("start", "cmp2", "nova-compute"),
+        ("wait", "cmp2 reported up by the compute API", True, scaling.REPORT_WITHIN),
+        ("agents", [("Linux bridge agent", "cmp2")]), ("autostart", True)]
+    assert lab.read_state()["bmcs"] == {"ctl1": 11, "cmp2": 4321}
+
+
+def test_a_controller_joins_haproxy_after_its_services_serve_and_gets_the_old_release(
+        lab_dir, monkeypatch):
+    steps = Build(monkeypatch, lab_dir)
+    write_up_target(lab_dir)
+    lab.write_state(added={"ctl3": {"role": "controller", "phase": "adding"}})
+    scaling._add(topo.node("ctl3"), "controller", SECRETS, {"release": "old"})
+    names = [e[0] for e in steps.events]
+    assert ("old release", UPGRADES, ["ctl3"]) in steps.events
+    starts = [e[2] for e in steps.events if e[0] == "start"]
+    assert starts == [s.name for s in topo.services_of("ctl3")]
+    assert names.index("warm up") > max(i for i, n in enumerate(names) if n == "start")
+    assert steps.events[-2:] == [("haproxy", "ctl3", ["ctl3"]), ("autostart", True)]
+    assert "wait" not in names
