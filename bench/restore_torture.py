@@ -2,12 +2,14 @@
 and count what the lab still has broken (goal: 0).
 
     flock /tmp/xt-lab.lock python bench/restore_torture.py [--runs 10] [--seed S]
+        [--add-node cmp2 --kill-before 90]
 
 Each run starts a small suite (freeze nova-scheduler on ctl1, unplug glance-api on ctl2,
 power cmp1 off through its BMC; when the target has clusters: also one cluster fault in
 each cluster, on one member picked at random, so quorum holds: the kind turns with the
 run, so that 4 runs in a row kill, stop, freeze and partition a member of each cluster;
-hold), SIGKILLs
+hold; with --add-node, first `Add Compute Node` of that node, whose undo is its removal),
+SIGKILLs
 the whole robot process group at a random moment between 0.5 s and --kill-before s (so
 also in the middle of an injection), runs `extreme recover` and counts on the lab:
   stopped     processes in state T (frozen) on any node
@@ -17,12 +19,15 @@ also in the middle of an injection), runs `extreme recover` and counts on the la
               (stopped, not Synced, partitioned: each as the steady state names it)
   off         nodes powered off
   drained     HAProxy servers in MAINT or DRAIN
+  added       nodes added to the lab (`extreme lab status` marks them) still there: the
+              ledger's undo of an addition is the node's removal
   files       changed files: no fault changes files yet (issue 11), so not counted
 It prints one line a run and the totals, with the time recover took. Whatever recover
 left is then repaired (power on, SIGCONT, the DROP rules removed, members started,
-servers enabled), so the lab stays healthy; that repair is counted, never hidden. Every
-step has a timeout: a run is bounded by --kill-before + recover's 300 s + --settle +
-2 min of counting and repair.
+servers enabled, added nodes removed), so the lab stays healthy; that repair is counted,
+never hidden. Every step has a timeout: a run is bounded by --kill-before + recover's
+300 s (900 s with --add-node) + --settle + 2 min of counting and repair (15 more with an
+added node left).
 Needs the lab up and its environment ($EXTREME_TARGET etc.: read from `extreme lab env`
 when unset). Credentials are never printed.
 """
@@ -51,10 +56,10 @@ SUITE = """\
 *** Settings ***
 Library    ExtremeTesting.Faults    ${TARGET}
 Library    ExtremeTesting.Power    ${TARGET}
-
+{changes_library}
 *** Test Cases ***
 Torture
-    Freeze Service    nova-scheduler    on=ctl1
+{add_node}    Freeze Service    nova-scheduler    on=ctl1
     Unplug Service    glance-api    on=ctl2
     Power Off    cmp1
 {cluster_faults}    Sleep    120 s    hold every fault until killed
@@ -79,10 +84,16 @@ def cluster_faults(members: dict[str, list[str]], index: int, rng: random.Random
             for shift, (cluster, names) in enumerate(sorted(members.items()))]
 
 
-def suite_text(faults: list[tuple[str, str, str]]) -> str:
+def suite_text(faults: list[tuple[str, str, str]], add_node: str = "") -> str:
+    """The torture suite: ``add_node`` (a node the lab adds, e.g. cmp2) added first when
+    given, then the service and power faults, one fault per cluster, the hold."""
     lines = "".join(f"    {CLUSTER_FAULTS[kind].format(cluster=cluster, member=member)}\n"
                     for kind, cluster, member in faults)
-    return SUITE.replace("{cluster_faults}", lines)  # not format: ${TARGET} has braces
+    added = f"    Add Compute Node    {add_node}\n" if add_node else ""
+    library = "Library    ExtremeTesting.Changes    ${TARGET}\n" if add_node else ""
+    # not format: ${TARGET} has braces
+    return (SUITE.replace("{cluster_faults}", lines).replace("{add_node}", added)
+            .replace("{changes_library}", library))
 
 
 def lab_environment() -> dict[str, str]:
@@ -125,8 +136,10 @@ def cluster_members(target, settle: float) -> list[str]:
 def count(socket: str, target=None, settle: float = 0) -> dict[str, list[str]]:
     """What the lab still has broken, by kind, as human-readable items."""
     left: dict[str, list[str]] = {"stopped": [], "drops": [], "partitions": [],
-                                  "members": [], "off": [], "drained": []}
-    powered = {n["name"]: n["power"] for n in lab_status()["nodes"]}
+                                  "members": [], "off": [], "drained": [], "added": []}
+    status = lab_status()
+    powered = {n["name"]: n["power"] for n in status["nodes"]}
+    left["added"] = added_nodes(status)
     for node in NODES:
         if powered.get(node) != "on":
             left["off"].append(node)
@@ -148,8 +161,16 @@ def count(socket: str, target=None, settle: float = 0) -> dict[str, list[str]]:
     return left
 
 
+def added_nodes(status: dict) -> list[str]:
+    """The nodes `extreme lab add-node` added that the lab still has (``lab status``)."""
+    return [n["name"] for n in status.get("nodes", []) if n.get("added")]
+
+
 def repair(left: dict[str, list[str]], socket: str, target=None) -> None:
     """Put back what recover did not, so the lab stays healthy for the next run."""
+    for node in left.get("added", []):  # first: its services leave the cloud with it
+        subprocess.run(["extreme", "lab", "remove-node", node], capture_output=True,
+                       timeout=900)
     for node in left["off"]:
         subprocess.run(["extreme", "lab", "power", node, "on"], capture_output=True,
                        timeout=120)
@@ -173,7 +194,7 @@ def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: 
     suite = workdir / "torture.robot"
     members = {name: list(spec.members) for name, spec in clusters.clusters_of(target).items()}
     faults = cluster_faults(members, index, rng)
-    suite.write_text(suite_text(faults))
+    suite.write_text(suite_text(faults, args.add_node))
     kill_at = rng.uniform(0.5, args.kill_before)
     out = workdir / f"run{index}"
     started = time.monotonic()
@@ -191,8 +212,9 @@ def one_run(index: int, rng: random.Random, args, env: dict[str, str], workdir: 
         os.killpg(process.pid, signal.SIGKILL)  # the whole group: robot, ansible, ssh
     process.wait(timeout=30)
     begin = time.monotonic()
+    # An added node's removal (its undo) runs the remove command: up to 10 min more.
     recover = subprocess.run(["extreme", "recover"], env=env, capture_output=True,
-                             text=True, timeout=300)
+                             text=True, timeout=900 if args.add_node else 300)
     took = time.monotonic() - begin
     left = count(socket, target, args.settle)  # recover returns when its undo is done
     repair(left, socket, target)
@@ -210,6 +232,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--settle", type=float, default=60.0,
                         help="s a restarted cluster member may take to rejoin (default 60)")
+    parser.add_argument("--add-node", default="", metavar="NODE",
+                        help="add this node first (Add Compute Node, e.g. cmp2; about a "
+                             "minute: raise --kill-before to kill after it too)")
     args = parser.parse_args()
     if lab_status().get("phase") != "up":
         print("restore_torture: the lab is not up ('extreme lab status'); bring it up first.",

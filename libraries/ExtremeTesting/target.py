@@ -201,6 +201,8 @@ def load(path: str | os.PathLike | None = None) -> Target:
     check_verdict_sections(data, f"Target file {target_path}")
     if data.get("scale") is not None:
         parse_scale(data, f"Target file {target_path}")
+    else:
+        declare_scale_not_applicable(data)
     if data.get("data_plane") is not None:
         parse_data_plane(data, f"Target file {target_path}")
     else:
@@ -369,6 +371,22 @@ def _scale_text(section: dict[str, Any], key: str, where: str, fix: str) -> str 
     return str(value)
 
 
+# The cases that add and remove nodes (suites/changes/scale.robot): without a scale section
+# the target declares them not applicable, as it declares the data-plane cases. The pattern
+# matches the suite's cases whether robot runs suites/ (Suites.Changes.Scale.<case>) or the
+# file alone (Scale.<case>).
+SCALE_CASES = "*scale.*"
+NO_SCALE = ("The target has no scale section: adding and removing nodes is not tested on "
+            "this cloud (add scale: with the deploy tool's add and remove commands to test "
+            f"it, see {EXAMPLE}).")
+
+
+def declare_scale_not_applicable(data: dict[str, Any]) -> None:
+    """A target without a ``scale`` section declares the scale cases not applicable (the
+    report shows them NOT APPLICABLE with the reason), unless it declares them itself."""
+    declare_not_applicable(data, SCALE_CASES, NO_SCALE)
+
+
 def parse_scale(data: dict[str, Any], where: str) -> ScaleSettings:
     """The ``scale:`` section of a target's data, checked; every problem is a
     :class:`TargetError` naming the key and the fix."""
@@ -533,12 +551,18 @@ def declare_data_plane_not_applicable(data: dict[str, Any]) -> None:
     """A target without a ``data_plane`` section declares the data-plane cases not
     applicable (the report shows them NOT APPLICABLE with the reason), unless it declares
     them itself. Its ``not_applicable`` is checked first (:func:`check_verdict_sections`)."""
+    declare_not_applicable(data, DATA_PLANE_CASES, NO_DATA_PLANE)
+
+
+def declare_not_applicable(data: dict[str, Any], cases: str, reason: str) -> None:
+    """``{test: cases, reason: reason}`` added to the target's ``not_applicable``, unless
+    it declares those cases itself (or its list is malformed: checked elsewhere)."""
     entries = data.get("not_applicable")
     entries = [] if entries in (None, "") else entries
     if not isinstance(entries, list) or any(
-            isinstance(e, dict) and e.get("test") == DATA_PLANE_CASES for e in entries):
+            isinstance(e, dict) and e.get("test") == cases for e in entries):
         return
-    data["not_applicable"] = [*entries, {"test": DATA_PLANE_CASES, "reason": NO_DATA_PLANE}]
+    data["not_applicable"] = [*entries, {"test": cases, "reason": reason}]
 
 
 def _dp_problem(where: str, key: str, problem: str, fix: str) -> TargetError:

@@ -69,3 +69,19 @@ def test_the_suite_parses_and_calls_the_cluster_keywords(bench):
     assert ("Partition Cluster Member", ["database", "db", "from the others"]) in calls
     assert ("Freeze Cluster Member", ["messaging", "ctl2"]) in calls
     assert calls[-1][0] == "Sleep"
+
+
+def test_the_torture_can_add_a_node_first_and_counts_added_nodes(bench):
+    text = bench.suite_text([("kill", "database", "db")], add_node="cmp2")
+    calls = [step.keyword for section in get_model(text).sections
+             for test in getattr(section, "body", []) for step in getattr(test, "body", [])
+             if getattr(step, "keyword", None)]
+    assert calls[:2] == ["Add Compute Node", "Freeze Service"]
+    assert "Library    ExtremeTesting.Changes    ${TARGET}" in text
+    assert "Add Compute Node" not in bench.suite_text([])
+    assert "Changes" not in bench.suite_text([]) and "{" not in bench.suite_text([]).replace(
+        "${TARGET}", "")
+    status = {"nodes": [{"name": "cmp1", "power": "on"},
+                        {"name": "cmp2", "power": "on", "added": "up"},
+                        {"name": "ctl3", "power": "off", "added": "removing"}]}
+    assert bench.added_nodes(status) == ["cmp2", "ctl3"]

@@ -97,10 +97,34 @@ class Api:
         raise LabError(f"{what} did not happen within {timeout:.0f} s"
                        + (f" (last error: {last})" if last else ""))
 
-    def compute_host_up(self) -> bool:
+    def compute_host_up(self, host: str = "cmp1") -> bool:
         services = self.call("GET", config.vip_url(8774, "/v2.1/os-services?binary=nova-compute"))
-        return any(s["host"] == "cmp1" and s["state"] == "up"
+        return any(s["host"] == host and s["state"] == "up"
                    for s in services.json()["services"])
+
+    def forget_host(self, host: str) -> list[str]:
+        """Deletes every compute service (each binary) and network agent of ``host``, as an
+        operator decommissions a node once its services are stopped (Nova also deletes
+        its resource provider and host mapping); returns those it could not delete."""
+        nova = config.vip_url(8774, "/v2.1")
+        micro = {"OpenStack-API-Version": "compute 2.53"}  # services by UUID
+        left = []
+        found = self.call("GET", f"{nova}/os-services?host={host}", headers=micro)
+        for service in found.json()["services"]:
+            try:
+                self.call("DELETE", f"{nova}/os-services/{service['id']}", headers=micro,
+                          expect=(204, 404))
+            except LabError as error:
+                left.append(f"{service['binary']} on {host} ({error})")
+        for agent in self.agents():
+            if agent["host"] != host:
+                continue
+            try:
+                self.call("DELETE", config.vip_url(9696, f"/v2.0/agents/{agent['id']}"),
+                          expect=(204, 404))
+            except LabError as error:
+                left.append(f"{agent['agent_type']} on {host} ({error})")
+        return left
 
     def agents(self) -> list[dict]:
         return self.call("GET", config.vip_url(9696, "/v2.0/agents")).json()["agents"]

@@ -254,6 +254,26 @@ def lay_out(values: dict[str, str]) -> None:
         lay_out_node(node, values, keys, shared_images)
 
 
+KEY_REPOSITORIES = ("fernet-keys", "credential-keys")
+
+
+def lay_out_added(node: topo.Node, values: dict[str, str]) -> None:
+    """The files of a node `extreme lab add-node` adds, made as `up` makes every node's
+    (lay_out_node): a new controller gets Keystone's key repositories as the first
+    controller has them now (rotated keys included), as an operator copies them to it."""
+    keys = {}
+    if any(s.name == "keystone" for s in topo.services_of(node.name)):
+        model = paths.node_dir(topo.CONTROLLERS[0]) / "etc" / "keystone"
+        for name in KEY_REPOSITORIES:
+            found = {p.name: p.read_text() for p in sorted((model / name).iterdir())
+                     if p.is_file()} if (model / name).is_dir() else {}
+            if not found:
+                raise LabError(f"No Keystone keys in {model / name} to give {node.name}: "
+                               f"is the lab up ('extreme lab status')?")
+            keys[name] = found
+    lay_out_node(node, values, keys, paths.root() / "shared" / "glance-images")
+
+
 def lay_out_node(node: topo.Node, values: dict[str, str], keys: dict, shared_images: Path):
     lab = paths.root()
     home = paths.node_dir(node.name)

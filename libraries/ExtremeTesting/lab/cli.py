@@ -1,5 +1,5 @@
 """`extreme lab install | up | down | status [--json] | ssh NODE [CMD...] | env | power |
-check-data-plane`."""
+check-data-plane | add-node NAME --role ROLE | remove-node NAME`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import json
 import os
 import sys
 
-from . import lab, paths, targetfile
+from . import lab, paths, scaling, targetfile
 from . import topology as topo
 from .machine import Machine
 from .shell import LabError
+
+# Every node a command may name: those `up` makes and those `add-node` may add.
+NODE_NAMES = [n.name for n in topo.NODES + topo.SPARE_NODES]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="what runs where")
     st.add_argument("--json", action="store_true")
     ssh = sub.add_parser("ssh", help="open a shell (or run CMD) on a node over SSH")
-    ssh.add_argument("node", choices=[n.name for n in topo.NODES] + [topo.SWITCH])
+    ssh.add_argument("node", choices=NODE_NAMES + [topo.SWITCH])
     ssh.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("env", help="print the exports a run needs (credentials included)")
     check = sub.add_parser("check-data-plane", help=(
@@ -41,9 +44,21 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--keep", action="store_true",
                        help="leave what it made in place (to debug it)")
     power = sub.add_parser("power", help="press a node's power button (without its BMC)")
-    power.add_argument("node", choices=[n.name for n in topo.NODES])
+    power.add_argument("node", choices=NODE_NAMES)
     power.add_argument("state", choices=["on", "off", "soft-off", "reset", "status"])
+    spares = ", ".join(f"{n.name} ({n.roles[0]})" for n in topo.SPARE_NODES)
+    add = sub.add_parser("add-node", help=(
+        f"add a node while the lab runs ({spares}): built like the others of its role, "
+        "written into the target file"))
+    add.add_argument("name", help=f"the node to add: {spares}")
+    add.add_argument("--role", required=True, choices=list(scaling.ROLES),
+                     help="compute (like cmp1) or controller (the API services)")
+    remove = sub.add_parser("remove-node", help=(
+        "remove a node 'add-node' added: its services stopped and deleted from the cloud, "
+        "out of HAProxy, the switch, the BMCs and the target file"))
+    remove.add_argument("name", help="a node 'add-node' added")
     return p
+
 
 
 def print_status(data: dict) -> None:
@@ -55,8 +70,9 @@ def print_status(data: dict) -> None:
               f"({'--old-release' if data['release'] == 'old' else 'the newest'})")
     for node in data["nodes"]:
         services = ", ".join(f"{s['name']}:{s['state']}" for s in node["services"])
+        added = f"  (added by add-node: {node['added']})" if node.get("added") else ""
         print(f"  {node['name']:<5} {node['address']:<14} power {node['power']:<4} "
-              f"{'/'.join(node['roles']):<20} {services}")
+              f"{'/'.join(node['roles']):<20} {services}{added}")
     for what, path in data.get("files", {}).items():
         print(f"  {what:<12} {path}")
 
@@ -80,8 +96,13 @@ def main(argv: list[str]) -> int:
         elif args.action == "env":
             require_up()
             print(targetfile.shell_exports(json.loads((paths.root() / "secrets.json").read_text())))
+        elif args.action == "add-node":
+            scaling.add_node(args.name, args.role)
+        elif args.action == "remove-node":
+            scaling.remove_node(args.name)
         elif args.action == "ssh":
             require_up()
+            require_present(args.node)
             address = (topo.SWITCH_MGMT_ADDRESS if args.node == topo.SWITCH
                        else topo.node(args.node).address)
             cmd = ["ssh", "-i", targetfile.key_path(), "-o", "StrictHostKeyChecking=no",
@@ -104,6 +125,7 @@ def main(argv: list[str]) -> int:
                 return 1
         elif args.action == "power":
             require_up()
+            require_present(args.node)
             machine = Machine(args.node)
             {"on": machine.power_on, "off": machine.power_off, "reset": machine.reset,
              "soft-off": machine.soft_power_off, "status": lambda: None}[args.state]()
@@ -117,3 +139,10 @@ def main(argv: list[str]) -> int:
 def require_up() -> None:
     if lab.read_state().get("phase") != "up":
         raise LabError("the lab is not up: run 'extreme lab up'")
+
+
+def require_present(node: str) -> None:
+    """A node `add-node` may add exists only once added."""
+    if topo.spare(node) is not None and node not in lab.added_nodes():
+        raise LabError(f"{node} is not in the lab: 'extreme lab add-node {node} --role "
+                       f"{topo.role_of(node)}' adds it")

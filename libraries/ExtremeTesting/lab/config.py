@@ -424,7 +424,7 @@ def rabbitmq_env(node: str) -> str:
     return f"NODENAME=rabbit@{node}\nNODE_IP_ADDRESS=\n"
 
 
-def haproxy_cfg(admin_socket: str) -> str:
+def haproxy_cfg(admin_socket: str, added: tuple[str, ...] | list[str] = ()) -> str:
     lines = [
         "global",
         "    maxconn 4000",
@@ -453,7 +453,7 @@ def haproxy_cfg(admin_socket: str) -> str:
     checks = {"identity": "GET /v3", "placement": "GET /", "image": "GET /versions",
               "compute": "GET /", "network": "GET /"}
     lines += mariadb_listen()
-    for service in topo.api_services():
+    for service in topo.api_services(added):
         lines += [
             f"frontend {service.name}",
             f"    bind {topo.VIP}:{service.port}",
@@ -465,9 +465,15 @@ def haproxy_cfg(admin_socket: str) -> str:
             "    http-check expect rstatus ^[23]",
         ]
         for node in service.nodes:
-            lines.append(f"    server {node} {topo.node(node).address}:{service.port} check")
+            lines.append(f"    {haproxy_server(service, node)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def haproxy_server(service: topo.Service, node: str) -> str:
+    """An API backend's server line for ``node`` (the backend's default-server settings
+    apply in the configuration file)."""
+    return f"server {node} {topo.node(node).address}:{service.port} check"
 
 
 def mariadb_listen() -> list[str]:
@@ -522,7 +528,8 @@ def sshd_config(address: str, host_key: str, authorized_keys: str,
 
 def hosts_file() -> str:
     lines = ["127.0.0.1 localhost"]
-    lines += [f"{n.address} {n.name}" for n in topo.NODES]
+    # The nodes `add-node` may add too: a name resolves the same before and after.
+    lines += [f"{n.address} {n.name}" for n in topo.NODES + topo.SPARE_NODES]
     lines.append(f"{topo.VIP} vip")
     lines.append(f"{topo.SWITCH_MGMT_ADDRESS} {topo.SWITCH}")
     return "\n".join(lines) + "\n"

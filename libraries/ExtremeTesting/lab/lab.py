@@ -58,10 +58,12 @@ REQUIRED_BINARIES = ("/usr/bin/tini", "/usr/sbin/sshd", "/usr/sbin/mariadbd",
                      "/usr/sbin/conntrack", "/usr/bin/arping", "/usr/sbin/radvd",
                      "/usr/sbin/ipset", "/usr/sbin/ebtables")
 ALL_NODES = [topo.SWITCH] + [n.name for n in topo.NODES]
+# The nodes `extreme lab add-node` may add (lab/scaling.py): `down` removes them too.
+SPARE_NODES = [n.name for n in topo.SPARE_NODES]
 # Every network namespace the lab makes on this machine (as paths.netns names them): the
-# nodes' and the client's. Routers', DHCP servers' and guests' namespaces live inside the
-# nodes (each node's own /run/netns) and end with them.
-NAMESPACES = ALL_NODES + [topo.CLIENT]
+# nodes' (added ones too) and the client's. Routers', DHCP servers' and guests'
+# namespaces live inside the nodes (each node's own /run/netns) and end with them.
+NAMESPACES = ALL_NODES + SPARE_NODES + [topo.CLIENT]
 
 
 def say(message: str) -> None:
@@ -118,6 +120,11 @@ def write_state(**changes) -> dict:
     return state
 
 
+def added_nodes(state: dict | None = None) -> list[str]:
+    """The nodes `extreme lab add-node` added (lab.json's ``added``), in the order added."""
+    return list(((read_state() if state is None else state).get("added") or {}))
+
+
 # ---------------------------------------------------------------- network
 def network_up() -> None:
     sw = paths.netns(topo.SWITCH)
@@ -126,15 +133,7 @@ def network_up() -> None:
     ip("-n", sw, "link", "add", "br0", "type", "bridge")
     ip("-n", sw, "link", "set", "br0", "up")
     for node in topo.NODES:
-        ns = paths.netns(node.name)
-        ip("netns", "add", ns)
-        ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", sw, "link", "add", node.name, "type", "veth", "peer", "name", "eth0",
-           "netns", ns)
-        ip("-n", sw, "link", "set", node.name, "master", "br0", "up")
-        ip("-n", sw, "link", "set", node.name, "alias", node.name)  # the switch's port label
-        ip("-n", ns, "addr", "add", f"{node.address}/{topo.PREFIX}", "dev", "eth0")
-        ip("-n", ns, "link", "set", "eth0", "up")
+        node_link_up(sw, node.name, node.address, topo.PREFIX)
     ip("-n", paths.netns("lb"), "addr", "add", f"{topo.VIP}/{topo.PREFIX}", "dev", "eth0")
     external_up(sw)
     # The runner joins the management network like an operator's workstation...
@@ -150,6 +149,19 @@ def network_up() -> None:
     ip("link", "set", "xt-oob", "up")
 
 
+def node_link_up(sw: str, name: str, address: str, prefix: int) -> None:
+    """A node's (or the client's) network namespace, its eth0 with its address, and its
+    port on the switch's bridge (named and labelled after it)."""
+    ns = paths.netns(name)
+    ip("netns", "add", ns)
+    ip("-n", ns, "link", "set", "lo", "up")
+    ip("-n", sw, "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    ip("-n", sw, "link", "set", name, "master", "br0", "up")
+    ip("-n", sw, "link", "set", name, "alias", name)  # the switch's port label
+    ip("-n", ns, "addr", "add", f"{address}/{prefix}", "dev", "eth0")
+    ip("-n", ns, "link", "set", "eth0", "up")
+
+
 def external_up(sw: str) -> None:
     """The external network on the same bridge: each controller's second link (eth1, no
     address: the Linux bridge agent puts it in the external network's bridge) and the
@@ -162,16 +174,7 @@ def external_up(sw: str) -> None:
         ip("-n", sw, "link", "set", port, "master", "br0", "up")
         ip("-n", sw, "link", "set", port, "alias", f"{name}:{topo.EXTERNAL_INTERFACE}")
         ip("-n", paths.netns(name), "link", "set", topo.EXTERNAL_INTERFACE, "up")
-    client = paths.netns(topo.CLIENT)
-    ip("netns", "add", client)
-    ip("-n", client, "link", "set", "lo", "up")
-    ip("-n", sw, "link", "add", topo.CLIENT, "type", "veth", "peer", "name", "eth0",
-       "netns", client)
-    ip("-n", sw, "link", "set", topo.CLIENT, "master", "br0", "up")
-    ip("-n", sw, "link", "set", topo.CLIENT, "alias", topo.CLIENT)
-    ip("-n", client, "addr", "add", f"{topo.CLIENT_ADDRESS}/{topo.EXTERNAL_PREFIX}", "dev",
-       "eth0")
-    ip("-n", client, "link", "set", "eth0", "up")
+    node_link_up(sw, topo.CLIENT, topo.CLIENT_ADDRESS, topo.EXTERNAL_PREFIX)
 
 
 def wait_port(address: str, port: int, timeout: float, what: str) -> None:
@@ -379,12 +382,15 @@ def missing_older(upgrades: dict) -> None:
                        f"than the one installed: run 'extreme lab up' without --old-release")
 
 
-def install_old_release(upgrades: dict) -> None:
-    """Keystone's and Nova's older revision inside every node that runs them."""
+def install_old_release(upgrades: dict, nodes: list[topo.Node] | None = None) -> None:
+    """Keystone's and Nova's older revision inside every node that runs them (or in
+    ``nodes``)."""
     missing_older(upgrades)
     old = {name: version for upgrade in upgrades.values()
            for name, version in upgrade["from"].items()}
-    nodes = releases.nodes_with_packages()
+    nodes = releases.nodes_with_packages() if nodes is None else nodes
+    if not nodes:
+        return
     with ThreadPoolExecutor(len(nodes)) as pool:
         list(pool.map(lambda n: releases.install_in_node(node_pid(n.name), old), nodes))
 
@@ -511,23 +517,34 @@ def start_bmcs(values: dict[str, str]) -> dict[str, int]:
     except ImportError:
         say("no BMC emulator in this version: skipping BMCs")
         return {}
-    pids = {}
-    env = dict(os.environ, EXTREME_LAB_BMC_PASSWORD=values["bmc"])
-    for node in topo.NODES:
-        folder = paths.root() / "bmc" / node.name
-        folder.mkdir(parents=True, exist_ok=True)
-        log = open(folder / "bmc.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ExtremeTesting.lab.bmc", "--node", node.name,
-             "--address", node.bmc_address, "--ipmi-port", "623", "--redfish-port", "8000",
-             "--username", "admin", "--state-dir", str(folder)],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True)
-        log.close()
-        pids[node.name] = proc.pid
+    pids = {node.name: start_bmc(node, values) for node in topo.NODES}
     for node in topo.NODES:
         wait_port(node.bmc_address, 8000, 30, f"the BMC of {node.name}")
     return pids
+
+
+def start_bmc(node: topo.Node, values: dict[str, str]) -> int:
+    """The node's BMC process (IPMI on 623, Redfish on 8000 of its BMC address); its PID.
+    Returns at once: wait for its Redfish port."""
+    env = dict(os.environ, EXTREME_LAB_BMC_PASSWORD=values["bmc"])
+    folder = paths.root() / "bmc" / node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "bmc.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ExtremeTesting.lab.bmc", "--node", node.name,
+         "--address", node.bmc_address, "--ipmi-port", "623", "--redfish-port", "8000",
+         "--username", "admin", "--state-dir", str(folder)],
+        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, close_fds=True)
+    log.close()
+    return proc.pid
+
+
+def stop_bmc(pid: int | str | None) -> None:
+    """Ends a BMC that start_bmc started, when the PID is still that BMC (a PID from
+    lab.json may have been reused since, e.g. after a reboot)."""
+    if pid and "ExtremeTesting.lab.bmc" in _cmdline(int(pid)):
+        _kill(int(pid))
 
 
 # ---------------------------------------------------------------- down
@@ -537,13 +554,16 @@ def leftover_namespaces() -> list[str]:
     return [n for n in listed if n in ours]
 
 
-def remove_guests() -> list[str]:
-    """Every guest of a compute node that is on, removed inside it (its processes, its
-    namespace, its veth) before the node's power goes; returns what each node said.
-    Powering the node off would end them too (their namespaces live in the node's /run):
-    this is the orderly way, and it says what there was."""
+def remove_guests(computes: list[str] | None = None) -> list[str]:
+    """Every guest of a compute node that is on (every compute node, added ones too, or
+    those named), removed inside it (its processes, its namespace, its veth) before the
+    node's power goes; returns what each node said. Powering the node off would end them
+    too (their namespaces live in the node's /run): this is the orderly way, and it says
+    what there was."""
     said = []
-    computes = [n for s in topo.SERVICES if s.name == "nova-compute" for n in s.nodes]
+    if computes is None:
+        computes = [n for s in topo.services(added_nodes()) if s.name == "nova-compute"
+                    for n in s.nodes]
     for name in computes:
         pid = Machine(name).init_pid if paths.node_dir(name).exists() else None
         if not pid:
@@ -582,14 +602,12 @@ def down(quiet: bool = False) -> None:
         raise LabError("Removing the lab needs root")
     state = read_state()
     found_anything = bool(state) or paths.root().exists()
-    for pid in (state.get("bmcs") or {}).values():
-        # A PID from lab.json may have been reused since (a reboot): check it is our BMC.
-        if "ExtremeTesting.lab.bmc" in _cmdline(int(pid)):
-            _kill(int(pid))
+    for pid in (state.get("bmcs") or {}).values():  # added nodes' BMCs too
+        stop_bmc(pid)
     for line in remove_guests():
         if not quiet:
             say(f"guests removed on {line}")
-    for name in ALL_NODES:
+    for name in ALL_NODES + SPARE_NODES:
         if paths.node_dir(name).exists():
             Machine(name).power_off()
     # Whatever still runs inside the lab's network namespaces was started by the lab.
@@ -622,12 +640,15 @@ def status() -> dict:
               "nodes": []}
     if not state:
         return result
-    for name in ALL_NODES:
+    added = added_nodes(state)
+    for name in ALL_NODES + added:
         machine = Machine(name)
         node = topo.node(name) if name != topo.SWITCH else None
         entry = {"name": name, "address": node.address if node else topo.SWITCH_MGMT_ADDRESS,
                  "roles": list(node.roles) if node else ["switch"],
                  "power": "on" if machine.is_on() else "off", "services": []}
+        if name in added:  # by `extreme lab add-node`: `remove-node` or `down` removes it
+            entry["added"] = state["added"][name].get("phase", "up")
         if node:
             entry["bmc"] = {"address": node.bmc_address, "ipmi_port": 623, "redfish_port": 8000}
         pid = machine.init_pid

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 
 import yaml
 
@@ -46,22 +47,25 @@ def lab_expectations() -> dict:
     return data
 
 
-def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
+def target(files: dict[str, str], upgrades: dict | None = None,
+           added: tuple[str, ...] | list[str] = ()) -> dict:
+    """The lab's target file: the nodes `up` made and those `add-node` added since."""
+    lab_nodes = topo.nodes(added)
     nodes = {n.name: {"address": n.address, "roles": list(n.roles),
                       "services": [s.name for s in topo.services_of(n.name)]}
-             for n in topo.NODES}
+             for n in lab_nodes}
     services = {s.name: {"nodes": list(s.nodes), "grep": s.grep,
                          "expected_downtime": s.expected_downtime,
                          **({"port": s.port} if s.port else {}),
                          **({"api": s.api} if s.api else {}),
                          **({"packages": releases.SERVICE_PACKAGES[s.name]}
                             if s.name in releases.SERVICE_PACKAGES else {})}
-                for s in topo.SERVICES}
+                for s in topo.services(added)}
     bmcs = {n.name: {"protocol": "ipmi", "address": n.bmc_address, "port": 623,
                      "username": "admin", "password_env": ENV_BMC,
                      "redfish": {"address": n.bmc_address, "port": 8000, "system_id": n.name,
                                  "scheme": "https"}}
-            for n in topo.NODES}
+            for n in lab_nodes}
     return {
         "name": "lab",
         "description": "The Extreme Testing lab: Debian's OpenStack in namespaces on one machine",
@@ -82,7 +86,7 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "switches": {topo.SWITCH: {
             "device_type": "linux", "address": topo.SWITCH_MGMT_ADDRESS, "port": 22,
             "username": "admin", "password_env": ENV_SWITCH,
-            "ports": [p for n in topo.NODES for p in topo.switch_ports(n.name)]
+            "ports": [p for n in lab_nodes for p in topo.switch_ports(n.name)]
             + [topo.CLIENT]}},
         "load_balancer": {
             "type": "haproxy", "node": "lb",
@@ -92,8 +96,9 @@ def target(files: dict[str, str], upgrades: dict | None = None) -> dict:
         "policy_matrix": str(datafiles.data_file("variables", "lab-policy.yaml")),
         "changes": releases.target_section(upgrades or {}),
         "logs": logs_section(),
-        "data_plane": data_plane_section(),
-        "lab": {"dir": str(paths.root())},
+        "data_plane": data_plane_section(added),
+        "scale": scale_section(),
+        "lab": {"dir": str(paths.root()), "added_nodes": list(added)},
         **lab_expectations(),
     }
 
@@ -152,10 +157,10 @@ DATA_PLANE_KEYS = {
 }
 
 
-def data_plane_section() -> dict:
+def data_plane_section(added: tuple[str, ...] | list[str] = ()) -> dict:
     """The target's ``data_plane``: what the data-plane cases boot and probe from (each key
     is explained in DATA_PLANE_KEYS, written above the section)."""
-    computes = [n for s in topo.SERVICES if s.name == "nova-compute" for n in s.nodes]
+    computes = [n for s in topo.services(added) if s.name == "nova-compute" for n in s.nodes]
     return {
         "probe_host": "local",
         "probe_namespace": paths.netns(topo.CLIENT),
@@ -191,20 +196,73 @@ def with_comment(text: str, key: str, comment: str) -> str:
     return text.replace(marker, "\n" + comment.rstrip("\n") + marker, 1)
 
 
-def os_faults_config() -> dict:
+# The scale section's keys, each with what it means on the lab: written as comments above
+# the section in the lab's target file.
+SCALE_KEYS = {
+    "run_on": "where the add and remove commands run: local = this machine",
+    "add": "'extreme lab add-node': cmp2 (a compute node like cmp1) or ctl3 (a controller "
+           "with the API services, Nova's conductor and scheduler), built like the others "
+           "(namespace, switch port on sw1, BMC, package overlay, services) and written into "
+           "this file",
+    "remove": "'extreme lab remove-node': its services stopped, its compute services and "
+              "network agents deleted from the cloud, out of HAProxy, this file, the switch "
+              "and the BMCs; its namespace and files removed",
+    "cell_discovery": "command: the keyword runs nova-manage cell_v2 discover_hosts (the "
+                      "lab's schedulers also discover every 10 s)",
+    "nova_manage": "nova-manage on ctl1 as the nova user, as 'extreme lab up' runs it",
+    "boot": "the server booted targeted at a new compute node: the lab's image and flavor, "
+            "no network (the fake driver needs none)",
+    "migration": "how servers leave a compute node being removed: live, else cold (the "
+                 "lab's guest driver moves the guest with the server)",
+    "ready_within": "longest wait for each check of a new node (2-core machine)",
+    "settle": "how long a removed node must stay gone",
+}
+
+
+def scale_section() -> dict:
+    """The target's ``scale``: the lab's own deploy tool is ``extreme lab add-node`` /
+    ``remove-node`` (each key explained in SCALE_KEYS, written above the section)."""
+    # The command by its full path when known: a robot run without the venv on its PATH
+    # still finds it.
+    extreme = shutil.which("extreme") or "extreme"
+    return {
+        "run_on": "local",
+        # Measured on the 2-core lab: a compute node about 1 min, a controller about 3
+        # (its API services each load before the next starts); 15 and 10 min leave room.
+        "add": {"command": f"{extreme} lab add-node {{node}} --role {{role}}",
+                "timeout": "15 min"},
+        "remove": {"command": f"{extreme} lab remove-node {{node}}", "timeout": "10 min"},
+        "cell_discovery": "command",
+        "nova_manage": {"node": topo.CONTROLLERS[0],
+                        "command": "runuser -u nova -- nova-manage", "timeout": "5 min"},
+        "boot": {"image": api.IMAGE, "flavor": api.FLAVOR},
+        "migration": ["live", "cold"],
+        "ready_within": "5 min",
+        "settle": "60 s",
+    }
+
+
+def scale_comment() -> str:
+    lines = ["# scale: adding and removing nodes (issue 25, docs/scale.rst). Keys:"]
+    for key, meaning in SCALE_KEYS.items():
+        lines.append(f"#   {key}: {meaning}")
+    return "\n".join(lines) + "\n"
+
+
+def os_faults_config(added: tuple[str, ...] | list[str] = ()) -> dict:
     return {
         "cloud_management": {"driver": "universal"},
         "node_discover": {"driver": "node_list", "args": [
             {"ip": n.address, "fqdn": n.name,
              "auth": {"username": "root", "private_key_file": key_path()}}
-            for n in topo.NODES]},
+            for n in topo.nodes(added)]},
         "services": {s.name: {
             "driver": "process",
             "args": {"grep": s.grep, "start_cmd": f"service {s.name} start",
                      "terminate_cmd": f"service {s.name} stop",
                      "restart_cmd": f"service {s.name} restart"},
             "hosts": [topo.node(n).address for n in s.nodes]}
-            for s in topo.SERVICES},
+            for s in topo.services(added)},
     }
 
 
@@ -217,6 +275,9 @@ def clouds() -> dict:
         "region_name": config.REGION, "identity_api_version": 3, "interface": "public",
         "api_timeout": 30},
         **lab_personas.clouds(config.vip_url(5000, "/v3"))}}
+
+
+COMMENTS = {"data_plane": data_plane_comment(), "scale": scale_comment()}
 
 
 def write_yaml(path, data, mode=0o644, comments: dict[str, str] | None = None) -> str:
@@ -242,8 +303,36 @@ def write_all(values: dict[str, str], personas: dict[str, str] | None = None,
         "ssh key": key_path(),
     }
     files["target"] = write_yaml(root / "target.yaml", target(files, upgrades),
-                                 comments={"data_plane": data_plane_comment()})
+                                 comments=COMMENTS)
     return files
+
+
+def rewrite(added: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """target.yaml and os-faults.yaml again, with the nodes added since `up` (and without
+    those removed): a keyword that reads the target again sees the lab as it is. The
+    credentials' files stay as `up` wrote them; the upgrades the target declared are kept.
+    Each file is replaced whole (a reader never sees half of one)."""
+    root = paths.root()
+    path = root / "target.yaml"
+    try:
+        current = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise LabError(f"The lab's target file {path} cannot be read ({type(error).__name__}):"
+                       f" is the lab up? ('extreme lab status')") from None
+    upgrades = (current.get("changes") or {}).get("upgrades") or {}
+    files = {"clouds.yaml": str(root / "clouds.yaml"),
+             "os-faults": replace_yaml(root / "os-faults.yaml", os_faults_config(added)),
+             "ssh key": key_path()}
+    files["target"] = replace_yaml(path, target(files, upgrades, added), comments=COMMENTS)
+    return files
+
+
+def replace_yaml(path, data, comments: dict[str, str] | None = None) -> str:
+    """write_yaml to a new file beside ``path``, then renamed over it."""
+    new = path.with_name(path.name + ".new")
+    write_yaml(new, data, comments=comments)
+    os.replace(new, path)
+    return str(path)
 
 
 def environment(values: dict[str, str]) -> dict[str, str]:

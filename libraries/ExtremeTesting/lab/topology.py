@@ -6,7 +6,7 @@ os-faults configuration, HAProxy and the service manager cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # RFC 2544's benchmarking range: addresses that exist only inside the lab's namespaces.
 MGMT_NET = "198.18.0"
@@ -130,19 +130,77 @@ AGENT_TYPES = {"neutron-linuxbridge-agent": "Linux bridge agent",
 BOOT_ORDER = ("ctl1", "ctl2", "db", "cmp1", "lb")
 
 
+# Nodes the lab adds only on demand (`extreme lab add-node`, issue 25), never at `up`, and
+# `remove-node` or `down` removes: a second compute node and a third controller. Their
+# addresses are fixed, so each is built the same way every time it is added.
+SPARE_NODES: tuple[Node, ...] = (
+    Node("cmp2", f"{MGMT_NET}.32", ("compute",)),
+    Node("ctl3", f"{MGMT_NET}.13", ("controller",)),
+)
+# An added node runs what its model runs: a compute node what cmp1 runs (nova-compute with
+# the lab's guest driver, the Linux bridge agent); a controller the API services, Nova's
+# conductor and scheduler of ctl1, but not ctl1's cluster members (MariaDB and RabbitMQ
+# stay 3-member clusters), memcached (the services' caches list ctl1's and ctl2's) or
+# Neutron's agents (its routers and DHCP servers stay on ctl1 and ctl2, which hold the
+# external network's links).
+ROLE_MODEL = {"compute": "cmp1", "controller": "ctl1"}
+NOT_ON_ADDED = {"compute": (),
+                "controller": ("mariadb", "clustercheck", "rabbitmq", "memcached",
+                               "neutron-linuxbridge-agent", "neutron-dhcp-agent",
+                               "neutron-l3-agent")}
+
+
+def spare(name: str) -> Node | None:
+    """The spare node of that name (one the lab adds on demand), else None."""
+    return next((n for n in SPARE_NODES if n.name == name), None)
+
+
+def role_of(name: str) -> str:
+    """An added node's one role (compute or controller)."""
+    found = spare(name)
+    if found is None:
+        raise KeyError(f"'{name}' is not a node the lab adds: "
+                       f"{', '.join(n.name for n in SPARE_NODES)}.")
+    return found.roles[0]
+
+
 def services_of(node: str) -> list[Service]:
+    """The services a node runs, in start order (an added node: its model's, see
+    ROLE_MODEL)."""
+    found = spare(node)
+    if found is not None:
+        role = found.roles[0]
+        return [s for s in SERVICES if ROLE_MODEL[role] in s.nodes
+                and s.name not in NOT_ON_ADDED[role]]
     return [s for s in SERVICES if node in s.nodes]
 
 
 def node(name: str) -> Node:
-    for candidate in NODES:
+    for candidate in NODES + SPARE_NODES:
         if candidate.name == name:
             return candidate
-    raise KeyError(f"Unknown lab node '{name}'. Known: {', '.join(n.name for n in NODES)}.")
+    raise KeyError(f"Unknown lab node '{name}'. Known: "
+                   f"{', '.join(n.name for n in NODES + SPARE_NODES)}.")
 
 
-def api_services() -> list[Service]:
-    return [s for s in SERVICES if s.api]
+def nodes(added: tuple[str, ...] | list[str] = ()) -> list[Node]:
+    """The lab's nodes: those `up` made, then those added since (their names, in the order
+    they were added)."""
+    return list(NODES) + [node(name) for name in added if spare(name) is not None]
+
+
+def services(added: tuple[str, ...] | list[str] = ()) -> list[Service]:
+    """SERVICES with each added node in the node list of every service it runs."""
+    extra = [n for n in added if spare(n) is not None]
+    found = []
+    for service in SERVICES:
+        more = tuple(n for n in extra if service in services_of(n) and n not in service.nodes)
+        found.append(replace(service, nodes=service.nodes + more) if more else service)
+    return found
+
+
+def api_services(added: tuple[str, ...] | list[str] = ()) -> list[Service]:
+    return [s for s in services(added) if s.api]
 
 
 def external_port(node_name: str) -> str:
@@ -156,7 +214,7 @@ def switch_ports(node_name: str) -> list[str]:
     return [node_name] + ([external_port(node_name)] if node_name in EXTERNAL_NODES else [])
 
 
-def agents() -> list[tuple[str, str]]:
+def agents(added: tuple[str, ...] | list[str] = ()) -> list[tuple[str, str]]:
     """Every Neutron agent the lab runs, as (agent_type, host), sorted."""
-    return sorted((AGENT_TYPES[s.name], n) for s in SERVICES if s.name in AGENT_TYPES
+    return sorted((AGENT_TYPES[s.name], n) for s in services(added) if s.name in AGENT_TYPES
                   for n in s.nodes)
