@@ -126,3 +126,34 @@ def test_a_guest_without_a_dhcp_server_is_removed_again(tmp_path):
         assert guests.guests(tmp_path) == []
     finally:
         subprocess.run(["ip", "netns", "del", switch], check=True, timeout=10)
+
+
+def test_the_echo_service_echoes_ahead_of_the_cloud_for_the_cpu():
+    """The echo service answers what it is sent, and (as root, as the lab runs it) asks
+    for a higher priority than the cloud's processes: a guest stands for a VM's own vCPU."""
+    port = _free_port()
+    service = subprocess.Popen([os.sys.executable, "-I", "-S", guests.__file__, "echo",
+                                str(port), "127.0.0.1"])
+    try:
+        deadline = 50
+        while deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as client:
+                    client.sendall(b"ping")
+                    assert client.recv(16) == b"ping"
+                    break
+            except ConnectionRefusedError:
+                deadline -= 1
+                subprocess.run(["sleep", "0.1"], check=True)
+        assert deadline, "the echo service never listened"
+        nice = int(Path(f"/proc/{service.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert nice == (guests.ECHO_NICE if os.geteuid() == 0 else 0)
+    finally:
+        service.terminate()
+        service.wait(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -250,7 +250,7 @@ def test_lab_variables_merge_the_lab_overlay_and_the_defaults(monkeypatch):
     assert rabbit.down_for == 20 and rabbit.settle == 60  # own key, then default's
     assert "max_outage" not in found["expectations"].workloads  # not merged
     assert {k.id for k in found["known_findings"]} == {"LAB-RABBIT-1", "LAB-RABBIT-2",
-                                                   "LAB-DB-1", "LAB-DB-2", "LAB-NET-1"}
+                                                   "LAB-DB-1", "LAB-DB-2", "LAB-NET-1", "LAB-NET-2"}
     assert found["nodes"].ctl1.address == "198.18.0.11"
 
 
