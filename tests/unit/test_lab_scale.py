@@ -607,3 +607,34 @@ def test_a_controller_joins_haproxy_after_its_services_serve_and_gets_the_old_re
     assert names.index("warm up") > max(i for i, n in enumerate(names) if n == "start")
     assert steps.events[-2:] == [("haproxy", "ctl3", ["ctl3"]), ("autostart", True)]
     assert "wait" not in names
+
+
+class _NetworkProxy:
+    """openstacksdk's network proxy: its endpoint already ends in /v2.0."""
+
+    def __init__(self):
+        self.paths: list[str] = []
+
+    def request(self, path, method, raise_exc=False, **kwargs):
+        self.paths.append(path)
+
+        class Answer:
+            status_code = 404 if path.startswith("/v2.0/") else 200
+            text = ""
+
+            @staticmethod
+            def json():
+                return {"agents": [{"id": "a1", "agent_type": "Linux bridge agent",
+                                    "alive": True, "host": "cmp2"}]}
+        return Answer()
+
+
+def test_network_agents_are_asked_for_relative_to_the_network_endpoint():
+    from ExtremeTesting.changes.scale import SdkCloud
+
+    proxy = _NetworkProxy()
+    conn = type("Conn", (), {"network": proxy, "has_service": lambda self, name: True})()
+    cloud = SdkCloud(conn)
+    assert cloud.agents("cmp2") == [{"id": "a1", "type": "Linux bridge agent", "alive": True}]
+    cloud.delete_agent("a1")
+    assert proxy.paths == ["/agents?host=cmp2", "/agents/a1"]

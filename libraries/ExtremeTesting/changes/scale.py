@@ -262,12 +262,12 @@ class SdkCloud:
     def agents(self, host: str) -> list[dict]:
         if not self.conn.has_service("network"):
             return []
-        found = self._json("network", f"/v2.0/agents?host={host}", "agents") or []
+        found = self._json("network", f"/agents?host={host}", "agents") or []
         return [{"id": a["id"], "type": a.get("agent_type"), "alive": a.get("alive")}
                 for a in found if a.get("host") == host]
 
     def delete_agent(self, agent_id: str) -> None:
-        self._call("network", "DELETE", f"/v2.0/agents/{agent_id}", ok=(204, 404))
+        self._call("network", "DELETE", f"/agents/{agent_id}", ok=(204, 404))
 
 
 class BootRefused(ScaleError):
