@@ -619,7 +619,8 @@ class _NetworkProxy:
         self.paths.append(path)
 
         class Answer:
-            status_code = 404 if path.startswith("/v2.0/") else 200
+            status_code = (404 if path.startswith("/v2.0/") else
+                           204 if method == "DELETE" else 200)
             text = ""
 
             @staticmethod
