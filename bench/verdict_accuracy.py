@@ -130,6 +130,10 @@ class Plant:
     finding: str  # a regular expression the failure message must match ({node}: the
     # first node of Keystone)
     absent: str = ""  # ... and one it must not match ("" for none)
+    # Robot options of the plant's own: the resend plant's case runs without the data
+    # plane, whose guests' router create takes longer than the plant's server timeout:
+    # HAProxy answered it 504 in the case's setup (2026-12-07, both runs).
+    robot_args: tuple[str, ...] = ()
 
 
 PLANTS = [
@@ -144,7 +148,8 @@ PLANTS = [
           r"\w+: \S+ / network:create_network: matrix says deny, deployed policy says allow"),
     Plant("resend", "changes/rolling_restart.robot", "Rolling Restart Of Placement With Drain",
           "FAIL: writes duplicated or deleted twice, none lost",
-          r"write-network: \d+ (duplicated|deleted twice)", r"write-network: \d+ lost"),
+          r"write-network: \d+ (duplicated|deleted twice)", r"write-network: \d+ lost",
+          ("--variablefile", str(Path(__file__).with_name("without_data_plane.py")))),
     Plant("not-back", "destructive/service_restart.robot", "Restart Keystone On One Node",
           "FAIL: keystone on the first node did not serve again",
           r"keystone on {node} did not serve again|No process of keystone runs on {node}"
@@ -510,7 +515,7 @@ def run_plant(lab: Lab, chosen: Plant, outdir: Path, resend_after: float) -> dic
                 "check before the plant", "agrees": False}
     try:
         plant(lab, chosen.name, resend_after)
-        rc, output = robot(["--test", chosen.test, "--listener",
+        rc, output = robot([*chosen.robot_args, "--test", chosen.test, "--listener",
                             f"{Path(__file__).resolve()}:{chosen.name}",
                             str(SUITES / chosen.suite)], outdir, CASE_TIMEOUT)
     except (PlantError, ChangeError) as error:  # ChangeError: a node refused a command
