@@ -170,3 +170,25 @@ def test_real_ansible_playbook_needs_no_collection(tmp_path, monkeypatch):
     monkeypatch.setattr(runner_module.ansible_callbacks, "STDOUT_CALLBACK", "json")
     with pytest.raises(RemoteActionError, match="no JSON result"):
         bounded.execute([local], {"command": "echo extreme"})
+
+
+def test_a_kill_whose_only_complaint_is_a_process_already_gone_succeeds(tmp_path):
+    script = fake_playbook(tmp_path, {"198.18.0.11": {
+        "failed": True, "rc": 123, "msg": "non-zero return code",
+        "stderr": "kill: (6028): No such process\n",
+        "cmd": "bash -c 'ps ax | grep -v grep | grep keystone-uwsgi | awk {print $1} | "
+               "xargs kill -SIGKILL'"}})
+    result = runner(script).execute([HOST], {"kill": {"grep": "keystone-uwsgi"}})
+    assert [r.status for r in result] == ["OK"]
+
+
+@pytest.mark.parametrize("stderr, rc", [
+    ("kill: (6028): No such process\nkill: (6029): Operation not permitted", 123),
+    ("kill: (6028): No such process", 1),
+    ("", 123),
+])
+def test_a_kill_that_failed_otherwise_still_fails(tmp_path, stderr, rc):
+    script = fake_playbook(tmp_path, {"198.18.0.11": {
+        "failed": True, "rc": rc, "msg": "non-zero return code", "stderr": stderr}})
+    with pytest.raises(RemoteActionError, match="'kill' failed on 1 node"):
+        runner(script).execute([HOST], {"kill": {"grep": "keystone-uwsgi"}})
