@@ -512,6 +512,8 @@ class Segment:
 # Neutron agent started (main job of 2026-12-07: one TCP sample of one path, ICMP on the
 # same path lost nothing), a wait for the CPU that a VM's own vCPU would not have.
 ECHO_NICE = -10
+
+
 def echo_service(port: int, max_clients: int = 64, idle: float = 10.0,
                  address: str = "0.0.0.0") -> None:
     """Echoes what each TCP client sends, on ``port`` of ``address`` (default every address
