@@ -250,7 +250,8 @@ def test_lab_variables_merge_the_lab_overlay_and_the_defaults(monkeypatch):
     assert rabbit.down_for == 20 and rabbit.settle == 60  # own key, then default's
     assert "max_outage" not in found["expectations"].workloads  # not merged
     assert {k.id for k in found["known_findings"]} == {"LAB-RABBIT-1", "LAB-RABBIT-2",
-                                                   "LAB-DB-1", "LAB-DB-2", "LAB-NET-1", "LAB-NET-2"}
+                                                   "LAB-DB-1", "LAB-DB-2", "LAB-DB-3", "LAB-NET-1",
+                                                   "LAB-NET-2"}
     assert found["nodes"].ctl1.address == "198.18.0.11"
 
 
@@ -344,3 +345,29 @@ def test_limits_read_before_use_the_expectations_of_fail_naming_it(tmp_path):
         assert "not found" not in tests[name].message, tests[name].message
     assert tests["After The Suite Chose Its Expectations"].status == "PASS", \
         tests["After The Suite Chose Its Expectations"].message
+
+
+DELETED_TWICE = (
+    "Requests were not all accounted for between 03:14:50.626 (t=0.000 s) and 03:15:53.057 "
+    "(t=62.431 s): write-network: {n} deleted twice: xt-mon-default-18d765-write-network-22 "
+    "(our DELETE answered 404 although the resource was there just before it: an earlier "
+    "attempt of that DELETE had deleted it; create req-80fd05fe-25f4-4494-8ac0-a83ea9aeea0f, "
+    "delete req-3b775dee-e550-438d-bd38-545abeaf01a3)")
+
+
+def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_only():
+    """The main job of 2026-12-07's message is explained; two such deletes, a lost write, or
+    the same message in another case are not."""
+    from ExtremeTesting import findings as findings_module
+    data = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text())
+    listed = findings_module.parse(data["known_findings"])
+    case = "The Database Comes Back After The Whole Cluster Restarts"
+    suite = "Suites.Destructive.Database Cluster"
+    candidates = findings_module.for_test(listed, case, f"{suite}.{case}")
+    assert [f.id for f in candidates] == ["LAB-DB-3"]
+    assert findings_module.explaining(candidates, [DELETED_TWICE.format(n=1)]).id == "LAB-DB-3"
+    assert findings_module.explaining(candidates, [DELETED_TWICE.format(n=2)]) is None
+    lost = DELETED_TWICE.format(n=1).replace("1 deleted twice", "1 lost")
+    assert findings_module.explaining(candidates, [lost]) is None
+    other = "No Request Is Lost When The Database Writer Goes"
+    assert not findings_module.for_test(listed, other, f"{suite}.{other}")
