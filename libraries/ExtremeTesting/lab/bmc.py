@@ -405,7 +405,8 @@ def redfish_app(actions: PowerActions, node: str, state_dir: Path, username: str
 # --- The process ------------------------------------------------------------------------
 
 class FakeMachine:
-    """A machine kept in a JSON file, for tests and benchmarks: {"on": bool, "calls": []}."""
+    """A machine kept in a JSON file, for tests and benchmarks: {"on": bool, "calls": []},
+    and optionally "off_seconds": how long a power-off takes (a node shutting down)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -437,6 +438,7 @@ class FakeMachine:
         return bool(self._read()["on"])
 
     def power_off(self) -> None:
+        time.sleep(float(self._read().get("off_seconds", 0)))
         self._call("power_off", False)
 
     def power_on(self) -> None:
