@@ -514,8 +514,8 @@ def logged_tracebacks() -> dict[str, str]:
 def start_bmcs(values: dict[str, str]) -> dict[str, int]:
     """One BMC process for every base node (IPMI and Redfish on each node's own BMC
     address), when the BMC code is present; {node: its PID} (the same PID for all).
-    Returns once every node's Redfish port answers; a node that cannot be served fails
-    in one line naming it, and the process is ended."""
+    Returns once it serves every node; a node that cannot be served fails in one line
+    naming it, and the process is ended."""
     try:
         from . import bmc  # noqa: F401
     except ImportError:
@@ -558,25 +558,24 @@ def _start_bmc_process(nodes: Sequence[topo.Node], values: dict[str, str]) -> su
 
 def _wait_bmcs(proc: subprocess.Popen, nodes: Sequence[topo.Node], log: Path,
                timeout: float) -> None:
-    """Until every node's Redfish port answers. The process ending first fails with its
-    last line (the BMC names the node it could not serve)."""
+    """Until the process said it serves every node (its "ready node=..." lines, written
+    once every node's IPMI and Redfish sockets are bound: a port answered by some older
+    process would not do). The process ending first fails with its last line (the BMC
+    names the node it could not serve)."""
     deadline = time.monotonic() + timeout
-    for node in nodes:
-        while True:
-            try:
-                with socket.create_connection((node.bmc_address, 8000), timeout=1):
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                said = [line for line in log.read_text(errors="replace").splitlines()
-                        if line.strip()]
-                raise LabError(f"the BMCs exited ({proc.returncode}): "
-                               f"{said[-1] if said else 'nothing logged'} (see {log})")
-            if time.monotonic() > deadline:
-                raise LabError(f"the BMC of {node.name} did not answer on "
-                               f"{node.bmc_address}:8000 within {timeout:.0f} s (see {log})")
-            time.sleep(0.1)
+    while True:
+        said = log.read_text(errors="replace") if log.exists() else ""
+        missing = [n for n in nodes if f"ready node={n.name} ipmi=" not in said]
+        if not missing:
+            return
+        if proc.poll() is not None:
+            lines = [line for line in said.splitlines() if line.strip()]
+            raise LabError(f"the BMCs exited ({proc.returncode}): "
+                           f"{lines[-1] if lines else 'nothing logged'} (see {log})")
+        if time.monotonic() > deadline:
+            raise LabError(f"the BMC of {missing[0].name} was not serving on "
+                           f"{missing[0].bmc_address} within {timeout:.0f} s (see {log})")
+        time.sleep(0.1)
 
 
 def stop_bmc(pid: int | str | None) -> None:
