@@ -231,8 +231,9 @@ def _ipmi_classes():
             old = self.serversocket
             new = _NodeSocket(old.family, old.type, old.proto, fileno=os.dup(old.fileno()))
             handlers = ipmisession.Session.bmc_handlers
-            handlers[new] = handlers.pop(old)
+            handlers[new] = handlers[old]  # in this order: no packet finds neither
             ipmisession.iosockets[ipmisession.iosockets.index(old)] = new
+            del handlers[old]
             self._bound = old
             self.serversocket = new
             self.port = new.getsockname()[1]
