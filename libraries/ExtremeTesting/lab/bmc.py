@@ -30,7 +30,9 @@ Why it is built this way (see shared/FINDINGS.md):
   (:func:`emulator_module`); pyghmi files server sessions under (client address, port),
   so each node's IPMI socket reports a port that also names its address
   (:class:`_NodePort`), and a client talking to two nodes from one socket keeps its
-  sessions apart.
+  sessions apart; a client's new session to one node drops only that node's old session
+  (``_handle_ipmi_packet``), not its sessions with the others; and pyghmi's IO thread is
+  woken once every node's socket exists (``wake``).
 """
 
 from __future__ import annotations
@@ -216,6 +218,25 @@ def _ipmi_classes():
             self.managedsessionid = bytes(4)
             # Status 0x11: no cipher suite matches; the client retries with SHA-1.
             return bytearray([request[0], 0x11, 0, 0]) + self.clientsessionid
+
+        def _handle_ipmi_packet(self, data, sockaddr=None, qent=None):
+            # An IPMI 1.5 packet with sequence and session 0 (a client's first packet)
+            # from an address that has a session here: pyghmi drops every session of
+            # that client address, on every node this process serves, and hands the
+            # packet to the BMC. Drop only this node's session, then do the same.
+            handlers = ipmisession.Session.bmc_handlers
+            if (len(data) > 12 and data[4] in (0, 2) and qent is not None
+                    and qent[2] in handlers and not any(data[5:13])):
+                sessions = handlers.get(sockaddr, {})
+                if sessions.get(self.bmc.port) is self:
+                    del sessions[self.bmc.port]
+                if not sessions:
+                    handlers.pop(sockaddr, None)
+                server = handlers[qent[2]][0]
+                server.pktqueue.append(qent)
+                server.process_pktqueue()
+                return None
+            return super()._handle_ipmi_packet(data, sockaddr, qent)
 
     class LabBmc(pyghmi_bmc.Bmc):
         def __init__(self, actions: PowerActions, authdata, port, address):
