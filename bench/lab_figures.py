@@ -25,7 +25,7 @@ def lab_pids() -> list[int]:
     for ns in lab.leftover_namespaces():
         out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
         pids += [int(p) for p in out.stdout.split()]
-    pids += [int(p) for p in (lab.read_state().get("bmcs") or {}).values()]
+    pids += lab.bmc_pids(lab.read_state())  # the base nodes share one BMC process
     return sorted(set(pids))
 
 

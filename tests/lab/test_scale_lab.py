@@ -81,6 +81,9 @@ def test_an_added_compute_node_serves_like_cmp1_and_leaves_nothing_when_removed(
                         auth=auth).json()["PowerState"] == "On"
     status = {n["name"]: n for n in lab.status()["nodes"]}
     assert status[NODE]["added"] == "up" and status[NODE]["power"] == "on"
+    bmcs = lab.read_state()["bmcs"]  # the base nodes share one BMC process, cmp2 has its own
+    shared = {bmcs[n.name] for n in topo.NODES}
+    assert len(shared) == 1 and bmcs[NODE] not in shared
 
     done = extreme("remove-node", NODE)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -90,6 +93,9 @@ def test_an_added_compute_node_serves_like_cmp1_and_leaves_nothing_when_removed(
     assert paths.netns(NODE) not in lab.leftover_namespaces()
     assert not paths.node_dir(NODE).exists()
     assert NODE not in (lab.read_state().get("bmcs") or {})
+    assert all("ExtremeTesting.lab.bmc" in lab._cmdline(pid) for pid in shared)
+    cmp1 = f"https://{topo.node('cmp1').bmc_address}:8000/redfish/v1/Systems"
+    assert requests.get(cmp1, verify=False, timeout=10, auth=auth).status_code == 200
 
 
 def test_a_node_up_made_is_never_removed(running_lab):

@@ -351,6 +351,18 @@ def test_a_compute_node_is_removed_in_order_and_forgotten_by_the_cloud(lab_dir, 
     assert not (lab_dir / "nodes" / "cmp2").exists() and not (lab_dir / "bmc" / "cmp2").exists()
 
 
+def test_removing_an_added_node_never_stops_the_base_nodes_shared_bmc(lab_dir, monkeypatch):
+    """Should an added node ever be mapped to the base nodes' BMC process, removing it
+    forgets the mapping and leaves the process serving the others."""
+    lab.write_state(added={"cmp2": {"role": "compute", "phase": "up"}},
+                    bmcs={"ctl1": 11, "ctl2": 11, "cmp2": 11})
+    (lab_dir / "nodes" / "cmp2").mkdir(parents=True)
+    steps = Steps(monkeypatch)
+    scaling.remove_node("cmp2")
+    assert not [event for event in steps.events if event[0] == "bmc"]
+    assert lab.read_state()["bmcs"] == {"ctl1": 11, "ctl2": 11}
+
+
 def test_a_controller_leaves_haproxy_first(lab_dir, monkeypatch):
     lab.write_state(added={"ctl3": {"role": "controller", "phase": "up"},
                            "cmp2": {"role": "compute", "phase": "up"}})

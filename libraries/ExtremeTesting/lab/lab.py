@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -511,40 +512,83 @@ def logged_tracebacks() -> dict[str, str]:
 
 # ---------------------------------------------------------------- BMCs
 def start_bmcs(values: dict[str, str]) -> dict[str, int]:
-    """One BMC process per node (IPMI and Redfish), when the BMC code is present."""
+    """One BMC process for every base node (IPMI and Redfish on each node's own BMC
+    address), when the BMC code is present; {node: its PID} (the same PID for all).
+    Returns once it serves every node; a node that cannot be served fails in one line
+    naming it, and the process is ended."""
     try:
         from . import bmc  # noqa: F401
     except ImportError:
         say("no BMC emulator in this version: skipping BMCs")
         return {}
-    pids = {node.name: start_bmc(node, values) for node in topo.NODES}
-    for node in topo.NODES:
-        wait_port(node.bmc_address, 8000, 30, f"the BMC of {node.name}")
-    return pids
+    proc = _start_bmc_process(topo.NODES, values)
+    try:
+        _wait_bmcs(proc, topo.NODES, paths.root() / "bmc" / "bmc.log", 30)
+    except LabError:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return {node.name: proc.pid for node in topo.NODES}
 
 
 def start_bmc(node: topo.Node, values: dict[str, str]) -> int:
-    """The node's BMC process (IPMI on 623, Redfish on 8000 of its BMC address); its PID.
-    Returns at once: wait for its Redfish port."""
+    """The node's own BMC process (IPMI on 623, Redfish on 8000 of its BMC address), for
+    a node added after `up`; its PID. Returns at once: wait for its Redfish port."""
+    return _start_bmc_process([node], values).pid
+
+
+def _start_bmc_process(nodes: Sequence[topo.Node], values: dict[str, str]) -> subprocess.Popen:
+    """A BMC process serving ``nodes``, each with its state and log in bmc/<node>/; its
+    stderr goes to bmc/<node>/bmc.log for one node, bmc/bmc.log for several."""
     env = dict(os.environ, EXTREME_LAB_BMC_PASSWORD=values["bmc"])
-    folder = paths.root() / "bmc" / node.name
-    folder.mkdir(parents=True, exist_ok=True)
-    log = open(folder / "bmc.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ExtremeTesting.lab.bmc", "--node", node.name,
-         "--address", node.bmc_address, "--ipmi-port", "623", "--redfish-port", "8000",
-         "--username", "admin", "--state-dir", str(folder)],
-        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, close_fds=True)
-    log.close()
-    return proc.pid
+    argv = [sys.executable, "-m", "ExtremeTesting.lab.bmc", "--ipmi-port", "623",
+            "--redfish-port", "8000", "--username", "admin"]
+    for node in nodes:
+        folder = paths.root() / "bmc" / node.name
+        folder.mkdir(parents=True, exist_ok=True)
+        argv += ["--node", node.name, "--address", node.bmc_address,
+                 "--state-dir", str(folder)]
+    log_path = paths.root() / "bmc" / (f"{nodes[0].name}/bmc.log" if len(nodes) == 1
+                                      else "bmc.log")
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
+
+
+def _wait_bmcs(proc: subprocess.Popen, nodes: Sequence[topo.Node], log: Path,
+               timeout: float) -> None:
+    """Until the process said it serves every node (its "ready node=..." lines, written
+    once every node's IPMI and Redfish sockets are bound: a port answered by some older
+    process would not do). The process ending first fails with its last line (the BMC
+    names the node it could not serve)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        said = log.read_text(errors="replace") if log.exists() else ""
+        missing = [n for n in nodes if f"ready node={n.name} ipmi=" not in said]
+        if not missing:
+            return
+        if proc.poll() is not None:
+            lines = [line for line in said.splitlines() if line.strip()]
+            raise LabError(f"the BMCs exited ({proc.returncode}): "
+                           f"{lines[-1] if lines else 'nothing logged'} (see {log})")
+        if time.monotonic() > deadline:
+            raise LabError(f"the BMC of {missing[0].name} was not serving on "
+                           f"{missing[0].bmc_address} within {timeout:.0f} s (see {log})")
+        time.sleep(0.1)
 
 
 def stop_bmc(pid: int | str | None) -> None:
-    """Ends a BMC that start_bmc started, when the PID is still that BMC (a PID from
-    lab.json may have been reused since, e.g. after a reboot)."""
+    """Ends a BMC process that start_bmc(s) started, when the PID is still that BMC (a PID
+    from lab.json may have been reused since, e.g. after a reboot)."""
     if pid and "ExtremeTesting.lab.bmc" in _cmdline(int(pid)):
         _kill(int(pid))
+
+
+def bmc_pids(state: dict) -> list[int]:
+    """Every BMC process in lab.json's ``bmcs`` (node -> PID; the base nodes share one
+    process, added nodes have their own), each once."""
+    return sorted({int(pid) for pid in (state.get("bmcs") or {}).values() if pid})
 
 
 # ---------------------------------------------------------------- down
@@ -602,7 +646,7 @@ def down(quiet: bool = False) -> None:
         raise LabError("Removing the lab needs root")
     state = read_state()
     found_anything = bool(state) or paths.root().exists()
-    for pid in (state.get("bmcs") or {}).values():  # added nodes' BMCs too
+    for pid in bmc_pids(state):  # the base nodes' shared one and added nodes' own
         stop_bmc(pid)
     for line in remove_guests():
         if not quiet:

@@ -275,9 +275,10 @@ def _remove(name: str, role: str, quiet: bool = False) -> tuple[list[str], list[
         left = forget(name, secrets())
     except (LabError, OSError, ValueError) as error:
         left = [f"(the cloud could not be asked: {error})"]
-    lab.stop_bmc((lab.read_state().get("bmcs") or {}).get(name))
     bmcs = dict(lab.read_state().get("bmcs") or {})
-    bmcs.pop(name, None)
+    pid = bmcs.pop(name, None)
+    if pid not in bmcs.values():  # never the base nodes' shared BMC process
+        lab.stop_bmc(pid)
     lab.write_state(bmcs=bmcs)
     step("namespace", remove_namespace, name)
     for folder in (paths.node_dir(name), paths.root() / "bmc" / name):
