@@ -204,7 +204,8 @@ class DataPlaneKeywords(Component):
         case that needs the guests boots them. Under pabot (``${PABOTLIBURI}`` set) the
         guests are published in PabotLib's parallel values, so that the suites of every
         process take them over; otherwise in this process. `Delete Data Plane Guests Of
-        The Run` deletes them at the run's end.
+        The Run` deletes them at the run's end. Never fails (pabot's server is asked only
+        when the guests are booted or taken over).
 
         | Suite Setup    `Keep Data Plane Guests For The Run`
         """
@@ -256,6 +257,7 @@ class DataPlaneKeywords(Component):
         Plane Guests` would delete: empty when nothing was booted here, or when the guests
         are the run's (`Keep Data Plane Guests For The Run`: the run's end deletes them).
         `Finish A Destructive Suite` takes the destructive lock only when there is some.
+        Never fails; asks nothing of the cloud.
 
         | ${own} = | `Get Data Plane Guests Of The Suite` |
         """
