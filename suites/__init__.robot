@@ -25,7 +25,8 @@ Suite Teardown    Run Teardown Only Once    Delete The Data Plane Guests Of The 
 Delete The Data Plane Guests Of The Run
     [Documentation]    The run's last step (through PabotLib's `Run Teardown Only Once`,
     ...    which waits for every other pabot item; alone, robot runs it at the end): the
-    ...    run's data-plane guests deleted under the destructive lock. pabot 5.2 also runs
+    ...    run's data-plane guests deleted under the destructive lock (what resists is
+    ...    named in a warning, with how to delete it). pabot 5.2 also runs
     ...    `Run Teardown Only Once` in the item just before a final ``{ }`` group of the
     ...    ordering file (its ``${PABOTLASTLEVEL}`` is ``Suites``, the last item's is
     ...    empty): only the run's last item deletes them.
@@ -37,7 +38,9 @@ Delete The Data Plane Guests Of The Run
     ${uri} =    Get Variable Value    ${PABOTLIBURI}    ${EMPTY}
     IF    $uri    Acquire Lock    ${DESTRUCTIVE LOCK}
     TRY
-        Delete Data Plane Guests Of The Run
+        # A warning, not a failure: the cases' verdicts are in already, and a failed suite
+        # teardown here would mark every case of this item (robot alone: of the run) FAIL.
+        Run Keyword And Warn On Failure    Delete Data Plane Guests Of The Run
     FINALLY
         IF    $uri    Release Lock    ${DESTRUCTIVE LOCK}
     END

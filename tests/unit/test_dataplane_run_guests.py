@@ -127,6 +127,19 @@ def test_the_run_teardown_deletes_exactly_the_published_resources_once(tmp_path)
     assert deletes(conn) == count
 
 
+def test_what_the_run_teardown_cannot_delete_is_named_with_how_to_purge_it(tmp_path):
+    conn, pabot = FakeNeutronNovaGlance(), FakePabot()
+    cloud, _ = process(tmp_path, conn, pabot)
+    cloud.boot_data_plane_guests()
+    error = sdk.ConflictException(message="ConflictException: 409", details="in use")
+    error.status_code = 409
+    conn.fail["delete_security_group"] = error
+    with pytest.raises(CloudError, match=r"(?s)Purge Leftovers.*security_group xt-t-dp-sg-1"):
+        cloud.delete_data_plane_guests_of_the_run()
+    assert not conn.items["server"] and not conn.items["router"]  # the rest went
+    assert json.loads(pabot.values[KEY])["state"] == "deleted"  # not tried twice
+
+
 def test_a_failed_boot_is_not_tried_again_by_the_later_suites(tmp_path):
     conn, pabot = FakeNeutronNovaGlance(), FakePabot()
     error = sdk.HttpException(message="HttpException: 409", details="Quota exceeded")

@@ -224,7 +224,8 @@ class DataPlaneKeywords(Component):
         run's last item, under the destructive lock). Nothing to do when no suite booted
         them, when the boot failed (its suite deleted what it made) or without a
         ``data_plane`` in the target. Waits at most ``timeout`` for each deletion; fails
-        naming what it could not delete (find it with `Get Leftovers` by the run's prefix).
+        naming what it could not delete (`Purge Leftovers` deletes it later: its name
+        starts with ``xt-``). Call it under the destructive lock.
 
         | Suite Teardown    `Delete Data Plane Guests Of The Run`
         """
@@ -245,8 +246,8 @@ class DataPlaneKeywords(Component):
         problems = self.ctx.delete_tracked(made, timeout) if made else []
         if problems:
             raise CloudError("Could not delete every resource of the run's data-plane "
-                             "guests (`Purge Leftovers` with the run's prefix, or `extreme "
-                             "lab` clean-up, removes them once the cloud answers):\n"
+                             "guests; once the cloud answers, the Cloud library's `Purge "
+                             "Leftovers` (names starting with xt-) deletes them:\n"
                              + "\n".join(f"- {p}" for _, p in problems))
         logger.info(f"Deleted the run's data-plane guests, {len(made)} resource(s) booted by "
                     f"suite {record.get('by')}: " + ", ".join(str(t) for t in made))
