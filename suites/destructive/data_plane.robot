@@ -1,7 +1,7 @@
 *** Settings ***
 Documentation     The tenants' data plane through the failures of what wires it.
 ...
-...               The suite boots its guests once (the target's ``data_plane`` section:
+...               The guests are booted once per run (the target's ``data_plane`` section:
 ...               two tenant networks, an HA router with its gateway on the external
 ...               network, a guest on each network, a floating IP on the first) and every
 ...               case probes their paths from before its fault until it is over:

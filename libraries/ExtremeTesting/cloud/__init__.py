@@ -94,15 +94,18 @@ class Cloud(DynamicCore, ScopedResources):
 
     = The data plane =
 
-    `Boot Data Plane Guests` boots, once per suite, what the tenants' users would feel:
+    `Boot Data Plane Guests` boots, once per run, what the tenants' users would feel:
     two tenant networks joined by a router with its gateway on the external network, one
     guest on each, a floating IP on the first, ICMP and the TCP echo port let in (all from
     the target's ``data_plane`` section), and waits until each path answers. It returns
     the paths for the Monitor's `Start Probing Data Plane`: ``north-south`` (the users'
     namespace to the floating IP) and, where the guests are namespaces the probe can enter
     (the lab), ``east-west`` (from the first guest to the second, through the router).
-    Everything is deleted when the suite ends (or earlier, under the destructive lock, by
-    `Delete Data Plane Guests`). `Get Data Plane Paths`, `Data Plane Guests Should
+    Once per run when the run's top-level suite says so (`Keep Data Plane Guests For The
+    Run`: the first boot is published, later suites in any pabot process take it over,
+    `Delete Data Plane Guests Of The Run` deletes it at the run's end); otherwise once per
+    suite, everything deleted when the suite ends (or earlier, under the destructive lock,
+    by `Delete Data Plane Guests`). `Get Data Plane Paths`, `Data Plane Guests Should
     Answer`; for the HA router's failover, `Get Node Of Active Router` and `Wait
     Until Router Is Active On Another Node`; for the agents that wire it, `Get Network
     Agent` and `Wait Until Network Agent Has Restarted`. A target without ``data_plane``

@@ -33,6 +33,8 @@ class CloudContext:
         self.prefix = prefix if prefix is not None else f"{BASE_PREFIX}{self.run_id}-"
         self.tag = TAG
         self.tracker = Tracker(cleanup_level)
+        # The run's data-plane guests: in no scope of this process, deleted at the run's end.
+        self.kept_for_run: list[Tracked] = []
         self.connector = connector
         self._password: str | None = None
         self._conn: Any = None

@@ -10,7 +10,10 @@ target's image and flavor; a floating IP on the first. With an existing
 nothing else is made but the group and the floating IP; the router is the floating IP's.
 Every resource is tracked by the Cloud library in the *suite* that booted it, so it is
 deleted when that suite ends, whatever happened (a boot that failed half-way leaves
-nothing either), and ``Purge Leftovers`` finds what a killed run left by its name.
+nothing either), and ``Purge Leftovers`` finds what a killed run left by its name. In a
+run whose top-level suite keeps the guests for the run (`Keep Data Plane Guests For The
+Run`, suites/__init__.robot), a boot that succeeded is the run's instead: published for
+the later suites (:class:`RunGuests`), untracked, deleted once at the run's end.
 
 The paths, as the Monitor's `Start Probing Data Plane` reads them:
 
@@ -37,6 +40,7 @@ their answers (from the probe's vantage point, as the monitor will send them).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +90,12 @@ class Fixture:
     def as_dict(self) -> dict[str, Any]:
         return {"paths": dict(self.paths), "router": self.router, "booted": self.booted,
                 "guests": [g.as_dict() for g in self.guests]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fixture:
+        """The fixture :meth:`as_dict` wrote (a run's guests, published for later suites)."""
+        return cls(dict(data["paths"]), [Guest(**g) for g in data.get("guests", [])],
+                   data.get("router"), bool(data.get("booted", True)))
 
 
 # ------------------------------------------------------------------ answering
@@ -299,6 +309,43 @@ class Booter:
             router = self._find("router", "router", self.conn.network.find_router,
                                 s.router).id
         return Fixture({p.name: p.spec() for p in s.paths}, [], router, booted=False)
+
+
+# ------------------------------------------------------------------ the run's guests
+RUN_KEY = "extreme-testing:data-plane-guests:{target}"
+
+
+class RunGuests:
+    """Where a run's guests are published for its later suites: PabotLib's parallel
+    values under pabot (each suite runs in its own process; ``pabot`` is a PabotLib
+    instance, or a fake of its two calls), this process's memory otherwise (plain ``robot
+    suites``). A record is JSON, keyed by the target's name (:data:`RUN_KEY`):
+    ``state`` (``booted``, ``failed`` or ``deleted``), ``by`` (the suite that booted or
+    deleted), ``fixture`` (:meth:`Fixture.as_dict`), ``resources`` (each ``kind``, ``id``,
+    ``name``: enough to delete them), ``error`` (why the boot failed)."""
+
+    def __init__(self, pabot: Any | None = None):
+        self.pabot = pabot
+        self._local: dict[str, str] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        raw = (self.pabot.get_parallel_value_for_key(key) if self.pabot is not None
+               else self._local.get(key, ""))
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise CloudError(f"The run's record of its data-plane guests ({key}) is not "
+                             f"JSON: {str(raw)[:200]!r}. Was it set by something else?"
+                             ) from None
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        raw = json.dumps(record)
+        if self.pabot is not None:
+            self.pabot.set_parallel_value_for_key(key, raw)
+        else:
+            self._local[key] = raw
 
 
 # ------------------------------------------------------------------ the router's nodes

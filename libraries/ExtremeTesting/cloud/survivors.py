@@ -3,7 +3,7 @@
 Created with the Cloud library's own keywords (``cloud`` below is the Cloud library),
 so they are named, tagged and cleaned up as every resource of a run; checked here: each
 still exists, unchanged and usable. With a ``data_plane`` in the target the data plane's
-guests (`Boot Data Plane Guests`: the suite's, booted once) are survivors too: each of
+guests (`Boot Data Plane Guests`: the run's, or the suite's, booted once) are survivors too: each of
 their paths must still answer after the change.
 The survivor user's password is made here, kept in memory only and never logged.
 """

@@ -1,5 +1,6 @@
-"""The data-plane fixture's keywords: guests booted once per suite, their paths, where
-their router forwards (see ExtremeTesting.cloud.dataplane)."""
+"""The data-plane fixture's keywords: guests booted once per run (or once per suite when a
+suite runs on its own), their paths, where their router forwards (see
+ExtremeTesting.cloud.dataplane)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,23 @@ from typing import Any
 
 from robot.api import SkipExecution, logger
 from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
 
 from ... import target as target_module
 from .. import dataplane
 from ..apierrors import CloudError, describe
 from ..polling import wait_until
+from ..tracking import Tracked
 from .base import Component
+
+
+def _pabot_if_any() -> Any:
+    """A PabotLib client when pabot runs this process (``${PABOTLIBURI}`` set), else None."""
+    if not BuiltIn().get_variable_value("${PABOTLIBURI}"):
+        return None
+    from pabot.pabotlib import PabotLib
+
+    return PabotLib()
 
 
 class DataPlaneKeywords(Component):
@@ -28,6 +40,9 @@ class DataPlaneKeywords(Component):
         self._made: tuple[Any, list] | None = None  # (scope, tracked) of the last boot
         self.answers: dataplane.Answers = dataplane.answers  # tests give fakes of these
         self.clock, self.sleep = time.monotonic, time.sleep
+        # The run's guests (`Keep Data Plane Guests For The Run`), None: per suite.
+        self.run_guests: dataplane.RunGuests | None = None
+        self.pabot: Any = _pabot_if_any  # tests give a fake PabotLib
 
     # --- the target ---------------------------------------------------------------
     def settings(self) -> target_module.DataPlaneSettings:
@@ -39,7 +54,8 @@ class DataPlaneKeywords(Component):
         return target_module.parse_data_plane(target.data, f"Target file {target.path}")
 
     def _current(self) -> dataplane.Fixture | None:
-        """The fixture booted in a suite still running (its resources still there)."""
+        """The fixture booted in a suite still running (its resources still there), or
+        the run's (its scope the tracker's run scope, always there)."""
         if self.fixture is not None and any(s is self._scope for s in
                                             self.ctx.tracker.scopes):
             return self.fixture
@@ -49,9 +65,9 @@ class DataPlaneKeywords(Component):
     # --- keywords -------------------------------------------------------------------
     @keyword
     def boot_data_plane_guests(self, timeout: timedelta | None = None) -> dict[str, str]:
-        """Boots the guests whose data plane the suite measures, once per suite, and waits
-        until each path answers; returns the paths (``north-south``, ``east-west``) as
-        `Start Probing Data Plane` takes them.
+        """Boots the guests whose data plane the suites measure, once per run (or once per
+        suite, see below), and waits until each path answers; returns the paths
+        (``north-south``, ``east-west``) as `Start Probing Data Plane` takes them.
 
         From the target's ``data_plane`` section: two tenant networks with DHCP subnets
         (``subnets``), a router joining them with its gateway on ``external_network`` (HA
@@ -65,16 +81,30 @@ class DataPlaneKeywords(Component):
         on it (no networks or router made). With ``paths`` and no image in the target
         nothing is booted: those paths are waited for and returned.
 
-        Every resource is tracked in the current *suite*, even when a test calls this,
-        and deleted when the suite ends whatever happens; called again in the same suite
-        it boots nothing and only waits until the paths answer. Waits at most ``timeout``
-        (default: the target's ``guest_ready_timeout``) for the servers and for the
-        answers.
+        *Once per run* when the run's top-level suite keeps them (`Keep Data Plane Guests
+        For The Run`: the project's suites/__init__.robot, so ``pabot ... suites`` and
+        ``robot suites``): the run's first call boots them and publishes them (under
+        pabot in PabotLib's parallel values, keyed by the target's name; every suite runs
+        in its own process); every later call, in any suite or process, takes them over
+        and only waits until the paths answer. They are then tracked in no suite: `Delete
+        Data Plane Guests Of The Run` deletes them once, at the run's end. Call it under
+        the destructive lock, as `Prepare A Destructive Case` does: the lock makes the
+        look-up and the boot one step for the whole run.
+
+        *Once per suite* otherwise (a suite file run on its own): every resource is
+        tracked in the current *suite*, even when a test calls this, and deleted when the
+        suite ends whatever happens; called again in the same suite it boots nothing and
+        only waits until the paths answer.
+
+        Waits at most ``timeout`` (default: the target's ``guest_ready_timeout``) for the
+        servers and for the answers.
 
         Skipped as not applicable when the target has no ``data_plane`` section. Fails
         naming the resource and the API's answer when a creation fails, naming each path
         and its last error when a path does not answer in time; a boot that failed is not
-        tried again in the same suite (the later calls fail at once with its error).
+        tried again in the same suite, nor in the run when the run keeps the guests (the
+        later calls fail at once with its error; what it made is deleted when its suite
+        ends).
 
         | &{paths} = | `Boot Data Plane Guests` |
         | `Start Probing Data Plane` | &{paths} |
@@ -82,27 +112,158 @@ class DataPlaneKeywords(Component):
         settings = self.settings()
         wait = timeout.total_seconds() if timeout is not None else settings.ready_within
         fixture = self._current()
+        if fixture is None and self.run_guests is not None:
+            fixture = self._take_the_runs()
         if fixture is None:
-            suite = self.ctx.tracker.suite_scope()
-            if self._failed is not None and self._failed[0] is suite:
-                raise CloudError(f"The data plane's guests could not be booted earlier in "
-                                 f"this suite: {self._failed[1]}")
-            started = time.monotonic()
-            booter = dataplane.Booter(self.ctx, settings)
-            self._made = (suite, booter.tracked)  # deletable even if the boot fails
-            try:
-                fixture = booter.boot() if settings.boots else booter.adopt()
-                self._wait_answering(fixture.paths, wait)
-            except Exception as error:
-                self._failed = (suite, str(error))
-                raise
-            self.fixture, self._scope = fixture, suite
-            logger.info(f"Data plane {'booted' if fixture.booted else 'taken from the target'}"
-                        f" and answering in {time.monotonic() - started:.1f} s: "
-                        f"{fixture.as_dict()}")
+            fixture = self._boot(settings, wait)
         else:
             self._wait_answering(fixture.paths, wait)
         return dict(fixture.paths)
+
+    def _boot(self, settings: Any, wait: float) -> dataplane.Fixture:
+        suite = self.ctx.tracker.suite_scope()
+        if self._failed is not None and self._failed[0] is suite:
+            raise CloudError(f"The data plane's guests could not be booted earlier in "
+                             f"this suite: {self._failed[1]}")
+        started = time.monotonic()
+        booter = dataplane.Booter(self.ctx, settings)
+        self._made = (suite, booter.tracked)  # deletable even if the boot fails
+        try:
+            fixture = booter.boot() if settings.boots else booter.adopt()
+            self._wait_answering(fixture.paths, wait)
+            if self.run_guests is not None:
+                self._publish({"state": "booted", "by": self._suite_name(),
+                               "fixture": fixture.as_dict(),
+                               "resources": [vars(t) for t in booter.tracked]})
+        except Exception as error:
+            self._failed = (suite, str(error))
+            if self.run_guests is not None:
+                try:
+                    self._publish({"state": "failed", "by": self._suite_name(),
+                                   "error": str(error)})
+                except Exception as unpublished:  # noqa: BLE001 - the boot's error matters
+                    logger.warn(f"Could not publish the failed boot of the data plane's "
+                                f"guests to the run's other suites: {unpublished}")
+            raise
+        if self.run_guests is not None:
+            # The run's now: out of every scope of this process (its suite's end, and
+            # under pabot its top-level suite's end, must not delete them).
+            for tracked in booter.tracked:
+                self.ctx.tracker.forget(tracked.id)
+            self.ctx.kept_for_run = list(booter.tracked)
+            self._made, self._scope = None, self.ctx.tracker.scopes[0]
+        else:
+            self._scope = suite
+        self.fixture = fixture
+        logger.info(f"Data plane {'booted' if fixture.booted else 'taken from the target'}"
+                    f"{' for the run' if self.run_guests is not None else ''}"
+                    f" and answering in {time.monotonic() - started:.1f} s: "
+                    f"{fixture.as_dict()}")
+        return fixture
+
+    def _take_the_runs(self) -> dataplane.Fixture | None:
+        """The guests an earlier suite of the run booted (None: none yet, boot them)."""
+        record = self._record()
+        if record is None or record.get("state") == "deleted":
+            return None
+        if record.get("state") == "failed":
+            raise CloudError(f"The data plane's guests could not be booted earlier in this "
+                             f"run (suite {record.get('by')}), not tried again: "
+                             f"{record.get('error')}")
+        self.fixture = dataplane.Fixture.from_dict(record["fixture"])
+        self._scope = self.ctx.tracker.scopes[0]
+        self.ctx.kept_for_run = [Tracked(**t) for t in record.get("resources", [])]
+        logger.info(f"Data plane of the run taken over (booted by suite {record.get('by')}):"
+                    f" {record['fixture']}")
+        return self.fixture
+
+    def _key(self) -> str:
+        target = self.ctx.target()
+        return dataplane.RUN_KEY.format(target=target.name if target is not None else "")
+
+    def _record(self) -> dict[str, Any] | None:
+        assert self.run_guests is not None
+        return self.run_guests.get(self._key())
+
+    def _publish(self, record: dict[str, Any]) -> None:
+        assert self.run_guests is not None
+        self.run_guests.put(self._key(), record)
+
+    @staticmethod
+    def _suite_name() -> str:
+        try:
+            return str(BuiltIn().get_variable_value("${SUITE NAME}") or "")
+        except Exception:  # noqa: BLE001 - outside Robot (tests, benches)
+            return ""
+
+    @keyword
+    def keep_data_plane_guests_for_the_run(self) -> None:
+        """Makes `Boot Data Plane Guests` boot the guests once for the whole run rather
+        than once per suite: the suite setup of the run's top-level suite (the project's
+        suites/__init__.robot). Asks nothing of the cloud and boots nothing: the first
+        case that needs the guests boots them. Under pabot (``${PABOTLIBURI}`` set) the
+        guests are published in PabotLib's parallel values, so that the suites of every
+        process take them over; otherwise in this process. `Delete Data Plane Guests Of
+        The Run` deletes them at the run's end. Never fails (pabot's server is asked only
+        when the guests are booted or taken over).
+
+        | Suite Setup    `Keep Data Plane Guests For The Run`
+        """
+        pabot = self.pabot() if callable(self.pabot) else self.pabot
+        self.run_guests = dataplane.RunGuests(pabot)
+        logger.info("The data plane's guests are kept for the run "
+                    f"({'published to every pabot process' if pabot else 'this process'}).")
+
+    @keyword
+    def delete_data_plane_guests_of_the_run(self, timeout: timedelta = timedelta(minutes=5)
+                                            ) -> None:
+        """Deletes the run's guests (`Keep Data Plane Guests For The Run`) from what the
+        booting suite published, once: the record is marked deleted first, so a second
+        call deletes nothing. The suite teardown of the run's top-level suite, at the very
+        end of the run (under pabot through PabotLib's `Run Teardown Only Once`, in the
+        run's last item, under the destructive lock). Nothing to do when no suite booted
+        them, when the boot failed (its suite deleted what it made) or without a
+        ``data_plane`` in the target. Waits at most ``timeout`` for each deletion; fails
+        naming what it could not delete (`Purge Leftovers` deletes it later: its name
+        starts with ``xt-``). Call it under the destructive lock.
+
+        | Suite Teardown    `Delete Data Plane Guests Of The Run`
+        """
+        target = self.ctx.target()
+        if self.run_guests is None or target is None \
+                or target.data.get("data_plane") is None:
+            logger.info("No data-plane guests kept for the run.")
+            return
+        record = self._record()
+        if record is None or record.get("state") != "booted":
+            logger.info(f"No data-plane guests of the run to delete "
+                        f"({'none booted' if record is None else record.get('state')}).")
+            return
+        made = [Tracked(**t) for t in record.get("resources", [])]
+        self._publish({"state": "deleted", "by": self._suite_name(),
+                       "resources": record.get("resources", [])})
+        self.fixture, self._scope, self.ctx.kept_for_run = None, None, []
+        problems = self.ctx.delete_tracked(made, timeout) if made else []
+        if problems:
+            raise CloudError("Could not delete every resource of the run's data-plane "
+                             "guests; once the cloud answers, the Cloud library's `Purge "
+                             "Leftovers` (names starting with xt-) deletes them:\n"
+                             + "\n".join(f"- {p}" for _, p in problems))
+        logger.info(f"Deleted the run's data-plane guests, {len(made)} resource(s) booted by "
+                    f"suite {record.get('by')}: " + ", ".join(str(t) for t in made))
+
+    @keyword
+    def get_data_plane_guests_of_the_suite(self) -> list[Tracked]:
+        """Returns what `Boot Data Plane Guests` booted in this suite and `Delete Data
+        Plane Guests` would delete: empty when nothing was booted here, or when the guests
+        are the run's (`Keep Data Plane Guests For The Run`: the run's end deletes them).
+        `Finish A Destructive Suite` takes the destructive lock only when there is some.
+        Never fails; asks nothing of the cloud.
+
+        | ${own} = | `Get Data Plane Guests Of The Suite` |
+        """
+        suite = self.ctx.tracker.suite_scope()
+        return list(self._made[1]) if self._made and self._made[0] is suite else []
 
     @keyword
     def delete_data_plane_guests(self, timeout: timedelta = timedelta(minutes=5)) -> None:
@@ -110,15 +271,18 @@ class DataPlaneKeywords(Component):
         floating IP, router with its interfaces, subnets, networks, security group), rather
         than when the suite ends: a suite teardown can do it under the destructive lock,
         so that no other suite's case is measuring meanwhile. Nothing to do when nothing
-        was booted (or the target listed its own paths). Waits at most ``timeout`` for
-        each deletion; fails naming what it could not delete (that stays tracked, deleted
-        again when the suite ends).
+        was booted here (or the target listed its own paths), and never the run's guests
+        (`Keep Data Plane Guests For The Run`: `Delete Data Plane Guests Of The Run`
+        deletes those); what a failed boot of the run's made is its suite's, deleted here.
+        Waits at most ``timeout`` for each deletion; fails naming what it could not delete
+        (that stays tracked, deleted again when the suite ends).
 
         | `Delete Data Plane Guests` |
         """
-        suite = self.ctx.tracker.suite_scope()
-        made = list(self._made[1]) if self._made and self._made[0] is suite else []
-        self.fixture, self._made = None, None
+        made = self.get_data_plane_guests_of_the_suite()
+        if self._scope is not self.ctx.tracker.scopes[0]:  # the run's stay
+            self.fixture = None
+        self._made = None
         if not made:
             logger.info("No data-plane guests to delete in this suite.")
             return
@@ -136,9 +300,9 @@ class DataPlaneKeywords(Component):
     @keyword
     def get_data_plane_paths(self) -> dict[str, str]:
         """Returns the paths of the guests `Boot Data Plane Guests` booted in this suite
-        (or took from the target), as `Start Probing Data Plane` takes them. Fails when
-        none were booted in a suite still running; skipped when the target has no
-        ``data_plane`` section.
+        or took over from the run (or took from the target), as `Start Probing Data
+        Plane` takes them. Fails when none were booted in a suite still running, nor
+        taken over from the run; skipped when the target has no ``data_plane`` section.
 
         | &{paths} = | `Get Data Plane Paths` |
         """

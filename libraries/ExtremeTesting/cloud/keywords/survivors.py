@@ -27,8 +27,9 @@ class SurvivorKeywords(Component):
         key pair, a project and a user with a password kept in memory only, made with this
         library's resource keywords (so they are tracked and cleaned up as every resource
         of the run); with a ``data_plane`` in the target, the data plane's guests
-        (`Boot Data Plane Guests`: the suite's, booted once) and their paths. Returns what
-        `Survivors Should Be Intact` checks. Fails when a resource cannot be created.
+        (`Boot Data Plane Guests`: the run's, or the suite's, booted once) and their
+        paths. Returns what `Survivors Should Be Intact` checks. Fails when a resource
+        cannot be created.
 
         | `Create Survivors`
         """

@@ -112,13 +112,14 @@ class TrackingKeywords(Component):
         """Checks that no resource named ``prefix*`` exists outside the scopes still running.
 
         ``prefix`` defaults to this run's prefix. Fails listing every such resource that is not
-        tracked for deletion by a running test or suite. Put it in a test after one that failed
-        half-way: the earlier test's resources must already be gone.
+        tracked for deletion by a running test or suite (or kept for the run's end: the
+        data plane's guests, `Keep Data Plane Guests For The Run`). Put it in a test after
+        one that failed half-way: the earlier test's resources must already be gone.
 
         | `No Resources Should Be Left`
         """
         prefix = prefix or self.ctx.prefix
-        tracked = {t.id for t in self.ctx.tracker.all()}
+        tracked = {t.id for t in [*self.ctx.tracker.all(), *self.ctx.kept_for_run]}
         found = [t for t in find_leftovers(self.conn, prefix,
                                            volumes=self.ctx.has_volume_service())
                  if t.id not in tracked]
