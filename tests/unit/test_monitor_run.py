@@ -139,3 +139,35 @@ def test_http_client_reports_refused_connections_and_statuses():
     http.close_thread_connections()  # the server's keep-alive threads outlive it
     with pytest.raises(http.ProbeError, match="refused"):
         http.request("GET", url + "/", 0.5)
+
+
+def test_a_probe_that_times_its_own_exchange_is_not_failed_for_this_process_being_slow():
+    """A data-plane sample whose packets came back within the timeout, counted from the
+    send, stays OK although the whole sample (socket set-up in the namespace, this process
+    waiting for a core) took longer: the main job of 2026-12-07 failed a placement restart
+    on one TCP echo 'answer after 0.169 s, over the timeout' (timeout 0.15 s). A probe
+    without its own clock is still failed for an answer over the timeout."""
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from ExtremeTesting.monitor.dataplane import IcmpProbe, TcpProbe
+
+    @dataclass
+    class SelfTimed(CallableProbe):
+        times_itself: ClassVar[bool] = True
+
+    def slow_but_answered() -> Outcome:
+        time.sleep(0.25)
+        return Outcome(True)
+
+    timed = SelfTimed("timed", rate=2, timeout=0.1, function=slow_but_answered)
+    plain = CallableProbe("plain", rate=2, timeout=0.1, function=slow_but_answered)
+    run = MonitorRun([timed, plain])
+    run.start()
+    wait_for(lambda: run.timelines["timed"].total >= 2 and run.timelines["plain"].total >= 2)
+    run.stop()
+    assert run.timelines["timed"].counts()["failed"] == 0
+    plain_samples = run.timelines["plain"].samples()
+    assert plain_samples and all(not s.ok and "over the timeout" in s.error
+                                 for s in plain_samples)
+    assert TcpProbe.times_itself and IcmpProbe.times_itself and not GetProbe.times_itself

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from .analysis import FaultWindow, Outage, fault_window, outages, partial, summarize, union
 from .probes import Outcome, Probe
@@ -118,6 +119,10 @@ class IcmpProbe(Probe):
     """One ICMP echo request per sample from ``namespace`` to ``address``; OK when the
     matching echo reply (identifier, sequence, source) comes back within the timeout."""
 
+    # Its deadline runs from the packet's send (after the socket is made in the
+    # namespace): the time this process took to get there is not the network's.
+    times_itself: ClassVar[bool] = True
+
     kind: str = "icmp"
     rate: float = DEFAULT_RATE
     timeout: float = DEFAULT_ICMP_TIMEOUT
@@ -184,6 +189,10 @@ class IcmpProbe(Probe):
 class TcpProbe(Probe):
     """One TCP connection per sample from ``namespace`` to ``address``:``port``; with
     ``echo``, 16 bytes sent must come back. OK when it all happened within the timeout."""
+
+    # Its deadline runs from the packet's send (after the socket is made in the
+    # namespace): the time this process took to get there is not the network's.
+    times_itself: ClassVar[bool] = True
 
     kind: str = "tcp"
     rate: float = DEFAULT_RATE

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from . import http
 from .reconcile import Held, Write, WriteLedger
@@ -75,6 +75,11 @@ class Probe:
     @property
     def sample_timeout(self) -> float:
         return self.timeout
+
+    # Whether check() times the exchange it judges itself (from the packet sent, not from
+    # the sample's start): the engine then takes its verdict as it is. Otherwise an
+    # answer that came after sample_timeout, counted from the sample's start, fails.
+    times_itself: ClassVar[bool] = False
 
     def check(self) -> Outcome:
         raise NotImplementedError
