@@ -7,6 +7,7 @@ Nothing here touches a namespace, a process or the network: every such step is a
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -582,7 +583,9 @@ class Build:
         monkeypatch.setattr(lab, "install_old_release",
                             lambda upgrades, nodes: record(("old release", upgrades,
                                                             [n.name for n in nodes])))
-        monkeypatch.setattr(lab, "service", lambda node, name: record(("start", node, name)))
+        monkeypatch.setattr(lab, "service", lambda node, name, nice=0:
+                            record(("start", node, name)) if nice == scaling.BUILD_NICE
+                            else pytest.fail(f"{name} started at priority {nice}"))
         monkeypatch.setattr(scaling, "logged_in", lambda values: FakeApi())
         monkeypatch.setattr(scaling, "warm_up", lambda name: record(("warm up", name)))
         monkeypatch.setattr(scaling, "join_haproxy", lambda name, added: record(("haproxy",
@@ -651,3 +654,35 @@ def test_network_agents_are_asked_for_relative_to_the_network_endpoint():
     assert cloud.agents("cmp2") == [{"id": "a1", "type": "Linux bridge agent", "alive": True}]
     cloud.delete_agent("a1")
     assert proxy.paths == ["/agents?host=cmp2", "/agents/a1"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setting a priority back to 0 needs root")
+def test_a_node_built_at_low_priority_gets_the_normal_one_back_except_its_own_choices():
+    """reprioritize(): what runs at BUILD_NICE goes back to 0 (the node serves); a process
+    that chose another priority (a guest's echo service) keeps it."""
+    import subprocess
+
+    def sleeper(nice: int) -> subprocess.Popen:
+        return subprocess.Popen(["sleep", "30"],
+                                preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, nice))
+
+    built, chosen = sleeper(scaling.BUILD_NICE), sleeper(3)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, built.pid) == scaling.BUILD_NICE
+        assert scaling.reprioritize(0, pids=[built.pid, chosen.pid, 999_999_999]) == 1
+        assert os.getpriority(os.PRIO_PROCESS, built.pid) == 0
+        assert os.getpriority(os.PRIO_PROCESS, chosen.pid) == 3
+    finally:
+        for proc in (built, chosen):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_nodes_processes_are_those_of_its_pid_namespace(tmp_path):
+    proc = tmp_path / "proc"
+    for pid, ns in ((1, "pid:[111]"), (50, "pid:[222]"), (51, "pid:[222]"), (60, "pid:[111]")):
+        (proc / str(pid) / "ns").mkdir(parents=True)
+        (proc / str(pid) / "ns" / "pid").symlink_to(ns)
+    (proc / "self").mkdir()
+    assert sorted(scaling.node_processes(50, str(proc))) == [50, 51]
+    assert scaling.node_processes(7, str(proc)) == []  # a node not running

@@ -197,8 +197,12 @@ def node_pid(name: str) -> int:
     return pid
 
 
-def service(node: str, name: str, action: str = "start", timeout: float = 120) -> None:
-    in_node(node_pid(node), ["/usr/local/sbin/service", name, action], timeout=timeout)
+def service(node: str, name: str, action: str = "start", timeout: float = 120,
+            nice: int = 0) -> None:
+    """``service NAME ACTION`` in the node; ``nice``: what it starts runs at that priority."""
+    prefix = ["nice", "-n", str(nice)] if nice else []
+    in_node(node_pid(node), [*prefix, "/usr/local/sbin/service", name, action],
+            timeout=timeout)
 
 
 def prepare_database(values: dict[str, str]) -> None:
