@@ -656,6 +656,46 @@ def test_network_agents_are_asked_for_relative_to_the_network_endpoint():
     assert proxy.paths == ["/agents?host=cmp2", "/agents/a1"]
 
 
+class _Flaky:
+    """A proxy answering 503 a number of times, then 200."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls = failures, []
+
+    def request(self, path, method, raise_exc=False, **kwargs):
+        self.calls.append(method)
+        code = 503 if len(self.calls) <= self.failures else 200
+        body = {"hypervisors": []}
+        return type("Answer", (), {"status_code": code, "text": "Service Unavailable",
+                                   "json": staticmethod(lambda: body)})()
+
+
+def _flaky_cloud(failures: int):
+    from ExtremeTesting.changes.scale import SdkCloud
+
+    proxy, now = _Flaky(failures), [0.0]
+    conn = type("Conn", (), {"compute": proxy})()
+    cloud = SdkCloud(conn, clock=lambda: now[0],
+                     sleep=lambda s: now.__setitem__(0, now[0] + s))
+    return cloud, proxy, now
+
+
+def test_a_scale_call_answered_503_is_asked_again_for_a_bounded_time_but_never_a_post():
+    from ExtremeTesting.changes.scale import ScaleError
+
+    cloud, proxy, _ = _flaky_cloud(failures=3)  # a Keystone coming back: 6 s of 503
+    assert cloud.hypervisors("cmp2") == []
+    assert len(proxy.calls) == 4
+    cloud, proxy, now = _flaky_cloud(failures=1000)  # never back: fails naming the answer
+    with pytest.raises(ScaleError, match="answered HTTP 503"):
+        cloud.hypervisors("cmp2")
+    assert cloud.TRANSIENT_FOR <= now[0] <= cloud.TRANSIENT_FOR + 2
+    cloud, proxy, _ = _flaky_cloud(failures=1)
+    with pytest.raises(ScaleError, match="answered HTTP 503"):
+        cloud._call("compute", "POST", "/servers")
+    assert proxy.calls == ["POST"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a priority back to 0 needs root")
 def test_a_node_built_at_low_priority_gets_the_normal_one_back_except_its_own_choices():
     """reprioritize(): what runs at BUILD_NICE goes back to 0 (the node serves); a process

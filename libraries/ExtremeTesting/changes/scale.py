@@ -145,12 +145,26 @@ class SdkCloud:
     (its ``api_timeout`` bounds each). Raises :class:`ScaleError` naming the call and the
     API's answer."""
 
-    def __init__(self, conn: Any):
+    # A call answered 502/503/504 (a service or its Keystone coming back: the undo of an
+    # addition ran while the cloud still recovered from the faults undone before it, in a
+    # restore-torture run of 2026-12-07, and gave up on one 503) is asked again for up to
+    # TRANSIENT_FOR s, except a POST (not known to be safe to send twice).
+    TRANSIENT = (502, 503, 504)
+    TRANSIENT_FOR = 60.0
+
+    def __init__(self, conn: Any, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.conn = conn
+        self.clock, self.sleep = clock, sleep
 
     def _call(self, api: str, method: str, path: str, ok=(200, 202, 204), **kwargs) -> Any:
         proxy = getattr(self.conn, api)
+        deadline = self.clock() + self.TRANSIENT_FOR
         answer = proxy.request(path, method, raise_exc=False, **kwargs)
+        while (answer.status_code in self.TRANSIENT and method != "POST"
+               and self.clock() < deadline):
+            self.sleep(2.0)
+            answer = proxy.request(path, method, raise_exc=False, **kwargs)
         if answer.status_code not in ok:
             raise ScaleError(f"{method} {path} ({api}) answered HTTP {answer.status_code}: "
                              f"{(answer.text or '').strip()[:300]}")
