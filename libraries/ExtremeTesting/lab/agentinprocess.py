@@ -10,8 +10,11 @@ By default the lab runs the agents as upstream does: each privileged context of 
 its own privsep daemon (a Python process of 60-100 MB, up to four per agent). The agents
 are root in their node, so the calls need no other process for their privileges; neutron's
 own keepalived-state-change monitor makes them in-process the same way
-(``privileged.default.set_client_mode(False)``). Untried on the lab: the calls then run in
-the agent's eventlet-patched process (pyroute2's namespace proxies fork from it).
+(``privileged.default.set_client_mode(False)``). Does not work with Debian 12's pyroute2
+0.7.2 (tried on the lab, 2026-12-07): in the eventlet-patched agent its socket wrapper
+(pyroute2/config/asyncio.py) binds every socket's methods on the wrapper class, so each
+wrapper talks to the last socket made, and the Linux bridge agent's first ``ip link add``
+fails with EBADF before the agent logs anything.
 Debian's python3 and neutron only (it runs inside the node).
 """
 
