@@ -133,8 +133,9 @@ def reconcile(writes: list[Write], held: list[Held],
     - duplicated: two resources for one request of ours: a name the monitor created once
       held more than once, or held under another id after our delete of ours succeeded;
     - deleted twice: our delete answered 404 although the resource was there just before
-      it: an earlier attempt of the same delete (re-sent by a proxy or load balancer) had
-      deleted it. Nothing was lost;
+      it: an earlier attempt of the same delete had deleted it (re-sent by a proxy or load
+      balancer, or retried by the service itself after its database connection dropped,
+      as neutron-server did in the lab's LAB-DB-3). Nothing was lost;
     - stuck (``non_recoverable``): held in a transitional or error state (``ok(status)``
       is False), or still held under our id after our delete was accepted;
     - unconfirmed: a create that failed or timed out, yet the resource exists (not a loss,
@@ -157,7 +158,8 @@ def reconcile(writes: list[Write], held: list[Held],
         if write.missing_at_delete and write.seen_before_delete:
             result.deleted_twice.append({**entry, "why": (
                 "our DELETE answered 404 although the resource was there just before it: "
-                "an earlier attempt of that DELETE had deleted it")})
+                "an earlier attempt of that DELETE had deleted it (re-sent by a proxy, or "
+                "retried by the service itself)")})
         elif write.missing_at_delete:
             before = ("not there just before our delete" if write.seen_before_delete is False
                       else "whether it was there before our delete is not known")
