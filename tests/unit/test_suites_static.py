@@ -251,7 +251,7 @@ def test_lab_variables_merge_the_lab_overlay_and_the_defaults(monkeypatch):
     assert "max_outage" not in found["expectations"].workloads  # not merged
     assert {k.id for k in found["known_findings"]} == {"LAB-RABBIT-1", "LAB-RABBIT-2",
                                                    "LAB-DB-1", "LAB-DB-2", "LAB-DB-3", "LAB-NET-1",
-                                                   "LAB-NET-2"}
+                                                   "LAB-NET-2", "LAB-NET-3"}
     assert found["nodes"].ctl1.address == "198.18.0.11"
 
 
@@ -391,3 +391,36 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
     assert findings_module.explaining(candidates, [lost]) is None
     other = "No Request Is Lost When The Database Writer Goes"
     assert not findings_module.for_test(listed, other, f"{suite}.{other}")
+
+
+SWITCH_SECOND_OUTAGE = (  # the main job of 2026-12-07 06:00, word for word
+    "Longest data-plane outage, expected below 27 s: north-south: 27.313 s (± 0.118 s) from "
+    "06:00:50.880 (t=18.675 s) to 06:01:18.193 (t=45.988 s), 2 outage(s), 1709 of 5977 "
+    "packets lost; errors {'no echo reply within 0.5 s': 546, 'timeout after 0.15 s': 546}.")
+
+
+def test_lab_net_3_covers_a_second_outage_after_the_switch_is_back_only():
+    """The router's second, late outage is explained; the switch's own outage running long
+    (it starts a few seconds in), a third outage, a minute or more, both paths at once, a
+    lower limit, or the same message in another case are not."""
+    from ExtremeTesting import findings as findings_module
+    data = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text())
+    listed = findings_module.parse(data["known_findings"])
+    case = "Services Recover By Themselves After A Switch Restart"
+    suite = "Suites.Destructive.Switch Restart"
+    candidates = findings_module.for_test(listed, case, f"{suite}.{case}")
+    assert [f.id for f in candidates] == ["LAB-NET-3"]
+    assert findings_module.explaining(candidates, [SWITCH_SECOND_OUTAGE]).id == "LAB-NET-3"
+    east_west = SWITCH_SECOND_OUTAGE.replace("north-south", "east-west")
+    assert findings_module.explaining(candidates, [east_west]).id == "LAB-NET-3"
+    not_it = [
+        SWITCH_SECOND_OUTAGE.replace("(t=18.675 s)", "(t=2.875 s)"),  # the switch's own
+        SWITCH_SECOND_OUTAGE.replace("2 outage(s)", "3 outage(s)"),
+        SWITCH_SECOND_OUTAGE.replace("27.313 s (", "61.313 s ("),
+        SWITCH_SECOND_OUTAGE.replace("expected below 27 s", "expected below 21 s"),
+        SWITCH_SECOND_OUTAGE[:-1] + " | " + east_west.split(": ", 1)[1],  # both paths
+    ]
+    for message in not_it:
+        assert findings_module.explaining(candidates, [message]) is None, message
+    other = "Services Recover By Themselves After A Controller Shutdown"
+    assert not findings_module.for_test(listed, other, f"Suites.Destructive.X.{other}")
