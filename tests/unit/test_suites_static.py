@@ -387,6 +387,19 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
     assert findings_module.explaining(
         candidates, [DELETED_TWICE_2026_12_07.format(n=1)]).id == "LAB-DB-3"
     assert findings_module.explaining(candidates, [DELETED_TWICE.format(n=2)]) is None
+    # 06:19 the same day: one create made two networks, alone or with a delete answered 404
+    duplicated = ("write-network: 1 duplicated: xt-mon-default-b91d46-write-network-7 "
+                  "(held 2 times; no request id)")
+    head, tail = DELETED_TWICE.format(n=1).split(": write-network: ", 1)
+    both = f"{head}: {duplicated} | write-network: {tail}"
+    assert findings_module.explaining(candidates, [both]).id == "LAB-DB-3"
+    assert findings_module.explaining(candidates, [f"{head}: {duplicated}"]).id == "LAB-DB-3"
+    for not_it in (f"{head}: {duplicated.replace('1 duplicated', '2 duplicated')}",
+                   f"{head}: {duplicated.replace('held 2 times', 'held 3 times')}",
+                   f"{head}: {duplicated} | write-network: 1 lost: x (accepted, never "
+                   f"deleted, not held; create req-1)",
+                   f"{head}: ", f"{head}: {duplicated} | "):
+        assert findings_module.explaining(candidates, [not_it]) is None, not_it
     lost = DELETED_TWICE.format(n=1).replace("1 deleted twice", "1 lost")
     assert findings_module.explaining(candidates, [lost]) is None
     other = "No Request Is Lost When The Database Writer Goes"
