@@ -5,7 +5,7 @@ import base64
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -365,3 +365,14 @@ def test_a_baseline_without_a_sample_of_some_probe_warns_naming_it(monkeypatch):
                       "the phase before a fault may be empty for it."]
     monitor_library._wait_for_baseline(session, timedelta(0), 7, "Data plane 'd'")
     assert len(asked) == 1  # no baseline: the session is not even asked
+
+
+def test_a_write_without_a_request_id_is_named_with_the_time_its_create_was_sent():
+    origin_wall = datetime(2026, 12, 7, 6, 19, 39, 353000).timestamp()
+    result = {"origin_wall": origin_wall}
+    entry = {"request_ids": "no request id", "sent_t": 6.909}
+    assert Monitor._request_ids(result, entry) == "no request id, create sent at 06:19:46.262"
+    answered = {"request_ids": "create req-1, delete req-2", "sent_t": 6.909}
+    assert Monitor._request_ids(result, answered) == "create req-1, delete req-2"
+    assert Monitor._request_ids(result, {"request_ids": "not ours"}) == "not ours"
+    assert Monitor._request_ids({}, entry) == "no request id"

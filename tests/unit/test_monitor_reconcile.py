@@ -168,3 +168,17 @@ def test_ledger_is_bounded_by_forgetting_confirmed_deletes():
     assert next(w for w in ledger.writes() if w.name == "open").deleted
     with pytest.raises(StopIteration):
         next(w for w in ledger.writes() if w.name == "w0")
+
+
+def test_with_the_monitors_origin_each_entry_says_when_its_create_was_sent():
+    # A create that timed out has no request id: its send time finds it in an access log.
+    writes = [Write(name="a", probe="w", sent=1005.25, error="timeout after 5 s"),
+              Write(name="b", probe="w", sent=1007.5, accepted=True, resource_id="2")]
+    held = [Held("a", "1", "ACTIVE"), Held("a", "9", "ACTIVE")]
+    result = reconcile(writes, held, origin=1000.0)
+    [duplicate] = result.duplicates
+    assert (duplicate["name"], duplicate["sent_t"]) == ("a", 5.25)
+    assert duplicate["request_ids"] == "no request id"
+    [lost] = result.lost
+    assert (lost["name"], lost["sent_t"]) == ("b", 7.5)
+    assert "sent_t" not in reconcile(writes, held).duplicates[0]

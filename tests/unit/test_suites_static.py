@@ -373,6 +373,18 @@ def _deleted_twice_now():
 DELETED_TWICE = _deleted_twice_now()
 
 
+def _duplicated_now():
+    """06:19 the same day: a create that timed out made two networks, as the monitor words
+    it today (reason from `reconcile`, request ids and send time from the library)."""
+    from ExtremeTesting.monitor import Monitor
+    from ExtremeTesting.monitor.reconcile import Held, Write, reconcile
+    name = "xt-mon-default-b91d46-write-network-7"
+    write = Write(name=name, probe="write-network", sent=6.909, error="timeout after 5 s")
+    [item] = reconcile([write], [Held(name, "1"), Held(name, "2")], origin=0.0).duplicates
+    ids = Monitor._request_ids({"origin_wall": 1796624379.353}, item)
+    return f"write-network: 1 duplicated: {name} ({item['why']}; {ids})"
+
+
 def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_only():
     """The main job of 2026-12-07's message is explained; two such deletes, a lost write, or
     the same message in another case are not."""
@@ -388,8 +400,16 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
         candidates, [DELETED_TWICE_2026_12_07.format(n=1)]).id == "LAB-DB-3"
     assert findings_module.explaining(candidates, [DELETED_TWICE.format(n=2)]) is None
     # 06:19 the same day: one create made two networks, alone or with a delete answered 404
-    duplicated = ("write-network: 1 duplicated: xt-mon-default-b91d46-write-network-7 "
-                  "(held 2 times; no request id)")
+    duplicated = _duplicated_now()
+    assert ", create sent at " in duplicated
+    as_it_was = ("Requests were not all accounted for between 06:19:39.353 (t=0.000 s) and "
+                 "06:20:41.003 (t=61.650 s): write-network: 1 duplicated: xt-mon-default-b91d46-"
+                 "write-network-7 (held 2 times; no request id) | write-network: 1 deleted "
+                 "twice: xt-mon-default-b91d46-write-network-22 (our DELETE answered 404 "
+                 "although the resource was there just before it: an earlier attempt of that "
+                 "DELETE had deleted it; create req-665bd8d3-5644-411f-8262-ad9aca3d6fed, "
+                 "delete req-ddadfb8e-6806-4b7c-be44-225b7c101d29)")
+    assert findings_module.explaining(candidates, [as_it_was]).id == "LAB-DB-3"
     head, tail = DELETED_TWICE.format(n=1).split(": write-network: ", 1)
     both = f"{head}: {duplicated} | write-network: {tail}"
     assert findings_module.explaining(candidates, [both]).id == "LAB-DB-3"

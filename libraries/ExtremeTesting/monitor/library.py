@@ -589,7 +589,7 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                 if items:
                     listed = "; ".join(
                         f"{i['name']} ({i.get('why') or i.get('status')}; "
-                        f"{i.get('request_ids') or 'no request id'})" for i in items[:5])
+                        f"{self._request_ids(session.result, i)})" for i in items[:5])
                     more = f" and {len(items) - 5} more" if len(items) > 5 else ""
                     problems.append(f"{probe}: {len(items)} {words}: {listed}{more}")
             if found["error"]:
@@ -1014,6 +1014,17 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
             raise MonitorError(f"Monitor '{name}' has no write probe {probe!r}. Start it with "
                                f"writes=network.")
         return candidates[0]
+
+    @staticmethod
+    def _request_ids(result: dict, entry: dict) -> str:
+        """The request ids of a write's entry; when its create has none (it failed or timed
+        out), when the create was sent, to find it in the service's access log."""
+        ids = entry.get("request_ids") or "no request id"
+        sent = entry.get("sent_t")
+        if "create req-" in ids or sent is None or "origin_wall" not in result:
+            return ids
+        wall = dt.datetime.fromtimestamp(result["origin_wall"] + sent)
+        return f"{ids}, create sent at {wall.strftime('%H:%M:%S.%f')[:-3]}"
 
     @staticmethod
     def _clock(result: dict, offset: float | None) -> str:

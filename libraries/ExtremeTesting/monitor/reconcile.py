@@ -124,7 +124,8 @@ class WriteLedger:
 
 
 def reconcile(writes: list[Write], held: list[Held],
-              ok: Callable[[str], bool] | None = None) -> Reconciliation:
+              ok: Callable[[str], bool] | None = None,
+              origin: float | None = None) -> Reconciliation:
     """Lost, duplicated, deleted-twice, stuck and unconfirmed writes.
 
     - lost: accepted, then gone without a delete of ours: never deleted yet absent, or our
@@ -142,7 +143,10 @@ def reconcile(writes: list[Write], held: list[Held],
       but a client would have retried and made a duplicate).
 
     Each entry names the write, its resource id and the request ids of its create and
-    delete, so the service's logs can be searched.
+    delete, so the service's logs can be searched. With ``origin`` (the monitor's
+    monotonic time 0) each of our entries also says when its create was sent
+    (``sent_t``, seconds after ``origin``): a create that timed out has no request id, and
+    its send time is what finds it in an access log.
     """
     ok = ok or status_ok
     by_name: dict[str, list[Held]] = {}
@@ -155,6 +159,8 @@ def reconcile(writes: list[Write], held: list[Held],
         present = len(items)
         entry = {"name": write.name, "probe": write.probe, "id": write.resource_id,
                  "held": present, "request_ids": write.request_ids}
+        if origin is not None:
+            entry["sent_t"] = round(write.sent - origin, 3)
         if write.missing_at_delete and write.seen_before_delete:
             result.deleted_twice.append({**entry, "why": (
                 "our DELETE answered 404 although the resource was there just before it: "
@@ -202,7 +208,8 @@ def status_ok(status: str) -> bool:
 
 def settle_and_reconcile(writes: Callable[[], list[Write]], lister: Callable[[], list[Held]],
                          settle: float, poll: float = 1.0,
-                         ok: Callable[[str], bool] | None = None) -> Reconciliation:
+                         ok: Callable[[str], bool] | None = None,
+                         origin: float | None = None) -> Reconciliation:
     """Reconcile, polling the cloud until nothing is transitional or ``settle`` s passed."""
     ok = ok or status_ok
     started = time.monotonic()
@@ -217,7 +224,7 @@ def settle_and_reconcile(writes: Callable[[], list[Write]], lister: Callable[[],
         if settled or time.monotonic() >= deadline:
             break
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))  # poll interval
-    result = reconcile(writes(), held, ok) if not error else Reconciliation(
+    result = reconcile(writes(), held, ok, origin) if not error else Reconciliation(
         checked=len(writes()), error=error)
     result.settled_after = round(time.monotonic() - started, 3) if settled else None
     return result

@@ -89,7 +89,7 @@ class MonitorSession:
 
     def _reconcile(self, probe: WriteProbe, settle: float) -> dict:
         result: Reconciliation = settle_and_reconcile(probe.ledger.writes, probe.list_held,
-                                                      settle)
+                                                      settle, origin=self.run.origin)
         found = result.as_dict()
         found["forgotten"] = probe.ledger.forgotten
         try:
