@@ -20,6 +20,7 @@ import pytest
 import yaml
 from robot.api import ExecutionResult, ResultVisitor
 from robot.api import TestSuite as RobotSuite
+from ExtremeTesting import findings as findings_module
 from ExtremeTesting.report.model import AREAS as REPORT_AREAS
 from robot.result import TestCase as RobotCase
 
@@ -385,12 +386,16 @@ def _duplicated_now():
     return f"write-network: 1 duplicated: {name} ({item['why']}; {ids})"
 
 
+def _lab_findings():
+    """The lab's known findings, as the report reads them."""
+    data = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text())
+    return findings_module.parse(data["known_findings"])
+
+
 def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_only():
     """The main job of 2026-12-07's message is explained; two such deletes, a lost write, or
     the same message in another case are not."""
-    from ExtremeTesting import findings as findings_module
-    data = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text())
-    listed = findings_module.parse(data["known_findings"])
+    listed = _lab_findings()
     case = "The Database Comes Back After The Whole Cluster Restarts"
     suite = "Suites.Destructive.Database Cluster"
     candidates = findings_module.for_test(listed, case, f"{suite}.{case}")
@@ -436,9 +441,7 @@ def test_lab_net_3_covers_a_second_outage_after_the_switch_is_back_only():
     """The router's second, late outage is explained; the switch's own outage running long
     (it starts a few seconds in), a third outage, a minute or more, both paths at once, a
     lower limit, or the same message in another case are not."""
-    from ExtremeTesting import findings as findings_module
-    data = yaml.safe_load((ROOT / "variables" / "lab-expectations.yaml").read_text())
-    listed = findings_module.parse(data["known_findings"])
+    listed = _lab_findings()
     case = "Services Recover By Themselves After A Switch Restart"
     suite = "Suites.Destructive.Switch Restart"
     candidates = findings_module.for_test(listed, case, f"{suite}.{case}")

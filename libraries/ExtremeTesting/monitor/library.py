@@ -1023,16 +1023,19 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         sent = entry.get("sent_t")
         if "create req-" in ids or sent is None or "origin_wall" not in result:
             return ids
-        wall = dt.datetime.fromtimestamp(result["origin_wall"] + sent)
-        return f"{ids}, create sent at {wall.strftime('%H:%M:%S.%f')[:-3]}"
+        return f"{ids}, create sent at {Monitor._wall(result, sent)}"
+
+    @staticmethod
+    def _wall(result: dict, offset: float) -> str:
+        """``offset`` s after the monitor's start, as the wall clock's HH:MM:SS.mmm."""
+        wall = result["origin_wall"] + offset
+        return dt.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
 
     @staticmethod
     def _clock(result: dict, offset: float | None) -> str:
         if offset is None:
             return "?"
-        wall = result["origin_wall"] + offset
-        return (dt.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
-                + f" (t={offset:.3f} s)")
+        return f"{Monitor._wall(result, offset)} (t={offset:.3f} s)"
 
     def _window(self, result: dict, outage: dict) -> str:
         end = "still failing at " if outage["open_end"] else ""
