@@ -431,6 +431,56 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
     assert not findings_module.for_test(listed, other, f"{suite}.{other}")
 
 
+
+def _one_create_made_two(*, accepted: bool, deleted: bool, held: int) -> str:
+    """LAB-DB-2's message as the monitor words it today: reason from `reconcile`, request ids
+    and send time from the library (the CI of 2026-12-07 09:14: accepted, then deleted)."""
+    from ExtremeTesting.monitor import Monitor
+    from ExtremeTesting.monitor.reconcile import Held, Write, reconcile
+    name = "xt-mon-default-5b1c0e-write-network-9"
+    write = Write(name=name, probe="write-network", sent=12.5, accepted=accepted,
+                  resource_id="net-a" if accepted else "",
+                  create_request_id="req-05053f89-8267-4211-95ca-4e866b337eb9" if accepted
+                  else "", error="" if accepted else "timeout after 5 s",
+                  delete_sent=deleted, deleted=deleted,
+                  delete_request_id="req-2268e2fd-054b-4989-a952-675eb02cd84b" if deleted
+                  else "")
+    kept = [Held(name, f"net-{i}") for i in "bcdefg"[:held]]
+    if accepted and not deleted:
+        kept = [Held(name, "net-a"), *kept[:held - 1]]
+    [item] = reconcile([write], kept, origin=0.0).duplicates
+    ids = Monitor._request_ids({"origin_wall": 1796634837.275}, item)
+    return ("Requests were not all accounted for between 09:13:57.275 (t=0.000 s) and "
+            f"09:14:31.787 (t=34.512 s): write-network: 1 duplicated: {name} "
+            f"({item['why']}; {ids})")
+
+
+def test_lab_db_2_covers_one_create_made_twice_in_the_mariadb_outage_only():
+    """One create that made two networks is explained in each of the monitor's three
+    wordings; two such creates, three networks, a lost write, or another case are not."""
+    listed = _lab_findings()
+    case = "MariaDB Down For A While Loses No Request"
+    suite = "Suites.Destructive.Database Outage"
+    candidates = findings_module.for_test(listed, case, f"{suite}.{case}")
+    assert [f.id for f in candidates] == ["LAB-DB-2"]
+    timed_out = _one_create_made_two(accepted=False, deleted=False, held=2)
+    answered = _one_create_made_two(accepted=True, deleted=False, held=2)
+    deleted = _one_create_made_two(accepted=True, deleted=True, held=1)
+    assert "no request id, create sent at 09:14:09.775" in timed_out
+    assert "(held 2 times; create req-05053f89" in answered
+    assert "one request made 2; create req-05053f89" in deleted
+    for message in (timed_out, answered, deleted):
+        assert findings_module.explaining(candidates, [message]).id == "LAB-DB-2", message
+    not_it = [_one_create_made_two(accepted=False, deleted=False, held=3),
+              _one_create_made_two(accepted=True, deleted=True, held=2),
+              timed_out.replace("1 duplicated", "2 duplicated"),
+              f"{timed_out} | write-network: 1 lost: x (accepted, never deleted, not held; "
+              f"create req-1)"]
+    for message in not_it:
+        assert findings_module.explaining(candidates, [message]) is None, message
+    other = "No Request Is Lost When The Database Writer Goes"
+    assert not findings_module.for_test(listed, other, f"Suites.Destructive.X.{other}")
+
 SWITCH_SECOND_OUTAGE = (  # the main job of 2026-12-07 06:00, word for word
     "Longest data-plane outage, expected below 27 s: north-south: 27.313 s (± 0.118 s) from "
     "06:00:50.880 (t=18.675 s) to 06:01:18.193 (t=45.988 s), 2 outage(s), 1709 of 5977 "
