@@ -419,6 +419,13 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
     both = f"{head}: {duplicated} | write-network: {tail}"
     assert findings_module.explaining(candidates, [both]).id == "LAB-DB-3"
     assert findings_module.explaining(candidates, [f"{head}: {duplicated}"]).id == "LAB-DB-3"
+    # the same retry, as the monitor words it when its delete removed one of the two
+    made_two = _one_create_made_two(accepted=True, deleted=True, held=1).split(
+        ": write-network: ", 1)[1]
+    assert findings_module.explaining(
+        candidates, [f"{head}: write-network: {made_two}"]).id == "LAB-DB-3"
+    assert findings_module.explaining(
+        candidates, [f"{head}: write-network: {made_two} | write-network: {tail}"]).id == "LAB-DB-3"
     for not_it in (f"{head}: {duplicated.replace('1 duplicated', '2 duplicated')}",
                    f"{head}: {duplicated.replace('held 2 times', 'held 3 times')}",
                    f"{head}: {duplicated} | write-network: 1 lost: x (accepted, never "
