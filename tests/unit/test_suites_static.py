@@ -463,8 +463,9 @@ def _one_create_made_two(*, accepted: bool, deleted: bool, held: int) -> str:
 
 
 def test_lab_db_2_covers_one_create_made_twice_in_the_mariadb_outage_only():
-    """One create that made two networks is explained in each of the monitor's three
-    wordings; two such creates, three networks, a lost write, or another case are not."""
+    """One to three creates that each made two networks are explained in each of the
+    monitor's three wordings; four such creates, three networks of one create, a lost
+    write, or another case are not."""
     listed = _lab_findings()
     case = "MariaDB Down For A While Loses No Request"
     suite = "Suites.Destructive.Database Outage"
@@ -478,9 +479,14 @@ def test_lab_db_2_covers_one_create_made_twice_in_the_mariadb_outage_only():
     assert "one request made 2; create req-05053f89" in deleted
     for message in (timed_out, answered, deleted):
         assert findings_module.explaining(candidates, [message]).id == "LAB-DB-2", message
+    # 2026-12-07 10:48: two creates in flight when MariaDB died, 3 s apart, each made two
+    head, entry = timed_out.split(": write-network: 1 duplicated: ")
+    two = f"{head}: write-network: 2 duplicated: {entry}; {entry.replace('-9 (', '-12 (')}"
+    assert findings_module.explaining(candidates, [two]).id == "LAB-DB-2"
+    four = f"{head}: write-network: 4 duplicated: " + "; ".join([entry] * 4)
     not_it = [_one_create_made_two(accepted=False, deleted=False, held=3),
               _one_create_made_two(accepted=True, deleted=True, held=2),
-              timed_out.replace("1 duplicated", "2 duplicated"),
+              four, two.replace("; xt-", "; xt-x (held 3 times; no request id); xt-"),
               f"{timed_out} | write-network: 1 lost: x (accepted, never deleted, not held; "
               f"create req-1)"]
     for message in not_it:
