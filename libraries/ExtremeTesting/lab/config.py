@@ -254,11 +254,10 @@ def neutron_conf(secrets: dict[str, str], address: str) -> str:
             # process's green threads) a create or delete of a network holds the process
             # for up to a second of Python, and every request behind it waits (measured
             # on an AMD EPYC 2-core machine: GET / p99 0.68 s, 3.7 % of network reads
-            # over 1 s with no fault at all, and minutes of timeouts after a switch
-            # restart). rpc_workers = 0 is raised to 1 by neutron
-            # (service._get_rpc_workers): one RPC worker process consumes the plugin's
-            # topic, the agents' state reports (rpc_state_report_workers = 0: no
-            # separate reports worker, ML2's start_rpc_listeners takes them) and the L3
+            # over 1 s with no fault at all; with two, none). rpc_workers = 0 is raised
+            # to 1 by neutron (service._get_rpc_workers): one RPC worker process consumes
+            # the plugin's topic, the agents' state reports (rpc_state_report_workers = 0:
+            # no separate reports worker, ML2's start_rpc_listeners takes them) and the L3
             # plugin's topic; one more process runs the periodic workers.
             "api_workers": 2, "rpc_workers": 0, "rpc_state_report_workers": 0,
             "log_dir": "/var/log/neutron",
