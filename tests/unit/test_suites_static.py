@@ -438,7 +438,6 @@ def test_lab_db_3_covers_one_delete_answered_404_in_the_whole_cluster_restart_on
     assert not findings_module.for_test(listed, other, f"{suite}.{other}")
 
 
-
 def _one_create_made_two(*, accepted: bool, deleted: bool, held: int) -> str:
     """LAB-DB-2's message as the monitor words it today: reason from `reconcile`, request ids
     and send time from the library (the CI of 2026-12-07 09:14: accepted, then deleted)."""
@@ -462,7 +461,7 @@ def _one_create_made_two(*, accepted: bool, deleted: bool, held: int) -> str:
             f"({item['why']}; {ids})")
 
 
-def test_lab_db_2_covers_one_create_made_twice_in_the_mariadb_outage_only():
+def test_lab_db_2_covers_creates_in_flight_made_twice_in_the_mariadb_outage_only():
     """One to three creates that each made two networks are explained in each of the
     monitor's three wordings; four such creates, three networks of one create, a lost
     write, or another case are not."""
@@ -493,6 +492,7 @@ def test_lab_db_2_covers_one_create_made_twice_in_the_mariadb_outage_only():
         assert findings_module.explaining(candidates, [message]) is None, message
     other = "No Request Is Lost When The Database Writer Goes"
     assert not findings_module.for_test(listed, other, f"Suites.Destructive.X.{other}")
+
 
 SWITCH_SECOND_OUTAGE = (  # the main job of 2026-12-07 06:00, word for word
     "Longest data-plane outage, expected below 27 s: north-south: 27.313 s (± 0.118 s) from "
