@@ -211,4 +211,6 @@ def test_neutron_serves_its_api_from_two_workers_that_every_fault_reaches():
               "--config-file /etc/neutron/neutron.conf)",
               "neutron-server: rpc worker (/usr/bin/python3 /usr/bin/neutron-server "
               "--config-file /etc/neutron/neutron.conf)"]
+    # svcmgr.matching_pids's rule (the pattern within /proc/PID/cmdline), as os-faults'
+    # `ps ax | grep` finds them
     assert all(server.grep in title for title in titles), server.grep
