@@ -3,8 +3,10 @@
 Schema (every key optional; the defaults suit a standard cloud)::
 
     probes:
-      rate: 10            # samples per second of each probe (reads at most 2, writes 1
-                          # unless an item sets its own rate)
+      rate: 10            # samples per second of each probe (reads at most read_rate,
+                          # writes at most write_rate, unless an item sets its own rate)
+      read_rate: 2        # the most an authenticated read probe samples a second
+      write_rate: 1       # the most a write probe creates a second
       timeout: 1          # seconds per request (writes: at least 5 unless an item says)
       versions: [identity, compute, image, placement, network]  # default: every endpoint
       token: true         # validate the held token; or {rate: 5}; false to skip
@@ -58,6 +60,8 @@ WRITE_TIMEOUT = 5.0
 class ProbeSettings:
     rate: float = 10.0
     timeout: float = 1.0
+    read_rate: float = READ_RATE
+    write_rate: float = WRITE_RATE
     settle: float = 30.0
     relogin: float = 600.0
     keep: int = 5
@@ -72,7 +76,9 @@ def settings(section: dict[str, Any], endpoints: dict[str, str]) -> ProbeSetting
     found = ProbeSettings(
         rate=float(section.get("rate", 10.0)), timeout=float(section.get("timeout", 1.0)),
         settle=float(section.get("settle", 30.0)), relogin=float(section.get("relogin", 600)),
-        keep=int(section.get("keep", 5)), sample_cap=int(section.get("sample_cap", 50_000)))
+        keep=int(section.get("keep", 5)), sample_cap=int(section.get("sample_cap", 50_000)),
+        read_rate=_positive(section, "read_rate", READ_RATE),
+        write_rate=_positive(section, "write_rate", WRITE_RATE))
     found.versions = _items(section.get("versions", sorted(endpoints)), "versions")
     token = section.get("token", True)
     found.token = None if token is False else (token if isinstance(token, dict) else {})
@@ -87,6 +93,18 @@ def settings(section: dict[str, Any], endpoints: dict[str, str]) -> ProbeSetting
         if item["kind"] not in WRITES:
             raise TargetError(f"probes.writes: unknown write '{item['kind']}'. Known: "
                               f"{', '.join(WRITES)}.")
+    return found
+
+
+def _positive(section: dict[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    try:
+        found = float(value)
+    except (TypeError, ValueError):
+        found = 0.0
+    if found <= 0:
+        raise TargetError(f"probes.{key} must be a positive number of samples a second, got "
+                          f"{value!r}. Give it as a number, e.g. '{key}: {default:g}'.")
     return found
 
 
@@ -231,7 +249,7 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         probes.append(GetProbe(item.get("name", f"read-{item['kind']}"), "read",
                                url=versioned(service, base) + path, tokens=tokens,
                                verify=verify, service=service,
-                               **rate_timeout(item, min(found.rate, READ_RATE))))
+                               **rate_timeout(item, min(found.rate, found.read_rate))))
     for item in found.writes:
         service, path, wrap, list_key, status_key, body = WRITES[item["kind"]]
         base = _endpoint(service, endpoints, tokens, "writes")
@@ -240,7 +258,8 @@ def build_probes(found: ProbeSettings, endpoints: dict[str, str], tokens: TokenH
         probes.append(WriteProbe(item.get("name", f"write-{item['kind']}"), write_kind=kind,
                                  tokens=tokens, prefix=prefix,
                                  keep=int(item.get("keep", found.keep)), verify=verify,
-                                 service=service, **rate_timeout(item, min(found.rate, WRITE_RATE),
+                                 service=service,
+                                 **rate_timeout(item, min(found.rate, found.write_rate),
                                                 WRITE_TIMEOUT)))
     return probes
 

@@ -456,9 +456,12 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                 problems.append(f"{about}: no sample {phase} "
                                 f"{self._phase_window(result, phase)}")
             elif share > failed_share or seconds > limit:
+                # The errors of this phase's outages, not of the whole timeline.
+                low, high = self._phase_bounds(result, phase)
                 errors = Counter()
                 for outage in figures["outages"]:
-                    errors.update(outage["errors"])
+                    if outage["end"] >= low and outage["start"] <= high:
+                        errors.update(outage["errors"])
                 problems.append(
                     f"{about}: {found['failed']} of {found['samples']} requests failed "
                     f"({share:.2f} %, limit {failed_share:g} %), failing {seconds:.3f} s "
@@ -1043,6 +1046,12 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                 f"{self._clock(result, outage['end'])}")
 
     def _phase_window(self, result: dict, phase: str) -> str:
+        start, end = self._phase_bounds(result, phase)
+        return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
+
+    @staticmethod
+    def _phase_bounds(result: dict, phase: str) -> tuple[float, float]:
+        """The phase's span in the result's seconds (as the messages give it)."""
         start, end = 0.0, result["duration"]
         fault = result["fault"]
         if phase == "before" and fault["start"] is not None:
@@ -1055,7 +1064,7 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
             if phase == "after recovery":
                 recovery = result["overall"]["recovery"].get("seconds")
                 start += recovery or 0.0
-        return f"(from {self._clock(result, start)} to {self._clock(result, end)})"
+        return start, end
 
 
 def _expect(keyword_name: str, what: str, probe: str, limit: float, comparison: str,
