@@ -56,7 +56,9 @@ Keystone Down On Every Controller Is Measured
     Kill Service    keystone    on=all
     Sleep    4 s    the planted outage
     Start Service    keystone    on=all
-    Sleep    8 s    time to recover after the fault
+    # Keystone serves again 2-11 s after its start on a 2-core lab (service_restart's
+    # all_nodes figures; 9 s in a CI of 2026-12-07): the window must see it back.
+    Sleep    30 s    time to recover after the fault
     Stop Availability Monitor
     Outage Should Be Shorter Than    0.5 s
 """
@@ -111,8 +113,12 @@ def test_report_of_a_lab_run(lab_run, tmp_path, capsys):
     # The planted outage breaks the 0.5 s limit: a failure, shown as the known finding.
     assert verdicts["Keystone Down On Every Controller Is Measured"] == "KNOWN"
     planted = next(c for c in run.cases if c.verdict == "KNOWN")
-    outage = planted.figures_of("monitor")[0].data["overall"]["total_outage"]
-    assert 3.0 <= outage <= 12.0, f"measured {outage} s for a ~4 s kill"
+    overall = planted.figures_of("monitor")[0].data["overall"]
+    outage = overall["total_outage"]
+    # The kill's 4 s and Keystone's start (13.2 s measured once under load): closed, since
+    # Keystone served again before the monitor stopped; 3x the figure under load.
+    assert overall["recovery"]["recovered"] is True, overall["recovery"]
+    assert 3.0 <= outage <= 40.0, f"measured {outage} s for a ~4 s kill"
     assert "ACCEPTED WITH KNOWN FINDINGS" in page
     assert "LAB-PLANTED" in page and planted.message[:60] in page.replace("&#39;", "'")
     assert re.search(r"\d+\.\d\d s ± \d+(\.\d)? ms \(1 window", page), "outage figure"

@@ -22,6 +22,8 @@ from pathlib import Path
 import yaml
 from robot.api import ExecutionResult
 
+from ExtremeTesting.report import model
+
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ["suites/destructive/database_outage.robot", "suites/destructive/rabbitmq_outage.robot"]
 
@@ -47,8 +49,11 @@ def test_known_weaknesses_fail_and_are_reported_as_known(running_lab, tmp_path):
             passed.append(finding["id"])
             continue
         assert test.status == "FAIL", f"{name} passed: the known weakness was not detected"
-        # It says what broke: the message is the failure its finding describes.
-        assert re.search(finding["failure"], test.message), (name, test.message)
+        # It says what broke: each of its failures (each failed keyword's message, as the
+        # sign-off report reads them) is the failure its finding describes.
+        failures = model.failures_of(test)
+        assert failures and all(re.search(finding["failure"], f, re.DOTALL)
+                                for f in failures), (name, failures)
         reproduced += 1
     report = subprocess.run(
         [str(bindir / "extreme"), "report", str(tmp_path / "output.xml"), "--target",

@@ -223,3 +223,30 @@ def test_smallest_flavor_and_active_image():
 def test_public_key_is_openssh_ed25519():
     key = resources.public_key()
     assert key.startswith("ssh-ed25519 ") and "PRIVATE" not in key
+
+
+class _Logins:
+    def __init__(self, *errors):
+        self.errors, self.calls = list(errors), 0
+
+    def authorize(self):
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+
+
+def test_a_login_without_an_answer_is_tried_again_and_a_refused_one_is_not(monkeypatch):
+    from ExtremeTesting.cloud import connection
+    monkeypatch.setattr(connection, "LOGIN_PAUSE", 0.0)
+    dropped = ksa.ConnectFailure("Remote end closed connection without response")
+    once = _Logins(dropped)
+    connection.authenticate(once, "lab")  # the second try gets its token
+    assert once.calls == 2
+    never = _Logins(*[dropped] * 5)
+    with pytest.raises(apierrors.CloudNotConnected, match="Authenticating to cloud 'lab'"):
+        connection.authenticate(never, "lab")
+    assert never.calls == connection.LOGIN_TRIES
+    refused = _Logins(http_error(401, "The request you have made requires authentication"))
+    with pytest.raises(CloudError, match="401"):
+        connection.authenticate(refused, "lab")
+    assert refused.calls == 1

@@ -523,3 +523,32 @@ def test_lab_net_3_covers_a_second_outage_after_the_switch_is_back_only():
         assert findings_module.explaining(candidates, [message]) is None, message
     other = "Services Recover By Themselves After A Controller Shutdown"
     assert not findings_module.for_test(listed, other, f"Suites.Destructive.X.{other}")
+
+
+def test_lab_db_1_covers_hung_token_requests_and_the_token_probe_held_after_recovery():
+    """The hung load, and the token probe alone timing out (or 503) for a while after the
+    database is back; another probe, another error, most requests failing, or a cloud that
+    did not recover are not it."""
+    listed = _lab_findings()
+    case = "Requests Do Not Hang While The Database Is Cut Off"
+    suite = "Suites.Destructive.Database Outage"
+    candidates = findings_module.for_test(listed, case, f"{suite}.{case}")
+    assert [f.id for f in candidates] == ["LAB-DB-1"]
+    window = "(from 13:53:45.910 (t=24.923 s) to 13:53:57.676 (t=36.689 s))"
+    token = (f"Partial outage after recovery {window}: token (identity: keystone): 24 of 116 "
+             "requests failed (20.69 %, limit 10 %), failing 2.412 s (± 0.259 s) in 13 "
+             "outage(s) (limit 2 s); errors {ERRORS}.")
+    hung = ("Load xload-ff3b-1: the longest iteration took 25158 ms, expected below 5000 ms "
+            "(72 iterations of 'issue token', rate, 2.0/s, 30 failed; see xload-ff3b-1.png).")
+    explained = [hung, token.replace("ERRORS", "'timeout after 1 s': 20, 'HTTP 503': 4"),
+                 token.replace("ERRORS", "'timeout after 1 s': 24")]
+    assert findings_module.explaining(candidates, explained).id == "LAB-DB-1"
+    not_it = [token.replace("token (identity: keystone)", "read-networks (network: neutron)"),
+              token.replace("ERRORS", "'HTTP 500': 24"),
+              token.replace("ERRORS", "'timeout after 1 s': 24").replace("20.69 %", "60.00 %"),
+              token.replace("ERRORS", "'timeout after 1 s': 24")[:-1]
+              + " | read-images (image: glance): 1 of 40 requests failed (2.50 %, limit 10 %),"
+              " failing 0.500 s (± 0.250 s) in 1 outage(s) (limit 2 s); errors {'HTTP 503': 1}.",
+              "overall had not recovered when the monitor stopped: failing since 13:53:50.000"]
+    for message in not_it:
+        assert findings_module.explaining(candidates, [hung, message]) is None, message

@@ -12,6 +12,7 @@ openstacksdk's usual search path. A password given as a Secret overrides the fil
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -124,13 +125,26 @@ def _record_failure(request: Any, response: Any, error: BaseException | None) ->
                     ids.carried_by(request), theirs, status, why)
 
 
+# A login that got no answer at all (the connection refused or dropped: a load balancer's
+# backend restarting) is tried again this many times, this far apart; an answer (401, 5xx)
+# is never retried. Seen on the lab: Keystone restarted by the case before dropped one login.
+LOGIN_TRIES = 3
+LOGIN_PAUSE = 2.0
+
+
 def authenticate(connection: Any, cloud: str | None) -> None:
     """Fetch a token now, so a wrong password fails here with a clear message."""
     try:
-        connection.authorize()
-    except Exception as error:  # noqa: BLE001
-        described: CloudError = describe(error, f"Authenticating to cloud '{cloud}'")
-        raise CloudNotConnected(str(described), described.request_id,
-                                described.status_code) from None
+        for attempt in range(1, LOGIN_TRIES + 1):
+            try:
+                connection.authorize()
+                return
+            except Exception as error:  # noqa: BLE001
+                described: CloudError = describe(error, f"Authenticating to cloud '{cloud}'")
+                if described.status_code is None and attempt < LOGIN_TRIES:
+                    time.sleep(LOGIN_PAUSE)
+                    continue
+                raise CloudNotConnected(str(described), described.request_id,
+                                        described.status_code) from None
     finally:
         logsafety.protect()

@@ -319,11 +319,16 @@ def summarize(samples: Sequence[SampleLike], windows: list[Outage], fault: Fault
         "longest_outage": longest.shifted(origin) if longest else None,
         "recovery": recovery(windows, fault),
         "error_rate": error_rate,
-        "partial": {phase: partial(samples, windows, fault, phase)
+        "partial": {phase: {**partial(samples, windows, fault, phase),
+                            "from": _since(phase_span(fault, phase, windows)[0], origin)}
                     for phase in PARTIAL_PHASES},
         "latency": latency,
         "degradation": degradation(latency),
     }
+
+
+def _since(moment: float, origin: float) -> float | None:
+    return round(moment - origin, 6) if math.isfinite(moment) else None
 
 
 def analyze(timelines: dict[str, Sequence[SampleLike]], events: Iterable, origin: float,

@@ -456,8 +456,11 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                 problems.append(f"{about}: no sample {phase} "
                                 f"{self._phase_window(result, phase)}")
             elif share > failed_share or seconds > limit:
-                # The errors of this phase's outages, not of the whole timeline.
+                # The errors of this phase's outages, not of the whole timeline (the
+                # probe's own phase: after its own recovery, for "after recovery").
                 low, high = self._phase_bounds(result, phase)
+                if found.get("from") is not None:
+                    low = found["from"]
                 errors = Counter()
                 for outage in figures["outages"]:
                     if outage["end"] >= low and outage["start"] <= high:
