@@ -68,6 +68,9 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
     token validated; a password login only every ``relogin`` seconds), authenticated reads
     (projects, servers, images, networks) and, when the target lists them, writes (a small
     Keystone project or Neutron network created with a run prefix, the oldest deleted).
+    Reads and writes cost the cloud far more than a version document: they run at most
+    ``read_rate`` (default 2) and ``write_rate`` (default 1) a second, and the token probe
+    at its own ``rate`` when the target's probes section gives one (``token: {rate: 5}``).
     `Stop Availability Monitor` stops them, reconciles the writes against what the cloud
     holds, draws the timeline into the log and returns the result.
 
