@@ -12,8 +12,8 @@ from ExtremeTesting.errors import SafetyError
 from ExtremeTesting.faults import cli
 from ExtremeTesting.faults import undo as faults_undo
 from ExtremeTesting.faults.errors import FaultError
-from ExtremeTesting.lifecycle import (Ledger, ScopeListener, Tracker, default_ledger_path,
-                                      handler_for)
+from ExtremeTesting.lifecycle import (Ledger, ScopeListener, Step, Tracker,
+                                      default_ledger_path, handler_for)
 from ExtremeTesting.lifecycle.locking import PabotLock
 from ExtremeTesting.target import load
 
@@ -182,3 +182,36 @@ def test_inject_fault_naming_no_node_is_refused_when_it_would_hit_several(make, 
 def test_inject_fault_on_all_nodes_said_on_purpose(make, cloud):
     assert make().inject_fault("restart keystone service on all nodes") == ["ctl1", "ctl2"]
     assert make().inject_fault("start keystone service") == ["ctl1", "ctl2"]  # an undo
+
+
+def test_what_a_safeguard_undid_first_is_not_undone_again_at_the_case_end(make, cloud):
+    """A safeguard's abort undoes the ledger (``extreme recover`` in the watch thread);
+    the case's own undo runs later and must not run an undo twice: not every undo can
+    (a drain's fails once the node it drained was removed)."""
+    lib = make()
+    in_test(lib)
+    lib.kill_service("keystone", on="ctl1")
+    path = default_ledger_path(lib.target.path)
+    [entry] = Ledger(path).open_entries()
+    Ledger(path).close(entry.id, "undone", "by the safeguard's abort")
+    calls = len(cloud.calls())  # keystone still killed: only the ledger says undone
+    assert lib.engine.undo_all() == []
+    assert len(cloud.calls()) == calls and lib.tracker.pending == []
+    assert cloud.proc("keystone", "ctl1") != "running"  # no second start was sent
+
+
+def test_a_changes_entry_closed_meanwhile_is_dropped_without_its_undo(make):
+    lib = make()
+    undone = []
+    tracker = Tracker(lambda: lib.target, undo=undone.append)
+    tracker.scope.suites.append("Top")
+    drain = [tracker.record(Step("drain", service, ["ctl3"]),
+                            Step("changes lb ready", service, ["ctl3"]))
+             for service in ("keystone", "nova-api")]
+    path = default_ledger_path(lib.target.path)
+    Ledger(path).close(drain[0].id, "undone", "by extreme recover")
+    for entry in reversed(drain):
+        tracker.undo(entry)
+    assert undone == [drain[1]] and tracker.pending == []
+    assert {e.id: e.closed for e in Ledger(path).entries()} == {
+        drain[0].id: "undone", drain[1].id: "undone"}

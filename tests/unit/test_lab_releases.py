@@ -130,3 +130,15 @@ def test_old_release_without_an_older_revision_fails_before_anything_is_made(lab
     with pytest.raises(LabError, match="no older revision of nova-api"):
         lab.up(old_release=True)
     assert not lab_dir.exists()
+
+
+def test_dpkg_runs_in_the_node_at_the_priority_asked(lab_dir, monkeypatch):
+    releases.folder().mkdir(parents=True)
+    (releases.folder() / "keystone_2%3a22.0.2-0+deb12u3_all.deb").write_text("")
+    ran = []
+    monkeypatch.setattr(releases, "in_node", lambda pid, cmd, **kwargs: ran.append((pid, cmd)))
+    deb = str(releases.folder() / "keystone_2%3a22.0.2-0+deb12u3_all.deb")
+    releases.install_in_node(7, {"keystone": OLD}, nice=10)
+    releases.install_in_node(7, {"keystone": OLD})
+    assert ran == [(7, ["nice", "-n", "10", "dpkg", "-i", "--force-confold", deb]),
+                   (7, ["dpkg", "-i", "--force-confold", deb])]

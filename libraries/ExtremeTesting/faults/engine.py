@@ -197,7 +197,12 @@ class Engine:
 
     # -- undo
     def undo(self, entry: Entry) -> None:
-        """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`)."""
+        """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`).
+        One the ledger already closed (a safeguard's abort undid it first) is only no
+        longer tracked."""
+        if self.tracker.closed_meanwhile(entry):
+            self.tracker.forget(entry)
+            return
         undo = entry.undo
         if undo is None:
             self.tracker.close(entry, "nothing to undo")

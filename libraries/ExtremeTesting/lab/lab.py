@@ -387,9 +387,10 @@ def missing_older(upgrades: dict) -> None:
                        f"than the one installed: run 'extreme lab up' without --old-release")
 
 
-def install_old_release(upgrades: dict, nodes: list[topo.Node] | None = None) -> None:
+def install_old_release(upgrades: dict, nodes: list[topo.Node] | None = None,
+                        nice: int = 0) -> None:
     """Keystone's and Nova's older revision inside every node that runs them (or in
-    ``nodes``)."""
+    ``nodes``), dpkg running at priority ``nice``."""
     missing_older(upgrades)
     old = {name: version for upgrade in upgrades.values()
            for name, version in upgrade["from"].items()}
@@ -397,7 +398,8 @@ def install_old_release(upgrades: dict, nodes: list[topo.Node] | None = None) ->
     if not nodes:
         return
     with ThreadPoolExecutor(len(nodes)) as pool:
-        list(pool.map(lambda n: releases.install_in_node(node_pid(n.name), old), nodes))
+        list(pool.map(lambda n: releases.install_in_node(node_pid(n.name), old, nice),
+                      nodes))
 
 
 def _up(started: float, verify: bool, old_release: bool = False,

@@ -65,7 +65,11 @@ WARM_UP_ROUNDS = 3
 # a minute of CPU) slowed the running controllers' APIs past the monitor's 1 s timeout in
 # the main job of 2026-12-07 (neutron requests of 1-4 s on ctl1 and ctl2 while ctl3 was
 # built, 15 failed samples; 0 in the standalone run of the suite). On a cloud the new node
-# brings its own CPUs.
+# brings its own CPUs. The older release's dpkg (its maintainer scripts byte-compile
+# Keystone and Nova) runs at this priority too. On an AMD EPYC 2-core machine that was not
+# enough (2026-12-07): with the monitor alone the lab took 14-17 of the 20 CPU-s per 10 s,
+# and while cmp2 was added neutron answered in 3-35 s, an outage of 81 s (main job,
+# dpkg at 0) and 97 s (the suite alone, dpkg at 10).
 BUILD_NICE = 10
 WARM_UP_TIMEOUT = 60.0
 
@@ -189,7 +193,7 @@ def _add(node: topo.Node, role: str, values: dict[str, str], state: dict) -> Non
         releases.preseed(lab.node_pid(name), node)
         if state.get("release") == "old":
             lab.say(f"installing the older release of Keystone and Nova in {name}")
-            lab.install_old_release(declared_upgrades(), [node])
+            lab.install_old_release(declared_upgrades(), [node], nice=BUILD_NICE)
     lab.say(f"starting on {name}: {', '.join(services)}")
     for service in services:  # in start order, each waiting until it serves
         lab.service(name, service, nice=BUILD_NICE)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..target import Target
-from .errors import UndoError
+from .errors import LedgerError, UndoError
 from .interlock import require_destructive
 from .ledger import Entry, Ledger, Step, default_ledger_path
 from .locking import PabotLock, take_destructive_lock
@@ -84,10 +84,23 @@ class Tracker:
         if entry_id:
             self.ledger().close(entry_id, how, detail)
 
+    def closed_meanwhile(self, entry: Entry) -> str:
+        """How the ledger closed ``entry`` while this process still tracked it, or "":
+        a safeguard's abort or ``extreme recover`` undid it first. (Not every undo can run
+        twice: a drain's undo fails once the undo of the node's addition removed it.)"""
+        try:
+            return next((e.closed for e in self.ledger().entries() if e.id == entry.id), "")
+        except (OSError, LedgerError):  # unreadable: undo it, as before
+            return ""
+
     def undo(self, entry: Entry) -> None:
-        """Undo one entry (raises when it could not), then close it in the ledger.
+        """Undo one entry (raises when it could not), then close it in the ledger; one
+        the ledger already closed is only no longer tracked.
 
         A held entry without an undo step is closed as ``completed``."""
+        if self.closed_meanwhile(entry):
+            self.forget(entry)
+            return
         if self._undo is not None:
             self._undo(entry)
         elif entry.undo is None:
