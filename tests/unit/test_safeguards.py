@@ -10,6 +10,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,7 +21,7 @@ from ExtremeTesting.safeguards import config, journal, triggers
 from ExtremeTesting.safeguards.config import Limits, Settings
 from ExtremeTesting.safeguards.interrupt import Interrupter
 from ExtremeTesting.safeguards.journal import Journal
-from ExtremeTesting.safeguards.library import not_allowed
+from ExtremeTesting.safeguards.library import Safeguards, not_allowed
 from ExtremeTesting.safeguards.watcher import UndoResult, Watcher
 from ExtremeTesting.target import Target
 
@@ -448,3 +449,26 @@ def test_the_labs_target_carries_its_safeguards_from_its_expectations_file(tmp_p
         target({"name": "lab", "lab": {}}, tmp_path)).limits  # the file = the fallback
     assert settings.limits.longest_outage == 120.0
     assert settings.limits.error_rate == 50.0 and settings.limits.error_rate_over == 180.0
+
+
+@pytest.mark.parametrize("message, status, said", [
+    # the stop's signal landed in the next case's setup (its gate): that case never started
+    ("Setup failed:\nExecution terminated by signal", "SKIP",
+     "NOT STARTED: the run was stopped by extreme stop"),
+    ("Test execution stopped due to a fatal error.", "SKIP",
+     "NOT STARTED: the run was stopped by extreme stop"),
+    # in the case's body: it was stopped, and says so
+    ("Execution terminated by signal", "FAIL",
+     "STOPPED by extreme stop: Execution terminated by signal"),
+    ("Setup failed:\nCloud Should Be Healthy: ctl2", "FAIL",
+     "Setup failed:\nCloud Should Be Healthy: ctl2"),
+])
+def test_a_case_the_stop_reached_says_whether_it_had_started(message, status, said):
+    library = Safeguards()
+    stopping = threading.Event()
+    stopping.set()
+    library._watcher = SimpleNamespace(stopping=stopping, signalled="", stopped="extreme stop",
+                                       tripped=None, disarm=lambda: None)
+    result = SimpleNamespace(status="FAIL", message=message)
+    library._test_ended(result)
+    assert (result.status, result.message) == (status, said)

@@ -223,7 +223,10 @@ class Safeguards(ScopedResources):
             return
         if watcher.stopping.is_set() or watcher.signalled:
             by = watcher.stopped or watcher.signalled
-            if result.status == "FAIL" and result.message.startswith(FATAL):
+            # The signal landed in the case's setup (the gate that skips it once the run
+            # is stopped): its body never started either.
+            in_setup = result.message.startswith(f"Setup failed:\n{SIGNALLED}")
+            if result.status == "FAIL" and (result.message.startswith(FATAL) or in_setup):
                 result.status = "SKIP"
                 result.message = f"NOT STARTED: the run was stopped by {by}"
             elif result.message.startswith(SIGNALLED):
