@@ -197,12 +197,7 @@ class Engine:
 
     # -- undo
     def undo(self, entry: Entry) -> None:
-        """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`).
-        One the ledger already closed (a safeguard's abort undid it first) is only no
-        longer tracked."""
-        if self.tracker.closed_meanwhile(entry):
-            self.tracker.forget(entry)
-            return
+        """Undo one fault; raises (any error) when it could not (see :meth:`undo_many`)."""
         undo = entry.undo
         if undo is None:
             self.tracker.close(entry, "nothing to undo")
@@ -262,6 +257,9 @@ class Engine:
     # -- the lifecycle's owner interface (the scope listener calls these)
     def undo_failed(self, entry: Entry, error: str) -> None:
         self.tracker.undo_failed(entry, error)
+
+    def closed_meanwhile(self, entry: Entry) -> str:
+        return self.tracker.closed_meanwhile(entry)
 
     def forget(self, entry: Entry) -> None:
         self.tracker.forget(entry)

@@ -54,6 +54,7 @@ class Owner(Protocol):
     pending: list[Entry]
 
     def undo(self, entry: Entry) -> None: ...
+    def closed_meanwhile(self, entry: Entry) -> str: ...
     def undo_failed(self, entry: Entry, error: str) -> None: ...
     def forget(self, entry: Entry) -> None: ...
     def release_lock_if_clean(self) -> None: ...
@@ -72,9 +73,13 @@ def undo_entries(owner: Owner, entries: list[Entry],
     """Undo ``entries`` newest first, carrying on past any failure; returns the failures.
 
     A failed entry is recorded in the ledger (when it can be) and no longer tracked: it
-    is ``extreme recover``'s now, and the lock can be released."""
+    is ``extreme recover``'s now, and the lock can be released. One the ledger already
+    closed is only no longer tracked: not every undo can run twice."""
     failures = []
     for entry in reversed(entries):
+        if owner.closed_meanwhile(entry):  # a safeguard's abort or recover undid it first
+            owner.forget(entry)
+            continue
         try:
             owner.undo(entry)
         except Exception as error:  # noqa: BLE001 - whatever fails, undo the others

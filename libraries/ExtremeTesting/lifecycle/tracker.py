@@ -94,13 +94,9 @@ class Tracker:
             return ""
 
     def undo(self, entry: Entry) -> None:
-        """Undo one entry (raises when it could not), then close it in the ledger; one
-        the ledger already closed is only no longer tracked.
+        """Undo one entry (raises when it could not), then close it in the ledger.
 
         A held entry without an undo step is closed as ``completed``."""
-        if self.closed_meanwhile(entry):
-            self.forget(entry)
-            return
         if self._undo is not None:
             self._undo(entry)
         elif entry.undo is None:
