@@ -80,3 +80,22 @@ def test_sockets_belong_to_the_namespace_they_were_opened_in(pair):
         here.bind((b.ip, 0))  # and this machine's own namespace does not
     with pytest.raises(OSError):
         dp.open_socket("xt-dp-does-not-exist", socket.AF_INET, socket.SOCK_STREAM)
+
+
+def test_one_thread_makes_a_namespaces_sockets_and_ends_when_none_is_asked(pair, monkeypatch):
+    a, _ = pair
+    monkeypatch.setattr(dp, "MAKER_IDLE", 0.3)
+
+    def makers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == f"netns-{a.name}"]
+
+    for _ in range(20):
+        with dp.open_socket(a.name, socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((a.ip, 0))  # made in a's namespace
+    assert len(makers()) == 1  # the same thread made all 20
+    deadline = time.monotonic() + 5
+    while makers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert makers() == [] and a.name not in dp._MAKERS
+    with dp.open_socket(a.name, socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((a.ip, 0))  # a new one starts when asked again

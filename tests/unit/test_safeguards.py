@@ -366,6 +366,47 @@ def test_the_watch_reads_only_the_samples_that_can_still_cross_a_limit(tmp_path)
     assert asked == [1000.0 - 120.0 - 10.0]
 
 
+def test_the_watch_reads_no_sample_while_no_failure_can_be_in_its_horizon(tmp_path):
+    """A failed sample is counted when it ends, after it started: until the counts change,
+    and for a whole horizon after their last change, the samples are read; else not."""
+    asked: list[float] = []
+    counts = {"p": (1, 0)}
+    clock = Clock()
+    w = Watcher(Settings(limits=Limits(longest_outage=60.0, error_rate_over=60.0)),
+                Journal(tmp_path / "t.ledger.jsonl", "10-1"),
+                samples=lambda since: asked.append(since) or {},
+                failures=lambda: counts, monotonic=clock, wall=clock)
+    w.case = "c"
+    w.check()
+    assert asked == []  # no failure ever: nothing to read
+    counts = {"p": (1, 2)}
+    clock.now = 1001.0
+    w.check()
+    assert asked == [1001.0 - 70.0]
+    clock.now = 1001.0 + 70.0  # the last change is just inside the horizon
+    w.check()
+    assert len(asked) == 2
+    clock.now = 1001.0 + 70.5
+    w.check()
+    assert len(asked) == 2  # the failures are older than any limit can reach
+    counts = {"p": (2, 2)}  # another monitor, as many failures: a change
+    clock.now = 1100.0
+    w.check()
+    assert asked[-1] == 1100.0 - 70.0
+
+
+def test_the_watch_skips_its_reading_but_still_trips_on_a_failure(tmp_path):
+    counts = {"version-identity": (1, 0)}
+    w, calls, clock = watcher(tmp_path, Limits(longest_outage=60.0, error_rate_over=60.0),
+                              samples={"version-identity": series("..xxxx", t0=900.0)},
+                              failures=lambda: counts)
+    w.case = "c"
+    clock.now = 960.3
+    assert w.check() == ""  # the counts say nothing failed: not read
+    counts = {"version-identity": (1, 4)}
+    assert w.check() == "tripped"
+
+
 def test_a_long_timeline_is_read_from_its_newest_end():
     from ExtremeTesting.monitor.samples import ProbeTimeline, Sample
 
@@ -398,6 +439,8 @@ def test_the_monitors_live_samples_trip_a_limit_while_it_runs(tmp_path, monkeypa
         library.start_availability_monitor(probes=["version-identity"],
                                            baseline=timedelta(seconds=0.2))
         try:
+            before = library.live_failures()
+            assert list(before) == ["version-identity"] and before["version-identity"][1] == 0
             cloud.down("503")
             limits = Limits(longest_outage=0.5)
             deadline = time.monotonic() + 15
@@ -409,10 +452,12 @@ def test_the_monitors_live_samples_trip_a_limit_while_it_runs(tmp_path, monkeypa
                                               time.time())
                 time.sleep(0.05)
             assert trip.what == "longest outage" and "version-identity" in trip.detail
+            failed = library.live_failures()["version-identity"]
+            assert failed[0] == before["version-identity"][0] and failed[1] >= 5
         finally:
             cloud.up()
             library.stop_availability_monitor()
-        assert library.live_samples() == {}  # none runs any more
+        assert library.live_samples() == {} and library.live_failures() == {}
 
 
 def test_extreme_stop_without_a_run_says_so_and_refuses_bad_input(tmp_path, capsys):

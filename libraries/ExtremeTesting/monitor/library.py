@@ -938,6 +938,22 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
                         else timeline.since(since)
         return found
 
+    def live_failures(self) -> dict[str, tuple[int, int]]:
+        """Per probe of every running monitor (named as in :meth:`live_samples`): its
+        timeline's identity and how many of its samples have failed so far. Cheap: no
+        sample is read.
+
+        Not a keyword: the Safeguards library reads the samples only while these counts
+        show a failure recent enough to matter. Never fails.
+        """
+        found: dict[str, tuple[int, int]] = {}
+        for session in list(self._sessions.values()):
+            if session.result is None and session.running:
+                prefix = "" if session.name == "default" else f"{session.name}:"
+                for probe, timeline in session.run.timelines.items():
+                    found[prefix + probe] = (id(timeline), timeline.failed)
+        return found
+
     # -- listener: stop monitors at the end of their scope ------------------------------
 
     def scope_started(self, kind: str, name: str, result) -> None:

@@ -262,9 +262,11 @@ class Safeguards(ScopedResources):
             journal.register(ledger, run, root)
             monitor = _library_instance("ExtremeTesting.Monitor")
             live = getattr(monitor, "live_samples", None)
+            failures = getattr(monitor, "live_failures", None)
             self._watcher = Watcher(
                 settings, Journal(ledger, run),
                 samples=live if callable(live) else (lambda since: None),
+                failures=failures if callable(failures) else (lambda: None),
                 power_offs=lambda: power_offs(Ledger(ledger).open_entries()),
                 stop_request=lambda: journal.stop_requested(ledger, run),
                 undo=self._undo, interrupt=self.interrupter.deliver)
