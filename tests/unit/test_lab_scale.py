@@ -511,10 +511,10 @@ class Opener:
     def __init__(self, code):
         self.code, self.asked = code, []
 
-    def open(self, url, timeout):
-        self.asked.append(url)
+    def open(self, request, timeout):
+        self.asked.append((request.full_url, request.get_header("X-auth-token")))
         if self.code >= 400:
-            raise scaling.urllib.error.HTTPError(url, self.code, "", {}, None)
+            raise scaling.urllib.error.HTTPError(request.full_url, self.code, "", {}, None)
         return open(__file__)  # a context manager, as a response is
 
 
@@ -524,8 +524,22 @@ def test_a_new_controller_is_warmed_up_on_its_own_address(code, monkeypatch):
     monkeypatch.setattr(scaling.urllib.request, "build_opener", lambda *handlers: opener)
     scaling.warm_up("ctl3")
     assert len(opener.asked) == 5 * 2 * scaling.WARM_UP_ROUNDS
-    assert "http://198.18.0.13:5000/v3" in opener.asked
-    assert all(url.startswith("http://198.18.0.13:") for url in opener.asked)
+    assert ("http://198.18.0.13:5000/v3", None) in opener.asked
+    assert all(url.startswith("http://198.18.0.13:") for url, _ in opener.asked)
+
+
+def test_a_new_controller_serves_the_monitors_real_requests_before_it_joins(monkeypatch):
+    opener = Opener(200)
+    monkeypatch.setattr(scaling.urllib.request, "build_opener", lambda *handlers: opener)
+    scaling.warm_up("ctl3", token="t0ken")
+    real = {url for url, token in opener.asked if token == "t0ken"}
+    assert real == {"http://198.18.0.13:5000/v3/auth/tokens",
+                    "http://198.18.0.13:5000/v3/auth/projects",
+                    "http://198.18.0.13:8774/v2.1/servers?limit=1",
+                    "http://198.18.0.13:9292/v2/images?limit=1",
+                    "http://198.18.0.13:9696/v2.0/networks?limit=1",
+                    "http://198.18.0.13:8778/resource_providers"}
+    assert len(opener.asked) == (5 + 6) * 2 * scaling.WARM_UP_ROUNDS
 
 
 def test_an_api_that_does_not_serve_keeps_the_controller_out_of_haproxy(monkeypatch):
@@ -561,6 +575,8 @@ class Build:
                 record(("power on", self.name))
 
         class FakeApi:
+            token = "t0ken"
+
             def wait_until(self, what, check, timeout):
                 record(("wait", what, check(), timeout))
 
@@ -587,7 +603,8 @@ class Build:
                             record(("start", node, name)) if nice == scaling.BUILD_NICE
                             else pytest.fail(f"{name} started at priority {nice}"))
         monkeypatch.setattr(scaling, "logged_in", lambda values: FakeApi())
-        monkeypatch.setattr(scaling, "warm_up", lambda name: record(("warm up", name)))
+        monkeypatch.setattr(scaling, "warm_up", lambda name, token="": record(("warm up",
+                                                                                  name, token)))
         monkeypatch.setattr(scaling, "join_haproxy", lambda name, added: record(("haproxy",
                                                                                  name, added)))
         monkeypatch.setattr(build, "set_autostart", lambda name, value: record(("autostart",
@@ -622,6 +639,7 @@ def test_a_controller_joins_haproxy_after_its_services_serve_and_gets_the_old_re
     starts = [e[2] for e in steps.events if e[0] == "start"]
     assert starts == [s.name for s in topo.services_of("ctl3")]
     assert names.index("warm up") > max(i for i, n in enumerate(names) if n == "start")
+    assert ("warm up", "ctl3", "t0ken") in steps.events  # with the monitor's real requests
     assert steps.events[-2:] == [("haproxy", "ctl3", ["ctl3"]), ("autostart", True)]
     assert "wait" not in names
 

@@ -206,7 +206,7 @@ def _add(node: topo.Node, role: str, values: dict[str, str], state: dict) -> Non
         api.wait_agents(wanted, REPORT_WITHIN)
         lab.say(f"{name}'s processes back to the normal priority: {reprioritize(init)}")
     else:
-        warm_up(name)
+        warm_up(name, logged_in(values).token)
         lab.say(f"{name}'s processes back to the normal priority: {reprioritize(init)}")
         join_haproxy(name, [*lab.added_nodes()])
     build.set_autostart(name, True)  # a power cycle boots its services, as the others'
@@ -358,17 +358,40 @@ def forget(name: str, values: dict[str, str]) -> list[str]:
     return api.forget_host(name)
 
 
-def warm_up(name: str) -> None:
+# What the monitor's probes ask of each API (monitor/config.py: the token probe and the
+# reads), sent to a new node itself before it joins HAProxy. An unauthenticated answer
+# (a version document, a 401) comes before any worker has validated a token, opened its
+# database connections or loaded its models: on an AMD EPYC 2-core machine ctl3's nova-api
+# then answered its first real GET /servers in over 1 s (the monitor's timeout), in
+# rotation (suites/changes/scale.robot, 2026-12-08).
+REAL_REQUESTS = {"identity": ("/v3/auth/tokens", "/v3/auth/projects"),
+                 "compute": ("/v2.1/servers?limit=1",),
+                 "image": ("/v2/images?limit=1",),
+                 "network": ("/v2.0/networks?limit=1",),
+                 "placement": ("/resource_providers",)}
+
+
+def warm_up(name: str, token: str = "") -> None:
     """Every API service of the node answers requests on its own address (below 500),
-    2 at a time, WARM_UP_ROUNDS times; a LabError names the first that does not."""
+    2 at a time, WARM_UP_ROUNDS times: its version document, then (with ``token``) the
+    real requests the monitor's probes send (REAL_REQUESTS), so that each of its workers
+    has served one; a LabError names the first that does not answer."""
     address = topo.node(name).address
-    urls = [f"http://{address}:{s.port}{build.READY_PATH.get(s.api, '/')}"
-            for s in topo.services_of(name) if s.api]
+    asks: list[tuple[str, dict[str, str]]] = []
+    for service in topo.services_of(name):
+        if not service.api:
+            continue
+        root = f"http://{address}:{service.port}"
+        asks.append((root + build.READY_PATH.get(service.api, "/"), {}))
+        if token:
+            asks += [(root + path, {"X-Auth-Token": token, "X-Subject-Token": token})
+                     for path in REAL_REQUESTS.get(service.api, ())]
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
 
-    def ask(url: str) -> None:
+    def ask(url: str, headers: dict[str, str]) -> None:
         try:
-            with direct.open(url, timeout=WARM_UP_TIMEOUT):
+            with direct.open(urllib.request.Request(url, headers=headers),
+                             timeout=WARM_UP_TIMEOUT):
                 return
         except urllib.error.HTTPError as error:
             if error.code < 500:
@@ -379,9 +402,9 @@ def warm_up(name: str) -> None:
         raise LabError(f"{url} did not answer before {name} joins HAProxy: {problem}")
 
     with ThreadPoolExecutor(2) as pool:
-        for url in urls:
+        for url, headers in asks:
             for _ in range(WARM_UP_ROUNDS):
-                list(pool.map(ask, [url, url]))
+                list(pool.map(ask, [url, url], [headers, headers]))
 
 
 # ---------------------------------------------------------------- HAProxy
