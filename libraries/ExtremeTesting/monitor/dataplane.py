@@ -91,8 +91,8 @@ def open_socket(namespace: str, family: int, kind: int, proto: int = 0) -> socke
 
 # A thread per namespace makes its sockets: a thread that entered a namespace stays in it,
 # so it lives there only. A thread per socket (started, setns(2), joined) cost 0.24 ms of
-# CPU a socket on an AMD EPYC 2-core machine, this 0.05 ms (/work/coord-style microbench:
-# 800 sockets each way): 1.5 % of a core saved at the 80 sockets a second of two paths.
+# CPU a socket on an AMD EPYC 2-core machine, this 0.05-0.09 ms (bench/monitor_overhead.py):
+# about 1.5 % of a core less at the 80 sockets a second of two data-plane paths.
 # The thread ends by itself once no socket was asked of it for MAKER_IDLE seconds.
 MAKER_IDLE = 2.0
 MAKER_WAIT = 5.0  # s a caller waits for its socket: the thread is stuck past that
