@@ -21,7 +21,7 @@ Test Tags         monitor    lab
 
 *** Variables ***
 ${PLANTED}      3s
-${TOLERANCE}    0.2
+${SLACK}        0.1    # s: the planting commands' and the scheduler's own timing
 @{KEYSTONE}     ctl1    ctl2
 
 
@@ -45,7 +45,8 @@ Healthy Period Shows No Outage
 
 Planted Keystone Outage Is Measured To The Sample
     [Documentation]    Both Keystone backends disabled in HAProxy for ${PLANTED}: the
-    ...    measured outage of the identity probes matches the planted one within 0.2 s.
+    ...    measured outage of the identity probes matches the planted one within its
+    ...    stated uncertainty.
     [Tags]    destructive    service:keystone    fault:haproxy
     Start Availability Monitor    name=planted    probes=version-identity,token
     Sleep    3s    reason=healthy before the plant
@@ -54,7 +55,7 @@ Planted Keystone Outage Is Measured To The Sample
     ${result}=    Stop Availability Monitor    planted
     Measured Outage Should Match    ${result}    version-identity    ${planted}
     Measured Outage Should Match    ${result}    token    ${planted}
-    # Backends enabled again: the next sample (0.1 s) answers, a token validation within
+    # Backends enabled again: the next sample (0.2 s) answers, a token validation within
     # its 1 s probe timeout; 3 s keeps 3x over that on a loaded machine.
     Cloud Should Recover Within    3s    name=planted
     Outage Should Be Shorter Than    4s    name=planted
@@ -100,13 +101,17 @@ Plant Keystone Outage
     RETURN    ${planted}
 
 Measured Outage Should Match
-    [Documentation]    One outage seen by ${probe}, within ${TOLERANCE} s of ${planted} s.
+    [Documentation]    One outage seen by ${probe}, within its stated uncertainty (half the
+    ...    gap between the samples around each edge: its period) and ${SLACK} s of the
+    ...    planted ${planted} s. (The lab's token probe samples at 2/s, the version
+    ...    documents at 5/s: ${SLACK} s over 0.5 s and 0.2 s; at 10/s it was 0.1 + 0.1.)
     [Arguments]    ${result}    ${probe}    ${planted}
     VAR    ${outages}=    ${result}[probes][${probe}][outages]
     Length Should Be    ${outages}    1    ${probe} should see exactly one outage
     VAR    ${measured}=    ${outages}[0][duration]
-    Should Be True    abs(${measured} - ${planted}) <= ${TOLERANCE}
-    ...    ${probe}: measured ${measured} s, planted ${planted} s
+    VAR    ${within}=    ${outages}[0][uncertainty]
+    Should Be True    abs(${measured} - ${planted}) <= ${within} + ${SLACK}
+    ...    ${probe}: measured ${measured} s (± ${within} s), planted ${planted} s
 
 Enable Keystone Backends Again
     [Documentation]    Never leave Keystone disabled, whatever a test did.
