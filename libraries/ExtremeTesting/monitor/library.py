@@ -929,14 +929,8 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         Not a keyword: what the Safeguards library watches while a case runs (its
         emergency limits on the longest outage and the error rate so far). Never fails.
         """
-        found: dict[str, list] = {}
-        for session in list(self._sessions.values()):
-            if session.result is None and session.running:
-                prefix = "" if session.name == "default" else f"{session.name}:"
-                for probe, timeline in session.run.timelines.items():
-                    found[prefix + probe] = timeline.samples() if since is None \
-                        else timeline.since(since)
-        return found
+        return {probe: timeline.samples() if since is None else timeline.since(since)
+                for probe, timeline in self._running_timelines()}
 
     def live_failures(self) -> dict[str, tuple[int, int]]:
         """Per probe of every running monitor (named as in :meth:`live_samples`): its
@@ -946,13 +940,17 @@ class Monitor(ZeroImpactKeywords, ScopedResources):
         Not a keyword: the Safeguards library reads the samples only while these counts
         show a failure recent enough to matter. Never fails.
         """
-        found: dict[str, tuple[int, int]] = {}
+        return {probe: (id(timeline), timeline.failed)
+                for probe, timeline in self._running_timelines()}
+
+    def _running_timelines(self):
+        """(``<monitor>:<probe>``, or the probe's name for ``default``; its timeline) of
+        every running monitor."""
         for session in list(self._sessions.values()):
             if session.result is None and session.running:
                 prefix = "" if session.name == "default" else f"{session.name}:"
                 for probe, timeline in session.run.timelines.items():
-                    found[prefix + probe] = (id(timeline), timeline.failed)
-        return found
+                    yield prefix + probe, timeline
 
     # -- listener: stop monitors at the end of their scope ------------------------------
 

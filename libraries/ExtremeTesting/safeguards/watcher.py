@@ -60,7 +60,7 @@ class UndoResult:
 
 
 Samples = Mapping[str, Sequence[SampleLike]]
-Failures = Mapping[str, object]  # probe -> its failure count (with what identifies its run)
+Failures = Mapping[str, tuple[int, int]]  # probe -> (its timeline's identity, failures)
 
 
 class Watcher:
@@ -152,7 +152,7 @@ class Watcher:
             return True
         if counts != self._failures_seen:
             self._failures_seen = dict(counts)
-            if any(_failed(count) for count in counts.values()):
+            if any(failed for _, failed in counts.values()):
                 self._failures_changed = now
         return now - self._failures_changed <= horizon
 
@@ -228,13 +228,6 @@ class Watcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-
-
-def _failed(count: object) -> bool:
-    """A probe's count (a number, or a tuple ending in one) says it failed at least once."""
-    if isinstance(count, tuple):
-        count = count[-1] if count else 0
-    return bool(count)
 
 
 def _console(message: str) -> None:
